@@ -1,0 +1,66 @@
+"""feeder: publish a folder of dated Markdown news briefs as Atom and RSS feeds.
+
+The library API, which the `feeder` command is a thin layer over::
+
+    from datetime import datetime, timezone
+    import feeder
+
+    config, warnings = feeder.load_config("path/to/project")
+    result = feeder.build(config, now=datetime.now(timezone.utc))
+    print(result.report.written)
+
+Names are imported on first use, so `import feeder` (and a build that has nothing to
+do) does not pay for the Markdown and feed libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Brief": "feeder.brief",
+    "parse_brief": "feeder.brief",
+    "Author": "feeder.config",
+    "Config": "feeder.config",
+    "load_config": "feeder.config",
+    "parse_config": "feeder.config",
+    "ConfigError": "feeder.errors",
+    "ContentError": "feeder.errors",
+    "FeederError": "feeder.errors",
+    "OutputError": "feeder.errors",
+    "Problem": "feeder.errors",
+    "BuildResult": "feeder.pipeline",
+    "Collected": "feeder.pipeline",
+    "Options": "feeder.pipeline",
+    "build": "feeder.pipeline",
+    "collect": "feeder.pipeline",
+    "plan_outputs": "feeder.pipeline",
+    "Source": "feeder.sources",
+}
+__all__ = [  # noqa: RUF022 - kept in the order of _EXPORTS
+    "__version__",
+    "Brief", "parse_brief",
+    "Author", "Config", "load_config", "parse_config",
+    "ConfigError", "ContentError", "FeederError", "OutputError", "Problem",
+    "BuildResult", "Collected", "Options", "build", "collect", "plan_outputs",
+    "Source",
+]
+
+if TYPE_CHECKING:
+    from feeder.brief import Brief, parse_brief
+    from feeder.config import Author, Config, load_config, parse_config
+    from feeder.errors import ConfigError, ContentError, FeederError, OutputError, Problem
+    from feeder.pipeline import BuildResult, Collected, Options, build, collect, plan_outputs
+    from feeder.sources import Source
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'feeder' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

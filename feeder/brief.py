@@ -1,0 +1,359 @@
+"""Parsing one brief: the house layout and Markdown with YAML front matter.
+
+The house layout (see README): line 1 the title, then the tags line, an optional one-line
+standfirst, and sections opened by label lines ending in a colon (`The Short of It:`).
+Front matter may replace the title and tags lines and add any field; section labels may
+also be Markdown headings (`## The Short of It`). `parse_brief` is pure: a `Source` in,
+a `Brief` (or None) and every problem found out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from feeder import frontmatter
+from feeder.config import Config
+from feeder.dates import parse_date, split_file_date
+from feeder.errors import Problem
+from feeder.sources import Source
+from feeder.text import find_xml_forbidden, fold, slugify, strip_xml_forbidden
+
+FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
+                     "draft")
+MAX_TAG_LENGTH = 50
+MAX_LABEL_LENGTH = 100
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_NOT_A_LABEL = re.compile(r"^([-*+>|<`~]|\d+[.)][ \t]|#|[ \t])")
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """A parsed brief: plain values and Markdown, nothing rendered yet."""
+
+    path: str
+    rel: str
+    title: str
+    date: datetime
+    updated: datetime | None
+    tags: tuple[str, ...]
+    """As spelled in this brief, trimmed, without case-insensitive duplicates."""
+    slug: str
+    id: str | None
+    """The id pinned in front matter, if any."""
+    id_line: int | None
+    author: str | None
+    draft: bool
+    summary: str
+    """Markdown of the short version."""
+    content: str
+    """Markdown of the full text: standfirst, then every section under its label."""
+
+
+@dataclass(slots=True)
+class _Paragraph:
+    start: int
+    """Index of the first line in the body."""
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _paragraphs(body: list[str]) -> list[_Paragraph]:
+    """Blank-line separated paragraphs; a fenced code block is kept whole."""
+    paragraphs: list[_Paragraph] = []
+    current: _Paragraph | None = None
+    fence: str | None = None
+    for index, line in enumerate(body):
+        if fence is None and not line.strip():
+            current = None
+            continue
+        if current is None:
+            current = _Paragraph(index, [])
+            paragraphs.append(current)
+        current.lines.append(line)
+        match = _FENCE.match(line)
+        if match and (fence is None or match.group(1).startswith(fence)):
+            fence = match.group(1)[:3] if fence is None else None
+    return paragraphs
+
+
+def _label(paragraph: _Paragraph, sections: dict[str, str]) -> tuple[str, int] | None:
+    """(label, heading level) when the paragraph is a label line or a section heading."""
+    if len(paragraph.lines) != 1:
+        return None
+    line = paragraph.lines[0].strip()
+    heading = _HEADING.match(line)
+    if heading:
+        text = heading.group(2).rstrip(":").strip()
+        return (sections[text.casefold()], 2) if text.casefold() in sections else None
+    if (not line.endswith(":") or len(line) > MAX_LABEL_LENGTH
+            or _NOT_A_LABEL.match(paragraph.lines[0]) or "://" in line):
+        return None
+    text = line[:-1].strip()
+    if not text:
+        return None
+    return (sections[text.casefold()], 2) if text.casefold() in sections else (text, 3)
+
+
+class _Parser:
+    def __init__(self, source: Source, config: Config) -> None:
+        self.source = source
+        self.config = config
+        self.path = source.path
+        self.problems: list[Problem] = []
+
+    def error(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def warn(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message, "warning"))
+
+    def parse(self) -> Brief | None:
+        text = self.source.text
+        bad = find_xml_forbidden(text)
+        if bad is not None:
+            self.warn(text.count("\n", 0, bad) + 1,
+                      "removed characters that XML does not allow (control characters)")
+            text = strip_xml_forbidden(text)
+        if not text.strip():
+            self.error(1, "the file is empty; a brief needs a title, tags, a date and text")
+            return None
+        split = frontmatter.split(text, self.path)
+        if isinstance(split, Problem):
+            self.problems.append(split)
+            return None
+        fields: dict[str, frontmatter.Field] = {}
+        if split.front_matter is not None:
+            loaded = frontmatter.load(split.front_matter, split.front_matter_line, self.path)
+            if isinstance(loaded, Problem):
+                self.problems.append(loaded)
+                return None
+            fields = loaded
+            for key, field in fields.items():
+                if key not in FRONT_MATTER_KEYS:
+                    near = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
+                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
+        return self._brief(fields, split)
+
+    # --- the pieces of a brief ----------------------------------------------------------------
+
+    def _brief(self, fields: dict[str, frontmatter.Field],
+               split: frontmatter.Split) -> Brief | None:
+        first = split.body_line
+        paragraphs = _paragraphs(split.body)
+        title, title_line = self._title(fields, paragraphs, first)
+        if title_line is not None and "title" not in fields:
+            paragraphs = paragraphs[1:]
+        tags = self._tags(fields, paragraphs, first, from_body="title" not in fields)
+        if "tags" not in fields and "title" not in fields and paragraphs:
+            paragraphs = paragraphs[1:]
+        summary, content = self._sections(fields, paragraphs, first)
+        date = self._date(fields)
+        updated = self._when(fields, "updated")
+        if date and updated and updated < date:
+            self.error(fields["updated"].line, "updated is earlier than date")
+        slug = self._slug(fields, title)
+        pinned_id = self._text(fields, "id")
+        if pinned_id is not None and not _URI_SCHEME.match(pinned_id):
+            self.error(fields["id"].line, f"id {pinned_id!r} is not a URI; use a tag: URI such as "
+                                          "'tag:example.org,2016-10-04:radio-silent' or a URL")
+        draft = fields.get("draft")
+        if draft is not None and not isinstance(draft.value, bool):
+            self.error(draft.line, "draft must be true or false")
+        author = self._text(fields, "author")
+        if any(p.is_error for p in self.problems) or not (title and date and slug and content):
+            return None
+        return Brief(
+            path=self.path, rel=self.source.rel, title=title, date=date, updated=updated,
+            tags=tags, slug=slug, id=pinned_id,
+            id_line=fields["id"].line if "id" in fields else None,
+            author=author or None, draft=bool(draft and draft.value is True),
+            summary=summary, content=content,
+        )
+
+    def _text(self, fields: dict[str, frontmatter.Field], key: str) -> str | None:
+        field = fields.get(key)
+        if field is None or field.value is None:
+            return None
+        value = field.value
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            kind = "true/false" if isinstance(value, bool) else (
+                "a list" if isinstance(value, list) else
+                "a mapping" if isinstance(value, dict) else type(value).__name__)
+            self.error(field.line, f"{key} must be text, not {kind} (put it in quotes)")
+            return None
+        return " ".join(str(value).split()) if key != "summary" else str(value).strip()
+
+    def _title(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
+               first: int) -> tuple[str, int | None]:
+        if "title" in fields:
+            title = self._text(fields, "title") or ""
+            if not title and not any(p.line == fields["title"].line for p in self.problems):
+                self.error(fields["title"].line, "title is empty")
+            return title, fields["title"].line
+        if not paragraphs:
+            self.error(first, "missing title: the first line of a brief is its title")
+            return "", None
+        head = paragraphs[0]
+        line = first + head.start
+        if len(head.lines) > 1:
+            self.error(line + 1, "the title must be a single line followed by a blank line")
+        title = " ".join(_HEADING.sub(r"\2", head.lines[0]).split())
+        if not title:
+            self.error(line, "missing title: the first line of a brief is its title")
+        return title, line
+
+    def _tags(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
+              first: int, *, from_body: bool) -> tuple[str, ...]:
+        if "tags" in fields:
+            field = fields["tags"]
+            value = field.value
+            if value is None:
+                items: list[Any] = []
+            elif isinstance(value, str):
+                items = value.split(",")
+            elif isinstance(value, list):
+                items = value
+            else:
+                self.error(field.line, "tags must be a list ([russia, US]) or comma-separated text")
+                return ()
+            return self._clean_tags(items, field.line)
+        if not from_body:
+            self.error(fields["title"].line, "missing tags: add 'tags: [one, two]' to the front "
+                                             "matter ('tags: []' for an untagged brief)")
+            return ()
+        example = "write the tags comma-separated on the line after the title, e.g. russia, US"
+        if not paragraphs:
+            self.error(first + 2, f"missing tags line: {example}")
+            return ()
+        tags_paragraph = paragraphs[0]
+        line = first + tags_paragraph.start
+        if len(tags_paragraph.lines) > 1 or tags_paragraph.lines[0].rstrip().endswith(":"):
+            self.error(line, f"missing tags line: {example}")
+            return ()
+        return self._clean_tags(tags_paragraph.lines[0].split(","), line)
+
+    def _clean_tags(self, items: list[Any], line: int) -> tuple[str, ...]:
+        tags: dict[str, str] = {}
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                self.error(line, f"a tag must be text, not {item!r}")
+                continue
+            tag = " ".join(str(item).split())
+            if not tag:
+                continue
+            if len(tag) > MAX_TAG_LENGTH:
+                self.error(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters; "
+                                 "is this line really the comma-separated tags line?")
+                continue
+            if not slugify(tag):
+                self.error(line, f"tag {tag!r} has no letter or digit to make its URL from")
+                continue
+            tags.setdefault(fold(tag), tag)
+        return tuple(tags.values())
+
+    def _sections(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
+                  first: int) -> tuple[str, str]:
+        sections = {label.casefold(): label for label in self.config.section_labels}
+        sections.update({label.casefold(): label for label in self.config.summary_labels})
+        summary_keys = {label.casefold() for label in self.config.summary_labels}
+        content: list[str] = []
+        short: list[str] | None = None
+        in_short = False
+        first_text: str | None = None
+        standfirst: str | None = None
+        seen_section = False
+        for paragraph in paragraphs:
+            label = _label(paragraph, sections)
+            if label is None:
+                content.append(paragraph.text)
+                first_text = first_text or paragraph.text
+                if not seen_section and standfirst is None and not _HEADING.match(paragraph.text):
+                    standfirst = paragraph.text
+                if in_short and short is not None:
+                    short.append(paragraph.text)
+                continue
+            text, level = label
+            content.append(f"{'#' * level} {text}")
+            if level == 2:
+                seen_section = True
+                in_short = text.casefold() in summary_keys and short is None
+                if in_short:
+                    short = []
+            elif in_short and short is not None:
+                short.append(f"### {text}")
+        if not content:
+            self.error(first, "the brief has no text after its title and tags")
+            return "", ""
+        summary_field = self._text(fields, "summary")
+        if summary_field:
+            summary = summary_field
+        elif short:
+            summary = "\n\n".join(short)
+        else:
+            fallback = standfirst or first_text or ""
+            labels = " or ".join(repr(f"{label}:") for label in self.config.summary_labels)
+            self.warn(None, f"no short version ({labels} section) and no summary in front "
+                            "matter; using the " + ("standfirst" if standfirst else
+                                                    "first paragraph") + " as the summary")
+            summary = fallback
+        return summary, "\n\n".join(content) + "\n"
+
+    def _when(self, fields: dict[str, frontmatter.Field], key: str) -> datetime | None:
+        field = fields.get(key)
+        if field is None or field.value is None:
+            return None
+        value = field.value
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.error(field.line, f"{key} must be a date such as 2016-10-04")
+            return None
+        try:
+            return parse_date(str(value), self.config.tzinfo)
+        except ValueError as exc:
+            self.error(field.line, f"invalid {key}: {exc}")
+            return None
+
+    def _date(self, fields: dict[str, frontmatter.Field]) -> datetime | None:
+        if "date" in fields:
+            return self._when(fields, "date")
+        name = PurePosixPath(self.source.rel)
+        day, _ = split_file_date(name.stem)
+        if day is None:
+            self.error(1, f"no date: name the file {'YYYY-MM-DD-' + name.name} "
+                          "or add front matter with 'date: YYYY-MM-DD'")
+            return None
+        try:
+            return parse_date(day, self.config.tzinfo)
+        except ValueError as exc:
+            self.error(None, f"the date in the file name is invalid: {exc}")
+            return None
+
+    def _slug(self, fields: dict[str, frontmatter.Field], title: str) -> str:
+        if "slug" in fields:
+            text = self._text(fields, "slug") or ""
+            slug = slugify(text)
+            if not slug:
+                self.error(fields["slug"].line, f"slug {text!r} has no letter or digit")
+            return slug
+        _, rest = split_file_date(PurePosixPath(self.source.rel).stem)
+        slug = slugify(rest) or slugify(title)
+        if not slug and title:
+            self.error(1, "cannot make a slug from the file name or the title; add 'slug:'")
+        return slug
+
+
+def parse_brief(source: Source, config: Config) -> tuple[Brief | None, tuple[Problem, ...]]:
+    """Parse one brief. Returns the Brief (None when it has errors) and every problem found."""
+    parser = _Parser(source, config)
+    brief = parser.parse()
+    return brief, tuple(parser.problems)

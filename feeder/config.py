@@ -1,0 +1,317 @@
+"""Settings: defaults < feeder.toml or [tool.feeder] in pyproject.toml < command-line options.
+
+`parse_config` is pure (a mapping in, a `Config` out); `load_config` reads the settings file.
+Every bad setting is a `ConfigError` naming the file, the line where it can be found, the key
+and, for an unknown key, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from feeder.errors import ConfigError, Problem
+from feeder.text import strip_xml_forbidden
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+SETTINGS_FILE = "feeder.toml"
+PYPROJECT_FILE = "pyproject.toml"
+PLACEHOLDER_BASE_URL = "https://example.org/"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every setting feeder reads. Paths are absolute; `base_url` ends with `/`."""
+
+    root: Path
+    content_dir: Path
+    output_dir: Path
+    title: str = "Briefs"
+    description: str = ""
+    base_url: str = PLACEHOLDER_BASE_URL
+    author: Author | None = None
+    language: str = "en"
+    timezone: str = "UTC"
+    max_entries: int = 50
+    summary_labels: tuple[str, ...] = ("The Short of It",)
+    section_labels: tuple[str, ...] = (
+        "The Short of It",
+        "The Longer Version of It",
+        "The Takeaway",
+    )
+    max_brief_bytes: int = 1_048_576
+    allow_raw_html: bool = False
+    source: str | None = field(default=None, compare=False)
+    """Where the settings came from (for messages), e.g. `feeder.toml`."""
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def domain(self) -> str:
+        return (urlsplit(self.base_url).hostname or "").lower()
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.base_url == PLACEHOLDER_BASE_URL
+
+    def display_path(self, path: Path) -> str:
+        """`path` as the user would type it: relative to the project folder when inside it."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+# --- validation of single values -------------------------------------------------------------
+
+Convert = Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected text, got {_kind(value)}")
+    return strip_xml_forbidden(str(value)).strip()
+
+
+def _nonempty_text(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {_kind(value)}")
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {_kind(value)}")
+    return value
+
+
+def _labels(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError("expected a list of labels, e.g. [\"The Short of It\"]")
+    labels = tuple(_nonempty_text(v).rstrip(":").strip() for v in value)
+    return tuple(dict.fromkeys(labels))
+
+
+def _base_url(value: Any) -> str:
+    url = _nonempty_text(value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an absolute http(s) URL such as https://news.example.com/, "
+                         f"got {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def _timezone(value: Any) -> str:
+    name = _nonempty_text(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r}; use an IANA name such as "
+                         "'UTC' or 'America/New_York'") from None
+    return name
+
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _language(value: Any) -> str:
+    lang = _nonempty_text(value)
+    if not _LANGUAGE.match(lang):
+        raise ValueError(f"expected a language tag such as 'en' or 'en-US', got {lang!r}")
+    return lang
+
+
+_EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
+
+
+def _author(value: Any) -> Author:
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict):
+        raise ValueError("expected a name, or a table with name and email")
+    unknown = sorted(set(value) - {"name", "email", "uri"})
+    if unknown:
+        raise ValueError(f"unknown author field {unknown[0]!r} (known: name, email, uri)")
+    if "name" not in value:
+        raise ValueError("author needs a name")
+    email = _text(value["email"]) if "email" in value else None
+    if email and not _EMAIL.match(email):
+        raise ValueError(f"not an email address: {email!r}")
+    uri = _base_url(value["uri"]) if "uri" in value else None
+    return Author(_nonempty_text(value["name"]), email or None, uri)
+
+
+def _folder(value: Any) -> str:
+    path = _nonempty_text(value)
+    if "\x00" in path:
+        raise ValueError("a path cannot contain NUL")
+    return path
+
+
+_SETTINGS: dict[str, Convert] = {
+    "title": _nonempty_text,
+    "description": _text,
+    "base_url": _base_url,
+    "author": _author,
+    "language": _language,
+    "timezone": _timezone,
+    "content_dir": _folder,
+    "output_dir": _folder,
+    "max_entries": _positive_int,
+    "summary_labels": _labels,
+    "section_labels": _labels,
+    "max_brief_bytes": _positive_int,
+    "allow_raw_html": _bool,
+}
+SETTING_NAMES = tuple(_SETTINGS)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _line_of(text: str, key: str) -> int | None:
+    match = re.search(rf"(?m)^[ \t]*{re.escape(key)}[ \t]*[=.]", text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def parse_config(
+    settings: Mapping[str, Any],
+    *,
+    root: Path,
+    source: str | None = None,
+    source_text: str = "",
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Validate `settings` (from `source`) and `overrides` (from the command line) into a Config.
+
+    Raises ConfigError listing every bad or unknown key.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    layers: list[tuple[Mapping[str, Any], str, bool]] = [
+        (settings, source or "settings", False),
+        (overrides or {}, "command line", True),
+    ]
+    for mapping, where, from_cli in layers:
+        for key, raw in mapping.items():
+            line = None if from_cli else _line_of(source_text, key)
+            label = f"--{key.replace('_', '-')}" if from_cli else key
+            convert = _SETTINGS.get(key)
+            if convert is None:
+                near = difflib.get_close_matches(key, SETTING_NAMES, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                problems.append(Problem(where, line, f"unknown setting {key!r}{hint}"))
+                continue
+            try:
+                values[key] = convert(raw)
+            except ValueError as exc:
+                problems.append(Problem(where, line, f"{label}: {exc}"))
+    if problems:
+        raise ConfigError(problems)
+    content = root / values.pop("content_dir", "content")
+    output = root / values.pop("output_dir", "public")
+    config = Config(root=root, content_dir=content, output_dir=output, source=source)
+    config = replace(config, **values)
+    if config.output_dir.resolve() == config.content_dir.resolve():
+        raise ConfigError([Problem(source or "settings", None,
+                                   "content_dir and output_dir must be different folders")])
+    return config
+
+
+def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(display, None, f"cannot read settings: {exc}")]) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError([Problem(display, line, f"invalid TOML: {message}")]) from None
+
+
+def load_config(
+    root: Path | str = ".",
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Config, tuple[Problem, ...]]:
+    """Read the settings of the project in `root`, apply `overrides`, and validate them.
+
+    Returns the Config and warnings (for example: no base_url set). Raises ConfigError.
+    """
+    root = Path(root).absolute()
+    warnings: list[Problem] = []
+    settings: dict[str, Any] = {}
+    source: str | None = None
+    text = ""
+    dedicated, pyproject = root / SETTINGS_FILE, root / PYPROJECT_FILE
+    from_pyproject: dict[str, Any] | None = None
+    if pyproject.is_file():
+        data, pyproject_text = _read_toml(pyproject, PYPROJECT_FILE)
+        tool = data.get("tool", {})
+        if isinstance(tool, dict) and isinstance(tool.get("feeder"), dict):
+            from_pyproject = tool["feeder"]
+            settings, source = from_pyproject, f"{PYPROJECT_FILE} [tool.feeder]"
+            # Line numbers are looked up only after the [tool.feeder] header.
+            start = max(pyproject_text.find("[tool.feeder]"), 0)
+            text = "\n" * pyproject_text.count("\n", 0, start) + pyproject_text[start:]
+    if dedicated.is_file():
+        settings, text = _read_toml(dedicated, SETTINGS_FILE)
+        if from_pyproject is not None:
+            warnings.append(Problem(SETTINGS_FILE, None,
+                                    "both feeder.toml and [tool.feeder] in pyproject.toml exist; "
+                                    "using feeder.toml", "warning"))
+        source = SETTINGS_FILE
+    config = parse_config(settings, root=root, source=source, source_text=text,
+                          overrides=overrides)
+    if config.is_placeholder:
+        warnings.append(Problem(source or SETTINGS_FILE, None,
+                                "no base_url set: feeds use the placeholder "
+                                f"{PLACEHOLDER_BASE_URL} "
+                                "and entry ids are made from its domain; set base_url before "
+                                "publishing", "warning"))
+    return config, tuple(warnings)
+

@@ -1,0 +1,75 @@
+"""Reading the dates that briefs carry, generously but never by guessing a missing part."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+from dateutil import parser as dateutil_parser
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILE_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.*))?$")
+
+# RFC 822 names its North American zones; dateutil knows only UTC/GMT by itself.
+_RFC822_ZONES = {
+    name: timezone(timedelta(hours=hours), name)
+    for name, hours in {
+        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+        "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    }.items()
+}
+# Two different defaults: a field that dateutil filled from them was missing from the text.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # noqa: DTZ001 - only the date is used
+
+
+def parse_date(text: str, zone: tzinfo) -> datetime:
+    """An aware datetime from `text`; a date or time without a zone is taken in `zone`.
+
+    Accepts ISO 8601 (`2016-10-04`, `2016-10-04T09:00:00-04:00`), RFC 822
+    (`Tue, 04 Oct 2016 09:00:00 -0400`) and written dates (`October 4, 2016`). A date
+    without a time is midnight. Raises ValueError with a message for the user.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("the date is empty")
+    if _ISO_DAY.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a real date: {exc}") from None
+        return datetime(day.year, day.month, day.day, tzinfo=zone)
+    try:
+        parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        parsed = _parse_loosely(text)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+
+
+def _parse_loosely(text: str) -> datetime:
+    results: list[datetime] = []
+    for default in _DEFAULTS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
+            try:
+                results.append(dateutil_parser.parse(text, default=default, tzinfos=_RFC822_ZONES))
+            except dateutil_parser.UnknownTimezoneWarning:
+                raise ValueError(f"{text!r} names a time zone feeder does not know; "
+                                 "write it as an offset such as -04:00") from None
+            except (ValueError, OverflowError) as exc:
+                reason = str(exc).split(":")[0]
+                raise ValueError(f"cannot read {text!r} as a date ({reason}); "
+                                 "write it as YYYY-MM-DD, with a time if you like: "
+                                 "2016-10-04T09:00:00-04:00") from None
+    first, second = results
+    if first.date() != second.date():
+        raise ValueError(f"{text!r} is not a whole date: give the year, month and day")
+    return first
+
+
+def split_file_date(stem: str) -> tuple[str | None, str]:
+    """(`YYYY-MM-DD` or None, the rest) of a file name without its extension."""
+    match = _FILE_DATE.match(stem)
+    if not match:
+        return None, stem
+    return match.group(1), match.group(2) or ""

@@ -1,0 +1,67 @@
+"""Problems found in a user's files, and the exceptions that carry them.
+
+A `Problem` is one message about one place (`path:line: message`). Errors that a user
+causes are raised as a `FeederError` subclass carrying every problem found, so that a
+build with three bad briefs reports all three. Each exception knows its exit code: the CLI
+prints the problems and exits with it; nothing else in feeder decides exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One message about one place in a user's files."""
+
+    path: str
+    """POSIX path as the user would type it (relative to the project folder when inside it)."""
+    line: int | None
+    """1-based line number, or None when the problem concerns the whole file."""
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+def errors_in(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """The problems that are errors (not warnings)."""
+    return tuple(p for p in problems if p.is_error)
+
+
+class FeederError(Exception):
+    """An error a user can fix; the CLI prints it and exits with `exit_code`."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Iterable[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = (Problem("feeder", None, problems),)
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ContentError(FeederError):
+    """One or more briefs are invalid (exit code 1)."""
+
+
+class ConfigError(FeederError):
+    """A setting or a command-line option is invalid (exit code 2, like a usage error)."""
+
+    exit_code = 2
+
+
+class OutputError(FeederError):
+    """The output folder cannot be written as planned (exit code 1)."""

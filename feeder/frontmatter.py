@@ -1,0 +1,117 @@
+"""YAML front matter: split it off a brief and load it with the line of every key.
+
+Only plain YAML is accepted: no anchors or aliases (they let a few lines build a huge
+document) and no tags that build objects. Timestamps are left as text so that feeder's
+own date rules (and their error messages) apply to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from feeder.errors import Problem
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """PyYAML's safe loader (the C one when it exists), without timestamp resolution."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    value: Any
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A brief's text cut into its front matter and its body."""
+
+    front_matter: str | None
+    front_matter_line: int
+    """Line number of the first line of the front matter text (after `---`)."""
+    body: list[str]
+    body_line: int
+    """Line number of the first body line."""
+
+
+def split(text: str, path: str) -> Split | Problem:
+    """Cut `---` front matter off `text`; a file without it is all body."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return Split(None, 1, lines, 1)
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return Split("\n".join(lines[1:index]), 2, lines[index + 1:], index + 2)
+    return Problem(path, 1, "front matter opened with '---' is never closed; "
+                            "end it with a line '---'")
+
+
+def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
+    """The front matter's keys, each with its value and line number."""
+    if "*" in text:
+        problem = _refuse_aliases(text, first_line, path)
+        if problem:
+            return problem
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            return Problem(path, first_line + node.start_mark.line,
+                           "front matter must be 'key: value' lines, e.g. 'title: ...'")
+        fields: dict[str, Field] = {}
+        for key_node, value_node in node.value:
+            line = first_line + key_node.start_mark.line
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                return Problem(path, line, f"front matter key {key!r} is not a name")
+            if key in fields:
+                return Problem(path, line, f"{key!r} is given twice (first on line "
+                                           f"{fields[key].line})")
+            fields[key] = Field(loader.construct_object(value_node, deep=True), line)
+        return fields
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, text, first_line, path)
+    finally:
+        loader.dispose()
+
+
+def _refuse_aliases(text: str, first_line: int, path: str) -> Problem | None:
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                line = first_line + (event.start_mark.line if event.start_mark else 0)
+                return Problem(path, line,
+                               "YAML aliases (*name) are not allowed in front matter")
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, text, first_line, path)
+    return None
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, first_line: int, path: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        line = first_line + mark.line
+    elif isinstance(exc, yaml.reader.ReaderError):
+        line = first_line + text.count("\n", 0, exc.position)
+    else:
+        line = first_line
+    if isinstance(exc, yaml.constructor.ConstructorError) and exc.problem and "tag" in exc.problem:
+        return Problem(path, line, "YAML tags (!name) are not allowed in front matter")
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{reason} ({context})" if context else reason
+    return Problem(path, line, f"invalid YAML front matter: {detail}")

@@ -1,0 +1,202 @@
+"""The publication as a whole: entries, tags, and which feeds exist at which paths.
+
+Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
+`make_entry` turns a parsed and rendered brief into a feed entry with its permanent id and
+URL; `plan_site` decides the feeds: one combined, one per tag, each newest first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from feeder.brief import Brief
+from feeder.config import Config
+from feeder.errors import Problem
+from feeder.render import Rendered
+from feeder.text import fold, slugify
+
+TAGS_FOLDER = "tags"
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    name: str
+    """Shown to readers: the spelling used most often."""
+    slug: str
+    """Safe as one URL segment and one folder name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One brief as every output shows it."""
+
+    id: str
+    url: str
+    slug: str
+    path: str
+    title: str
+    published: datetime
+    updated: datetime
+    tags: tuple[Tag, ...]
+    author: str | None
+    summary_html: str
+    summary_text: str
+    content_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed: the combined one or one tag's, in every format."""
+
+    folder: str
+    """Where its files go under the output folder: "" or "tags/<slug>/"."""
+    title: str
+    subtitle: str
+    home_url: str
+    """The HTML page the feed belongs to (its rel="alternate" link)."""
+    base_url: str
+    entries: tuple[Entry, ...]
+    """Newest first."""
+    tag: Tag | None = None
+
+    def url(self, name: str) -> str:
+        """The absolute URL of the file `name` of this feed, e.g. `atom.xml`."""
+        return self.base_url + quote(self.folder) + name
+
+    @property
+    def tag_scheme(self) -> str:
+        """The scheme of the feed's categories: the URL of the tags folder."""
+        return f"{self.base_url}{TAGS_FOLDER}/"
+
+    @property
+    def updated(self) -> datetime:
+        """When the newest change to an entry of this feed happened (never the build time)."""
+        return max(entry.updated for entry in self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Everything that will be published."""
+
+    entries: tuple[Entry, ...]
+    """Newest first."""
+    tags: tuple[tuple[Tag, tuple[Entry, ...]], ...]
+    """Every tag (sorted by slug) with its entries, newest first."""
+    feeds: tuple[Feed, ...]
+
+
+def brief_url(config: Config, brief: Brief) -> str:
+    """The URL of a brief's page: `<base_url>YYYY/MM/DD/<slug>/`."""
+    return f"{config.base_url}{brief.date:%Y/%m/%d}/{quote(brief.slug)}/"
+
+
+def entry_id(config: Config, brief: Brief) -> str:
+    """The permanent id: the one pinned in front matter, else a tag: URI (RFC 4151)."""
+    if brief.id:
+        return brief.id
+    return f"tag:{config.domain},{brief.date:%Y-%m-%d}:{quote(brief.slug)}"
+
+
+def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
+    """Merge the briefs' tags case-insensitively; each is named as spelled most often.
+
+    Ties go to the spelling that sorts first. Two different tags with one slug are an error.
+    """
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    where: dict[str, str] = {}
+    for brief in briefs:
+        for name in brief.tags:
+            key = fold(name)
+            spellings[key][name] += 1
+            where.setdefault(key, brief.path)
+    tags: dict[str, Tag] = {}
+    by_slug: dict[str, str] = {}
+    problems: list[Problem] = []
+    for key in sorted(spellings):
+        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        slug = slugify(name)
+        if slug in by_slug:
+            other = tags[by_slug[slug]].name
+            problems.append(Problem(where[key], None,
+                                    f"tags {other!r} and {name!r} would share the URL "
+                                    f"tags/{slug}/; rename one of them"))
+            continue
+        by_slug[slug] = key
+        tags[key] = Tag(name, slug)
+    return tags, tuple(problems)
+
+
+def check_unique(briefs: Sequence[Brief], config: Config) -> tuple[Problem, ...]:
+    """Two briefs with one id, or with one date and slug (one URL), are errors."""
+    problems: list[Problem] = []
+    keys: tuple[tuple[Callable[[Config, Brief], str], str], ...] = (
+        (entry_id, "id"), (brief_url, "date and slug"))
+    for make, what in keys:
+        first: dict[str, Brief] = {}
+        for brief in briefs:
+            value = make(config, brief)
+            if value in first:
+                line = brief.id_line if what == "id" else None
+                problems.append(Problem(brief.path, line,
+                                        f"same {what} as {first[value].path} ({value}); "
+                                        "give one of them another slug or id"))
+            else:
+                first[value] = brief
+    return tuple(problems)
+
+
+def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> bool:
+    """Drafts and briefs dated after `now` wait, unless asked for."""
+    return (drafts or not brief.draft) and (future or brief.date <= now)
+
+
+def make_entry(config: Config, brief: Brief, rendered: Rendered, tags: dict[str, Tag]) -> Entry:
+    return Entry(
+        id=entry_id(config, brief),
+        url=brief_url(config, brief),
+        slug=brief.slug,
+        path=brief.path,
+        title=brief.title,
+        published=brief.date,
+        updated=brief.updated or brief.date,
+        # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
+        tags=tuple(tags[key] for key in map(fold, brief.tags) if key in tags),
+        author=brief.author,
+        summary_html=rendered.summary_html,
+        summary_text=rendered.summary_text,
+        content_html=rendered.content_html,
+    )
+
+
+def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
+    """Entries by date, newest first; same dates by id, so the order never depends on disk."""
+    return tuple(sorted(entries, key=lambda e: (e.published, e.id), reverse=True))
+
+
+def plan_site(entries: Iterable[Entry], config: Config) -> Site:
+    """The combined feed and one feed per tag, each holding its newest entries."""
+    ordered = newest_first(entries)
+    by_tag: dict[Tag, list[Entry]] = defaultdict(list)
+    for entry in ordered:
+        for tag in entry.tags:
+            by_tag[tag].append(entry)
+    tags = tuple((tag, tuple(by_tag[tag])) for tag in sorted(by_tag, key=lambda t: t.slug))
+    limit = config.max_entries
+    feeds = [Feed("", config.title, config.description or config.title, config.base_url,
+                  config.base_url, ordered[:limit])]
+    for tag, tagged in tags:
+        folder = f"{TAGS_FOLDER}/{tag.slug}/"
+        feeds.append(Feed(
+            folder=folder,
+            title=f"{config.title}: {tag.name}",
+            subtitle=f"Briefs tagged {tag.name} from {config.title}",
+            home_url=config.base_url + quote(folder),
+            base_url=config.base_url,
+            entries=tagged[:limit],
+            tag=tag,
+        ))
+    return Site(ordered, tags, tuple(feeds))

@@ -1,0 +1,123 @@
+"""Finding and reading brief files: the only place feeder reads content from disk.
+
+`scan_content` lists the brief files (sorted, hidden ones skipped, links that leave the
+content folder refused) with their size and modification time, so that a cache can skip the
+files that did not change; `read_source` reads one of them as text.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from feeder.errors import Problem
+
+BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A brief file found in the content folder."""
+
+    path: str
+    """POSIX path for messages, relative to the project folder when inside it."""
+    rel: str
+    """POSIX path relative to the content folder."""
+    abspath: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text of one brief file: UTF-8 decoded, BOM removed, line endings made `\\n`."""
+
+    path: str
+    rel: str
+    text: str
+
+
+def scan_content(
+    content_dir: Path, display_root: Path, max_bytes: int
+) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
+    """Every brief file under `content_dir`, sorted by relative path, and the problems found.
+
+    Hidden files and folders (names starting with `.`) are skipped. A symbolic link is
+    followed only when its target is inside `content_dir`; one that points outside is an
+    error, so a pull request cannot publish `/etc/passwd`. Files over `max_bytes` are errors.
+    """
+    root = content_dir.resolve()
+    found: list[FileInfo] = []
+    problems: list[Problem] = []
+
+    def display(path: str) -> str:
+        try:
+            return Path(path).relative_to(display_root).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+
+    def walk(folder: str, rel: str, seen: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(display(folder), None, f"cannot list folder: {exc.strerror}"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            entry_rel = f"{rel}{entry.name}"
+            is_link = entry.is_symlink()
+            if is_link:
+                target = Path(entry.path).resolve()
+                if not target.is_relative_to(root):
+                    problems.append(Problem(display(entry.path), None,
+                                            "symbolic link points outside the content folder; "
+                                            "refusing to read it"))
+                    continue
+            try:
+                info = entry.stat()
+            except OSError as exc:
+                problems.append(Problem(display(entry.path), None,
+                                        f"cannot read: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                real = os.path.realpath(entry.path)
+                if real not in seen:  # a link to a folder above itself would loop
+                    walk(entry.path, entry_rel + "/", seen | {real})
+                continue
+            if not stat.S_ISREG(info.st_mode) or not entry.name.endswith(BRIEF_SUFFIXES):
+                continue
+            if info.st_size > max_bytes:
+                problems.append(Problem(display(entry.path), None,
+                                        f"file is {info.st_size:,} bytes, over the limit of "
+                                        f"{max_bytes:,} (setting max_brief_bytes)"))
+                continue
+            found.append(FileInfo(display(entry.path), entry_rel, entry.path,
+                                  info.st_size, info.st_mtime_ns))
+
+    walk(str(content_dir), "", frozenset({str(root)}))
+    return tuple(found), tuple(problems)
+
+
+def decode(data: bytes, path: str, rel: str) -> Source | Problem:
+    """Decode a brief's bytes as UTF-8 (a BOM is dropped, CRLF and CR become LF)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return Problem(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                                   f"{exc.start}); save the file as UTF-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Source(path, rel, text)
+
+
+def read_source(info: FileInfo) -> Source | Problem:
+    """The text of one brief file, or the problem that stopped it being read."""
+    try:
+        data = Path(info.abspath).read_bytes()
+    except OSError as exc:
+        return Problem(info.path, None, f"cannot read: {exc.strerror or exc}")
+    return decode(data, info.path, info.rel)

@@ -1,0 +1,48 @@
+"""Text that is safe to put in XML, and slugs that are safe to put in URLs and file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# XML 1.0 allows TAB, LF, CR and the ranges below; everything else (other C0 controls, lone
+# surrogates, U+FFFE and U+FFFF) makes lxml refuse the document, so it is dropped.
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def strip_xml_forbidden(text: str) -> str:
+    """`text` without the characters that XML 1.0 forbids."""
+    return _XML_FORBIDDEN.sub("", text)
+
+
+def find_xml_forbidden(text: str) -> int | None:
+    """The index of the first character XML 1.0 forbids, or None."""
+    match = _XML_FORBIDDEN.search(text)
+    return match.start() if match else None
+
+
+MAX_SLUG_LENGTH = 80
+
+
+def _slug_char(char: str) -> str:
+    # Letters, marks (so Devanagari or Thai words stay whole) and digits; nothing else.
+    return char if unicodedata.category(char)[0] in "LMN" else "-"
+
+
+def slugify(text: str) -> str:
+    """A lowercase slug of `text` that is safe as one URL segment and one file name.
+
+    Letters and digits of every script are kept (`Ελλάδα` stays readable), everything
+    else becomes `-`; so a slug never holds `/`, `\\`, `.`, NUL or white space, and is never
+    `.` or `..`. Returns "" when `text` has no letter or digit. Idempotent.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    slug = re.sub("-{2,}", "-", "".join(map(_slug_char, text))).strip("-")
+    if len(slug) > MAX_SLUG_LENGTH:
+        slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    return slug
+
+
+def fold(name: str) -> str:
+    """The key under which names that differ only in case or Unicode form are one name."""
+    return unicodedata.normalize("NFKC", name).casefold()
