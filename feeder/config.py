@@ -58,7 +58,17 @@ class Config:
         "The Takeaway",
     )
     max_brief_bytes: int = 1_048_576
+    max_feed_bytes: int = 512_000
+    """A subscription feed stays under this size; older entries go to the archive."""
+    archive_page_size: int = 50
+    """Entries per RFC 5005 archive page."""
     allow_raw_html: bool = False
+    hubs: tuple[str, ...] = ()
+    """WebSub hub URLs announced by every feed and pinged by `feeder build --ping`."""
+    cache_dir: Path | None = None
+    """Where the build cache lives (default: .feeder-cache in the project folder)."""
+    lock_timeout: float = 60.0
+    """Seconds a build waits for another build of the same project before giving up."""
     source: str | None = field(default=None, compare=False)
     """Where the settings came from (for messages), e.g. `feeder.toml`."""
 
@@ -174,6 +184,29 @@ def _author(value: Any) -> Author:
     return Author(_nonempty_text(value["name"]), email or None, uri)
 
 
+def _hubs(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
+    hubs = []
+    for item in value:
+        url = _nonempty_text(item)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an absolute http(s) hub URL, got {url!r}")
+        hubs.append(url)
+    return tuple(dict.fromkeys(hubs))
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number of seconds, got {_kind(value)}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return float(value)
+
+
 def _folder(value: Any) -> str:
     path = _nonempty_text(value)
     if "\x00" in path:
@@ -194,7 +227,12 @@ _SETTINGS: dict[str, Convert] = {
     "summary_labels": _labels,
     "section_labels": _labels,
     "max_brief_bytes": _positive_int,
+    "max_feed_bytes": _positive_int,
+    "archive_page_size": _positive_int,
     "allow_raw_html": _bool,
+    "hubs": _hubs,
+    "cache_dir": _folder,
+    "lock_timeout": _seconds,
 }
 SETTING_NAMES = tuple(_SETTINGS)
 
@@ -252,6 +290,7 @@ def parse_config(
         raise ConfigError(problems)
     content = root / values.pop("content_dir", "content")
     output = root / values.pop("output_dir", "public")
+    values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
     config = Config(root=root, content_dir=content, output_dir=output, source=source)
     config = replace(config, **values)
     if config.output_dir.resolve() == config.content_dir.resolve():

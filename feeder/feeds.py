@@ -1,39 +1,85 @@
-"""Feed documents: Atom 1.0 and RSS 2.0 through feedgen. The only module that imports feedgen.
+"""Feed documents: Atom 1.0, RSS 2.0 (through feedgen) and JSON Feed 1.1.
 
-feedgen's defaults are not trusted (see docs/DESIGN.md): it reads the clock, prepends
-entries and takes the RSS <link> from the last link added. So every date is set from the
-entries, entries are appended in the order given, the self link is added before the
-alternate one, and the generator carries no version (a version bump would rewrite every
-feed). Everything here is pure: a `Feed` in, bytes out.
+The only module that imports feedgen. Its defaults are not trusted: it reads the clock,
+prepends entries and takes the RSS <link> from the last link added. So every date is set
+from the entries, entries are appended in the order given, the self link is added before
+the alternate one, and the generator carries no version (a version bump would otherwise
+rewrite every feed). Everything here is pure: a `Feed` in, bytes out.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feeder.config import Author, Config
 from feeder.site import Entry, Feed
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
+JSON_FEED_TYPE = "application/feed+json"
 HTML_TYPE = "text/html"
 GENERATOR = "feeder"
 GENERATOR_URI = "https://pypi.org/project/feeder/"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
+
+FORMATS: dict[str, str] = {"atom.xml": ATOM_TYPE, "rss.xml": RSS_TYPE, "feed.json": JSON_FEED_TYPE}
+"""Each feed's files, by name, with their media types."""
 
 
 def _feed_author(config: Config) -> Author:
     return config.author or Author(config.title)
 
 
-def _generator(feed: Feed, config: Config, self_url: str, self_type: str) -> Any:
+def _extra_links(feed: Feed, name: str) -> list[tuple[str, str]]:
+    """WebSub hubs and RFC 5005 links of `feed`, for its file `name`."""
+    links = [("hub", hub) for hub in feed.hubs]
+    links += [(rel, feed.base_url + folder + name) for rel, folder in feed.archive_links]
+    return links
+
+
+class _History(BaseExtension):  # type: ignore[misc]
+    """What feedgen cannot write: hub and archive links in RSS, and RFC 5005's fh:archive."""
+
+    def __init__(self, feed: Feed, links: list[tuple[str, str]]) -> None:
+        self.feed = feed
+        self.links = links
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS} if self.feed.archive else {}
+
+    def extend_atom(self, root: Any) -> Any:
+        if self.feed.archive:
+            etree.SubElement(root, f"{{{FH_NS}}}archive")
+        return root
+
+    def extend_rss(self, root: Any) -> Any:
+        channel = root[0]
+        for rel, href in self.links:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+        if self.feed.archive:
+            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+        return root
+
+
+def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     fg = FeedGenerator()
     fg.id(feed.home_url)
     fg.title(feed.title)
     fg.subtitle(feed.subtitle)
     # Self first, alternate last: feedgen's RSS <link> is the last link added.
-    fg.link(href=self_url, rel="self", type=self_type)
+    fg.link(href=feed.url(name), rel="self", type=FORMATS[name])
+    links = _extra_links(feed, name)
+    if not rss:
+        for rel, href in links:
+            fg.link(href=href, rel=rel)
     fg.link(href=feed.home_url, rel="alternate", type=HTML_TYPE)
     author = _feed_author(config)
     fg.author({k: v for k, v in (("name", author.name), ("email", author.email),
@@ -43,6 +89,9 @@ def _generator(feed: Feed, config: Config, self_url: str, self_type: str) -> Any
     fg.language(config.language)
     fg.generator(GENERATOR, uri=GENERATOR_URI)
     fg.updated(feed.updated)  # also the RSS lastBuildDate: from the content, not the clock
+    if links or feed.archive:
+        history = _History(feed, links if rss else [])
+        fg.register_extension("history", lambda: history, None, atom=not rss, rss=rss)
     return fg
 
 
@@ -68,7 +117,7 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
 
 def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
-    fg = _generator(feed, config, feed.url("atom.xml"), ATOM_TYPE)
+    fg = _generator(feed, config, "atom.xml", rss=False)
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=False)
     return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
@@ -76,10 +125,60 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an RSS 2.0 document, with atom:link rel="self" and content:encoded."""
-    fg = _generator(feed, config, feed.url("rss.xml"), RSS_TYPE)
+    fg = _generator(feed, config, "rss.xml", rss=True)
     dc = any(entry.author for entry in feed.entries)
-    if dc:
+    if dc:  # RSS <author> must be an email address; a name alone goes in dc:creator
         fg.load_extension("dc", atom=False, rss=True)
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=dc)
     return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
+
+
+def _json_author(author: Author) -> dict[str, str]:
+    return {"name": author.name, **({"url": author.uri} if author.uri else {})}
+
+
+def json_feed_bytes(feed: Feed, config: Config) -> bytes:
+    """The feed as a JSON Feed 1.1 document; `summary` is the short version as plain text."""
+    data: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": feed.title,
+        "home_page_url": feed.home_url,
+        "feed_url": feed.url("feed.json"),
+        "description": feed.subtitle,
+        "language": config.language,
+        "authors": [_json_author(_feed_author(config))],
+    }
+    if feed.hubs:
+        data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
+    next_url = dict(feed.archive_links).get("prev-archive")
+    if next_url is not None:  # JSON Feed pages towards older items with next_url
+        data["next_url"] = feed.base_url + next_url + "feed.json"
+    if feed.archive:
+        data["expired"] = True
+    data["items"] = [_json_item(entry) for entry in feed.entries]
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _json_item(entry: Entry) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": entry.id,
+        "url": entry.url,
+        "title": entry.title,
+        "summary": entry.summary_text,
+        "content_html": entry.content_html,
+        "date_published": entry.published.isoformat(),
+        "date_modified": entry.updated.isoformat(),
+        "tags": [tag.name for tag in entry.tags],
+    }
+    if entry.author:
+        item["authors"] = [{"name": entry.author}]
+    return item
+
+
+RENDERERS: dict[str, Callable[[Feed, Config], bytes]] = {
+    "atom.xml": atom_bytes,
+    "rss.xml": rss_bytes,
+    "feed.json": json_feed_bytes,
+}
+"""The function that writes each of a feed's files."""

@@ -103,6 +103,8 @@ def _refuse_aliases(text: str, first_line: int, path: str) -> Problem | None:
 
 def _yaml_problem(exc: yaml.YAMLError, text: str, first_line: int, path: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if "end of stream" in str(getattr(exc, "problem", "")) and getattr(exc, "context_mark", None):
+        mark = exc.context_mark  # type: ignore[attr-defined]  # where the unclosed thing opened
     if mark is not None:
         line = first_line + mark.line
     elif isinstance(exc, yaml.reader.ReaderError):

@@ -15,7 +15,7 @@ from datetime import datetime
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
-from feeder.feeds import atom_bytes, rss_bytes
+from feeder.feeds import RENDERERS
 from feeder.output import WriteReport, read_manifest, write_plan
 from feeder.render import render
 from feeder.site import (
@@ -115,8 +115,8 @@ def plan_outputs(site: Site, config: Config) -> dict[str, bytes]:
     """Every file of the site: relative POSIX path -> bytes. Pure."""
     plan: dict[str, bytes] = {}
     for feed in site.feeds:
-        plan[f"{feed.folder}atom.xml"] = atom_bytes(feed, config)
-        plan[f"{feed.folder}rss.xml"] = rss_bytes(feed, config)
+        for name, render_feed in RENDERERS.items():
+            plan[feed.folder + name] = render_feed(feed, config)
     return plan
 
 

@@ -62,6 +62,13 @@ class Feed:
     entries: tuple[Entry, ...]
     """Newest first."""
     tag: Tag | None = None
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs announced by the feed (rel="hub")."""
+    archive: bool = False
+    """An RFC 5005 archive document (fh:archive) rather than a subscription feed."""
+    archive_links: tuple[tuple[str, str], ...] = ()
+    """RFC 5005 links as (rel, folder of the other document), e.g. ("prev-archive",
+    "archive/2/"); each format links to the file of its own format in that folder."""
 
     def url(self, name: str) -> str:
         """The absolute URL of the file `name` of this feed, e.g. `atom.xml`."""
