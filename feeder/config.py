@@ -98,9 +98,9 @@ Convert = Callable[[Any], Any]
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if not isinstance(value, str):
         raise ValueError(f"expected text, got {_kind(value)}")
-    return strip_xml_forbidden(str(value)).strip()
+    return strip_xml_forbidden(value).strip()
 
 
 def _nonempty_text(value: Any) -> str:

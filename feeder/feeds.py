@@ -10,6 +10,7 @@ rewrite every feed). Everything here is pure: a `Feed` in, bytes out.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -131,7 +132,18 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
         fg.load_extension("dc", atom=False, rss=True)
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=dc)
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
+    data = bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
+    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
+
+
+# The RSS Advisory Board's profile: in elements that hold plain text, write "&" and "<" as
+# hexadecimal character references (readers that decode entities twice then show them right).
+_PLAIN_TEXT_ELEMENT = re.compile(rb"(<(?:title|category|dc:creator)(?: [^>]*)?>)([^<]*)(</)")
+
+
+def _hex_references(match: re.Match[bytes]) -> bytes:
+    text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+    return match.group(1) + text + match.group(3)
 
 
 def _json_author(author: Author) -> dict[str, str]:

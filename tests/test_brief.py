@@ -61,7 +61,8 @@ def test_real_brief_in_house_layout() -> None:
     assert brief.summary.startswith("The US announced Monday that it didn't want to talk")
     assert brief.summary.endswith("calming of hostilities in Syria.")
     content = brief.content
-    assert content.startswith("This conversation is over.\n\n## The Short of It\n\nThe US announced")
+    assert content.startswith(
+        "This conversation is over.\n\n## The Short of It\n\nThe US announced")
     assert "\n\n## The Longer Version of It\n\nYesterday, the White House" in content
     assert "\n\n### Here's what happened\n\nThe US claims" in content
     assert "\n\n## The Takeaway\n\nThe UN's special envoy" in content

@@ -1,0 +1,71 @@
+"""Tags, ids, URLs and the plan of feeds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from feeder.brief import Brief
+from feeder.config import parse_config
+from feeder.site import Tag, brief_url, check_unique, entry_id, index_tags, is_published
+
+CONFIG = parse_config({"base_url": "https://news.example.com/"}, root=Path("/p"))
+
+
+def brief(path: str = "content/a.txt", tags: tuple[str, ...] = (), slug: str = "a",
+          day: int = 4, pinned: str | None = None, draft: bool = False) -> Brief:
+    return Brief(path=path, rel=path.removeprefix("content/"), title="T",
+                 date=datetime(2016, 10, day, tzinfo=timezone.utc), updated=None, tags=tags,
+                 slug=slug, id=pinned, id_line=2 if pinned else None, author=None, draft=draft,
+                 summary="S", content="C")
+
+
+def test_tags_merge_ignoring_case_and_take_the_most_frequent_spelling() -> None:
+    tags, problems = index_tags([brief(tags=("US", "Russia")), brief(tags=("us",)),
+                                 brief(tags=("us", "russia"))])
+    assert problems == ()
+    assert tags == {"us": Tag("us", "us"), "russia": Tag("Russia", "russia")}
+
+
+def test_tie_goes_to_the_spelling_that_sorts_first() -> None:
+    tags, _ = index_tags([brief(tags=("us",)), brief(tags=("US",))])
+    assert tags["us"] == Tag("US", "us")
+
+
+def test_two_tags_with_one_slug_are_an_error_naming_both() -> None:
+    _, problems = index_tags([brief("content/a.txt", tags=("C++",)),
+                              brief("content/b.txt", tags=("C",))])
+    assert [str(p) for p in problems] == [
+        "content/a.txt: tags 'C' and 'C++' would share the URL tags/c/; rename one of them"]
+
+
+def test_ids_and_urls() -> None:
+    b = brief(slug="radio-silent")
+    assert entry_id(CONFIG, b) == "tag:news.example.com,2016-10-04:radio-silent"
+    assert brief_url(CONFIG, b) == "https://news.example.com/2016/10/04/radio-silent/"
+    assert entry_id(CONFIG, brief(pinned="urn:uuid:1")) == "urn:uuid:1"
+    unicode = brief(slug="ελλάδα")
+    assert brief_url(CONFIG, unicode) == ("https://news.example.com/2016/10/04/"
+                                          "%CE%B5%CE%BB%CE%BB%CE%AC%CE%B4%CE%B1/")
+
+
+def test_same_id_or_same_date_and_slug_are_errors() -> None:
+    problems = check_unique([brief("content/a.txt", slug="x"), brief("content/b.txt", slug="x"),
+                             brief("content/c.txt", slug="c", pinned="urn:x"),
+                             brief("content/d.txt", slug="d", pinned="urn:x")], CONFIG)
+    assert [str(p) for p in problems] == [
+        "content/b.txt: same id as content/a.txt (tag:news.example.com,2016-10-04:x); give one "
+        "of them another slug or id",
+        "content/d.txt:2: same id as content/c.txt (urn:x); give one of them another slug or id",
+        "content/b.txt: same date and slug as content/a.txt "
+        "(https://news.example.com/2016/10/04/x/); give one of them another slug or id",
+    ]
+
+
+def test_publication_rules() -> None:
+    now = datetime(2016, 10, 5, tzinfo=timezone.utc)
+    assert is_published(brief(day=4), now, drafts=False, future=False)
+    assert not is_published(brief(day=6), now, drafts=False, future=False)
+    assert is_published(brief(day=6), now, drafts=False, future=True)
+    assert not is_published(brief(draft=True), now, drafts=False, future=False)
+    assert is_published(brief(draft=True), now, drafts=True, future=False)
