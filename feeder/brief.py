@@ -25,12 +25,63 @@ from feeder.text import find_xml_forbidden, fold, slugify, strip_xml_forbidden
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
                      "draft")
+ID_SCHEMES = ("tag", "urn", "http", "https")
+"""Schemes a pinned id may use: readers may follow an id, so never javascript: or data:."""
 MAX_TAG_LENGTH = 50
 MAX_LABEL_LENGTH = 100
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _NOT_A_LABEL = re.compile(r"^([-*+>|<`~]|\d+[.)][ \t]|#|[ \t])")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+MAX_NESTING = 100
+"""Columns of indentation, `>` and list markers a line may start with. Python-Markdown
+nests lists and quotes recursively: a few hundred levels exhaust Python's stack."""
+_NESTING = re.compile(r"(?:[ \t>]|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))*")
+_MARKER = re.compile(r"[>*+-]|\d[.)]")
+
+
+MAX_PARAGRAPH_LINES = 200
+"""Lines in one block of text between blank lines. Several of Python-Markdown's block
+processors (headings, rules, abbreviations, definition lists) split a block one line at a
+time, which takes time growing with the square of its length: a 1 MiB block of
+definitions would take hours to render."""
+
+
+def _too_long(lines: list[str]) -> tuple[int, int] | None:
+    """(index of the first line, length) of the first block over MAX_PARAGRAPH_LINES, or None.
+
+    A line of spaces and tabs separates blocks (Markdown sees it as blank); nothing else does,
+    not even a code fence, which Markdown may not read as one.
+    """
+    start, count = 0, 0
+    for index, line in enumerate(lines):
+        if line.strip(" \t"):
+            start, count = (start, count + 1) if count else (index, 1)
+            if count > MAX_PARAGRAPH_LINES:
+                end = index
+                while end + 1 < len(lines) and lines[end + 1].strip(" \t"):
+                    end += 1
+                return start, end - start + 1
+        else:
+            count = 0
+    return None
+
+
+def _too_deep(lines: list[str]) -> tuple[int, int] | None:
+    """(index, width) of the first line nested deeper than MAX_NESTING, or None.
+
+    Only a prefix holding a quote or list marker nests; plain indentation is code or a
+    continuation line, which Markdown does not nest. Fenced code is not exempt: a line that
+    only looks like a fence to feeder must not hide a deep list from the check.
+    """
+    for index, line in enumerate(lines):
+        prefix = _NESTING.match(line)
+        if prefix is None or prefix.end() <= MAX_NESTING // 4:
+            continue
+        width = len(prefix.group(0).expandtabs(4))
+        if width > MAX_NESTING and _MARKER.search(prefix.group(0)):
+            return index, width
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +137,22 @@ def _paragraphs(body: list[str]) -> list[_Paragraph]:
     return paragraphs
 
 
+def _strip_forbidden(value: Any) -> Any:
+    """A front matter value without the characters XML forbids, in every string it holds."""
+    if isinstance(value, str):
+        return strip_xml_forbidden(value)
+    if isinstance(value, list):
+        return [_strip_forbidden(item) for item in value]
+    if isinstance(value, dict):
+        return {_strip_forbidden(k): _strip_forbidden(v) for k, v in value.items()}
+    return value
+
+
+def _is_tags_line(paragraph: _Paragraph) -> bool:
+    """A one-line paragraph that is not a label: what the house layout's tags line must be."""
+    return len(paragraph.lines) == 1 and not paragraph.lines[0].rstrip().endswith(":")
+
+
 def _label(paragraph: _Paragraph, sections: dict[str, str]) -> tuple[str, int] | None:
     """(label, heading level) when the paragraph is a label line or a section heading."""
     if len(paragraph.lines) != 1:
@@ -110,12 +177,18 @@ class _Parser:
         self.config = config
         self.path = source.path
         self.problems: list[Problem] = []
+        self.last_line = source.text.count("\n") + 1
+
+    def _within(self, line: int | None) -> int | None:
+        # "Missing" things are reported where they should have been: past the end of a short
+        # file, that is its last line.
+        return None if line is None else min(line, self.last_line)
 
     def error(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
+        self.problems.append(Problem(self.path, self._within(line), message))
 
     def warn(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message, "warning"))
+        self.problems.append(Problem(self.path, self._within(line), message, "warning"))
 
     def parse(self) -> Brief | None:
         text = self.source.text
@@ -137,12 +210,38 @@ class _Parser:
             if isinstance(loaded, Problem):
                 self.problems.append(loaded)
                 return None
-            fields = loaded
+            fields = {}
+            for key, field in loaded.items():
+                value = _strip_forbidden(field.value)
+                if value != field.value:  # from YAML escapes such as "\x01"
+                    self.warn(field.line, "removed characters that XML does not allow "
+                                          "(control characters)")
+                fields[key] = frontmatter.Field(value, field.line)
             for key, field in fields.items():
                 if key not in FRONT_MATTER_KEYS:
                     near = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
                     hint = f"; did you mean {near[0]!r}?" if near else ""
                     self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
+        deep = _too_deep(split.body)
+        line = None if deep is None else split.body_line + deep[0]
+        summary = fields.get("summary")
+        if deep is None and summary is not None and isinstance(summary.value, str):
+            deep, line = _too_deep(summary.value.split("\n")), summary.line
+        if deep is not None:
+            self.error(line, f"the line starts with {deep[1]} columns of quote and list markers "
+                             f"and indentation; at most {MAX_NESTING} can be nested: flatten "
+                             "the list or quote")
+            return None
+        long = _too_long(split.body)
+        line = None if long is None else split.body_line + long[0]
+        if long is None and summary is not None and isinstance(summary.value, str):
+            long, line = _too_long(summary.value.split("\n")), summary.line
+        if long is not None:
+            self.error(line, f"this block of text has {long[1]} lines without a blank line; "
+                             f"at most {MAX_PARAGRAPH_LINES} can be rendered: separate "
+                             "paragraphs, list items or table rows with blank lines, or split "
+                             "the table")
+            return None
         return self._brief(fields, split)
 
     # --- the pieces of a brief ----------------------------------------------------------------
@@ -155,7 +254,8 @@ class _Parser:
         if title_line is not None and "title" not in fields:
             paragraphs = paragraphs[1:]
         tags = self._tags(fields, paragraphs, first, from_body="title" not in fields)
-        if "tags" not in fields and "title" not in fields and paragraphs:
+        if "tags" not in fields and "title" not in fields and paragraphs \
+                and _is_tags_line(paragraphs[0]):
             paragraphs = paragraphs[1:]
         summary, content = self._sections(fields, paragraphs, first)
         date = self._date(fields)
@@ -167,6 +267,9 @@ class _Parser:
         if pinned_id is not None and not _URI_SCHEME.match(pinned_id):
             self.error(fields["id"].line, f"id {pinned_id!r} is not a URI; use a tag: URI such as "
                                           "'tag:example.org,2016-10-04:radio-silent' or a URL")
+        elif pinned_id is not None and pinned_id.split(":")[0].lower() not in ID_SCHEMES:
+            self.error(fields["id"].line, f"id {pinned_id!r} must be a tag:, urn:, http: or "
+                                          "https: URI")
         draft = fields.get("draft")
         if draft is not None and not isinstance(draft.value, bool):
             self.error(draft.line, "draft must be true or false")
@@ -218,6 +321,8 @@ class _Parser:
         if "tags" in fields:
             field = fields["tags"]
             value = field.value
+            if value == []:  # exactly `tags: []`: the one way to say "untagged"
+                return ()
             if value is None:
                 items: list[Any] = []
             elif isinstance(value, str):
@@ -227,7 +332,9 @@ class _Parser:
             else:
                 self.error(field.line, "tags must be a list ([russia, US]) or comma-separated text")
                 return ()
-            return self._clean_tags(items, field.line)
+            return self._clean_tags(items, field.line, empty="tags is empty: list the tags "
+                                    "('tags: [one, two]'), or write 'tags: []' for an untagged "
+                                    "brief")
         if not from_body:
             self.error(fields["title"].line, "missing tags: add 'tags: [one, two]' to the front "
                                              "matter ('tags: []' for an untagged brief)")
@@ -238,12 +345,18 @@ class _Parser:
             return ()
         tags_paragraph = paragraphs[0]
         line = first + tags_paragraph.start
-        if len(tags_paragraph.lines) > 1 or tags_paragraph.lines[0].rstrip().endswith(":"):
+        if not _is_tags_line(tags_paragraph):
             self.error(line, f"missing tags line: {example}")
             return ()
-        return self._clean_tags(tags_paragraph.lines[0].split(","), line)
+        return self._clean_tags(tags_paragraph.lines[0].split(","), line,
+                                empty=f"the tags line has no tags: {example} (an untagged "
+                                      "brief needs front matter 'tags: []')")
 
-    def _clean_tags(self, items: list[Any], line: int) -> tuple[str, ...]:
+    def _clean_tags(self, items: list[Any], line: int, *, empty: str) -> tuple[str, ...]:
+        """The tags of `items`; `empty` is the error when none of them has any text."""
+        if all(isinstance(item, str) and not item.strip() for item in items):
+            self.error(line, empty)
+            return ()
         tags: dict[str, str] = {}
         for item in items:
             if isinstance(item, bool) or not isinstance(item, str | int | float):

@@ -20,6 +20,10 @@ _RFC822_ZONES = {
     }.items()
 }
 # Two different defaults: a field that dateutil filled from them was missing from the text.
+MIN_YEAR = 1000
+MAX_DATE_LENGTH = 100
+MIN_OFFSET, MAX_OFFSET = timedelta(hours=-12), timedelta(hours=14)
+"""The UTC offsets in use (Baker Island, Kiribati); xsd:dateTime, and so Atom, allows ±14:00."""
 _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # noqa: DTZ001 - only the date is used
 
 
@@ -33,17 +37,47 @@ def parse_date(text: str, zone: tzinfo) -> datetime:
     text = text.strip()
     if not text:
         raise ValueError("the date is empty")
+    if len(text) > MAX_DATE_LENGTH:
+        raise ValueError(f"{text[:20]!r}... is too long for a date; write it as YYYY-MM-DD, "
+                         "with a time if you like: 2016-10-04T09:00:00-04:00")
     if _ISO_DAY.match(text):
         try:
             day = date.fromisoformat(text)
         except ValueError as exc:
             raise ValueError(f"{text!r} is not a real date: {exc}") from None
-        return datetime(day.year, day.month, day.day, tzinfo=zone)
+        return _in_range(text, datetime(day.year, day.month, day.day, tzinfo=zone))
     try:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         parsed = _parse_loosely(text)
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+    if parsed.tzinfo is None:
+        return _in_range(text, parsed.replace(tzinfo=zone))
+    _check_offset(text, parsed)
+    return _in_range(text, parsed)
+
+
+def _in_range(text: str, moment: datetime) -> datetime:
+    """Refuse years that feeds cannot write (RFC 822 needs four digits) or that leave
+    datetime's range once converted to UTC."""
+    try:
+        utc_year = moment.astimezone(timezone.utc).year
+    except (OverflowError, ValueError):
+        utc_year = 0
+    if min(moment.year, utc_year) < MIN_YEAR:
+        raise ValueError(f"{text!r} is out of range: feeder publishes dates from the year "
+                         f"{MIN_YEAR} to 9999")
+    return moment
+
+
+def _check_offset(text: str, parsed: datetime) -> None:
+    """Refuse offsets no clock uses: feeds can only write whole minutes within ±14:00."""
+    try:
+        offset = parsed.utcoffset()
+    except ValueError:  # dateutil builds offsets of a day or more, which datetime refuses
+        offset = None
+    if offset is None or not MIN_OFFSET <= offset <= MAX_OFFSET or offset.total_seconds() % 60:
+        raise ValueError(f"{text!r} has a time zone offset no clock uses; write one between "
+                         "-12:00 and +14:00, such as -04:00")
 
 
 def _parse_loosely(text: str) -> datetime:
@@ -56,8 +90,9 @@ def _parse_loosely(text: str) -> datetime:
             except dateutil_parser.UnknownTimezoneWarning:
                 raise ValueError(f"{text!r} names a time zone feeder does not know; "
                                  "write it as an offset such as -04:00") from None
-            except (ValueError, OverflowError) as exc:
-                reason = str(exc).split(":")[0]
+            except (ValueError, ArithmeticError) as exc:  # overflow, decimal errors
+                reason = str(exc).split(":")[0] if isinstance(exc, ValueError) else \
+                    "a number is too large"
                 raise ValueError(f"cannot read {text!r} as a date ({reason}); "
                                  "write it as YYYY-MM-DD, with a time if you like: "
                                  "2016-10-04T09:00:00-04:00") from None

@@ -1,7 +1,8 @@
 """YAML front matter: split it off a brief and load it with the line of every key.
 
 Only plain YAML is accepted: no anchors or aliases (they let a few lines build a huge
-document) and no tags that build objects. Timestamps are left as text so that feeder's
+document) and no explicit tags (`!!python/object`, `!!binary`, `!!set`...), which build
+objects other than text, numbers, lists and mappings. Timestamps are left as text so that feeder's
 own date rules (and their error messages) apply to them.
 """
 
@@ -60,8 +61,8 @@ def split(text: str, path: str) -> Split | Problem:
 
 def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
     """The front matter's keys, each with its value and line number."""
-    if "*" in text:
-        problem = _refuse_aliases(text, first_line, path)
+    if "*" in text or "&" in text or "!" in text:
+        problem = _refuse_references(text, first_line, path)
         if problem:
             return problem
     loader = _Loader(text)
@@ -89,16 +90,24 @@ def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
         loader.dispose()
 
 
-def _refuse_aliases(text: str, first_line: int, path: str) -> Problem | None:
+def _refuse_references(text: str, first_line: int, path: str) -> Problem | None:
+    """Aliases (the billion laughs), anchors and explicit tags, found before any object is
+    built: the first alias, else the first anchor or tag."""
+    first: Problem | None = None
     try:
         for event in yaml.parse(text, Loader=_Loader):
+            line = first_line + (event.start_mark.line if event.start_mark else 0)
             if isinstance(event, yaml.AliasEvent):
-                line = first_line + (event.start_mark.line if event.start_mark else 0)
                 return Problem(path, line,
                                "YAML aliases (*name) are not allowed in front matter")
+            if first is None and getattr(event, "tag", None) is not None:
+                first = Problem(path, line, "YAML tags (!name) are not allowed in front matter")
+            if first is None and getattr(event, "anchor", None) is not None:
+                first = Problem(path, line,
+                                "YAML anchors (&name) are not allowed in front matter")
     except yaml.YAMLError as exc:
         return _yaml_problem(exc, text, first_line, path)
-    return None
+    return first
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str, first_line: int, path: str) -> Problem:

@@ -18,6 +18,8 @@ from urllib.parse import urljoin
 import markdown
 import nh3
 
+from feeder.text import strip_xml_forbidden
+
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _TAGS = frozenset(nh3.ALLOWED_TAGS | {"tfoot"})
 _ATTRIBUTES: dict[str, set[str]] = {
@@ -94,6 +96,8 @@ def plain_text(fragment: str) -> str:
 def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False) -> Rendered:
     """Render a brief's Markdown summary and content for the page at `base`."""
     finish = absolutise_raw if allow_raw_html else sanitise
-    summary_html = finish(markdown_to_html(summary), base)
-    content_html = finish(markdown_to_html(content), base)
-    return Rendered(summary_html, plain_text(summary_html), content_html)
+    # A character reference (`&#x08;`) becomes a character that XML forbids only now, in
+    # Markdown's or the sanitiser's output: remove those too.
+    summary_html = strip_xml_forbidden(finish(markdown_to_html(summary), base))
+    content_html = strip_xml_forbidden(finish(markdown_to_html(content), base))
+    return Rendered(summary_html, strip_xml_forbidden(plain_text(summary_html)), content_html)

@@ -28,6 +28,9 @@ class FileInfo:
     abspath: str
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    ino: int = 0
+    """With the size and modification time, what tells the build cache a file is unchanged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,12 @@ def scan_content(
             return Path(path).relative_to(display_root).as_posix()
         except ValueError:
             return Path(path).as_posix()
+
+    base = display(str(content_dir))
+
+    def display_file(entry_rel: str) -> str:
+        """display(path of the file), without pathlib: a no-op build lists every file."""
+        return entry_rel if base == "." else f"{base}/{entry_rel}"
 
     def walk(folder: str, rel: str, seen: frozenset[str]) -> None:
         try:
@@ -94,8 +103,9 @@ def scan_content(
                                         f"file is {info.st_size:,} bytes, over the limit of "
                                         f"{max_bytes:,} (setting max_brief_bytes)"))
                 continue
-            found.append(FileInfo(display(entry.path), entry_rel, entry.path,
-                                  info.st_size, info.st_mtime_ns))
+            found.append(FileInfo(display_file(entry_rel), entry_rel, entry.path,
+                                  info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+                                  info.st_ino))
 
     walk(str(content_dir), "", frozenset({str(root)}))
     return tuple(found), tuple(problems)
@@ -114,10 +124,15 @@ def decode(data: bytes, path: str, rel: str) -> Source | Problem:
     return Source(path, rel, text)
 
 
-def read_source(info: FileInfo) -> Source | Problem:
-    """The text of one brief file, or the problem that stopped it being read."""
+def read_bytes(info: FileInfo) -> bytes | Problem:
+    """The bytes of one brief file, or the problem that stopped it being read."""
     try:
-        data = Path(info.abspath).read_bytes()
+        return Path(info.abspath).read_bytes()
     except OSError as exc:
         return Problem(info.path, None, f"cannot read: {exc.strerror or exc}")
-    return decode(data, info.path, info.rel)
+
+
+def read_source(info: FileInfo) -> Source | Problem:
+    """The text of one brief file, or the problem that stopped it being read."""
+    data = read_bytes(info)
+    return data if isinstance(data, Problem) else decode(data, info.path, info.rel)

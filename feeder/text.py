@@ -36,7 +36,7 @@ def slugify(text: str) -> str:
     else becomes `-`; so a slug never holds `/`, `\\`, `.`, NUL or white space, and is never
     `.` or `..`. Returns "" when `text` has no letter or digit. Idempotent.
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = fold(text)
     slug = re.sub("-{2,}", "-", "".join(map(_slug_char, text))).strip("-")
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
@@ -44,5 +44,9 @@ def slugify(text: str) -> str:
 
 
 def fold(name: str) -> str:
-    """The key under which names that differ only in case or Unicode form are one name."""
-    return unicodedata.normalize("NFKC", name).casefold()
+    """The key under which names that differ only in case or Unicode form are one name.
+
+    Normalised again after case folding, which can decompose (`ß́` folds to `ss` and a
+    combining accent): so `fold` is idempotent, and so is `slugify`.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())

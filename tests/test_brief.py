@@ -304,8 +304,8 @@ P = "content/2016-10-04-x.txt"
         ("Title\n\nThe Short of It:\n\nS.\n",
          [f"{P}:3: missing tags line: write the tags comma-separated on the line after the "
           "title, e.g. russia, US"]),
-        ("Title\n",
-         [f"{P}:3: missing tags line: write the tags comma-separated on the line after the "
+        ("Title\n",  # the tags line is missing after the end of the file: its last line
+         [f"{P}:2: missing tags line: write the tags comma-separated on the line after the "
           "title, e.g. russia, US", f"{P}:1: the brief has no text after its title and tags"]),
         ("Title\n\na, b\n", [f"{P}:1: the brief has no text after its title and tags"]),
         ("Title\nsecond line\n\na\n\nThe Short of It:\n\nS.\n",

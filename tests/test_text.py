@@ -1,0 +1,81 @@
+"""Text helpers: removing what XML forbids, slugs that are safe as one path segment, folding.
+
+Properties over arbitrary text (idempotence, no separators) are in tests/test_properties.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from feeder.text import MAX_SLUG_LENGTH, find_xml_forbidden, fold, slugify, strip_xml_forbidden
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain text", "plain text"),
+        ("tab\tnewline\ncarriage\r kept", "tab\tnewline\ncarriage\r kept"),
+        ("nul\x00 bell\x07 escape\x1b vt\x0b ff\x0c", "nul bell escape vt ff"),
+        ("del \x7f and C1 \x85\x9f stay", "del \x7f and C1 \x85\x9f stay"),
+        ("lone surrogate \ud800 and \udfff", "lone surrogate  and "),
+        ("non-characters \ufffe \uffff", "non-characters  "),
+        ("astral \U0001f600 and private \ue000 stay", "astral \U0001f600 and private \ue000 stay"),
+        ("", ""),
+    ],
+    ids=["plain", "whitespace", "c0", "del-c1", "surrogates", "fffe-ffff", "astral", "empty"],
+)
+def test_strip_xml_forbidden(text: str, expected: str) -> None:
+    assert strip_xml_forbidden(text) == expected
+    assert find_xml_forbidden(expected) is None
+    assert (find_xml_forbidden(text) is None) == (text == expected)
+
+
+def test_find_xml_forbidden_gives_the_first_index() -> None:
+    assert find_xml_forbidden("ab\x01c\x02") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Middle East", "middle-east"),
+        ("russia", "russia"),
+        ("US", "us"),
+        ("Ελλάδα", "ελλάδα"),
+        ("日本", "日本"),
+        ("हिन्दी", "हिन्दी"),  # combining vowel signs stay with their letters
+        ("Straße", "strasse"),
+        ("Ｆｕｌｌ　ｗｉｄｔｈ", "full-width"),
+        ("R&D", "r-d"),
+        ("  --Leading and trailing--  ", "leading-and-trailing"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("/abs", "abs"),
+        ("C:\\Windows\\system32", "c-windows-system32"),
+        ("nul\x00byte", "nul-byte"),
+        ("dots...in.name", "dots-in-name"),
+        ("%2e%2e%2f", "2e-2e-2f"),
+        ("tab\there", "tab-here"),
+        ("emoji \U0001f600 here", "emoji-here"),
+        ("a" * 200, "a" * MAX_SLUG_LENGTH),
+        ("a" * 79 + " b", "a" * 79),  # cut at the limit, no trailing dash
+    ],
+    ids=["words", "lower", "upper", "greek", "cjk", "devanagari", "sharp-s", "fullwidth",
+         "ampersand", "edges", "traversal", "absolute", "backslashes", "nul", "dots",
+         "percent", "tab", "emoji", "long", "cut"],
+)
+def test_slugify(text: str, slug: str) -> None:
+    assert slugify(text) == slug
+    assert slugify(slug) == slug
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "../..", "/", "\\", "\x00", "!!!",
+                                  "\U0001f600"])
+def test_slugify_is_empty_without_a_letter_or_digit(text: str) -> None:
+    assert slugify(text) == ""
+
+
+def test_case_folding_decomposes_so_both_are_normalised_again() -> None:
+    # "ß" + combining acute folds to "ss" + acute: normalising only before folding gave a
+    # slug that changed when slugified again, and two keys for one tag.
+    assert slugify("Saß\u0301") == slugify(slugify("Saß\u0301")) == "sas\u015b"
+    assert fold("ß\u0301") == fold("ss\u0301") == fold(fold("ß\u0301"))
+    assert fold("US") == fold("us") == fold("Ｕｓ")
