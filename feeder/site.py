@@ -69,6 +69,9 @@ class Feed:
     archive_links: tuple[tuple[str, str], ...] = ()
     """RFC 5005 links as (rel, folder of the other document), e.g. ("prev-archive",
     "archive/2/"); each format links to the file of its own format in that folder."""
+    empty_updated: datetime | None = None
+    """The `updated` of a subscription feed left without entries (they were all too large
+    for max_feed_bytes and went to the archive): the newest change among them."""
 
     def url(self, name: str) -> str:
         """The absolute URL of the file `name` of this feed, e.g. `atom.xml`."""
@@ -82,6 +85,8 @@ class Feed:
     @property
     def updated(self) -> datetime:
         """When the newest change to an entry of this feed happened (never the build time)."""
+        if not self.entries and self.empty_updated is not None:
+            return self.empty_updated
         return max(entry.updated for entry in self.entries)
 
 
@@ -94,6 +99,8 @@ class Site:
     tags: tuple[tuple[Tag, tuple[Entry, ...]], ...]
     """Every tag (sorted by slug) with its entries, newest first."""
     feeds: tuple[Feed, ...]
+    """Every feed document: the combined feed, then each tag's (sorted by slug), each as its
+    subscription feed followed by its RFC 5005 archive pages, oldest first (`Feed.archive`)."""
 
 
 def brief_url(config: Config, brief: Brief) -> str:
@@ -185,16 +192,18 @@ def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
 
 
 def plan_site(entries: Iterable[Entry], config: Config) -> Site:
-    """The combined feed and one feed per tag, each holding its newest entries."""
+    """The combined feed and one feed per tag, each as its subscription feed (the newest
+    entries) followed by its archive pages (feeder.archive)."""
+    from feeder.archive import plan_history  # here: feeder.archive imports this module
+
     ordered = newest_first(entries)
     by_tag: dict[Tag, list[Entry]] = defaultdict(list)
     for entry in ordered:
         for tag in entry.tags:
             by_tag[tag].append(entry)
     tags = tuple((tag, tuple(by_tag[tag])) for tag in sorted(by_tag, key=lambda t: t.slug))
-    limit = config.max_entries
     feeds = [Feed("", config.title, config.description or config.title, config.base_url,
-                  config.base_url, ordered[:limit])]
+                  config.base_url, ordered, hubs=config.hubs)]
     for tag, tagged in tags:
         folder = f"{TAGS_FOLDER}/{tag.slug}/"
         feeds.append(Feed(
@@ -203,7 +212,8 @@ def plan_site(entries: Iterable[Entry], config: Config) -> Site:
             subtitle=f"Briefs tagged {tag.name} from {config.title}",
             home_url=config.base_url + quote(folder),
             base_url=config.base_url,
-            entries=tagged[:limit],
+            entries=tagged,
             tag=tag,
+            hubs=config.hubs,
         ))
-    return Site(ordered, tags, tuple(feeds))
+    return Site(ordered, tags, plan_history(feeds, config))

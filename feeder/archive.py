@@ -1,0 +1,250 @@
+"""The full history of every feed (RFC 5005, archived feeds).
+
+Each feed is split into one subscription document and archive documents:
+
+- The **subscription feed** keeps the newest entries: at most `max_entries`, and only as
+  many as keep it within `max_feed_bytes` in every format. Walking the entries newest first,
+  the first one that does not fit goes to the archive together with every older one, so the
+  subscription feed and the archive each hold a contiguous run of the feed's history.
+- The **archive** is cut into pages of `archive_page_size` entries, filled from the oldest
+  entry: page 1 (`archive/1/`) holds the oldest entries. Publishing a new brief moves
+  entries out of the subscription feed into the newest page, so only that page changes
+  (and, when it is full, a new page is created and the old newest page gains its
+  next-archive link); older pages keep their bytes and can be cached for ever.
+
+Every archive page carries fh:archive and links `current` (the subscription feed),
+`prev-archive` (the older page) and `next-archive` (the newer page); the subscription feed
+links `prev-archive` to the newest page. A backdated brief lands in the page its date falls
+in, and the pages after it shift by one entry: every entry is still in exactly one document.
+
+Sizes are measured on the real rendered documents, but cheaply: an upper bound computed from
+the entries' text decides most feeds without rendering anything; otherwise the formats whose
+bound is over the limit are rendered once in full, the size each entry adds is read off that
+rendering, and the guess it gives is checked (and corrected) by rendering the final document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote
+
+from feeder.config import Config
+from feeder.feeds import RENDERERS
+from feeder.site import Entry, Feed
+
+ARCHIVE_FOLDER = "archive"
+_LONGEST_NAME = max(RENDERERS, key=len)
+
+_XML_TEXT = {"&": 4, "<": 3, ">": 3, "\r": 4}
+"""What lxml adds for each character it escapes in text (`&` -> `&amp;`, `\r` -> `&#13;`)."""
+_XML_ATTRIBUTE = {**_XML_TEXT, '"': 5, "\n": 4, "\t": 3}
+"""The same in an attribute value."""
+_JSON = {'"': 1, "\\": 1, "\n": 1, "\r": 1, "\t": 1}
+"""What json.dumps(ensure_ascii=False) adds (other control characters never reach a feed)."""
+_SPECIAL = tuple(sorted(_XML_ATTRIBUTE.keys() | _JSON.keys()))
+_ENTRY_MARKUP = 640
+"""Bytes of markup one entry takes at most in any format besides its text (at most 400)."""
+_TAG_MARKUP = 96
+"""The same for each of an entry's tags, besides its name, slug and scheme (at most 50)."""
+_FEED_MARKUP = 4096
+"""The same for a feed's head and tail (about 1,200)."""
+
+_SLACK = 256
+"""How much smaller a feed can be than the sum of its entries' sizes read off a rendering
+with more entries (its date, a namespace only some entries need, a page number)."""
+
+_SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
+    "atom.xml": (b"<feed", b"<entry>", b"</feed>"),
+    "rss.xml": (b"<channel>", b"<item>", b"</channel>"),
+    "feed.json": (b'"items": [', b"\n    {\n", b"\n  ]"),
+}
+"""In a rendered document: after what the entries come, where each starts, where the last ends."""
+
+
+def archive_folder(feed: Feed, number: int) -> str:
+    """The folder of a feed's archive page `number` (1 is the oldest)."""
+    return f"{feed.folder}{ARCHIVE_FOLDER}/{number}/"
+
+
+def plan_history(feeds: Iterable[Feed], config: Config) -> tuple[Feed, ...]:
+    """Each feed (holding all its entries, newest first) as its subscription feed followed
+    by its archive pages, oldest first."""
+    sizes = SizeBounds(config)
+    documents: list[Feed] = []
+    for feed in feeds:
+        documents.extend(split_feed(feed, config, sizes))
+    return tuple(documents)
+
+
+def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
+    """One feed as its subscription feed and its archive pages (oldest first)."""
+    sizes = sizes or SizeBounds(config)
+    kept = subscription_size(feed, config, sizes)
+    archived = feed.entries[kept:][::-1]  # oldest first
+    per_page = config.archive_page_size
+    pages = [archived[start:start + per_page] for start in range(0, len(archived), per_page)]
+    documents = [_subscription(feed, kept, config)]
+    documents += [_archive_page(feed, number, len(pages), page)
+                  for number, page in enumerate(pages, 1)]
+    return tuple(documents)
+
+
+def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> int:
+    """How many of the feed's newest entries its subscription feed keeps: at most
+    `max_entries`, and as many as keep every format within `max_feed_bytes`."""
+    sizes = sizes or SizeBounds(config)
+    cap = min(config.max_entries, len(feed.entries))
+    limit = config.max_feed_bytes
+    whole = _subscription(feed, cap, config)
+    bounds = sizes.bounds(whole) if cap else {}
+    # Only the formats whose bound is over the limit are rendered: the others always fit.
+    renderers = {name: render for name, render in RENDERERS.items() if bounds[name] > limit}
+    guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
+    for name, render in renderers.items():
+        data = render(whole, config)
+        if len(data) > limit:
+            fitting, over = _estimate(data, name, cap, limit)
+            guess, high = min(guess, fitting), min(high, over)
+    if high > cap:  # every format fits
+        return cap
+
+    def fits(kept: int) -> bool:
+        subscription = _subscription(feed, kept, config)
+        return all(len(render(subscription, config)) <= limit for render in renderers.values())
+
+    return _largest_fitting(fits, 0, high, guess)
+
+
+def _subscription(feed: Feed, kept: int, config: Config) -> Feed:
+    archived = len(feed.entries) - kept
+    pages = -(-archived // config.archive_page_size)
+    links = (("prev-archive", archive_folder(feed, pages)),) if pages else ()
+    return replace(feed, entries=feed.entries[:kept], archive=False,
+                   archive_links=feed.archive_links + links,
+                   empty_updated=None if kept else feed.updated)
+
+
+def _archive_page(feed: Feed, number: int, pages: int, entries: tuple[Entry, ...]) -> Feed:
+    links = [("current", feed.folder)]
+    if number > 1:
+        links.append(("prev-archive", archive_folder(feed, number - 1)))
+    if number < pages:
+        links.append(("next-archive", archive_folder(feed, number + 1)))
+    return replace(feed, folder=archive_folder(feed, number),
+                   title=f"{feed.title} (archive {number})",
+                   entries=entries[::-1],  # newest first, like every feed
+                   hubs=(),  # nobody subscribes to an archive page
+                   archive=True, archive_links=tuple(links), empty_updated=None)
+
+
+def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]:
+    """From a rendering of `count` entries that is over `limit`: how many of them probably
+    fit, and how many surely do not (`count` when that is all the rendering tells)."""
+    after, start, end = _SPLIT_MARKERS[name]
+    starts = []
+    at = data.find(start, max(data.find(after), 0))
+    while at != -1:
+        starts.append(at)
+        at = data.find(start, at + 1)
+    last = data.rfind(end)
+    if len(starts) != count or last < (starts[-1] if starts else 0):
+        return 0, count  # not the expected layout: search from nothing
+    bounds = [*starts, last]
+    size = len(data) - (last - starts[0])  # the head and tail
+    fitting = None
+    for kept in range(count):
+        size += bounds[kept + 1] - bounds[kept]
+        if fitting is None and size > limit:
+            fitting = kept
+        if size > limit + _SLACK:
+            return fitting if fitting is not None else kept, kept + 1
+    return fitting if fitting is not None else count, count
+
+
+def _largest_fitting(fits: Callable[[int], bool], low: int, high: int, guess: int) -> int:
+    """The largest n in [low, high) with fits(n), given that fits(low) holds (unchecked),
+    fits(high) does not, and fits holds up to some n and not after.
+
+    Gallops from `guess` until the answer is bracketed, then bisects: a guess that is right
+    or off by one costs two calls.
+    """
+    probe, step = guess, 1
+    while high - low > 1:
+        if not low < probe < high:
+            probe = (low + high) // 2
+        if fits(probe):
+            low, probe = probe, probe + step
+        else:
+            high, probe = probe, probe - step
+        step *= 2
+    return low
+
+
+def _sizes(text: str) -> tuple[int, int, int]:
+    """At least the bytes `text` takes in UTF-8 once escaped: in XML text, in an XML attribute
+    value and in JSON."""
+    size = len(text) if text.isascii() else len(text.encode())
+    counts = [(char, count) for char in _SPECIAL if (count := text.count(char))]
+    return (size + sum(_XML_TEXT.get(char, 0) * count for char, count in counts),
+            size + sum(_XML_ATTRIBUTE.get(char, 0) * count for char, count in counts),
+            size + sum(_JSON.get(char, 0) * count for char, count in counts))
+
+
+@dataclass(slots=True)
+class SizeBounds:
+    """Upper bounds of the bytes feeds take in each format, computed without rendering.
+
+    Atom and RSS share one bound (XML), JSON Feed has its own. The bounds of each entry are
+    computed once, though the entry appears in several feeds.
+    """
+
+    config: Config
+    entries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """By entry id: the bound of the entry in XML and in JSON."""
+
+    def bounds(self, feed: Feed) -> dict[str, int]:
+        """At least the size of each of the feed's files, by name."""
+        xml = json = 0
+        for entry in feed.entries:
+            in_xml, in_json = self._entry(entry, feed)
+            xml += in_xml
+            json += in_json
+        head = self.head(feed)
+        return {name: head + (json if name.endswith(".json") else xml) for name in RENDERERS}
+
+    def head(self, feed: Feed) -> int:
+        """At least the bytes of any file of the feed without its entries."""
+        config = self.config
+        author = config.author
+        texts = [feed.title, feed.subtitle, config.title, config.language, *feed.hubs,
+                 *((author.name, author.email or "", author.uri or "") if author else ()),
+                 feed.home_url, feed.url(_LONGEST_NAME)]
+        texts += [f"{feed.base_url}{quote(folder)}{_LONGEST_NAME}"
+                  for _, folder in feed.archive_links]
+        return _FEED_MARKUP + 3 * max(_sizes("\n".join(texts)))
+
+    def entry(self, entry: Entry, feed: Feed, name: str) -> int:
+        """At least the bytes `entry` adds to the file `name` of `feed`."""
+        in_xml, in_json = self._entry(entry, feed)
+        return in_json if name.endswith(".json") else in_xml
+
+    def _entry(self, entry: Entry, feed: Feed) -> tuple[int, int]:
+        bounds = self.entries.get(entry.id)
+        if bounds is None:
+            # Each text appears once per format. The short ones may be attribute values (an
+            # Atom link's href, a category's label), so they are joined and measured as one;
+            # the summary is HTML in Atom and RSS, plain text in JSON Feed.
+            short = "\n".join((entry.id, entry.url, entry.title, entry.author or "",
+                               *(text for tag in entry.tags
+                                 for text in (tag.slug, tag.name, feed.tag_scheme))))
+            content, summary_html, summary_text = (
+                _sizes(text) for text in (entry.content_html, entry.summary_html,
+                                          entry.summary_text))
+            _, short_xml, short_json = _sizes(short)
+            tags = _TAG_MARKUP * len(entry.tags)
+            in_xml = content[0] + summary_html[0] + short_xml + tags
+            in_json = content[2] + summary_text[2] + short_json + tags
+            bounds = (_ENTRY_MARKUP + in_xml, _ENTRY_MARKUP + in_json)
+            self.entries[entry.id] = bounds
+        return bounds
