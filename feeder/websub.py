@@ -1,0 +1,259 @@
+"""WebSub: telling hubs which feeds changed, so that subscribers get a new brief in seconds.
+
+Every feed announces the hubs of the `hubs` setting (rel="hub" links, written by feeds.py).
+After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed (never
+archive documents, which nobody subscribes to), and `ping_hubs` tells each hub about each.
+
+The WebSub Recommendation (W3C, 23 January 2018, section 6) leaves the way a publisher
+informs its hubs to each hub; its note names what public hubs accept, and what feeder sends:
+a POST whose form-encoded body is `hub.mode=publish&hub.url=<feed URL>`. Any 2xx answer means
+the hub took it. PubSubHubbub 0.3 let one request repeat `hub.url`, but the Recommendation
+does not, and a hub that reads only the first value would silently drop the others; so
+feeder sends one request per feed URL, which every hub understands and which lets the report
+say which feed a hub refused.
+
+A request is retried with exponential backoff when it could not be sent, got no answer in
+time or got a 5xx answer; a 4xx answer is final. When a hub still fails after every attempt,
+the feeds left for it are not sent: it is down, and waiting out the retries once per feed
+would only stall the build. Redirects are not followed (urllib would turn the POST into a
+GET); a 3xx answer is reported with its Location, which belongs in `hubs` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import Message
+from http.client import HTTPException
+from pathlib import Path
+from typing import IO
+
+from feeder import __version__
+from feeder.errors import ConfigError, Problem, Severity
+from feeder.feeds import FORMATS
+from feeder.output import MANIFEST, MANIFEST_VERSION
+from feeder.site import Site
+
+TIMEOUT = 10.0
+"""Seconds to wait for a hub to connect and to answer (each, per attempt)."""
+ATTEMPTS = 3
+"""Requests per feed URL and hub, the first included."""
+BACKOFF = 0.5
+"""Seconds before the first retry; doubled before each further one."""
+USER_AGENT = f"feeder/{__version__} (WebSub publisher; +https://pypi.org/project/feeder/)"
+FORM_TYPE = "application/x-www-form-urlencoded"
+_DETAIL_CHARS = 200
+
+
+def changed_feed_urls(site: Site, changed: Iterable[str]) -> tuple[str, ...]:
+    """The URLs of the subscription feed files among `changed` (paths in the output folder).
+
+    Archive documents and files that are not feeds (pages, the manifest) are left out.
+    Ordered as `site.feeds` (the combined feed first), each in Atom, RSS, JSON Feed order.
+    """
+    paths = set(changed)
+    return tuple(feed.url(name) for feed in site.feeds if not feed.archive
+                 for name in FORMATS if feed.folder + name in paths)
+
+
+def changed_files(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[str, ...]:
+    """The files of `after` (path -> SHA-256) that are new or differ from `before`, sorted."""
+    return tuple(sorted(path for path, digest in after.items() if before.get(path) != digest))
+
+
+def read_file_hashes(path: Path, display: str) -> Mapping[str, str] | None:
+    """The files (path -> SHA-256) of the manifest `path`, or of the manifest in the folder
+    `path`; None when it does not exist. Raises ConfigError when it is not a feeder manifest.
+    """
+    if path.is_dir():
+        path = path / MANIFEST
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError([Problem(display, None, f"cannot read the manifest: {exc}")]) from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict) or data.get("version") != MANIFEST_VERSION:
+        raise ConfigError([Problem(display, None,
+                                   f"not a feeder manifest (a copy of {MANIFEST} is expected)")])
+    return {str(rel): str(digest) for rel, digest in files.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one hub answered about one feed URL."""
+
+    hub: str
+    url: str
+    status: int | None
+    """The HTTP status of the last attempt; None when there was no answer."""
+    detail: str
+    """The status's reason and the start of the body, or why there was no answer."""
+    attempts: int
+    """Requests made: 0 when the hub had already failed and this URL was not sent."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def hub_failed(self) -> bool:
+        """No answer or a 5xx, after every attempt: the hub is down, not refusing one feed."""
+        return self.attempts > 0 and (self.status is None or self.status >= 500)
+
+    def describe(self) -> str:
+        if self.attempts == 0:
+            return "not sent: the hub failed on an earlier feed"
+        what = self.detail if self.status is None else f"HTTP {self.status} {self.detail}".rstrip()
+        tries = f" (after {self.attempts} attempts)" if self.attempts > 1 else ""
+        return what + tries
+
+
+@dataclass(frozen=True, slots=True)
+class PingReport:
+    """What every hub answered about every feed URL."""
+
+    hubs: tuple[str, ...]
+    urls: tuple[str, ...]
+    answers: tuple[Answer, ...]
+
+    @property
+    def failed(self) -> tuple[Answer, ...]:
+        return tuple(answer for answer in self.answers if not answer.ok)
+
+    def summary(self) -> tuple[str, ...]:
+        """One line per hub: how many feeds it accepted, with the statuses it answered."""
+        lines = []
+        for hub in self.hubs:
+            answers = [answer for answer in self.answers if answer.hub == hub]
+            accepted = [answer for answer in answers if answer.ok]
+            statuses = sorted({answer.status for answer in accepted if answer.status})
+            codes = f" (HTTP {', '.join(map(str, statuses))})" if statuses else ""
+            lines.append(f"{hub}: {len(accepted)} of {len(answers)} changed feeds "
+                         f"accepted{codes}")
+        return tuple(lines)
+
+    def details(self) -> tuple[str, ...]:
+        """One line per hub and feed URL."""
+        return tuple(f"{answer.hub}: {answer.url}: {answer.describe()}"
+                     for answer in self.answers)
+
+    def problems(self, severity: Severity = "warning") -> tuple[Problem, ...]:
+        """A problem (named after the hub) for each feed that a hub did not accept."""
+        problems = []
+        for hub in self.hubs:
+            failed = [answer for answer in self.failed if answer.hub == hub]
+            problems += [Problem(hub, None, f"{answer.url} not accepted: {answer.describe()}",
+                                 severity) for answer in failed if answer.attempts]
+            skipped = sum(1 for answer in failed if not answer.attempts)
+            if skipped:
+                problems.append(Problem(hub, None, f"{skipped} more changed feeds not sent, "
+                                                   "since the hub is failing", severity))
+        return tuple(problems)
+
+
+def ping_hubs(
+    hubs: Sequence[str],
+    urls: Sequence[str],
+    *,
+    timeout: float = TIMEOUT,
+    attempts: int = ATTEMPTS,
+    backoff: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PingReport:
+    """Tell every hub that every one of `urls` changed: one POST per hub and URL.
+
+    Network failures do not raise: they are in the report. `backoff` (default `BACKOFF`)
+    is the wait before the first retry, doubled before each further one.
+    """
+    opener = urllib.request.build_opener(_NoRedirect)
+    first_wait = BACKOFF if backoff is None else backoff
+    answers: list[Answer] = []
+    for hub in hubs:
+        down = False
+        for url in urls:
+            if down:
+                answers.append(Answer(hub, url, None, "", 0))
+                continue
+            answer = _publish(opener, hub, url, timeout=timeout, attempts=max(1, attempts),
+                              backoff=first_wait, sleep=sleep)
+            answers.append(answer)
+            down = answer.hub_failed
+    return PingReport(tuple(hubs), tuple(urls), tuple(answers))
+
+
+def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, *, timeout: float,
+             attempts: int, backoff: float, sleep: Callable[[float], None]) -> Answer:
+    body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
+    wait = backoff
+    status: int | None = None
+    detail = ""
+    for attempt in range(1, attempts + 1):
+        status, detail = _post(opener, hub, body, timeout)
+        if status is not None and status < 500:
+            return Answer(hub, url, status, detail, attempt)
+        if attempt < attempts:
+            sleep(wait)
+            wait *= 2
+    return Answer(hub, url, status, detail, attempts)
+
+
+def _post(opener: urllib.request.OpenerDirector, hub: str, body: bytes,
+          timeout: float) -> tuple[int | None, str]:
+    """One POST to `hub`: its status and detail, or None and why there was no answer."""
+    request = urllib.request.Request(  # noqa: S310 - config.py accepts only http(s) hubs
+        hub, data=body, method="POST",
+        headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
+    no_answer = f"no answer within {timeout:g} s"
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, _detail(response.reason, _read_start(response))
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = _detail(exc.reason, _read_start(exc))
+            location = exc.headers.get("Location") if exc.headers else None
+            if 300 <= exc.code < 400 and location:
+                detail += f"; redirects to {location} (put that URL in hubs)"
+            return exc.code, detail
+        finally:
+            exc.close()
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            return None, no_answer
+        reason = exc.reason.strerror if isinstance(exc.reason, OSError) else None
+        return None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
+    except TimeoutError:
+        return None, no_answer
+    except (OSError, HTTPException) as exc:
+        return None, f"connection failed: {exc or type(exc).__name__}"
+
+
+def _read_start(response: IO[bytes]) -> bytes:
+    try:
+        return response.read(_DETAIL_CHARS * 4)
+    except (OSError, HTTPException):
+        return b""
+
+
+def _detail(reason: object, body: bytes) -> str:
+    """The reason phrase and the start of the body, on one line."""
+    text = " ".join(body.decode("utf-8", "replace").split())
+    if len(text) > _DETAIL_CHARS:
+        text = text[:_DETAIL_CHARS] + "..."
+    reason_text = str(reason or "").strip()
+    return f"{reason_text}: {text}" if reason_text and text else reason_text or text
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A hub's 3xx is reported, not followed: urllib would resend the POST as a GET."""
+
+    def redirect_request(  # the signature of the method it overrides
+            self, req: urllib.request.Request, fp: IO[bytes], code: int,  # noqa: ARG002
+            msg: str, headers: Message, newurl: str) -> None:  # noqa: ARG002
+        return None
