@@ -52,6 +52,10 @@ class FeederError(Exception):
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[FeederError], tuple[tuple[Problem, ...]]]:
+        # Keeps every problem when the error comes back from a worker process.
+        return (type(self), (self.problems,))
+
 
 class ContentError(FeederError):
     """One or more briefs are invalid (exit code 1)."""

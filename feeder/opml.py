@@ -1,0 +1,68 @@
+"""`feeds.opml`: every feed of the publication as an OPML 2.0 subscription list.
+
+A feed reader that imports an OPML file subscribes to every `<outline type="rss">` in it, and
+keeps nested outlines as folders. So the list names each feed once, in Atom (the most
+precise of the three formats; `rss.xml` and `feed.json` sit next to it): the combined feed
+first, then one outline per tag inside a folder, from which a reader can import them all or
+pick tags. Pure: a `Site` in, bytes out; the same site always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+from email.utils import format_datetime
+from xml.etree import ElementTree as ET
+
+from feeder.config import Config
+from feeder.site import Feed, Site
+
+OPML_FILE = "feeds.opml"
+OPML_TYPE = "text/x-opml"
+"""The media type readers and servers use for OPML (it has no registered one)."""
+OPML_DOCS = "http://opml.org/spec2.opml"
+SUBSCRIBE_FILE = "atom.xml"
+"""The format each outline subscribes to."""
+
+
+def _outline(parent: ET.Element, feed: Feed, config: Config) -> None:
+    ET.SubElement(parent, "outline", {
+        "type": "rss",
+        "text": feed.title,
+        "title": feed.title,
+        "description": feed.subtitle,
+        "xmlUrl": feed.url(SUBSCRIBE_FILE),
+        "htmlUrl": feed.home_url,
+        "language": config.language,
+    })
+
+
+def opml_bytes(site: Site, config: Config) -> bytes:
+    """Every subscription feed (combined, then each tag's) as an OPML 2.0 document."""
+    feeds = [feed for feed in site.feeds if not feed.archive]
+    root = ET.Element("opml", {"version": "2.0"})
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = f"{config.title}: every feed"
+    # The newest change to any brief, never the build time, so a rebuild writes the same bytes.
+    newest = max(entry.updated for entry in site.entries)
+    ET.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc),
+                                                                usegmt=True)
+    author = config.author
+    ET.SubElement(head, "ownerName").text = author.name if author else config.title
+    if author and author.email:
+        ET.SubElement(head, "ownerEmail").text = author.email
+    ET.SubElement(head, "docs").text = OPML_DOCS
+    body = ET.SubElement(root, "body")
+    tagged = []
+    for feed in feeds:
+        if feed.tag is None:
+            _outline(body, feed, config)
+        else:
+            tagged.append(feed)
+    if tagged:
+        name = f"{config.title}: tags"
+        folder = ET.SubElement(body, "outline", {"text": name, "title": name})
+        for feed in tagged:
+            _outline(folder, feed, config)
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
