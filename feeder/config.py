@@ -28,6 +28,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 SETTINGS_FILE = "feeder.toml"
 PYPROJECT_FILE = "pyproject.toml"
 PLACEHOLDER_BASE_URL = "https://example.org/"
+TEMPLATES_FOLDER = "templates"
+"""The folder of the project whose files replace the package's page templates of the same name
+(here, not in pages.py, so that reading it does not import Jinja2)."""
 
 
 @dataclass(frozen=True, slots=True)

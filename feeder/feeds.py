@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
@@ -42,7 +44,7 @@ def _feed_author(config: Config) -> Author:
 def _extra_links(feed: Feed, name: str) -> list[tuple[str, str]]:
     """WebSub hubs and RFC 5005 links of `feed`, for its file `name`."""
     links = [("hub", hub) for hub in feed.hubs]
-    links += [(rel, feed.base_url + folder + name) for rel, folder in feed.archive_links]
+    links += [(rel, feed.base_url + quote(folder) + name) for rel, folder in feed.archive_links]
     return links
 
 
@@ -146,8 +148,20 @@ def _hex_references(match: re.Match[bytes]) -> bytes:
     return match.group(1) + text + match.group(3)
 
 
+def rfc3339(moment: datetime) -> str:
+    """`moment` in RFC 3339, in its own zone; in UTC when the zone's offset has seconds
+    (an old local mean time, such as New York's -04:56:02 before 1883), which RFC 3339
+    cannot write."""
+    offset = moment.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat()
+
+
 def _json_author(author: Author) -> dict[str, str]:
-    return {"name": author.name, **({"url": author.uri} if author.uri else {})}
+    # JSON Feed authors have no email: a mailto: URL is how the spec says to give one.
+    url = author.uri or (f"mailto:{author.email}" if author.email else None)
+    return {"name": author.name, **({"url": url} if url else {})}
 
 
 def json_feed_bytes(feed: Feed, config: Config) -> bytes:
@@ -165,7 +179,7 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
         data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
     next_url = dict(feed.archive_links).get("prev-archive")
     if next_url is not None:  # JSON Feed pages towards older items with next_url
-        data["next_url"] = feed.base_url + next_url + "feed.json"
+        data["next_url"] = feed.base_url + quote(next_url) + "feed.json"
     if feed.archive:
         data["expired"] = True
     data["items"] = [_json_item(entry) for entry in feed.entries]
@@ -179,8 +193,8 @@ def _json_item(entry: Entry) -> dict[str, Any]:
         "title": entry.title,
         "summary": entry.summary_text,
         "content_html": entry.content_html,
-        "date_published": entry.published.isoformat(),
-        "date_modified": entry.updated.isoformat(),
+        "date_published": rfc3339(entry.published),
+        "date_modified": rfc3339(entry.updated),
         "tags": [tag.name for tag in entry.tags],
     }
     if entry.author:

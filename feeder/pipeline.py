@@ -8,26 +8,27 @@ anything is written, and any error leaves the output folder exactly as it was, u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from feeder.brief import Brief, parse_brief
+from feeder.cache import BuildCache, Deferred, OutputKeys, Progress
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
-from feeder.feeds import RENDERERS
-from feeder.output import WriteReport, read_manifest, write_plan
-from feeder.render import render
-from feeder.site import (
-    Site,
-    brief_url,
-    check_unique,
-    index_tags,
-    is_published,
-    make_entry,
-    plan_site,
-)
-from feeder.sources import read_source, scan_content
+from feeder.lock import LOCK_FILE, project_lock
+from feeder.output import Manifest, WriteReport, read_manifest, write_plan
+from feeder.parallel import LazyPlan, read_briefs
+from feeder.stability import remembered, stability_warnings
+
+if TYPE_CHECKING:
+    from feeder.brief import Brief
+    from feeder.render import Rendered
+    from feeder.site import Site
+
+# The modules that parse, render and write feeds and pages are imported where they are used:
+# a build with nothing to do (see BuildCache.replay) never imports Markdown, nh3, feedgen,
+# lxml, PyYAML, dateutil or Jinja2. tests/test_cache.py checks it.
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Options:
     drafts: bool = False
     future: bool = False
     keep_going: bool = False
+    clean: bool = False
+    """Ignore the build cache (and rewrite it): `feeder build --clean`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,95 +55,210 @@ class Collected:
     """Briefs read without error."""
     held_back: int
     """Valid briefs not published: drafts and briefs dated in the future."""
+    manifest: Manifest = field(default_factory=Manifest)
+    """The output folder's manifest, as the previous build left it."""
+    published: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """The entry ids the new manifest records (see stability.remembered)."""
+    steady: bool = False
+    """Whether a build reading the manifest this one writes would report and write the
+    same (see BuildCache.replay)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site
+    site: Site | None
+    """None when the build cache showed that nothing changed, so nothing was planned."""
     report: WriteReport
     problems: tuple[Problem, ...]
     briefs: int
     held_back: int
+    feeds: int = 0
+    """Feed documents published (subscription feeds and archive pages)."""
 
 
 def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-def _parse_all(config: Config) -> tuple[list[Brief], list[Problem], int]:
+def _parse_all(config: Config, cache: BuildCache,
+               progress: Progress | None) -> tuple[list[Brief], list[Problem], int,
+                                                    dict[str, Rendered]]:
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
-    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+    infos, scan_problems = cache.scan()
     problems = list(scan_problems)
     briefs: list[Brief] = []
-    for info in infos:
-        source = read_source(info)
-        if isinstance(source, Problem):
-            problems.append(source)
-            continue
-        brief, found = parse_brief(source, config)
-        problems.extend(found)
-        if brief is not None:
-            briefs.append(brief)
-    return briefs, problems, len(infos) + len(scan_problems)
+    rendered: dict[str, Rendered] = {}  # by brief path: what workers rendered already
+    for parsed in read_briefs(config, infos, cache, progress=progress):
+        problems.extend(parsed.problems)
+        if parsed.brief is not None:
+            briefs.append(parsed.brief)
+            if parsed.rendered is not None:
+                rendered[parsed.brief.path] = parsed.rendered
+    return briefs, problems, len(infos) + len(scan_problems), rendered
 
 
-def collect(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
+def collect(config: Config, *, now: datetime, options: Options = Options(),
+            cache: BuildCache | None = None, progress: Progress | None = None) -> Collected:
     """Read, parse and check every brief, and plan the site from the publishable ones.
 
+    `cache` skips reading, parsing and rendering unchanged briefs (and learns the others).
     Raises ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised, so that `check` can list them; `build` raises them.
     """
-    briefs, problems, files = _parse_all(config)
+    from feeder.site import (
+        check_unique,
+        entry_id,
+        index_tags,
+        is_published,
+        make_entry,
+        plan_site,
+    )
+
+    cache = cache or BuildCache(config, None, read=False, write=False)
+    briefs, problems, files, rendered = _parse_all(config, cache, progress)
+    cache.note_briefs(briefs, now=now, options=options)
     unique_problems = check_unique(briefs, config)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
         briefs = [b for b in briefs if b.path not in clashing]
-    published = [b for b in briefs
-                 if is_published(b, now, drafts=options.drafts, future=options.future)]
+    published: list[Brief] = []
+    held: list[Brief] = []
+    for brief in briefs:
+        publish = is_published(brief, now, drafts=options.drafts, future=options.future)
+        (published if publish else held).append(brief)
     tags, tag_problems = index_tags(published)
     problems.extend(tag_problems)
     entries = []
     for brief in published:
-        rendered = render(brief.summary, brief.content, brief_url(config, brief),
-                          allow_raw_html=config.allow_raw_html)
-        entries.append(make_entry(config, brief, rendered, tags))
+        html = rendered.get(brief.path) or cache.render(brief)
+        entries.append(make_entry(config, brief, html, tags))
     site = plan_site(entries, config) if entries else None
-    return Collected(site, _sorted(problems), files, len(briefs), len(briefs) - len(published))
+    # Ids published by earlier builds that this one would drop or change: warnings.
+    manifest, manifest_problems = read_manifest(config.output_dir)
+    current = {e.id: {"path": e.path, "title": e.title, "url": e.url} for e in entries}
+    kept = {entry_id(config, b): {"path": b.path, "title": b.title} for b in held}
+    failed = {p.path for p in errors_in(problems)}
+    warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
+    problems += [*manifest_problems, *warnings]
+    recorded = remembered(manifest.entries, current, held=kept, failed=failed)
+    # The same briefs checked against the manifest this build writes: if that changes
+    # nothing, a rebuild would do exactly this again (and the build cache can replay it).
+    steady = not manifest_problems and \
+        remembered(recorded, current, held=kept, failed=failed) == recorded and \
+        stability_warnings(recorded, current, held=kept, failed=failed) == warnings
+    return Collected(site, _sorted(problems), files, len(briefs), len(held), manifest,
+                     recorded, steady)
 
 
-def plan_outputs(site: Site, config: Config) -> dict[str, bytes]:
-    """Every file of the site: relative POSIX path -> bytes. Pure."""
-    plan: dict[str, bytes] = {}
+def plan_deferred(site: Site, config: Config,
+                  templates: Mapping[str, str] | None = None) -> dict[str, Deferred]:
+    """Every file of the site, not made yet: relative POSIX path -> how to make its bytes,
+    with the key of what they are made from (see cache.Deferred). Pure."""
+    from functools import partial
+
+    from feeder.feeds import RENDERERS
+    from feeder.opml import OPML_FILE, opml_bytes
+    from feeder.pages import plan_pages
+
+    keys = OutputKeys()
+    plan: dict[str, Deferred] = {}
     for feed in site.feeds:
         for name, render_feed in RENDERERS.items():
-            plan[feed.folder + name] = render_feed(feed, config)
+            plan[feed.folder + name] = Deferred(keys.feed(feed, name),
+                                                partial(render_feed, feed, config))
+    for rel, page in plan_pages(site, config, templates).items():
+        plan[rel] = Deferred(page.key, page.make)
+    plan[OPML_FILE] = Deferred(None, partial(opml_bytes, site, config))
     return plan
 
 
-def build(config: Config, *, now: datetime, options: Options = Options()) -> BuildResult:
+def plan_outputs(site: Site, config: Config,
+                 templates: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """Every file of the site: relative POSIX path -> bytes. Pure.
+
+    `templates` are the publisher's page templates (see `read_templates`).
+    """
+    return {rel: deferred.make() for rel, deferred in plan_deferred(site, config,
+                                                                      templates).items()}
+
+
+def read_templates(config: Config) -> dict[str, str]:
+    """The publisher's page templates: every file in `templates/` of the project folder.
+
+    Raises ConfigError when one cannot be read as UTF-8 text.
+    """
+    from feeder.config import TEMPLATES_FOLDER
+
+    folder = config.root / TEMPLATES_FOLDER
+    if not folder.is_dir():
+        return {}
+    templates: dict[str, str] = {}
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if name.startswith(".") or "/." in name or not path.is_file():
+            continue
+        try:
+            templates[name] = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(config.display_path(path), None,
+                                    f"cannot read template: {exc}"))
+    if problems:
+        raise ConfigError(problems)
+    return templates
+
+
+def build(config: Config, *, now: datetime, options: Options = Options(),
+          on_wait: Callable[[str], None] | None = None,
+          progress: Progress | None = None) -> BuildResult:
     """Build the feeds of the project into its output folder.
 
     `now` decides which briefs are in the future. Raises ContentError (listing every
     problem) when a brief is invalid, unless `options.keep_going`; the output folder is then
-    left exactly as it was. Raises ConfigError or OutputError.
+    left exactly as it was. Raises ConfigError or OutputError (also when another build of
+    the project holds the lock for longer than `lock_timeout`; `on_wait` hears of the wait).
+    The build cache (`cache_dir`) skips the work whose inputs did not change, unless
+    `options.clean`; `progress` hears how far the long stages are.
     """
-    collected = collect(config, now=now, options=options)
+    with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
+                      display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
+        return _build_locked(config, now=now, options=options, progress=progress)
+
+
+def _build_locked(config: Config, *, now: datetime, options: Options,
+                  progress: Progress | None) -> BuildResult:
+    templates = read_templates(config)
+    cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
+                       read=not options.clean)
+    replay = cache.replay(now)
+    if replay is not None:  # nothing changed since the last build: it would do the same
+        return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
+                           replay.briefs, replay.held_back, replay.feeds)
+    cache.start_recording()
+    manifest_before = cache.manifest_before()
+    collected = collect(config, now=now, options=options, cache=cache, progress=progress)
     problems = collected.problems
     if errors_in(problems) and not options.keep_going:
+        cache.save()
         raise ContentError(problems)
     if collected.site is None:
+        cache.save()
         held = f" ({collected.held_back} held back as drafts or dated in the future)" \
             if collected.held_back else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = collected.site
-    plan = plan_outputs(site, config)
-    manifest, manifest_problems = read_manifest(config.output_dir)
-    published = {entry.id: {"path": entry.path, "title": entry.title, "url": entry.url}
-                 for entry in site.entries}
-    report = write_plan(plan, config.output_dir, manifest=manifest, entries=published)
-    return BuildResult(site, report, _sorted([*problems, *manifest_problems]),
-                       collected.briefs, collected.held_back)
+    plan = plan_deferred(site, config, templates)
+    known = cache.unchanged_outputs(plan, collected.manifest.files)
+    with LazyPlan(plan, known, progress=progress) as lazy:
+        report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
+                            entries=collected.published,
+                            display=config.display_path(config.output_dir), known=known)
+    cache.save(result=(problems, collected.briefs, collected.held_back, len(site.feeds)),
+               outputs=lazy.output_keys(), manifest_before=manifest_before,
+               steady=collected.steady)
+    return BuildResult(site, report, _sorted([*problems, *cache.problems]), collected.briefs,
+                       collected.held_back, len(site.feeds))

@@ -1,0 +1,849 @@
+"""The build cache: what a rebuild may skip, and why skipping cannot change the output.
+
+It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and remembers:
+
+- `parsed/NN`: each brief file parsed (the `Brief` without its Markdown, and its problems),
+  keyed by its path and the SHA-256 of its bytes, under the settings it was parsed with;
+- `html/NN`: rendered HTML, keyed by everything `render()` reads: the Markdown, the
+  brief's URL and `allow_raw_html` (so it survives a change of title or feed size);
+- `state`: the last build: the size, times and inode of every brief file (so that an
+  unchanged file is not even read), the window of `now` in which the same briefs are
+  published, the problems reported, and every output file as it was left, with the key of
+  what it was made from (so that an output whose inputs did not change is not rendered and
+  not read). A build that finds all of that unchanged, `now` in the same window, and the
+  manifest as the last build left it (which had left it as it found it) would do exactly
+  what the last one did: it replays its result without parsing, planning or importing
+  anything that renders (`BuildCache.replay`).
+
+Every file starts with a header naming the format, the environment (a digest of feeder's own
+source files, of Python and of the versions of the libraries that shape the output, so that
+any code change invalidates it even without a version bump) and, for `state` and `parsed`,
+a digest of the settings; then the SHA-256 of its payload, which is `marshal`led plain data
+(no pickle: nothing read from the cache can run code). Anything that does not match is
+ignored and rewritten, never trusted. Files are replaced atomically.
+
+Skipping is safe because everything cached is a pure function of its key: parsing reads the
+file and the settings, rendering its Markdown and URL, and an output file its `Feed` and the
+settings. A brief file counts as unchanged when its size, modification and change times and
+inode are those recorded, unless it was modified within `RACY_NS` of the build that recorded
+it (then its bytes are hashed again, as git does for "racily clean" files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import re
+import struct
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from feeder.errors import Problem
+from feeder.output import MANIFEST
+from feeder.sources import FileInfo, decode, read_bytes, scan_content
+
+if TYPE_CHECKING:
+    from feeder.brief import Brief
+    from feeder.config import Config
+    from feeder.render import Rendered
+    from feeder.site import Entry, Feed
+
+FORMAT = 1
+_MAGIC = b"feeder-cache"
+SHARDS = 64
+"""Parsed briefs and HTML are spread over this many files, so that a rebuild after one
+edit rewrites two or three small files rather than one large one."""
+RACY_NS = 2_000_000_000
+"""A file modified this close to (or after) the start of the build that recorded it is
+hashed again next time: its timestamp could hide a second edit in the same clock tick
+(file systems keep times in ticks of up to 2 s)."""
+OUTPUT_LIBRARIES = ("markdown", "nh3", "feedgen", "PyYAML", "python-dateutil", "lxml",
+                    "Jinja2", "MarkupSafe", "tzdata")
+"""Libraries whose version can change feeder's output."""
+
+
+class Progress(Protocol):
+    """Hears how far a long stage of the build is (the CLI shows a progress bar)."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, count: int = 1) -> None: ...
+    def finish(self) -> None: ...
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def installed_versions(names: Iterable[str]) -> dict[str, str]:
+    """The installed version of each distribution in `names` that is installed.
+
+    Read from the `*.dist-info` folder names on `sys.path`, as importlib.metadata would,
+    but without importing it (a build with nothing to do imports as little as it can).
+    """
+    wanted = {_normal(name) for name in names}
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            listing = os.scandir(entry or ".")
+        except OSError:
+            continue
+        with listing:
+            for item in listing:
+                if item.name.endswith((".dist-info", ".egg-info")):
+                    name, _, version = item.name.rsplit(".", 1)[0].partition("-")
+                    key = _normal(name)
+                    if key in wanted and key not in found:
+                        found[key] = version
+    return found
+
+
+@cache
+def environment_digest() -> str:
+    """A digest of everything besides the settings that shapes the output: feeder's own
+    files (code and templates), Python, and the versions of the libraries it uses."""
+    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{marshal.version}\0".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file() or path.suffix == ".pyc":
+            continue
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(package).as_posix()}\0{len(data)}\0".encode())
+        digest.update(data)
+    for name, version in sorted(installed_versions(OUTPUT_LIBRARIES).items()):
+        digest.update(f"{name}\0{version}\0".encode())
+    return digest.hexdigest()
+
+
+def settings_digest(config: Config, *extra: object) -> str:
+    """A digest of every setting (and of `extra`, e.g. the options of the build)."""
+    return hashlib.sha256(repr((config, *extra)).encode()).hexdigest()
+
+
+def render_key(summary: str, content: str, url: str, allow_raw_html: bool) -> bytes:
+    """The key of a rendering: everything `render.render` reads."""
+    digest = hashlib.sha256(b"1" if allow_raw_html else b"0")
+    for text in (url, summary, content):
+        data = text.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.digest()[:20]
+
+
+def _record_key(rel: str, sha: bytes) -> bytes:
+    return hashlib.sha256(rel.encode("utf-8", "surrogatepass") + b"\0" + sha).digest()[:20]
+
+
+# --- plain data in and out of marshal -------------------------------------------------------
+
+class _Uncacheable(Exception):
+    """A value the cache cannot store faithfully; it is then simply not cached."""
+
+
+def _encode_zone(zone: tzinfo | None) -> Any:
+    if zone is None:
+        return None
+    if type(zone).__name__ == "ZoneInfo":
+        return ("zone", zone.key)  # type: ignore[attr-defined]
+    if type(zone) is timezone:
+        offset = zone.utcoffset(None)
+        name = zone.tzname(None)
+        return ("fixed", offset.days, offset.seconds, offset.microseconds, name)
+    if type(zone).__module__.startswith("dateutil.tz") and type(zone).__name__ in (
+            "tzutc", "tzoffset"):
+        offset = zone.utcoffset(None) or timedelta()
+        return ("dateutil", type(zone).__name__, zone.tzname(None),
+                offset.days * 86400 + offset.seconds)
+    raise _Uncacheable(repr(zone))
+
+
+def _decode_zone(code: Any) -> tzinfo | None:
+    if code is None:
+        return None
+    kind = code[0]
+    if kind == "zone":
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(code[1])
+    if kind == "fixed":
+        offset = timedelta(days=code[1], seconds=code[2], microseconds=code[3])
+        plain = timezone(offset)
+        return plain if plain.tzname(None) == code[4] else timezone(offset, code[4])
+    if kind == "dateutil":
+        from dateutil import tz
+
+        zone: tzinfo = tz.tzutc() if code[1] == "tzutc" else tz.tzoffset(code[2], code[3])
+        return zone
+    raise ValueError(f"unknown time zone code {kind!r}")
+
+
+def _encode(value: Any) -> Any:
+    """Plain values stay; a tuple becomes a list; a datetime a tagged tuple."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, datetime):
+        code = ("datetime", value.replace(tzinfo=None).isoformat(), value.fold,
+                _encode_zone(value.tzinfo))
+        again = _decode(code)
+        if again != value or repr(again) != repr(value):  # only what comes back the same
+            raise _Uncacheable(repr(value))
+        return code
+    raise _Uncacheable(type(value).__name__)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_decode(item) for item in value)
+    if isinstance(value, tuple):
+        if value[0] != "datetime":
+            raise ValueError("unknown tagged value")
+        moment = datetime.fromisoformat(value[1]).replace(fold=value[2])
+        return moment.replace(tzinfo=_decode_zone(value[3]))
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise ValueError(f"unexpected {type(value).__name__} in the cache")
+
+
+def _encode_problem(problem: Problem) -> tuple[str, int | None, str, str]:
+    return (problem.path, problem.line, problem.message, problem.severity)
+
+
+def _decode_problem(code: Any) -> Problem:
+    path, line, message, severity = code
+    if not (isinstance(path, str) and isinstance(message, str)
+            and (line is None or isinstance(line, int)) and severity in ("error", "warning")):
+        raise ValueError("bad problem in the cache")
+    return Problem(path, line, message, severity)
+
+
+_MARKDOWN_FIELDS = ("summary", "content")
+"""Fields of Brief the cache does not keep: past parsing, only their rendering is needed."""
+
+
+@cache
+def _brief_fields() -> tuple[str, ...]:
+    from feeder.brief import Brief
+
+    return tuple(f.name for f in fields(Brief))
+
+
+def _encode_brief(brief: Brief) -> list[Any]:
+    return [None if name in _MARKDOWN_FIELDS else _encode(getattr(brief, name))
+            for name in _brief_fields()]
+
+
+def _decode_brief(code: Any) -> Brief:
+    from feeder.brief import Brief
+
+    names = _brief_fields()
+    if not isinstance(code, list) or len(code) != len(names):
+        raise ValueError("bad brief in the cache")
+    values: dict[str, Any] = {name: "" if name in _MARKDOWN_FIELDS else _decode(item)
+                              for name, item in zip(names, code, strict=True)}
+    return Brief(**values)
+
+
+# --- files ----------------------------------------------------------------------------------
+
+def _header(kind: str, *keys: str) -> bytes:
+    return b"\0".join([_MAGIC, str(FORMAT).encode(), kind.encode(), *(k.encode() for k in keys)])
+
+
+def _load(path: Path, header: bytes) -> Any:
+    """The payload of a cache file, or None when it is missing, damaged or not ours."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    start = len(header) + 1 + 32
+    if len(data) < start or data[:len(header) + 1] != header + b"\n":
+        return None
+    payload = memoryview(data)[start:]
+    if hashlib.sha256(payload).digest() != data[len(header) + 1:start]:
+        return None
+    try:
+        return marshal.loads(payload)  # noqa: S302 - our header and SHA-256 matched
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def _dump(path: Path, header: bytes, value: Any) -> None:
+    """Replace the cache file `path` atomically.
+
+    Not flushed to disk (fsync): a file cut short by a power loss fails its checksum and is
+    rebuilt, which is all a cache needs.
+    """
+    payload = marshal.dumps(value, 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(header + b"\n")
+            handle.write(hashlib.sha256(payload).digest())
+            handle.write(payload)
+        os.replace(temp, path)  # noqa: TID251, PTH105 - the cache, not the output folder
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)  # noqa: PTH108
+        raise
+
+
+_INPUT = struct.Struct("<QqqQ")
+"""A brief file's record in the state: its (size, mtime_ns, ctime_ns, inode) packed, then
+the SHA-256 of its bytes (32) and 1 if it was racy (see RACY_NS): plain bytes, which load,
+compare and take memory far better than tuples of numbers (a state lists every file)."""
+_INPUT_SIZE = _INPUT.size + 33
+_OUTPUT = struct.Struct("<QqQ")
+"""An output file's (size, mtime_ns, inode) packed; its record adds the key of its inputs."""
+
+
+def _info_stat(info: FileInfo) -> bytes:
+    return _INPUT.pack(info.size, info.mtime_ns, info.ctime_ns, info.ino)
+
+
+def _output_stamp(path: str) -> bytes | None:
+    """An output file's packed (size, mtime_ns, inode): feeder wrote it, so its ctime says
+    nothing more (and a rename changes it). None when it is missing."""
+    try:
+        info = os.stat(path)  # noqa: PTH116
+    except OSError:
+        return None
+    return _OUTPUT.pack(info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _hash_file(path: Path | str) -> bytes | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).digest()
+    except OSError:
+        return None
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+# --- what one brief file gives --------------------------------------------------------------
+
+class Parsed(NamedTuple):
+    """One brief file read: its brief (None with errors), problems and, when known, its HTML."""
+
+    info: FileInfo
+    sha: bytes | None
+    """SHA-256 of its bytes (None when it could not be read)."""
+    brief: Brief | None
+    """Without its Markdown (summary and content empty) when `rendered` is set: past
+    parsing, only the rendering is needed, and the Markdown is most of a brief's memory."""
+    problems: tuple[Problem, ...]
+    rendered: Rendered | None
+    html_key: bytes | None = None
+    """The render_key of the brief."""
+
+
+def brief_url_of(config: Config, brief: Brief) -> str:
+    from feeder.site import brief_url
+
+    return brief_url(config, brief)
+
+
+def render_brief(config: Config, brief: Brief) -> Rendered:
+    """The HTML of a freshly parsed brief (the one way every path renders it)."""
+    from feeder.render import render
+
+    return render(brief.summary, brief.content, brief_url_of(config, brief),
+                  allow_raw_html=config.allow_raw_html)
+
+
+def parse_file(info: FileInfo, config: Config, *, render_too: bool) -> Parsed:
+    """Read, hash, decode and parse one brief file (and render it, if asked and valid)."""
+    from feeder.brief import parse_brief
+
+    data = read_bytes(info)
+    if isinstance(data, Problem):
+        return Parsed(info, None, None, (data,), None)
+    sha = hashlib.sha256(data).digest()
+    source = decode(data, info.path, info.rel)
+    if isinstance(source, Problem):
+        return Parsed(info, sha, None, (source,), None)
+    brief, problems = parse_brief(source, config)
+    if brief is None:
+        return Parsed(info, sha, None, problems, None)
+    key = render_key(brief.summary, brief.content, brief_url_of(config, brief),
+                     config.allow_raw_html)
+    if not render_too:
+        return Parsed(info, sha, brief, problems, None, key)
+    return Parsed(info, sha, strip_markdown(brief), problems, render_brief(config, brief), key)
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What the last build reported, when this one would do exactly the same."""
+
+    problems: tuple[Problem, ...]
+    briefs: int
+    held_back: int
+    feeds: int
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """An output file not rendered yet: the key of what it is made from, and how to make it.
+
+    `key` is None when the inputs cannot be summed up cheaply: such a file is always made.
+    """
+
+    key: bytes | None
+    make: Callable[[], bytes]
+
+
+class BuildCache:
+    """The cache of one project, for one build (or check).
+
+    `read=False` ignores what is stored (`feeder build --clean`); `write=False` leaves it
+    as it is (`feeder check`). A cache that cannot be written is not an error: the build
+    goes on and `problems` says why it will be slower next time.
+    """
+
+    def __init__(self, config: Config, build_key: object = None, *, read: bool = True,
+                 write: bool = True) -> None:
+        self.config = config
+        self.folder = config.cache_dir or config.root / ".feeder-cache"
+        self.write = write
+        self.env = environment_digest()
+        self.settings = settings_digest(config)
+        self.build_key = settings_digest(config, build_key)
+        self.problems: list[Problem] = []
+        self._state: dict[str, Any] | None = self._load_state() if read else None
+        self._read = read
+        self._parsed: dict[int, dict[bytes, Any]] | None = None
+        self._html: dict[int, dict[bytes, Any]] | None = None
+        self._new_parsed: dict[bytes, Any] = {}
+        self._new_html: dict[bytes, Any] = {}
+        self._used_parsed: set[bytes] = set()
+        self._used_html: set[bytes] = set()
+        self._scan: tuple[tuple[FileInfo, ...], tuple[Problem, ...]] | None = None
+        self._ref_ns: int | None = None
+        self._inputs: dict[str, bytes] = {}
+        self._window: tuple[int | None, int | None] = (None, None)
+
+    # -- the state of the last build ---------------------------------------------------------
+
+    def _load_state(self) -> dict[str, Any] | None:
+        state = _load(self.folder / "state", _header("state", self.env, self.settings))
+        return state if _valid_state(state) else None
+
+    def scan(self) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
+        """The brief files of the content folder (listed once per build)."""
+        if self._scan is None:
+            config = self.config
+            self._scan = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+        return self._scan
+
+    def _same_input(self, info: FileInfo, old: Any) -> bytes | None:
+        """The SHA-256 of an unchanged file, from the record when its stat can be trusted."""
+        if not isinstance(old, bytes) or len(old) != _INPUT_SIZE \
+                or old[:_INPUT.size] != _info_stat(info):
+            return None
+        sha = old[_INPUT.size:_INPUT.size + 32]
+        if not old[-1]:
+            return sha
+        current = _hash_file(info.abspath)
+        return current if current == sha else None
+
+    def replay(self, now: datetime) -> Replay | None:
+        """The last build's result, if this build would do exactly the same: same code,
+        settings and options, same brief files, `now` inside the window in which the same
+        briefs are published, and every output file as the last build left it (and that
+        build read the manifest it then wrote, so it would have done the same again)."""
+        state = self._state
+        if state is None or state.get("result") is None or not state.get("fixpoint") \
+                or state.get("key") != self.build_key:
+            return None
+        low, high = state["window"]
+        moment = _micros(now)
+        if (low is not None and moment < low) or (high is not None and moment >= high):
+            return None
+        if not self.config.content_dir.is_dir():
+            return None
+        infos, scan_problems = self.scan()
+        inputs = state["inputs"]
+        if len(infos) != len(inputs) or [_encode_problem(p) for p in scan_problems] != \
+                state["scan"]:
+            return None
+        for info in infos:
+            old = inputs.get(info.rel)
+            if old is None or self._same_input(info, old) is None:
+                return None
+        folder = f"{self.config.output_dir}{os.sep}"
+        size = _OUTPUT.size
+        for rel, record in state["outputs"].items():
+            if _output_stamp(folder + rel) != record[:size]:
+                return None
+        if _output_stamp(folder + MANIFEST) != state["manifest"]:
+            return None
+        problems, briefs, held_back, feeds = state["result"]
+        return Replay(tuple(_decode_problem(p) for p in problems), briefs, held_back, feeds,
+                      tuple(sorted(state["outputs"])))
+
+    # -- parsed briefs and their HTML --------------------------------------------------------
+
+    def _shards(self, kind: str, *keys: str) -> dict[int, dict[bytes, Any]]:
+        shards: dict[int, dict[bytes, Any]] = {}
+        if not self._read:
+            return shards
+        header = _header(kind, self.env, *keys)
+        for number in range(SHARDS):
+            value = _load(self.folder / kind / f"{number:02x}", header)
+            if isinstance(value, dict):
+                shards[number] = value
+        return shards
+
+    def _shards_of(self, kind: str) -> dict[int, dict[bytes, Any]]:
+        if kind == "parsed":
+            if self._parsed is None:
+                self._parsed = self._shards("parsed", self.settings)
+            return self._parsed
+        if self._html is None:
+            self._html = self._shards("html")
+        return self._html
+
+    def _stored(self, kind: str, key: bytes) -> Any:
+        return self._shards_of(kind).get(key[0] % SHARDS, {}).get(key)
+
+    def _forget(self, kind: str, key: bytes) -> None:
+        """Drop a stored record that turned out malformed (its shard is then rewritten)."""
+        self._shards_of(kind).get(key[0] % SHARDS, {}).pop(key, None)
+
+    def start_recording(self) -> None:
+        """Mark the start of a build that records the brief files: the reference time of
+        the racy-file rule, read off a file written now (the clock stays out of feeder)."""
+        if not self.write:
+            return
+        marker = self.folder / "started"
+        try:
+            _dump(marker, _header("started"), None)
+            self._ref_ns = os.stat(marker).st_mtime_ns  # noqa: PTH116
+        except OSError as exc:
+            self._fail(exc)
+
+    def lookup(self, info: FileInfo) -> Parsed | None:
+        """The parsed brief (with its HTML) of a file parsed before, or None.
+
+        A file whose stat is as recorded is not read; another one is read and hashed, and
+        found when its bytes were parsed before under the same path (an edit undone, a
+        build with other options).
+        """
+        if not self._read:
+            return None
+        old = self._state["inputs"].get(info.rel) if self._state else None
+        sha = self._same_input(info, old) if old is not None else None
+        if sha is None:
+            if not any(self._shards_of("parsed").values()):
+                return None  # nothing to find: do not read the file twice
+            sha = _hash_file(info.abspath)
+            if sha is None:
+                return None
+        record_key = _record_key(info.rel, sha)
+        try:
+            record = self._stored("parsed", record_key)
+            if record is None:
+                return None
+            code, problem_codes, key = record
+            problems = tuple(_decode_problem(p) for p in problem_codes)
+            brief = rendered = None
+            if code is not None:
+                brief = _decode_brief(code)
+                rendered = self._rendered(key)
+                if rendered is None:  # the HTML was lost: parse again, for the Markdown
+                    return None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            self._forget("parsed", record_key)
+            return None
+        parsed = Parsed(info, sha, brief, problems, rendered, key)
+        self.remember(parsed)
+        return parsed
+
+    def _rendered(self, key: bytes) -> Rendered | None:
+        from feeder.render import Rendered
+
+        value = self._new_html.get(key) or self._stored("html", key)
+        if value is None:
+            return None
+        if not (isinstance(value, tuple) and len(value) == 3
+                and all(isinstance(v, str) for v in value)):
+            self._forget("html", key)
+            raise ValueError("bad HTML in the cache")
+        summary_html, summary_text, content_html = value
+        self._used_html.add(key)
+        return Rendered(summary_html, summary_text, content_html)
+
+    def remember(self, parsed: Parsed) -> None:
+        """Record what a brief file gave (and its stat) for the next build."""
+        info = parsed.info
+        if parsed.sha is None:
+            return
+        key = _record_key(info.rel, parsed.sha)
+        racy = self._ref_ns is None or max(info.mtime_ns, info.ctime_ns) + RACY_NS >= \
+            self._ref_ns
+        self._inputs[info.rel] = _info_stat(info) + parsed.sha + (b"\1" if racy else b"\0")
+        self._used_parsed.add(key)
+        if key in self._new_parsed or self._stored("parsed", key) is not None:
+            return
+        try:
+            brief = parsed.brief
+            html_key = parsed.html_key
+            if brief is not None and html_key is not None and parsed.rendered is not None:
+                self._store_html(html_key, parsed.rendered)
+            code = _encode_brief(brief) if brief is not None else None
+            self._new_parsed[key] = (code, [_encode_problem(p) for p in parsed.problems],
+                                     html_key)
+        except _Uncacheable:
+            self._inputs.pop(info.rel)
+
+    def _store_html(self, key: bytes, rendered: Rendered) -> None:
+        self._used_html.add(key)
+        if key not in self._new_html and self._stored("html", key) is None:
+            self._new_html[key] = (rendered.summary_html, rendered.summary_text,
+                                   rendered.content_html)
+
+    def render(self, brief: Brief) -> Rendered:
+        """The HTML of `brief`: from the cache, or rendered now (and remembered)."""
+        if not brief.content:  # parse_brief never makes a brief without content
+            raise RuntimeError(f"{brief.path}: a brief without its Markdown has no HTML here")
+        key = render_key(brief.summary, brief.content, brief_url_of(self.config, brief),
+                         self.config.allow_raw_html)
+        with contextlib.suppress(ValueError, TypeError):
+            cached = self._rendered(key)
+            if cached is not None:
+                return cached
+        rendered = render_brief(self.config, brief)
+        self._store_html(key, rendered)
+        return rendered
+
+    # -- output files ------------------------------------------------------------------------
+
+    def unchanged_outputs(self, plan: Mapping[str, Deferred],
+                          hashes: Mapping[str, object]) -> dict[str, str]:
+        """Planned files (path -> SHA-256) that need neither rendering nor reading: made
+        from the same inputs as last time, and still as the last build left them.
+
+        `hashes` are the files' SHA-256 listed in the output folder's manifest, trusted
+        only when the manifest too is as the last build left it.
+        """
+        state = self._state
+        folder = f"{self.config.output_dir}{os.sep}"
+        if state is None or _output_stamp(folder + MANIFEST) != state["manifest"]:
+            return {}
+        outputs = state["outputs"]
+        size = _OUTPUT.size
+        known: dict[str, str] = {}
+        for rel, deferred in plan.items():
+            old = outputs.get(rel)
+            sha = hashes.get(rel)
+            if old is None or deferred.key is None or old[size:] != deferred.key \
+                    or not isinstance(sha, str):
+                continue
+            if _output_stamp(folder + rel) == old[:size]:
+                known[rel] = sha
+        return known
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def _fail(self, exc: OSError) -> None:
+        self.write = False
+        self.problems.append(Problem(
+            self.config.display_path(self.folder), None,
+            f"cannot write the build cache ({exc.strerror or exc}); the next build will not be "
+            "faster", "warning"))
+
+    def manifest_before(self) -> bytes | None:
+        """The SHA-256 of the manifest as this build finds it (to know whether the build
+        changed what it reads)."""
+        return _hash_file(self.config.output_dir / MANIFEST)
+
+    def note_briefs(self, briefs: Sequence[Brief], *, now: datetime, options: Any) -> None:
+        """Note the valid briefs of this build: their dates bound the window of `now` in
+        which a later build publishes the same ones."""
+        self._window = _window(briefs, now, options)
+
+    def save(self, *, result: tuple[tuple[Problem, ...], int, int, int] | None = None,
+             outputs: Mapping[str, bytes | None] | None = None,
+             manifest_before: bytes | None = None, steady: bool = False) -> None:
+        """Store the parsed briefs, their HTML and (after a build that wrote its output)
+        the state a later build compares itself with.
+
+        `outputs` maps each written or unchanged path to its key.
+        """
+        if not self.write:
+            return
+        try:
+            self._save_shards("parsed", self._new_parsed, self._used_parsed, self._parsed,
+                              self.settings)
+            self._save_shards("html", self._new_html, self._used_html, self._html)
+            if self._ref_ns is None:
+                return
+            state: dict[str, Any] = {
+                "key": self.build_key,
+                "ref_ns": self._ref_ns,
+                "inputs": self._inputs,
+                "scan": [_encode_problem(p) for p in self.scan()[1]],
+                "window": self._window,
+                "outputs": {}, "manifest": None, "result": None, "fixpoint": False,
+            }
+            if result is not None and outputs is not None:
+                folder = f"{self.config.output_dir}{os.sep}"
+                recorded = {}
+                for rel, key in outputs.items():
+                    stamp = _output_stamp(folder + rel)
+                    if stamp is not None:
+                        recorded[rel] = stamp + (key or b"")
+                manifest = self.config.output_dir / MANIFEST
+                state["outputs"] = recorded
+                state["manifest"] = _output_stamp(folder + MANIFEST)
+                # A later build reads the manifest written now: it does the same as this
+                # one if this one found it so already, or if the build found it steady.
+                state["fixpoint"] = len(recorded) == len(outputs) and (steady or (
+                    manifest_before is not None and _hash_file(manifest) == manifest_before))
+                problems, count, held, feeds = result
+                state["result"] = ([_encode_problem(p) for p in problems], count, held, feeds)
+            _dump(self.folder / "state", _header("state", self.env, self.settings), state)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _save_shards(self, kind: str, new: dict[bytes, Any], used: set[bytes],
+                     loaded: dict[int, dict[bytes, Any]] | None, *keys: str) -> None:
+        """Rewrite the shards that gained records or hold records no longer used."""
+        header = _header(kind, self.env, *keys)
+        if loaded is None:  # nothing was looked up: every record is new (or none is)
+            loaded = self._shards(kind, *keys) if new else {}
+        touched = {key[0] % SHARDS for key in new}
+        for number, records in loaded.items():
+            if any(key not in used for key in records):
+                touched.add(number)
+        for number in sorted(touched):
+            old = loaded.get(number, {})
+            records = {key: value for key, value in old.items() if key in used}
+            records.update((key, value) for key, value in new.items()
+                           if key[0] % SHARDS == number)
+            path = self.folder / kind / f"{number:02x}"
+            if records:
+                _dump(path, header, records)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+
+def _ints(value: Any, count: int) -> bool:
+    return isinstance(value, tuple) and len(value) == count and \
+        all(type(item) is int for item in value)
+
+
+def _valid_state(state: Any) -> bool:
+    """Is `state` shaped as `BuildCache.save` writes it? (Checked whole, before any use.)"""
+    if not isinstance(state, dict) or set(state) != {
+            "key", "ref_ns", "inputs", "scan", "window", "outputs", "manifest", "result",
+            "fixpoint"}:
+        return False
+    if not (isinstance(state["key"], str) and type(state["ref_ns"]) is int
+            and type(state["fixpoint"]) is bool and isinstance(state["inputs"], dict)
+            and isinstance(state["outputs"], dict) and isinstance(state["scan"], list)):
+        return False
+    window = state["window"]
+    if not (isinstance(window, tuple) and len(window) == 2
+            and all(item is None or type(item) is int for item in window)):
+        return False
+    if state["manifest"] is not None and not isinstance(state["manifest"], bytes):
+        return False
+    # Records are bytes (see _INPUT): one type check each here; their lengths where used.
+    for records in (state["inputs"], state["outputs"]):
+        if not all(type(record) is bytes for record in records.values()):
+            return False
+    result = state["result"]
+    try:
+        for code in state["scan"] + (result[0] if result is not None else []):
+            _decode_problem(code)
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False
+    return result is None or (isinstance(result, tuple) and len(result) == 4
+                              and isinstance(result[0], list) and _ints(result[1:], 3))
+
+
+def _window(briefs: Sequence[Brief], now: datetime,
+            options: Any) -> tuple[int | None, int | None]:
+    """The times (microseconds since 1970) between which the same briefs are published:
+    from the newest date already reached to the next date still in the future."""
+    if getattr(options, "future", False):
+        return (None, None)
+    drafts = getattr(options, "drafts", False)
+    low: int | None = None
+    high: int | None = None
+    for brief in briefs:
+        if brief.draft and not drafts:
+            continue
+        moment = _micros(brief.date)
+        if brief.date <= now:
+            low = moment if low is None else max(low, moment)
+        else:
+            high = moment if high is None else min(high, moment)
+    return (low, high)
+
+
+# --- output keys ------------------------------------------------------------------------------
+
+def _digest_fields(digest: Any, value: Any, names: Iterable[str]) -> None:
+    """Add every field of the dataclass `value` to `digest`: text as it is (its repr would
+    copy and escape kilobytes of HTML), anything else by its repr; each with its length."""
+    for name in names:
+        item = getattr(value, name)
+        data = (item if type(item) is str else repr(item)).encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+
+
+class OutputKeys:
+    """Keys of output files: digests of everything a feed file is made from.
+
+    Every field of the feed and of each of its entries goes in (by name, so that no field
+    can be forgotten); an entry's digest is computed once, though it is in several feeds.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, bytes] = {}
+        self._entry_fields: tuple[str, ...] | None = None
+
+    def entry(self, entry: Entry) -> bytes:
+        found = self._entries.get(id(entry))
+        if found is None:
+            if self._entry_fields is None:
+                self._entry_fields = tuple(f.name for f in fields(entry))
+            digest = hashlib.sha256()
+            _digest_fields(digest, entry, self._entry_fields)
+            found = digest.digest()
+            self._entries[id(entry)] = found
+        return found
+
+    def feed(self, feed: Feed, name: str) -> bytes:
+        digest = hashlib.sha256(name.encode() + b"\0")
+        names = [f.name for f in fields(feed)]
+        _digest_fields(digest, feed, (n for n in names if n != "entries"))
+        for entry in feed.entries:
+            digest.update(self.entry(entry))
+        return digest.digest()[:20]
+
+
+def strip_markdown(brief: Brief) -> Brief:
+    """`brief` without its Markdown, once it is rendered (see Parsed.brief)."""
+    return replace(brief, summary="", content="")
