@@ -163,6 +163,38 @@ def measure(
     )
 
 
+def _measure_to(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None, log_path: Path, timeout: float
+) -> Sample:
+    with log_path.open("ab") as log:
+        return measure(cmd, cwd, env, log, timeout)
+
+
+_LAUNCHER: Any = None
+"""A small process, started before this one grows, that starts every measured build."""
+
+
+def start_launcher() -> None:
+    """Start the builds from a fresh process that stays small.
+
+    On Linux a child's ru_maxrss is at least the peak RSS of the process that started it
+    (the child begins as a copy, and exec keeps the peak). This process reads feeds of
+    100 MiB to check them, so it starts no measured build itself.
+    """
+    global _LAUNCHER
+    _LAUNCHER = multiprocessing.get_context("spawn").Pool(1)
+
+
+def measured(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None, log_path: Path, timeout: float
+) -> Sample:
+    """Run one measured build (through the launcher when there is one); see measure()."""
+    if _LAUNCHER is None:
+        return _measure_to(cmd, cwd, env, log_path, timeout)
+    result: Sample = _LAUNCHER.apply(_measure_to, (cmd, cwd, env, log_path, timeout))
+    return result
+
+
 # --------------------------------------------------------------------------- tools
 
 
@@ -540,8 +572,7 @@ class Bench:
         for path in tool.state:
             remove(path)
         log_path = logs / f"{tool.name}.log"
-        with log_path.open("ab") as log:
-            sample = measure(tool.cmd, tool.cwd, tool.env, log, self.args.timeout)
+        sample = measured(tool.cmd, tool.cwd, tool.env, log_path, self.args.timeout)
         files = feed_files(tool.output)
         info: dict[str, Any] = {
             "feed_files": len(files),
@@ -613,18 +644,17 @@ class Bench:
             path.write_text(text, encoding="utf-8")
             restore = (path, original)
         since = time.time()  # noqa: TID251  (file mtimes are wall-clock; bench only)
-        with log_path.open("ab") as log:
-            sample = measure(tool.cmd, tool.cwd, tool.env, log, args.timeout)
-            seen = change_visible(tool, marker, since) if marker and sample.ok else None
-            settle: Sample | None = None
-            if restore is not None:
-                path, original = restore
-                if original is None:
-                    path.unlink()
-                else:
-                    path.write_text(original, encoding="utf-8")
-                if sample.ok:  # bring the tool's state back to the unchanged corpus
-                    settle = measure(tool.cmd, tool.cwd, tool.env, log, args.timeout)
+        sample = measured(tool.cmd, tool.cwd, tool.env, log_path, args.timeout)
+        seen = change_visible(tool, marker, since) if marker and sample.ok else None
+        settle: Sample | None = None
+        if restore is not None:
+            path, original = restore
+            if original is None:
+                path.unlink()
+            else:
+                path.write_text(original, encoding="utf-8")
+            if sample.ok:  # bring the tool's state back to the unchanged corpus
+                settle = measured(tool.cmd, tool.cwd, tool.env, log_path, args.timeout)
         rec = Record(n, scenario, tool.name, run, position, sample, seen)
         self.records.append(rec)
         flag = "" if seen in (None, True) else "  CHANGE NOT IN FEEDS"
@@ -824,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
             version = inst.versions.get(fam, "")
             status = f"{' '.join(cmd)}  [{version}]" if cmd else f"SKIPPED: {note}"
             print(f"{fam:<8} {status}", file=sys.stderr)
+    start_launcher()
     bench = Bench(args, inst, names)
     for name in names:
         if make_tool(name, Path(), inst, args.feed_limit) is None:

@@ -466,8 +466,9 @@ class BuildCache:
     def replay(self, now: datetime) -> Replay | None:
         """The last build's result, if this build would do exactly the same: same code,
         settings and options, same brief files, `now` inside the window in which the same
-        briefs are published, and every output file as the last build left it (and that
-        build read the manifest it then wrote, so it would have done the same again)."""
+        briefs are published, and every output file as the last build left it; and that
+        build was steady: reading the manifest it wrote, it would have done the same again
+        (see pipeline.Collected.steady)."""
         state = self._state
         if state is None or state.get("result") is None or not state.get("fixpoint") \
                 or state.get("key") != self.build_key:
