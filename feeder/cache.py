@@ -39,6 +39,7 @@ import re
 import struct
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -479,25 +480,32 @@ class BuildCache:
             return None
         if not self.config.content_dir.is_dir():
             return None
-        infos, scan_problems = self.scan()
-        inputs = state["inputs"]
-        if len(infos) != len(inputs) or [_encode_problem(p) for p in scan_problems] != \
-                state["scan"]:
-            return None
-        for info in infos:
-            old = inputs.get(info.rel)
-            if old is None or self._same_input(info, old) is None:
-                return None
-        folder = f"{self.config.output_dir}{os.sep}"
-        size = _OUTPUT.size
-        for rel, record in state["outputs"].items():
-            if _output_stamp(folder + rel) != record[:size]:
-                return None
-        if _output_stamp(folder + MANIFEST) != state["manifest"]:
+        # The output files are checked in a thread while this one lists the brief files:
+        # both are mostly stat calls, which run in parallel (at 100,000 briefs, 0.4 s each).
+        outputs = _OutputCheck(self.config.output_dir, state["outputs"], state["manifest"])
+        outputs.start()
+        same_inputs = False
+        try:
+            same_inputs = self._same_inputs(state)
+        finally:
+            outputs.finish(stop=not same_inputs)
+        if not (same_inputs and outputs.same):
             return None
         problems, briefs, held_back, feeds = state["result"]
         return Replay(tuple(_decode_problem(p) for p in problems), briefs, held_back, feeds,
                       tuple(sorted(state["outputs"])))
+
+    def _same_inputs(self, state: dict[str, Any]) -> bool:
+        infos, scan_problems = self.scan()
+        inputs = state["inputs"]
+        if len(infos) != len(inputs) or [_encode_problem(p) for p in scan_problems] != \
+                state["scan"]:
+            return False
+        for info in infos:
+            old = inputs.get(info.rel)
+            if old is None or self._same_input(info, old) is None:
+                return False
+        return True
 
     # -- parsed briefs and their HTML --------------------------------------------------------
 
@@ -745,6 +753,36 @@ class BuildCache:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+class _OutputCheck(threading.Thread):
+    """Are the output files (and the manifest) as the last build left them?"""
+
+    def __init__(self, folder: Path, outputs: Mapping[str, bytes],
+                 manifest: bytes | None) -> None:
+        super().__init__(name="feeder-output-check", daemon=True)
+        self.folder = f"{folder}{os.sep}"
+        self.outputs = outputs
+        self.manifest = manifest
+        self.same = False
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        folder, size, halt = self.folder, _OUTPUT.size, self._halt
+        try:
+            for rel, record in self.outputs.items():
+                if halt.is_set() or _output_stamp(folder + rel) != record[:size]:
+                    return
+            self.same = _output_stamp(folder + MANIFEST) == self.manifest
+        except (TypeError, ValueError):  # a malformed record: not the same, then
+            return
+
+    def finish(self, *, stop: bool) -> None:
+        """Wait for the answer (`stop`: stop early, it is not needed): no thread may outlive
+        the check, or the build could not fork its workers safely."""
+        if stop:
+            self._halt.set()
+        self.join()
 
 
 def _ints(value: Any, count: int) -> bool:

@@ -74,11 +74,11 @@ def scan_content(
             problems.append(Problem(display(folder), None, f"cannot list folder: {exc.strerror}"))
             return
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            entry_rel = f"{rel}{entry.name}"
-            is_link = entry.is_symlink()
-            if is_link:
+            entry_rel = rel + name
+            if entry.is_symlink():
                 target = Path(entry.path).resolve()
                 if not target.is_relative_to(root):
                     problems.append(Problem(display(entry.path), None,
@@ -96,7 +96,7 @@ def scan_content(
                 if real not in seen:  # a link to a folder above itself would loop
                     walk(entry.path, entry_rel + "/", seen | {real})
                 continue
-            if not stat.S_ISREG(info.st_mode) or not entry.name.endswith(BRIEF_SUFFIXES):
+            if not stat.S_ISREG(info.st_mode) or not name.endswith(BRIEF_SUFFIXES):
                 continue
             if info.st_size > max_bytes:
                 problems.append(Problem(display(entry.path), None,
