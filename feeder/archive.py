@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
+from feeder.body import text_sizes
 from feeder.config import Config
 from feeder.feeds import RENDERERS
 from feeder.site import Entry, Feed
@@ -36,13 +37,6 @@ from feeder.site import Entry, Feed
 ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
 
-_XML_TEXT = {"&": 4, "<": 3, ">": 3, "\r": 4}
-"""What lxml adds for each character it escapes in text (`&` -> `&amp;`, `\r` -> `&#13;`)."""
-_XML_ATTRIBUTE = {**_XML_TEXT, '"': 5, "\n": 4, "\t": 3}
-"""The same in an attribute value."""
-_JSON = {'"': 1, "\\": 1, "\n": 1, "\r": 1, "\t": 1}
-"""What json.dumps(ensure_ascii=False) adds (other control characters never reach a feed)."""
-_SPECIAL = tuple(sorted(_XML_ATTRIBUTE.keys() | _JSON.keys()))
 _ENTRY_MARKUP = 640
 """Bytes of markup one entry takes at most in any format besides its text (at most 400)."""
 _TAG_MARKUP = 96
@@ -57,7 +51,7 @@ with more entries (its date, a namespace only some entries need, a page number).
 _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
     "atom.xml": (b"<feed", b"<entry>", b"</feed>"),
     "rss.xml": (b"<channel>", b"<item>", b"</channel>"),
-    "feed.json": (b'"items": [', b"\n    {\n", b"\n  ]"),
+    "feed.json": (b'"items": [', b"\n    {", b"\n  ]"),
 }
 """In a rendered document: after what the entries come, where each starts, where the last ends."""
 
@@ -181,16 +175,6 @@ def _largest_fitting(fits: Callable[[int], bool], low: int, high: int, guess: in
     return low
 
 
-def _sizes(text: str) -> tuple[int, int, int]:
-    """At least the bytes `text` takes in UTF-8 once escaped: in XML text, in an XML attribute
-    value and in JSON."""
-    size = len(text) if text.isascii() else len(text.encode())
-    counts = [(char, count) for char in _SPECIAL if (count := text.count(char))]
-    return (size + sum(_XML_TEXT.get(char, 0) * count for char, count in counts),
-            size + sum(_XML_ATTRIBUTE.get(char, 0) * count for char, count in counts),
-            size + sum(_JSON.get(char, 0) * count for char, count in counts))
-
-
 @dataclass(slots=True)
 class SizeBounds:
     """Upper bounds of the bytes feeds take in each format, computed without rendering.
@@ -222,7 +206,7 @@ class SizeBounds:
                  feed.home_url, feed.url(_LONGEST_NAME)]
         texts += [f"{feed.base_url}{quote(folder)}{_LONGEST_NAME}"
                   for _, folder in feed.archive_links]
-        return _FEED_MARKUP + 3 * max(_sizes("\n".join(texts)))
+        return _FEED_MARKUP + 3 * max(text_sizes("\n".join(texts)))
 
     def entry(self, entry: Entry, feed: Feed, name: str) -> int:
         """At least the bytes `entry` adds to the file `name` of `feed`."""
@@ -238,13 +222,11 @@ class SizeBounds:
             short = "\n".join((entry.id, entry.url, entry.title, entry.author or "",
                                *(text for tag in entry.tags
                                  for text in (tag.slug, tag.name, feed.tag_scheme))))
-            content, summary_html, summary_text = (
-                _sizes(text) for text in (entry.content_html, entry.summary_html,
-                                          entry.summary_text))
-            _, short_xml, short_json = _sizes(short)
+            texts_xml, texts_json = entry.body.sizes
+            _, short_xml, short_json = text_sizes(short)
             tags = _TAG_MARKUP * len(entry.tags)
-            in_xml = content[0] + summary_html[0] + short_xml + tags
-            in_json = content[2] + summary_text[2] + short_json + tags
+            in_xml = texts_xml + short_xml + tags
+            in_json = texts_json + short_json + tags
             bounds = (_ENTRY_MARKUP + in_xml, _ENTRY_MARKUP + in_json)
             self.entries[entry.id] = bounds
         return bounds

@@ -4,8 +4,11 @@ It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and rem
 
 - `parsed/NN`: each brief file parsed (the `Brief` without its Markdown, and its problems),
   keyed by its path and the SHA-256 of its bytes, under the settings it was parsed with;
-- `html/NN`: rendered HTML, keyed by everything `render()` reads: the Markdown, the
-  brief's URL and `allow_raw_html` (so it survives a change of title or feed size);
+- `bodies/XX/<key>`: each brief's rendered HTML in a file of its own, keyed by everything
+  `render()` reads: the Markdown, the brief's URL and `allow_raw_html` (so it survives a
+  change of title or feed size). Entries carry only the key (feeder.body.StoredBody): an
+  output reads the HTML when it is made, so a build holds in memory only what it renders,
+  and a rebuild reads only the HTML of the outputs that changed;
 - `state`: the last build: the size, times and inode of every brief file (so that an
   unchanged file is not even read), the window of `now` in which the same briefs are
   published, the problems reported, and every output file as it was left, with the key of
@@ -36,31 +39,34 @@ import hashlib
 import marshal
 import os
 import re
+import shutil
 import struct
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from feeder.errors import Problem
+from feeder.body import Rendered, StoredBody, register_store
+from feeder.errors import ContentError, Problem
 from feeder.output import MANIFEST
 from feeder.sources import FileInfo, decode, read_bytes, scan_content
 
 if TYPE_CHECKING:
+    from feeder.body import Body, Sizes
     from feeder.brief import Brief
     from feeder.config import Config
-    from feeder.render import Rendered
-    from feeder.site import Entry, Feed
+    from feeder.site import Feed
 
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"feeder-cache"
 SHARDS = 64
-"""Parsed briefs and HTML are spread over this many files, so that a rebuild after one
+"""Parsed briefs are spread over this many files, so that a rebuild after one
 edit rewrites two or three small files rather than one large one."""
 RACY_NS = 2_000_000_000
 """A file modified this close to (or after) the start of the build that recorded it is
@@ -204,16 +210,32 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, list):
         return tuple(_decode(item) for item in value)
     if isinstance(value, tuple):
         if value[0] != "datetime":
             raise ValueError("unknown tagged value")
         moment = datetime.fromisoformat(value[1]).replace(fold=value[2])
-        return moment.replace(tzinfo=_decode_zone(value[3]))
-    if value is None or isinstance(value, str | int | float):
+        return moment.replace(tzinfo=_zone(value[3]))
+    if isinstance(value, int | float):
         return value
     raise ValueError(f"unexpected {type(value).__name__} in the cache")
+
+
+_ZONES: dict[Any, tzinfo | None] = {}
+
+
+def _zone(code: Any) -> tzinfo | None:
+    """`_decode_zone`, once per zone (the briefs of a site share a few)."""
+    try:
+        return _ZONES[code]
+    except KeyError:
+        zone = _ZONES[code] = _decode_zone(code)
+        return zone
+    except TypeError:  # not hashable: not a zone either
+        raise ValueError("bad time zone in the cache") from None
 
 
 def _encode_problem(problem: Problem) -> tuple[str, int | None, str, str]:
@@ -244,15 +266,75 @@ def _encode_brief(brief: Brief) -> list[Any]:
             for name in _brief_fields()]
 
 
+_MOMENTS: dict[Any, datetime] = {}
+
+
+def _moment(code: Any) -> datetime:
+    """A datetime from the cache (the same ones come back often: kept, as they are
+    immutable)."""
+    try:
+        return _MOMENTS[code]
+    except KeyError:
+        pass
+    except TypeError:
+        raise ValueError("bad date in the cache") from None
+    moment = _decode(code)
+    if not isinstance(moment, datetime):
+        raise ValueError("bad date in the cache")
+    _MOMENTS[code] = moment
+    return moment
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise ValueError("bad text in the cache")
+    return value
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if type(value) is not list or not all(type(item) is str for item in value):
+        raise ValueError("bad list of texts in the cache")
+    return tuple(value)
+
+
+def _optional(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else decode(value)
+
+
+def _flag(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ValueError("bad flag in the cache")
+    return value
+
+
+def _number(value: Any) -> int:
+    if type(value) is not int:
+        raise ValueError("bad number in the cache")
+    return value
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "str": _text, "str | None": _optional(_text), "datetime": _moment,
+    "datetime | None": _optional(_moment), "tuple[str, ...]": _texts, "bool": _flag,
+    "int | None": _optional(_number)}
+"""How each type of Brief's fields comes back from the cache (by its annotation)."""
+
+
+@cache
+def _brief_decoders() -> tuple[Callable[[Any], Any], ...]:
+    from feeder.brief import Brief
+
+    return tuple((lambda _: "") if f.name in _MARKDOWN_FIELDS else
+                 _DECODERS.get(str(f.type), _decode) for f in fields(Brief))
+
+
 def _decode_brief(code: Any) -> Brief:
     from feeder.brief import Brief
 
-    names = _brief_fields()
-    if not isinstance(code, list) or len(code) != len(names):
+    decoders = _brief_decoders()
+    if type(code) is not list or len(code) != len(decoders):
         raise ValueError("bad brief in the cache")
-    values: dict[str, Any] = {name: "" if name in _MARKDOWN_FIELDS else _decode(item)
-                              for name, item in zip(names, code, strict=True)}
-    return Brief(**values)
+    return Brief(*[decode(item) for decode, item in zip(decoders, code, strict=True)])
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -346,7 +428,8 @@ class Parsed(NamedTuple):
     """Without its Markdown (summary and content empty) when `rendered` is set: past
     parsing, only the rendering is needed, and the Markdown is most of a brief's memory."""
     problems: tuple[Problem, ...]
-    rendered: Rendered | None
+    rendered: Body | None
+    """Its HTML (in the build cache when it has one: see BodyStore)."""
     html_key: bytes | None = None
     """The render_key of the brief."""
 
@@ -365,8 +448,13 @@ def render_brief(config: Config, brief: Brief) -> Rendered:
                   allow_raw_html=config.allow_raw_html)
 
 
-def parse_file(info: FileInfo, config: Config, *, render_too: bool) -> Parsed:
-    """Read, hash, decode and parse one brief file (and render it, if asked and valid)."""
+def parse_file(info: FileInfo, config: Config, *, render_too: bool,
+               bodies: BodyStore | None = None) -> Parsed:
+    """Read, hash, decode and parse one brief file (and render it, if asked and valid).
+
+    The HTML comes from `bodies` when it holds it already, and goes there otherwise (when
+    it can be written): then the Parsed carries only its key.
+    """
     from feeder.brief import parse_brief
 
     data = read_bytes(info)
@@ -383,7 +471,11 @@ def parse_file(info: FileInfo, config: Config, *, render_too: bool) -> Parsed:
                      config.allow_raw_html)
     if not render_too:
         return Parsed(info, sha, brief, problems, None, key)
-    return Parsed(info, sha, strip_markdown(brief), problems, render_brief(config, brief), key)
+    body: Body | None = bodies.find(key, info) if bodies is not None else None
+    if body is None:
+        rendered = render_brief(config, brief)
+        body = bodies.put(key, rendered, info) if bodies is not None else rendered
+    return Parsed(info, sha, strip_markdown(brief), problems, body, key)
 
 
 # --- the cache ------------------------------------------------------------------------------
@@ -399,15 +491,137 @@ class Replay:
     outputs: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Deferred:
-    """An output file not rendered yet: the key of what it is made from, and how to make it.
+class Deferred(Protocol):
+    """An output file not made yet: the key of what it is made from, and how to make it.
 
     `key` is None when the inputs cannot be summed up cheaply: such a file is always made.
     """
 
+    @property
+    def key(self) -> bytes | None: ...
+
+    def make(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """A Deferred made by calling `make`."""
+
     key: bytes | None
     make: Callable[[], bytes]
+
+
+_RECENT = 256
+"""Bodies a process keeps after reading them: an entry is in several feeds, and each feed
+in three formats, made one after another."""
+
+
+class BodyStore:
+    """The rendered HTML of every brief, one file each: `<folder>/XX/<rest of the key>`.
+
+    Each file holds the three texts (see feeder.body.Rendered) after the header and the
+    checksum of every cache file. The process that renders a brief writes its file (worker
+    processes too); the process that makes an output reads the files of its entries. With
+    `write` False (`feeder check`, or a cache that cannot be written), fresh HTML stays in
+    memory; with `read` False (`--clean`) files already there are not trusted.
+    """
+
+    def __init__(self, folder: Path, env: str, config: Config, *, read: bool,
+                 write: bool) -> None:
+        self.folder = folder
+        self.header = _header("body", env)
+        self._used_header = _header("used", env)
+        self.config = config
+        self.read = read
+        self.write = write
+        self.name = str(folder)
+        self._sources: dict[bytes, FileInfo] = {}
+        """Where each body comes from, to render it again if its file is lost meanwhile."""
+        self._recent: OrderedDict[bytes, Rendered] = OrderedDict()
+        register_store(self.name, self.load)
+
+    def _path(self, key: bytes) -> Path:
+        name = key.hex()
+        return self.folder / name[:2] / name[2:]
+
+    def stored(self, key: bytes, sizes: Sizes, info: FileInfo) -> StoredBody:
+        """The body of `key`, which a file of the store holds (not read now)."""
+        self._sources[key] = info
+        return StoredBody(key, sizes, self.name)
+
+    def use(self, body: Body | None, info: FileInfo) -> bool:
+        """Note that this build uses `body` (made by another process); False unless it is in
+        the store."""
+        if not isinstance(body, StoredBody) or body.store != self.name:
+            return False
+        self._sources[body.digest] = info
+        return True
+
+    def find(self, key: bytes, info: FileInfo) -> StoredBody | None:
+        """The body of `key` when a file holds it already (read now, for its sizes)."""
+        found = self._read(key) if self.read else None
+        return None if found is None else self.stored(key, found.sizes, info)
+
+    def put(self, key: bytes, rendered: Rendered, info: FileInfo) -> Body:
+        """Keep `rendered` in the store: the StoredBody that reads it back, or `rendered`
+        itself when it cannot be written."""
+        if not self.write:
+            return rendered
+        try:
+            _dump(self._path(key), self.header,
+                  (rendered.summary_html, rendered.summary_text, rendered.content_html))
+        except OSError:  # the build still has the HTML; the cache reports its own failures
+            return rendered
+        return self.stored(key, rendered.sizes, info)
+
+    def _read(self, key: bytes) -> Rendered | None:
+        value = _load(self._path(key), self.header)
+        if not (isinstance(value, tuple) and len(value) == 3
+                and all(type(text) is str for text in value)):
+            return None
+        return Rendered(*value)
+
+    def load(self, key: bytes) -> Rendered:
+        """The HTML of `key`, from the store (or rendered again if its file is gone)."""
+        found = self._recent.get(key)
+        if found is not None:
+            self._recent.move_to_end(key)
+            return found
+        found = self._read(key) or self._render_again(key)
+        self._recent[key] = found
+        if len(self._recent) > _RECENT:
+            self._recent.popitem(last=False)
+        return found
+
+    def _render_again(self, key: bytes) -> Rendered:
+        """The HTML of a file removed or damaged during the build: its brief rendered again
+        (an error if the brief no longer gives that HTML)."""
+        info = self._sources.get(key)
+        if info is None:
+            raise ContentError([Problem(self.config.display_path(self.folder), None,
+                                        "lost a file while feeder was building; build again")])
+        parsed = parse_file(info, self.config, render_too=True)
+        if parsed.html_key != key or not isinstance(parsed.rendered, Rendered):
+            raise ContentError([Problem(info.path, None, "changed while feeder was building; "
+                                                         "build again")])
+        self.put(key, parsed.rendered, info)
+        return parsed.rendered
+
+    def save(self, used: Iterable[bytes]) -> None:
+        """Remove the files of the bodies that the last build used and this one does not;
+        remember the ones it uses."""
+        record = self.folder / "used"
+        now = sorted(set(used))
+        before = _load(record, self._used_header)  # only ever removes the store's own files
+        if isinstance(before, list):
+            for key in set(before) - set(now):
+                if type(key) is bytes:
+                    with contextlib.suppress(OSError):
+                        self._path(key).unlink()
+        _dump(record, self._used_header, now)
+        legacy = self.folder.parent / "html"  # the HTML shards of feeder's first cache
+        if legacy.is_dir():
+            shutil.rmtree(legacy, ignore_errors=True)
 
 
 class BuildCache:
@@ -430,11 +644,11 @@ class BuildCache:
         self._state: dict[str, Any] | None = self._load_state() if read else None
         self._read = read
         self._parsed: dict[int, dict[bytes, Any]] | None = None
-        self._html: dict[int, dict[bytes, Any]] | None = None
         self._new_parsed: dict[bytes, Any] = {}
-        self._new_html: dict[bytes, Any] = {}
         self._used_parsed: set[bytes] = set()
-        self._used_html: set[bytes] = set()
+        self._parsed_saved = False
+        self.bodies = BodyStore(self.folder / "bodies", self.env, config, read=read,
+                                write=write)
         self._scan: tuple[tuple[FileInfo, ...], tuple[Problem, ...]] | None = None
         self._ref_ns: int | None = None
         self._inputs: dict[str, bytes] = {}
@@ -521,13 +735,9 @@ class BuildCache:
         return shards
 
     def _shards_of(self, kind: str) -> dict[int, dict[bytes, Any]]:
-        if kind == "parsed":
-            if self._parsed is None:
-                self._parsed = self._shards("parsed", self.settings)
-            return self._parsed
-        if self._html is None:
-            self._html = self._shards("html")
-        return self._html
+        if self._parsed is None:
+            self._parsed = self._shards(kind, self.settings)
+        return self._parsed
 
     def _stored(self, kind: str, key: bytes) -> Any:
         return self._shards_of(kind).get(key[0] % SHARDS, {}).get(key)
@@ -570,34 +780,20 @@ class BuildCache:
             record = self._stored("parsed", record_key)
             if record is None:
                 return None
-            code, problem_codes, key = record
+            code, problem_codes, key, sizes = record
             problems = tuple(_decode_problem(p) for p in problem_codes)
-            brief = rendered = None
+            brief = body = None
             if code is not None:
+                if not (type(key) is bytes and _ints(sizes, 2)):
+                    raise ValueError("bad HTML key in the cache")
                 brief = _decode_brief(code)
-                rendered = self._rendered(key)
-                if rendered is None:  # the HTML was lost: parse again, for the Markdown
-                    return None
+                body = self.bodies.stored(key, sizes, info)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             self._forget("parsed", record_key)
             return None
-        parsed = Parsed(info, sha, brief, problems, rendered, key)
+        parsed = Parsed(info, sha, brief, problems, body, key)
         self.remember(parsed)
         return parsed
-
-    def _rendered(self, key: bytes) -> Rendered | None:
-        from feeder.render import Rendered
-
-        value = self._new_html.get(key) or self._stored("html", key)
-        if value is None:
-            return None
-        if not (isinstance(value, tuple) and len(value) == 3
-                and all(isinstance(v, str) for v in value)):
-            self._forget("html", key)
-            raise ValueError("bad HTML in the cache")
-        summary_html, summary_text, content_html = value
-        self._used_html.add(key)
-        return Rendered(summary_html, summary_text, content_html)
 
     def remember(self, parsed: Parsed) -> None:
         """Record what a brief file gave (and its stat) for the next build."""
@@ -611,36 +807,17 @@ class BuildCache:
         self._used_parsed.add(key)
         if key in self._new_parsed or self._stored("parsed", key) is not None:
             return
+        brief = parsed.brief
+        if brief is not None and not self.bodies.use(parsed.rendered, info):
+            self._inputs.pop(info.rel)  # its HTML is not in the cache: read it again
+            return
         try:
-            brief = parsed.brief
-            html_key = parsed.html_key
-            if brief is not None and html_key is not None and parsed.rendered is not None:
-                self._store_html(html_key, parsed.rendered)
             code = _encode_brief(brief) if brief is not None else None
+            sizes = parsed.rendered.sizes if parsed.rendered is not None else None
             self._new_parsed[key] = (code, [_encode_problem(p) for p in parsed.problems],
-                                     html_key)
+                                     parsed.html_key, sizes)
         except _Uncacheable:
             self._inputs.pop(info.rel)
-
-    def _store_html(self, key: bytes, rendered: Rendered) -> None:
-        self._used_html.add(key)
-        if key not in self._new_html and self._stored("html", key) is None:
-            self._new_html[key] = (rendered.summary_html, rendered.summary_text,
-                                   rendered.content_html)
-
-    def render(self, brief: Brief) -> Rendered:
-        """The HTML of `brief`: from the cache, or rendered now (and remembered)."""
-        if not brief.content:  # parse_brief never makes a brief without content
-            raise RuntimeError(f"{brief.path}: a brief without its Markdown has no HTML here")
-        key = render_key(brief.summary, brief.content, brief_url_of(self.config, brief),
-                         self.config.allow_raw_html)
-        with contextlib.suppress(ValueError, TypeError):
-            cached = self._rendered(key)
-            if cached is not None:
-                return cached
-        rendered = render_brief(self.config, brief)
-        self._store_html(key, rendered)
-        return rendered
 
     # -- output files ------------------------------------------------------------------------
 
@@ -690,18 +867,18 @@ class BuildCache:
 
     def save(self, *, result: tuple[tuple[Problem, ...], int, int, int] | None = None,
              outputs: Mapping[str, bytes | None] | None = None,
-             manifest_before: bytes | None = None, steady: bool = False) -> None:
+             manifest_before: bytes | None = None, steady: bool = False,
+             unchanged: Collection[str] = ()) -> None:
         """Store the parsed briefs, their HTML and (after a build that wrote its output)
         the state a later build compares itself with.
 
-        `outputs` maps each written or unchanged path to its key.
+        `outputs` maps each written or unchanged path to its key; `unchanged` are the ones
+        `unchanged_outputs` found as the last build left them (their record is kept).
         """
         if not self.write:
             return
         try:
-            self._save_shards("parsed", self._new_parsed, self._used_parsed, self._parsed,
-                              self.settings)
-            self._save_shards("html", self._new_html, self._used_html, self._html)
+            self.save_parsed()
             if self._ref_ns is None:
                 return
             state: dict[str, Any] = {
@@ -715,7 +892,11 @@ class BuildCache:
             if result is not None and outputs is not None:
                 folder = f"{self.config.output_dir}{os.sep}"
                 recorded = {}
+                before = self._state["outputs"] if self._state is not None else {}
                 for rel, key in outputs.items():
+                    if rel in unchanged and rel in before:  # checked by unchanged_outputs
+                        recorded[rel] = before[rel]
+                        continue
                     stamp = _output_stamp(folder + rel)
                     if stamp is not None:
                         recorded[rel] = stamp + (key or b"")
@@ -731,6 +912,23 @@ class BuildCache:
             _dump(self.folder / "state", _header("state", self.env, self.settings), state)
         except OSError as exc:
             self._fail(exc)
+
+    def save_parsed(self) -> None:
+        """Store the parsed briefs now (once every brief file was looked up or parsed), and
+        let go of them: the rest of the build needs only what it made of them."""
+        if not self.write or self._parsed_saved:
+            return
+        self._parsed_saved = True
+        try:
+            self._save_shards("parsed", self._new_parsed, self._used_parsed, self._parsed,
+                              self.settings)
+            self.bodies.save(record[2] for record in
+                             (self._new_parsed.get(key) or self._stored("parsed", key)
+                              for key in self._used_parsed) if record and record[0] is not None)
+        except OSError as exc:
+            self._fail(exc)
+        self._new_parsed.clear()
+        self._parsed = {}
 
     def _save_shards(self, kind: str, new: dict[bytes, Any], used: set[bytes],
                      loaded: dict[int, dict[bytes, Any]] | None, *keys: str) -> None:
@@ -855,32 +1053,24 @@ def _digest_fields(digest: Any, value: Any, names: Iterable[str]) -> None:
 class OutputKeys:
     """Keys of output files: digests of everything a feed file is made from.
 
-    Every field of the feed and of each of its entries goes in (by name, so that no field
-    can be forgotten); an entry's digest is computed once, though it is in several feeds.
+    Every field of the feed goes in (by name, so that no field can be forgotten), and each
+    entry by its digest (`Entry.digest`, computed once though the entry is in several
+    feeds); a feed's digest is computed once for its three formats.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, bytes] = {}
-        self._entry_fields: tuple[str, ...] | None = None
-
-    def entry(self, entry: Entry) -> bytes:
-        found = self._entries.get(id(entry))
-        if found is None:
-            if self._entry_fields is None:
-                self._entry_fields = tuple(f.name for f in fields(entry))
-            digest = hashlib.sha256()
-            _digest_fields(digest, entry, self._entry_fields)
-            found = digest.digest()
-            self._entries[id(entry)] = found
-        return found
+        self._feeds: dict[int, tuple[Feed, bytes]] = {}
+        """By id(): each kept with its feed, so that the id is not reused meanwhile."""
 
     def feed(self, feed: Feed, name: str) -> bytes:
-        digest = hashlib.sha256(name.encode() + b"\0")
-        names = [f.name for f in fields(feed)]
-        _digest_fields(digest, feed, (n for n in names if n != "entries"))
-        for entry in feed.entries:
-            digest.update(self.entry(entry))
-        return digest.digest()[:20]
+        """The key of the file `name` (e.g. `atom.xml`) of `feed`."""
+        body = self._feeds.get(id(feed))
+        if body is None:
+            digest = hashlib.sha256()
+            _digest_fields(digest, feed, (f.name for f in fields(feed) if f.name != "entries"))
+            digest.update(b"".join([entry.digest for entry in feed.entries]))
+            body = self._feeds[id(feed)] = (feed, digest.digest())
+        return hashlib.sha256(name.encode() + b"\0" + body[1]).digest()[:20]
 
 
 def strip_markdown(brief: Brief) -> Brief:

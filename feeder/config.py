@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,12 @@ PLACEHOLDER_BASE_URL = "https://example.org/"
 TEMPLATES_FOLDER = "templates"
 """The folder of the project whose files replace the package's page templates of the same name
 (here, not in pages.py, so that reading it does not import Jinja2)."""
+
+
+@cache
+def _domain(base_url: str) -> str:
+    """The host of `base_url` (asked once per brief: worth keeping)."""
+    return (urlsplit(base_url).hostname or "").lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,7 @@ class Config:
 
     @property
     def domain(self) -> str:
-        return (urlsplit(self.base_url).hostname or "").lower()
+        return _domain(self.base_url)
 
     @property
     def is_placeholder(self) -> bool:

@@ -182,8 +182,13 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
         data["next_url"] = feed.base_url + quote(next_url) + "feed.json"
     if feed.archive:
         data["expired"] = True
-    data["items"] = [_json_item(entry) for entry in feed.entries]
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+    # One item a line: json's C encoder writes each (with `indent`, the pure-Python one
+    # would write everything, several times slower).
+    head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
+    items = ",\n".join(f"    {json.dumps(_json_item(entry), ensure_ascii=False)}"
+                        for entry in feed.entries)
+    listed = f"\n{items}\n  " if items else ""
+    return f'{head},\n  "items": [{listed}]\n}}\n'.encode()
 
 
 def _json_item(entry: Entry) -> dict[str, Any]:

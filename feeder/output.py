@@ -4,7 +4,11 @@ Each file goes to a temporary file in its own folder, is flushed to disk and ren
 the old one, so a reader (or a build killed at any moment) sees the complete old file or
 the complete new one. Files whose bytes are unchanged are not touched, so their
 modification time stays. The manifest lists what feeder wrote; only those files are ever
-removed, so `CNAME`, `robots.txt` or images placed in the folder by hand are safe.
+removed, so `CNAME`, `robots.txt` or images placed in the folder by hand are safe. While
+files are staged a marker is in the folder: a build that finds it (the last one was killed
+while staging) sweeps the temporary files left behind, and no other build looks through the
+whole folder. A rebuild's cost is that of the files it writes: files the caller knows to be
+unchanged are not read, and their paths are checked as strings only.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -36,9 +41,64 @@ class Manifest:
     """Entry id -> {"path": brief file, "title": ..., "url": ...}."""
 
     def to_bytes(self) -> bytes:
-        data = {"version": MANIFEST_VERSION, "files": dict(self.files),
-                "entries": {k: dict(v) for k, v in self.entries.items()}}
-        return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        return b"".join(_manifest_chunks(self.entries, self.files))
+
+
+# The manifest is JSON with one file or entry a line, keys sorted: valid for any JSON reader,
+# readable and diffable. It is made by hand rather than with json.dumps(indent=...), whose
+# pure-Python encoder took a quarter of a second for 10,000 briefs; each key and value is
+# encoded by json's C string encoder.
+_string = encode_basestring  # json's C encoder of a string, without ensure_ascii
+
+
+def _json(value: object) -> str:
+    if type(value) is str:
+        return _string(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)  # a manifest edited by hand
+
+
+def _entry_json(value: Any) -> str:
+    """An entry ({"path": ..., "title": ..., "url": ...}) on one line, keys sorted."""
+    try:
+        return "{" + ", ".join([f"{_string(k)}: {_string(v)}"
+                                for k, v in sorted(value.items())]) + "}"
+    except (AttributeError, TypeError):  # not a mapping of strings: a manifest edited by hand
+        return _json(dict(value) if isinstance(value, Mapping) else value)
+
+
+_BATCH = 2048
+"""Lines of the manifest encoded at a time (it is held as a list of such chunks)."""
+
+
+def _section(mapping: Mapping[str, Any], encode: Callable[[Any], str]) -> Iterator[str]:
+    """The items of `mapping`, sorted, as lines of a JSON object (the last without comma)."""
+    if not mapping:
+        yield "{}"
+        return
+    keys = sorted(mapping)
+    yield "{\n"
+    for start in range(0, len(keys), _BATCH):
+        batch = keys[start:start + _BATCH]
+        end = ",\n" if start + _BATCH < len(keys) else "\n }"
+        yield ",\n".join([f"  {_string(key)}: {encode(mapping[key])}" for key in batch]) + end
+
+
+def _manifest_chunks(entries: Mapping[str, Any], files: Mapping[str, Any]) -> list[bytes]:
+    """The manifest's bytes, in chunks (never joined: at 100,000 briefs it is tens of MB)."""
+    parts = ['{\n "entries": ', *_section(entries, _entry_json), ',\n "files": ',
+             *_section(files, _json), f',\n "version": {MANIFEST_VERSION}\n}}\n']
+    return [part.encode() for part in parts]
+
+
+def _holds(path: str, chunks: list[bytes]) -> bool:
+    """Does the file `path` hold exactly `chunks`?"""
+    try:
+        if os.stat(path).st_size != sum(map(len, chunks)):  # noqa: PTH116
+            return False
+        with open(path, "rb") as handle:  # noqa: PTH123
+            return all(handle.read(len(chunk)) == chunk for chunk in chunks)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +132,27 @@ def read_manifest(output_dir: Path) -> tuple[Manifest, tuple[Problem, ...]]:
                                     "warning"),)
 
 
+def _parts(rel: str) -> list[str]:
+    """The folders and name of `rel`, a relative POSIX path; OutputError if it is absolute,
+    empty or climbs out (a `..`). Only string operations: every planned path is checked,
+    and nearly all are plain (`tags/x/atom.xml`); the others are judged as PurePosixPath
+    sees them (which makes `a//b` and `a/./b` the file `a/b`)."""
+    parts = rel.split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        pure = PurePosixPath(rel)
+        if pure.is_absolute() or not pure.parts or ".." in pure.parts:
+            raise OutputError(f"refusing to write outside the output folder: {rel!r}")
+        return list(pure.parts)
+    return parts
+
+
 def _target(output_dir: Path, resolved_root: Path, rel: str,
             resolved: dict[Path, Path] | None = None) -> Path:
     """The path of `rel` in the output folder; OutputError if it would land outside.
 
     `resolved` remembers the folders resolved so far (a build resolves each folder once).
     """
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or not pure.parts or any(p in ("", ".", "..") for p in pure.parts):
-        raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-    target = output_dir.joinpath(*pure.parts)
+    target = output_dir.joinpath(*_parts(rel))
     memo = {output_dir: resolved_root} if resolved is None else resolved
     memo.setdefault(output_dir, resolved_root)
     if not _resolved(target.parent, memo).joinpath(target.name).is_relative_to(resolved_root):
@@ -106,26 +177,32 @@ def _resolved(folder: Path, memo: dict[Path, Path]) -> Path:
 TEMP_SUFFIX = ".feeder-tmp"
 
 
-def _stage(path: Path, data: bytes, *, sync: bool = True, make_folder: bool = True) -> Path:
-    """Write `data` to a new temporary file next to `path` (flushed to disk, unless `sync`
-    is False: then the caller flushes it with _sync_staged); return it."""
+def _stage(path: str | Path, data: bytes | list[bytes], *, sync: bool = True,
+           make_folder: bool = True) -> str:
+    """Write `data` (bytes, or a list of chunks) to a new temporary file next to `path`
+    (flushed to disk, unless `sync` is False: then the caller flushes it with
+    _sync_staged); return its path.
+
+    Paths are strings here and in write_plan: a cold build of 100,000 briefs stages over
+    100,000 files, and a Path object costs several times the memory of its string."""
+    folder, name = os.path.split(path)
     if make_folder:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines([data] if isinstance(data, bytes) else data)
             handle.flush()
             if sync:
                 os.fsync(handle.fileno())
         os.chmod(temp, 0o644)  # noqa: PTH101 - mkstemp creates files 0600
     except BaseException:
-        _discard([Path(temp)])
+        _discard([temp])
         raise
-    return Path(temp)
+    return temp
 
 
-def _sync_staged(temps: list[Path]) -> None:
+def _sync_staged(temps: list[str]) -> None:
     """Flush staged files to disk before any of them is renamed into place.
 
     On Linux one syncfs(2) per file system does it for every file at once: one journal
@@ -139,7 +216,8 @@ def _sync_staged(temps: list[Path]) -> None:
 
         syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
         if syncfs is not None:
-            folders = {temp.parent.stat().st_dev: temp.parent for temp in temps}
+            folders = {os.stat(folder).st_dev: folder  # noqa: PTH116
+                       for folder in {os.path.dirname(temp) for temp in temps}}  # noqa: PTH120
             for folder in folders.values():
                 fd = os.open(folder, os.O_RDONLY)
                 try:
@@ -157,47 +235,85 @@ def _sync_staged(temps: list[Path]) -> None:
             os.close(fd)
 
 
-def _discard(temps: list[Path]) -> None:
+def _discard(temps: list[str]) -> bool:
+    """Remove staged files; False if one could not be removed."""
+    done = True
     for temp in temps:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        try:
+            os.unlink(temp)  # noqa: PTH108
+        except FileNotFoundError:
+            pass
+        except OSError:
+            done = False
+    return done
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data`: a temporary file in the same folder, flushed, then renamed."""
-    temp = _stage(path, data)
+STAGING = f".feeder-staging{TEMP_SUFFIX}"
+"""Present in the output folder while a build has files staged in it: created (and flushed
+to disk) before the first temporary file, removed once the last is renamed or discarded.
+A build that finds it was preceded by one killed while staging, and sweeps its leftovers;
+other builds do not look through the whole folder. Named like the temporary files, whose
+kind it is (a reader of the folder tells them all apart by one rule)."""
+
+
+def _mark(marker: Path) -> None:
+    """Create the staging marker and flush it, and its name in the folder, to disk: it must
+    be there for the next build whenever a temporary file is."""
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        os.replace(temp, path)  # noqa: PTH105 - the ban on os.replace is what makes it visible
-    except BaseException:
-        _discard([temp])
-        raise
+        os.write(fd, b"a feeder build is staging files in this folder\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if os.name == "posix":  # a folder cannot be opened for fsync elsewhere
+        fd = os.open(marker.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
-def _sweep_leftovers(root: Path) -> None:
+def _sweep_leftovers(root: Path) -> bool:
     """Remove temporary files left anywhere in `root` by a build killed before renaming them,
-    and the folders that only such a build had created (left empty by the sweep)."""
-    for folder, dirs, names in os.walk(root, topdown=False):
+    and the folders that only such a build had created (left empty by the sweep).
+
+    Leaves the staging marker; returns False if a leftover could not be removed."""
+    done = True
+    top = os.fspath(root)
+    for folder, dirs, names in os.walk(top, topdown=False):
         swept = False
         for name in names:
-            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
-                with contextlib.suppress(OSError):
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX) and \
+                    not (name == STAGING and folder == top):
+                try:
                     os.unlink(os.path.join(folder, name))  # noqa: PTH108, PTH118
                     swept = True
-        if swept and not dirs and Path(folder) != root:
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    done = False
+        if swept and not dirs and folder != top:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)  # noqa: PTH106 - fails, as it should, unless empty
+    return done
 
 
-def _make_folder(folder: Path, created: list[Path], known: set[Path] | None = None) -> None:
+def _make_folder(folder: str, created: list[str], known: set[str] | None = None) -> None:
     """Create `folder` and its missing parents, noting each created (to undo on failure).
 
     `known` holds folders known to exist (a build checks each folder once)."""
     if known is not None and folder in known:
         return
-    missing = [folder, *folder.parents]
-    missing = list(reversed(missing[:next(i for i, p in enumerate(missing) if p.is_dir())]))
-    for path in missing:
-        path.mkdir()
+    missing = []
+    path = folder
+    while not os.path.isdir(path):  # noqa: PTH112
+        missing.append(path)
+        parent = os.path.dirname(path)  # noqa: PTH120
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(missing):
+        os.mkdir(path)  # noqa: PTH102
         created.append(path)
     if known is not None:
         known.add(folder)
@@ -207,11 +323,12 @@ _REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is e
             errno.EROFS: "the file system is read-only"}
 
 
-def _same(path: Path, data: bytes) -> bool:
+def _same(path: str | Path, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):  # noqa: PTH116
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:  # noqa: PTH123
+            return handle.read() == data
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return False
 
@@ -248,70 +365,108 @@ def write_plan(
     """
     known = known or {}
     display = display or output_dir.as_posix()
-    staged: list[tuple[Path, Path]] = []
-    created: list[Path] = []
-    final: Path | None = None
+    staged: list[tuple[str, str]] = []
+    created: list[str] = []
+    final: str | None = None
     renamed = 0
     removed: list[str] = []
-    current = output_dir  # what was being written, for the error message
+    marker = output_dir / STAGING
+    marked = False  # the staging marker is there
+    dirty = False  # it marks leftovers of an earlier build that could not be swept
+    current: str | Path = output_dir  # what was being written, for the error message
+
+    def mark() -> None:  # before the first temporary file (or folder for one) is made
+        nonlocal marked
+        if not marked:
+            marked = True
+            _mark(marker)
+
     try:
-        _make_folder(output_dir, created)
+        # Every path is checked before anything changes. Files in `known` are neither read
+        # nor written (most of them, in a rebuild), so a look at the string is all they
+        # cost; only the files compared or written, and the stale files to remove, are
+        # also checked for a symbolic link leading out of the folder.
+        order = sorted(plan)  # the order LazyPlan makes files in
+        todo: list[str] = []
+        files: dict[str, str] = {}
+        for rel in order:
+            _parts(rel)
+            digest = known.get(rel)
+            if digest is None:
+                todo.append(rel)
+            else:
+                files[rel] = digest
+        unchanged = list(files)
+        _make_folder(os.fspath(output_dir), created)
         root = output_dir.resolve()
         resolved = {output_dir: root}
-        targets = {rel: _target(output_dir, root, rel, resolved) for rel in sorted(plan)}
+        targets = [(rel, os.fspath(_target(output_dir, root, rel, resolved))) for rel in todo]
+        planned = set(order)
         stale: dict[str, Path] = {}
-        for rel in sorted(set(manifest.files) - set(plan)):
+        for rel in sorted(rel for rel in manifest.files if rel not in planned):
             with contextlib.suppress(OutputError):  # a tampered manifest cannot reach outside
                 stale[rel] = _target(output_dir, root, rel, resolved)
-        folders: set[Path] = set()
-        _sweep_leftovers(output_dir)
+        new_files = any(rel not in manifest.files for rel in order)
+        del resolved, planned, order  # a Path per folder: tens of MB for a large site
+        if os.path.lexists(marker):  # an earlier build was killed while staging
+            marked = True
+            dirty = not _sweep_leftovers(output_dir)
+        folders: set[str] = set()
         written: list[str] = []
-        unchanged: list[str] = []
-        files: dict[str, str] = {}
+        same: list[str] = []
         # Phase 1: every changed file is staged next to its target. A full disk or a
         # read-only folder fails here, before anything in the folder has changed.
-        for rel, target in targets.items():
-            if rel in known:
-                files[rel] = known[rel]
-                unchanged.append(rel)
-                continue
+        for rel, target in targets:
             data = plan[rel]
             files[rel] = sha256(data)
             if _same(target, data):
-                unchanged.append(rel)
+                same.append(rel)
             else:
                 current = target
-                _make_folder(target.parent, created, folders)
+                mark()
+                _make_folder(os.path.dirname(target), created, folders)  # noqa: PTH120
                 staged.append((_stage(target, data, sync=False, make_folder=False), target))
                 written.append(rel)
-        manifest_bytes = Manifest(files, entries).to_bytes()
-        current = output_dir / MANIFEST
-        if not _same(current, manifest_bytes):
-            if set(plan) - set(manifest.files):
-                # Claim the new files before they appear: a build killed among the renames
-                # then leaves no file that a later build would not know it may remove.
-                interim = Manifest({**manifest.files, **files}, {**manifest.entries, **entries})
-                staged.insert(0, (_stage(current, interim.to_bytes(), sync=False), current))
-            final = _stage(current, manifest_bytes, sync=False)
+        current = manifest_path = os.fspath(output_dir / MANIFEST)
+        if new_files:
+            # Claim the new files before they appear: a build killed among the renames
+            # then leaves no file that a later build would not know it may remove.
+            interim = _manifest_chunks({**manifest.entries, **entries},
+                                       {**manifest.files, **files})
+            mark()
+            staged.insert(0, (_stage(manifest_path, interim, sync=False, make_folder=False),
+                              manifest_path))
+            del interim
+        chunks = _manifest_chunks(entries, files)
+        if not _holds(manifest_path, chunks):
+            mark()
+            final = _stage(manifest_path, chunks, sync=False, make_folder=False)
+        del chunks
         _sync_staged([temp for temp, _ in staged] + ([final] if final else []))
         # Phase 2: renames (which need no space), removals, and the manifest last.
         for temp, target in staged:
             current = target
             os.replace(temp, target)  # noqa: PTH105
             renamed += 1
-        for rel, target in stale.items():
-            current = target
-            if target.is_file():
-                target.unlink()
+        for rel, gone in stale.items():
+            current = gone
+            if gone.is_file():
+                gone.unlink()
                 removed.append(rel)
-                _remove_empty_parents(target, root)
+                _remove_empty_parents(gone, root)
         if final is not None:
-            current = output_dir / MANIFEST
-            os.replace(final, current)  # noqa: PTH105
+            current = manifest_path
+            os.replace(final, manifest_path)  # noqa: PTH105
+        if marked and not dirty:  # nothing of this build, or of an earlier one, is left
+            with contextlib.suppress(OSError):  # then the next build sweeps for nothing
+                marker.unlink()
     except OSError as exc:
-        _discard([temp for temp, _ in staged[renamed:]] + ([final] if final else []))
-        shown = display if current == output_dir else \
-            f"{display}/{current.relative_to(output_dir).as_posix()}"
+        clean = _discard([temp for temp, _ in staged[renamed:]] + ([final] if final else []))
+        if marked and not dirty and clean:
+            with contextlib.suppress(OSError):
+                marker.unlink()
+        shown = display if Path(current) == output_dir else \
+            f"{display}/{Path(current).relative_to(output_dir).as_posix()}"
         reason = exc.strerror or str(exc)
         if exc.errno in _REASONS:
             reason = f"{_REASONS[exc.errno]} ({reason})"
@@ -320,7 +475,8 @@ def write_plan(
         else:
             for folder in reversed(created):
                 with contextlib.suppress(OSError):
-                    folder.rmdir()
+                    os.rmdir(folder)  # noqa: PTH106
             outcome = f"{display} was left as it was"
         raise OutputError([Problem(shown, None, f"cannot write: {reason}; {outcome}")]) from None
+    unchanged = sorted([*unchanged, *same])  # two sorted runs: merged in one pass
     return WriteReport(tuple(written), tuple(removed), tuple(unchanged))

@@ -23,7 +23,6 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -79,7 +78,9 @@ class TagView:
     slug: str
     href: str
     url: str
-    count: int
+    count: int | None
+    """How many briefs have the tag; None where a page does not show it (brief pages, and
+    older listing pages, so that they stay the same when a brief is added)."""
     feeds: tuple[FeedLink, ...]
 
 
@@ -101,15 +102,25 @@ class EntryView:
     author: str | None
     tags: tuple[TagLink, ...]
     summary_html: Markup
+    summary_text: str
+    """The short version as plain text, on one line."""
     content_html: Markup
 
 
 @dataclass(frozen=True, slots=True)
 class Pager:
-    """Where a listing page sits among its pages."""
+    """Where a listing page sits among its pages.
 
+    Older pages are numbered from the oldest (`page/1/` holds the first briefs ever
+    published) and hold `max_entries` briefs each, so adding a brief changes the latest page
+    only: an older page keeps its address and its bytes, as RFC 5005 archives do.
+    """
+
+    latest: bool
+    """The first page (`index.html` of its folder): the newest briefs."""
     number: int
-    count: int
+    """The page's number: `page/<number>/` (the latest page is one more than the newest
+    older page)."""
     prev_href: str | None
     """Newer briefs."""
     next_href: str | None
@@ -172,7 +183,7 @@ class _Views:
     def __init__(self, site: Site, config: Config) -> None:
         self.config = config
         self.tag_feeds = tag_feeds(site)
-        self.counts = {tag.slug: len(entries) for tag, entries in site.tags}
+        self.combined = _combined(site)
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
         return tuple(FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
@@ -184,9 +195,9 @@ class _Views:
         return TagLink(tag.name, tag.slug, relative(here, folder),
                        self.config.base_url + quote(folder))
 
-    def tag_view(self, tag: Tag, here: str) -> TagView:
+    def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
         link = self.tag_link(tag, here)
-        return TagView(tag.name, tag.slug, link.href, link.url, self.counts[tag.slug],
+        return TagView(tag.name, tag.slug, link.href, link.url, count,
                        self.feed_links(self.tag_feeds[tag.slug], here))
 
     def entry(self, entry: Entry, here: str) -> EntryView:
@@ -207,16 +218,29 @@ class _Views:
             # Sanitised by render.py (nh3) before it got here, unless the publisher trusts
             # every author (allow_raw_html): embedded as it is.
             summary_html=Markup(entry.summary_html),  # noqa: S704
+            summary_text=entry.summary_text,
             content_html=Markup(entry.content_html),  # noqa: S704
         )
 
 
-def _pages_of(entries: Sequence[Entry], size: int) -> list[Sequence[Entry]]:
-    return [entries[start:start + size] for start in range(0, len(entries), size)] or [()]
+def listing_pages(entries: Sequence[Entry], size: int) -> list[tuple[int, Sequence[Entry]]]:
+    """A list of briefs (newest first) cut into pages: (number, briefs), the latest first.
+
+    Older pages hold `size` briefs each, counted from the oldest; the latest page holds the
+    rest (`size` to `2 * size - 1` briefs once there are that many), so that adding a brief
+    changes the latest page only.
+    """
+    older = max(0, len(entries) // size - 1)
+    latest = len(entries) - older * size
+    pages = [(older + 1, entries[:latest])]
+    for number in range(older, 0, -1):
+        end = len(entries) - (number - 1) * size
+        pages.append((number, entries[end - size:end]))
+    return pages
 
 
-def _page_folder(folder: str, number: int) -> str:
-    return folder if number == 1 else f"{folder}{PAGE_FOLDER}/{number}/"
+def _page_folder(folder: str, number: int, latest: int) -> str:
+    return folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -263,18 +287,40 @@ def _template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class PlannedPage:
-    """A page not rendered yet: the key of everything it is made from, and how to make it."""
+    """A page not rendered yet: the key of everything it is made from, and how to make it.
 
-    key: bytes
-    """SHA-256 of the templates, the template's name and every value it is given: two
-    pages with one key have the same bytes."""
-    make: Callable[[], bytes]
-    """Renders the page. Raises ConfigError when a publisher's template fails."""
+    Small on purpose (a site of 100,000 briefs plans over 100,000 pages): the function that
+    builds its template values and their arguments, nothing built yet.
+    """
+
+    __slots__ = ("args", "here", "key", "made", "template", "values")
+
+    def __init__(self, key: bytes, template: str, here: str,
+                 values: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> None:
+        self.key = key
+        """SHA-256 of the templates, the settings, the template's name, the page's folder
+        and everything its values are made from (each brief by its digest): two pages with
+        one key have the same bytes."""
+        self.template = template
+        self.here = here
+        self.values = values
+        self.args = args
+        self.made: bytes | None = None
+
+    def make(self) -> bytes:
+        """Renders the page. Raises ConfigError when a publisher's template fails."""
+        if self.made is not None:
+            return self.made
+        renderer = self.args[0]
+        made: bytes = renderer.make(self.template, self.here, self.values(*self.args))
+        return made
 
 
 class _Renderer:
+    """Plans every page: its key now (cheap: digests only), its template values and bytes
+    when it is made (in a worker process, and only when the key changed)."""
+
     def __init__(self, site: Site, config: Config, overrides: Mapping[str, str]) -> None:
         self.site = site
         self.config = config
@@ -284,9 +330,9 @@ class _Renderer:
         author = config.author.name if config.author else config.title
         self.site_view = SiteView(config.title, config.description, config.language,
                                   config.base_url, author)
-        self.templates_digest = self._templates_digest()
+        self.base_digest = hashlib.sha256(self._templates_digest() + repr(config).encode(
+            "utf-8", "surrogatepass"))
         self.plan: dict[str, PlannedPage] = {}
-        self.template_of: dict[str, str] = {}
 
     def _templates_digest(self) -> bytes:
         """A digest of the text of every template the pages can use."""
@@ -299,66 +345,110 @@ class _Renderer:
             digest.update(f"{name}\0{len(source)}\0{source}".encode("utf-8", "surrogatepass"))
         return digest.digest()
 
-    def render(self, template: str, here: str, name: str = "index.html",
-               **values: Any) -> None:
-        values.setdefault("feeds", ())
-        values.update(site=self.site_view, root=relative(here, ""),
-                      page_url=self.config.base_url + quote(here),
-                      stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
-                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
-                      opml=relative(here, OPML_FILE))
-        # Every value is a frozen dataclass, a tuple or text, so its repr is all of it.
-        key = hashlib.sha256(self.templates_digest + repr(
-            (template, sorted(values.items()))).encode("utf-8", "surrogatepass")).digest()
-        self.plan[here + name] = PlannedPage(key, partial(self._make, template, values))
-        self.template_of[here + name] = template
+    def _key(self, template: str, rel: str, made_from: tuple[Any, ...],
+             entries: Iterable[Entry]) -> bytes:
+        """The key of a page: `made_from` holds every value its `_values_*` method is
+        called with except the site, the settings and the briefs (`entries`), which are
+        digested instead."""
+        digest = self.base_digest.copy()
+        digest.update(repr((template, rel, made_from)).encode("utf-8", "surrogatepass"))
+        digest.update(b"".join([entry.digest for entry in entries]))
+        return digest.digest()
 
-    def _make(self, template: str, values: dict[str, Any]) -> bytes:
+    def _plan(self, template: str, here: str, name: str, key: bytes,
+              values: Callable[..., dict[str, Any]], *args: Any) -> None:
+        """Plan the page `here + name`: `values(self, *args)` are its template's values."""
+        self.plan[here + name] = PlannedPage(key, template, here, values, (self, *args))
+
+    def make(self, template: str, here: str, given: dict[str, Any]) -> bytes:
+        given.setdefault("feeds", ())
+        given.update(site=self.site_view, root=relative(here, ""),
+                     page_url=self.config.base_url + quote(here),
+                     stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
+                     tags_index=relative(here, f"{TAGS_FOLDER}/"),
+                     opml=relative(here, OPML_FILE))
         try:
-            return self.env.get_template(template).render(values).encode("utf-8")
+            return self.env.get_template(template).render(given).encode("utf-8")
         except jinja2.TemplateError as exc:
             problem = _template_problem(exc, self.overrides)
             if problem is None:
                 raise  # the package's own templates are broken: a bug
             raise ConfigError([problem]) from None
 
+    # -- listings ------------------------------------------------------------------------
+
     def listing(self, template: str, folder: str, entries: Sequence[Entry], feed: Feed,
                 tag: Tag | None = None) -> None:
-        """The pages of a list of briefs: `folder` first, then `folder/page/2/`, ...
+        """The pages of a list of briefs: the latest in `folder`, older ones in
+        `folder/page/<n>/` (see `listing_pages`).
 
-        Each names `feed` in its head; a tag's pages also get the tag (`tag`).
+        Each names `feed` in its head; a tag's pages also get the tag (`tag`), with its
+        number of briefs on the latest page only.
         """
-        pages = _pages_of(entries, self.config.max_entries)
-        for number, chunk in enumerate(pages, start=1):
-            here = _page_folder(folder, number)
-            newer = relative(here, _page_folder(folder, number - 1)) if number > 1 else None
-            older = (relative(here, _page_folder(folder, number + 1))
-                     if number < len(pages) else None)
-            self.render(template, here,
-                        entries=tuple(self.views.entry(e, here) for e in chunk),
-                        pager=Pager(number, len(pages), newer, older),
-                        feeds=self.views.feed_links(feed, here),
-                        tag=self.views.tag_view(tag, here) if tag else None)
+        pages = listing_pages(entries, self.config.max_entries)
+        latest = pages[0][0]
+        for number, chunk in pages:
+            here = _page_folder(folder, number, latest)
+            newer = relative(here, _page_folder(folder, number + 1, latest)) \
+                if number < latest else None
+            older = relative(here, _page_folder(folder, number - 1, latest)) \
+                if number > 1 else None
+            pager = Pager(number == latest, number, newer, older)
+            count = len(entries) if number == latest else None
+            tag_part = None if tag is None else (tag.name, tag.slug, count)
+            key = self._key(template, here, (pager, feed.folder, feed.title, tag_part), chunk)
+            self._plan(template, here, "index.html", key, _Renderer._values_listing, here,
+                       chunk, pager, feed, tag, count)
+
+    def _values_listing(self, here: str, chunk: Sequence[Entry], pager: Pager, feed: Feed,
+                        tag: Tag | None, count: int | None) -> dict[str, Any]:
+        views = self.views
+        return {"entries": tuple(views.entry(e, here) for e in chunk), "pager": pager,
+                "feeds": views.feed_links(feed, here),
+                "tag": views.tag_view(tag, here, count) if tag else None}
+
+    # -- the tags index ----------------------------------------------------------------------
+
+    def tags_index(self) -> None:
+        here = f"{TAGS_FOLDER}/"
+        counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
+        key = self._key("tags.html", here, (counts,), ())
+        self._plan("tags.html", here, "index.html", key, _Renderer._values_tags, here, counts)
+
+    def _values_tags(self, here: str, counts: tuple[tuple[Tag, int], ...]) -> dict[str, Any]:
+        views = self.views
+        return {"tags": tuple(views.tag_view(tag, here, count) for tag, count in counts),
+                "feeds": views.feed_links(views.combined, here)}
+
+    # -- briefs --------------------------------------------------------------------------------
+
+    def brief(self, entry: Entry) -> None:
+        here = brief_folder(entry, self.config)
+        # The entry's digest covers its tags; their feeds follow from the tags and settings.
+        key = self._key("brief.html", here, (), (entry,))
+        self._plan("brief.html", here, "index.html", key, _Renderer._values_brief, here, entry)
+
+    def _values_brief(self, here: str, entry: Entry) -> dict[str, Any]:
+        views = self.views
+        tags = tuple(views.tag_view(tag, here) for tag in entry.tags)
+        combined_links = views.feed_links(views.combined, here)
+        return {"entry": views.entry(entry, here), "tags": tags, "combined": combined_links,
+                "feeds": _chain(combined_links, *(tag.feeds for tag in tags))}
+
+    def _no_values(self) -> dict[str, Any]:
+        return {}
 
     def run(self) -> dict[str, PlannedPage]:
-        views = self.views
         combined = _combined(self.site)
         self.listing("index.html", "", self.site.entries, combined)
-        here = f"{TAGS_FOLDER}/"
-        self.render("tags.html", here,
-                    tags=tuple(views.tag_view(tag, here) for tag, _ in self.site.tags),
-                    feeds=views.feed_links(combined, here))
+        self.tags_index()
         for tag, entries in self.site.tags:
             self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries,
-                         views.tag_feeds[tag.slug], tag)
+                         self.views.tag_feeds[tag.slug], tag)
         for entry in self.site.entries:
-            here = brief_folder(entry, self.config)
-            tags = tuple(views.tag_view(tag, here) for tag in entry.tags)
-            combined_links = views.feed_links(combined, here)
-            self.render("brief.html", here, entry=views.entry(entry, here), tags=tags,
-                        combined=combined_links,
-                        feeds=_chain(combined_links, *(tag.feeds for tag in tags)))
-        self.render(STYLESHEET, "", STYLESHEET)
+            self.brief(entry)
+        self._plan(STYLESHEET, "", STYLESHEET, self._key(STYLESHEET, "", (), ()),
+                   _Renderer._no_values)
         if self.overrides:
             self._try_each_template()
         return self.plan
@@ -367,12 +457,10 @@ class _Renderer:
         """Render the first page of each template now, so that a broken template of the
         publisher's is reported before anything is written."""
         tried: set[str] = set()
-        for rel, page in self.plan.items():
-            template = self.template_of[rel]
-            if template not in tried:
-                tried.add(template)
-                data = page.make()
-                self.plan[rel] = PlannedPage(page.key, partial(bytes, data))
+        for page in self.plan.values():
+            if page.template not in tried:
+                tried.add(page.template)
+                page.made = page.make()
 
 
 def _chain(*groups: Iterable[FeedLink]) -> tuple[FeedLink, ...]:

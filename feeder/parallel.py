@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from feeder.cache import BuildCache, Deferred, Parsed, Progress, parse_file
+from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
 from feeder.sources import FileInfo
 
 if TYPE_CHECKING:
@@ -54,19 +54,22 @@ def _pool(workers: int) -> Pool:
 # --- briefs -----------------------------------------------------------------------------------
 
 _CONFIG: Config | None = None
+_BODIES: BodyStore | None = None
 
 
 def _parse_in_worker(info: FileInfo) -> Parsed:
     if _CONFIG is None:  # pragma: no cover - set before the workers are forked
         raise RuntimeError("worker started without a configuration")
-    return parse_file(info, _CONFIG, render_too=True)
+    return parse_file(info, _CONFIG, render_too=True, bodies=_BODIES)
 
 
 def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | None, *,
                 progress: Progress | None = None) -> list[Parsed]:
-    """Every brief file parsed, in the order of `infos`: from the cache when unchanged,
-    otherwise read and parsed (and, in worker processes, rendered as well)."""
-    global _CONFIG
+    """Every brief file parsed and rendered, in the order of `infos`: from the cache when
+    unchanged, otherwise read, parsed and rendered (in worker processes when there are
+    many)."""
+    global _CONFIG, _BODIES
+    bodies = cache.bodies if cache is not None else None
     results: list[Parsed | None] = []
     missing: list[int] = []
     for index, info in enumerate(infos):
@@ -81,20 +84,22 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
         progress = None
     try:
         if workers:
-            _CONFIG = config
+            _CONFIG, _BODIES = config, bodies
             with _pool(workers) as pool:
                 done = pool.imap(_parse_in_worker, [infos[i] for i in missing], _CHUNK)
                 for index, parsed in zip(missing, done, strict=True):
-                    results[index] = parsed
+                    # the file's own FileInfo, not the worker's copy of it (memory)
+                    results[index] = parsed._replace(info=infos[index])
                     if progress is not None:
                         progress.advance()
         else:
             for index in missing:
-                results[index] = parse_file(infos[index], config, render_too=False)
+                results[index] = parse_file(infos[index], config, render_too=True,
+                                            bodies=bodies)
                 if progress is not None:
                     progress.advance()
     finally:
-        _CONFIG = None
+        _CONFIG = _BODIES = None
         if progress is not None:
             progress.finish()
     final = [parsed for parsed in results if parsed is not None]

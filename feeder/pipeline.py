@@ -13,17 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from feeder.cache import BuildCache, Deferred, OutputKeys, Progress
+from feeder.cache import BuildCache, Deferred, Later, OutputKeys, Progress
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
-from feeder.output import Manifest, WriteReport, read_manifest, write_plan
+from feeder.output import STAGING, Manifest, WriteReport, read_manifest, write_plan
 from feeder.parallel import LazyPlan, read_briefs
 from feeder.stability import remembered, stability_warnings
 
 if TYPE_CHECKING:
+    from feeder.body import Body
     from feeder.brief import Brief
-    from feeder.render import Rendered
     from feeder.site import Site
 
 # The modules that parse, render and write feeds and pages are imported where they are used:
@@ -82,21 +82,24 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
 
 def _parse_all(config: Config, cache: BuildCache,
                progress: Progress | None) -> tuple[list[Brief], list[Problem], int,
-                                                    dict[str, Rendered]]:
+                                                    dict[str, Body]]:
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
     infos, scan_problems = cache.scan()
     problems = list(scan_problems)
     briefs: list[Brief] = []
-    rendered: dict[str, Rendered] = {}  # by brief path: what workers rendered already
-    for parsed in read_briefs(config, infos, cache, progress=progress):
+    bodies: dict[str, Body] = {}  # by brief path
+    every = read_briefs(config, infos, cache, progress=progress)
+    cache.save_parsed()
+    for parsed in every:
         problems.extend(parsed.problems)
         if parsed.brief is not None:
             briefs.append(parsed.brief)
-            if parsed.rendered is not None:
-                rendered[parsed.brief.path] = parsed.rendered
-    return briefs, problems, len(infos) + len(scan_problems), rendered
+            if parsed.rendered is None:  # read_briefs renders every valid brief
+                raise RuntimeError(f"{parsed.brief.path} was not rendered")
+            bodies[parsed.brief.path] = parsed.rendered
+    return briefs, problems, len(infos) + len(scan_problems), bodies
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
@@ -109,7 +112,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     """
     from feeder.site import (
         check_unique,
-        entry_id,
+        identities,
         index_tags,
         is_published,
         make_entry,
@@ -117,9 +120,10 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     )
 
     cache = cache or BuildCache(config, None, read=False, write=False)
-    briefs, problems, files, rendered = _parse_all(config, cache, progress)
+    briefs, problems, files, bodies = _parse_all(config, cache, progress)
     cache.note_briefs(briefs, now=now, options=options)
-    unique_problems = check_unique(briefs, config)
+    named = identities(config, briefs)
+    unique_problems = check_unique(briefs, config, named)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
@@ -133,13 +137,12 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     problems.extend(tag_problems)
     entries = []
     for brief in published:
-        html = rendered.get(brief.path) or cache.render(brief)
-        entries.append(make_entry(config, brief, html, tags))
+        entries.append(make_entry(config, brief, bodies[brief.path], tags, named[brief.path]))
     site = plan_site(entries, config) if entries else None
     # Ids published by earlier builds that this one would drop or change: warnings.
     manifest, manifest_problems = read_manifest(config.output_dir)
     current = {e.id: {"path": e.path, "title": e.title, "url": e.url} for e in entries}
-    kept = {entry_id(config, b): {"path": b.path, "title": b.title} for b in held}
+    kept = {named[b.path][0]: {"path": b.path, "title": b.title} for b in held}
     failed = {p.path for p in errors_in(problems)}
     warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
     problems += [*manifest_problems, *warnings]
@@ -167,11 +170,10 @@ def plan_deferred(site: Site, config: Config,
     plan: dict[str, Deferred] = {}
     for feed in site.feeds:
         for name, render_feed in RENDERERS.items():
-            plan[feed.folder + name] = Deferred(keys.feed(feed, name),
-                                                partial(render_feed, feed, config))
-    for rel, page in plan_pages(site, config, templates).items():
-        plan[rel] = Deferred(page.key, page.make)
-    plan[OPML_FILE] = Deferred(None, partial(opml_bytes, site, config))
+            plan[feed.folder + name] = Later(keys.feed(feed, name),
+                                             partial(render_feed, feed, config))
+    plan.update(plan_pages(site, config, templates))
+    plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
     return plan
 
 
@@ -233,7 +235,9 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
     templates = read_templates(config)
     cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
                        read=not options.clean)
-    replay = cache.replay(now)
+    # A build stopped while staging its files (see output.STAGING) left temporary files
+    # that only a build that writes sweeps away: then do not replay.
+    replay = None if (config.output_dir / STAGING).exists() else cache.replay(now)
     if replay is not None:  # nothing changed since the last build: it would do the same
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
@@ -259,6 +263,6 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
                             display=config.display_path(config.output_dir), known=known)
     cache.save(result=(problems, collected.briefs, collected.held_back, len(site.feeds)),
                outputs=lazy.output_keys(), manifest_before=manifest_before,
-               steady=collected.steady)
+               steady=collected.steady, unchanged=known)
     return BuildResult(site, report, _sorted([*problems, *cache.problems]), collected.briefs,
                        collected.held_back, len(site.feeds))

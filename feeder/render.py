@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urljoin
 
 import markdown
 import nh3
 
+from feeder.body import Rendered
 from feeder.text import strip_xml_forbidden
+
+__all__ = ["Rendered", "markdown_to_html", "render", "sanitise"]
 
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _TAGS = frozenset(nh3.ALLOWED_TAGS | {"tfoot"})
@@ -32,15 +34,6 @@ _ATTRIBUTES["*"] = {"id", "lang", "dir"}
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _RAW_URL_ATTRIBUTE = re.compile(r"""(\b(?:href|src|cite)\s*=\s*)("[^"]*"|'[^']*')""", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A brief's HTML, ready to embed."""
-
-    summary_html: str
-    summary_text: str
-    content_html: str
 
 
 @cache

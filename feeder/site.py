@@ -7,16 +7,17 @@ URL; `plan_site` decides the feeds: one combined, one per tag, each newest first
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from urllib.parse import quote
 
+from feeder.body import Body
 from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
-from feeder.render import Rendered
 from feeder.text import fold, slugify
 
 TAGS_FOLDER = "tags"
@@ -43,9 +44,25 @@ class Entry:
     updated: datetime
     tags: tuple[Tag, ...]
     author: str | None
-    summary_html: str
-    summary_text: str
-    content_html: str
+    body: Body
+    """Its HTML: in memory, or read from the build cache when an output needs it."""
+    digest: bytes = field(init=False, repr=False, compare=False)
+    """SHA-256 of every other field (see `entry_digest`): what output keys are made of."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", entry_digest(self))
+
+    @property
+    def summary_html(self) -> str:
+        return self.body.summary_html
+
+    @property
+    def summary_text(self) -> str:
+        return self.body.summary_text
+
+    @property
+    def content_html(self) -> str:
+        return self.body.content_html
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +120,45 @@ class Site:
     subscription feed followed by its RFC 5005 archive pages, oldest first (`Feed.archive`)."""
 
 
+_DIGESTED: tuple[str, ...] = ()
+"""The fields of Entry that `entry_digest` reads by name (every one but the body and the
+digest itself), so that no field can be forgotten."""
+
+
+def entry_digest(entry: Entry) -> bytes:
+    """SHA-256 of every field of `entry`: what the keys of the output files are made from.
+
+    Its body counts by its digest (the HTML is not read for it); text fields go in as they
+    are, each with its length; the other fields by their repr.
+    """
+    values = [getattr(entry, name) for name in _DIGESTED]
+    texts = [value for value in values if type(value) is str]
+    others = [value for value in values if type(value) is not str]
+    head = repr((others, [len(text) for text in texts]))
+    data = "\0".join([head, *texts]).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data + entry.body.digest).digest()
+
+
+_DIGESTED = tuple(f.name for f in fields(Entry) if f.init and f.name != "body")
+
+
+def _day(moment: datetime, sep: str) -> str:
+    """`YYYY<sep>MM<sep>DD`, as strftime writes it (faster)."""
+    if moment.year < 1000:  # strftime does not pad the year everywhere
+        return moment.strftime(f"%Y{sep}%m{sep}%d")
+    return f"{moment.year}{sep}{moment.month:02d}{sep}{moment.day:02d}"
+
+
 def brief_url(config: Config, brief: Brief) -> str:
     """The URL of a brief's page: `<base_url>YYYY/MM/DD/<slug>/`."""
-    return f"{config.base_url}{brief.date:%Y/%m/%d}/{quote(brief.slug)}/"
+    return f"{config.base_url}{_day(brief.date, '/')}/{quote(brief.slug)}/"
 
 
 def entry_id(config: Config, brief: Brief) -> str:
     """The permanent id: the one pinned in front matter, else a tag: URI (RFC 4151)."""
     if brief.id:
         return brief.id
-    return f"tag:{config.domain},{brief.date:%Y-%m-%d}:{quote(brief.slug)}"
+    return f"tag:{config.domain},{_day(brief.date, '-')}:{quote(brief.slug)}"
 
 
 def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
@@ -144,15 +190,23 @@ def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, 
     return tags, tuple(problems)
 
 
-def check_unique(briefs: Sequence[Brief], config: Config) -> tuple[Problem, ...]:
-    """Two briefs with one id, or with one date and slug (one URL), are errors."""
+def identities(config: Config, briefs: Iterable[Brief]) -> dict[str, tuple[str, str]]:
+    """The id and URL of each brief, by path (made once, for `check_unique` and
+    `make_entry`)."""
+    return {brief.path: (entry_id(config, brief), brief_url(config, brief)) for brief in briefs}
+
+
+def check_unique(briefs: Sequence[Brief], config: Config,
+                 named: Mapping[str, tuple[str, str]] | None = None) -> tuple[Problem, ...]:
+    """Two briefs with one id, or with one date and slug (one URL), are errors.
+
+    `named` holds the `identities` of the briefs, when they are known already."""
     problems: list[Problem] = []
-    keys: tuple[tuple[Callable[[Config, Brief], str], str], ...] = (
-        (entry_id, "id"), (brief_url, "date and slug"))
-    for make, what in keys:
+    named = named if named is not None else identities(config, briefs)
+    for index, what in enumerate(("id", "date and slug")):
         first: dict[str, Brief] = {}
         for brief in briefs:
-            value = make(config, brief)
+            value = named[brief.path][index]
             if value in first:
                 line = brief.id_line if what == "id" else None
                 problems.append(Problem(brief.path, line,
@@ -168,10 +222,14 @@ def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> 
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entry(config: Config, brief: Brief, rendered: Rendered, tags: dict[str, Tag]) -> Entry:
+def make_entry(config: Config, brief: Brief, body: Body, tags: dict[str, Tag],
+               named: tuple[str, str] | None = None) -> Entry:
+    """The entry of a published brief; `named` is its id and URL, when known already."""
+    entry_id_, url = named if named is not None else (entry_id(config, brief),
+                                                      brief_url(config, brief))
     return Entry(
-        id=entry_id(config, brief),
-        url=brief_url(config, brief),
+        id=entry_id_,
+        url=url,
         slug=brief.slug,
         path=brief.path,
         title=brief.title,
@@ -180,9 +238,7 @@ def make_entry(config: Config, brief: Brief, rendered: Rendered, tags: dict[str,
         # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
         tags=tuple(tags[key] for key in map(fold, brief.tags) if key in tags),
         author=brief.author,
-        summary_html=rendered.summary_html,
-        summary_text=rendered.summary_text,
-        content_html=rendered.content_html,
+        body=body,
     )
 
 

@@ -21,16 +21,27 @@ BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 class FileInfo:
     """A brief file found in the content folder."""
 
-    path: str
-    """POSIX path for messages, relative to the project folder when inside it."""
     rel: str
     """POSIX path relative to the content folder."""
-    abspath: str
+    folder: str
+    """The content folder, as given (one string shared by every file of a scan)."""
+    shown: str
+    """The content folder for messages ("." when it is the project folder): shared too."""
     size: int
     mtime_ns: int
     ctime_ns: int = 0
     ino: int = 0
     """With the size and modification time, what tells the build cache a file is unchanged."""
+
+    @property
+    def path(self) -> str:
+        """POSIX path for messages, relative to the project folder when inside it."""
+        return self.rel if self.shown == "." else f"{self.shown}/{self.rel}"
+
+    @property
+    def abspath(self) -> str:
+        """Where to read the file (made when asked: a scan of 100,000 files keeps little)."""
+        return os.path.join(self.folder, *self.rel.split("/"))  # noqa: PTH118
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +73,6 @@ def scan_content(
             return Path(path).as_posix()
 
     base = display(str(content_dir))
-
-    def display_file(entry_rel: str) -> str:
-        """display(path of the file), without pathlib: a no-op build lists every file."""
-        return entry_rel if base == "." else f"{base}/{entry_rel}"
 
     def walk(folder: str, rel: str, seen: frozenset[str]) -> None:
         try:
@@ -103,11 +110,11 @@ def scan_content(
                                         f"file is {info.st_size:,} bytes, over the limit of "
                                         f"{max_bytes:,} (setting max_brief_bytes)"))
                 continue
-            found.append(FileInfo(display_file(entry_rel), entry_rel, entry.path,
-                                  info.st_size, info.st_mtime_ns, info.st_ctime_ns,
-                                  info.st_ino))
+            found.append(FileInfo(entry_rel, top, base, info.st_size, info.st_mtime_ns,
+                                  info.st_ctime_ns, info.st_ino))
 
-    walk(str(content_dir), "", frozenset({str(root)}))
+    top = str(content_dir)
+    walk(top, "", frozenset({str(root)}))
     return tuple(found), tuple(problems)
 
 

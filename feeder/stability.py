@@ -65,9 +65,12 @@ def stability_warnings(
     carry is not dropped. Briefs whose path is in `failed` have errors, which say enough.
     """
     held = held or {}
+    if not previous.keys() - current.keys() - held.keys():
+        return ()  # every published id is still here: the usual build
     now = {k.id: k for k in _known({**held, **current})}
-    old = [k for k in _known(previous) if k.id not in now and k.path not in failed]
-    old_paths = {k.path for k in _known(previous)}
+    known_before = _known(previous)
+    old = [k for k in known_before if k.id not in now and k.path not in failed]
+    old_paths = {k.path for k in known_before}
     by_path: dict[str, list[_Known]] = {}
     for known in now.values():
         by_path.setdefault(known.path, []).append(known)
@@ -103,13 +106,16 @@ def remembered(
     *,
     held: Mapping[str, Record] | None = None,
     failed: Collection[str] = (),
-) -> dict[str, dict[str, str]]:
+) -> dict[str, Mapping[str, str]]:
     """The entries the new manifest records: this build's, plus the published ones that are
     only held back (a draft again) or whose brief has errors (`--keep-going`), so that a later
     change of their id is still noticed."""
-    result = {entry_id: dict(record) for entry_id, record in current.items()}
+    result: dict[str, Mapping[str, str]] = dict(current)  # the records are shared, not copied
     held = held or {}
-    for known in _known(previous):
-        if known.id not in result and (known.id in held or known.path in failed):
+    gone = previous.keys() - result.keys()
+    if not gone:
+        return result
+    for known in _known({entry_id: previous[entry_id] for entry_id in gone}):
+        if known.id in held or known.path in failed:
             result[known.id] = {str(k): str(v) for k, v in known.record.items()}
     return result

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeder.archive import SizeBounds, split_feed, subscription_size
+from feeder.body import Rendered
 from feeder.config import parse_config
 from feeder.feeds import RENDERERS
 from feeder.site import Entry, Feed, Tag
@@ -376,8 +377,8 @@ def _entry(number: int, content: str, *, title: str = "T", author: str | None = 
     day = T0 + timedelta(days=number)
     return Entry(id=f"tag:news.example.com,2016:{number}", url=f"{BASE}{number}/",
                  slug=str(number), path=f"content/{number}.md", title=title, published=day,
-                 updated=day, tags=tags, author=author, summary_html=summary,
-                 summary_text="s", content_html=content)
+                 updated=day, tags=tags, author=author,
+                 body=Rendered(summary_html=summary, summary_text="s", content_html=content))
 
 
 def _feed(entries: list[Entry]) -> Feed:

@@ -34,8 +34,10 @@ from hypothesis.stateful import (
 
 from feeder import cache as cache_module
 from feeder import parallel
+from feeder.body import Rendered, StoredBody
 from feeder.errors import ContentError
-from feeder.pipeline import Options, build
+from feeder.output import STAGING
+from feeder.pipeline import Options, build, collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house
 
 HEAVY = ("markdown", "nh3", "feedgen", "lxml", "yaml", "dateutil", "jinja2")
@@ -123,6 +125,22 @@ def test_a_warning_given_once_is_not_replayed(project: Project) -> None:
     again = project.build()
     assert again.site is not None  # a replay would repeat the warning
     assert again.problems == ()
+    assert project.build().site is None
+
+
+def test_a_build_stopped_while_staging_is_cleaned_up_not_replayed(project: Project) -> None:
+    """Nothing changed, but a stopped build left temporary files: the next build sweeps
+    them (a replay would leave them)."""
+    _three(project)
+    project.build()
+    assert project.build().site is None  # replayed
+    leftover = project.public / "tags" / ".atom.xml.x1y2.feeder-tmp"
+    leftover.write_bytes(b"half")
+    (project.public / STAGING).write_bytes(b"")
+    result = project.build()
+    assert result.site is not None
+    assert not leftover.exists()
+    assert not (project.public / STAGING).exists()
     assert project.build().site is None
 
 
@@ -304,7 +322,7 @@ def _well_signed_bad_records(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_flip_last_byte, _truncate, _garbage, _other_format,
                                     _well_signed_nonsense, _well_signed_bad_records])
-@pytest.mark.parametrize("which", ["state", "parsed", "html"])
+@pytest.mark.parametrize("which", ["state", "parsed", "bodies"])
 def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Counter,
                                                 damage: Any, which: str) -> None:
     _three(project)
@@ -313,7 +331,7 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Count
     expected = _tree(project.public)
     cache_dir = project.root / ".feeder-cache"
     targets = [cache_dir / "state"] if which == "state" else \
-        sorted((cache_dir / which).iterdir())
+        sorted(path for path in (cache_dir / which).rglob("*") if path.is_file())
     assert targets
     for path in targets:
         damage(path)
@@ -324,10 +342,14 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Count
     counter.reset()
     project.build()
     assert b"Changed." in (project.public / "atom.xml").read_bytes()
-    # Without the state, unchanged briefs are hashed and found; without the parsed briefs
-    # or their HTML, they are parsed again.
-    assert counter.parsed == (["2016-10-05-b.txt"] if which == "state" else
-                              ["2016-10-04-a.txt", "2016-10-05-b.txt", "world/2016-10-06-c.txt"])
+    # Without the state, unchanged briefs are hashed and found; without the parsed briefs,
+    # they are parsed again; a damaged HTML file is found so when an output needs it, and
+    # its brief is rendered again.
+    assert counter.parsed == (["2016-10-04-a.txt", "2016-10-05-b.txt", "world/2016-10-06-c.txt"]
+                              if which == "parsed" else ["2016-10-05-b.txt"])
+    if which == "bodies":
+        assert sorted(counter.rendered) == ["2016-10-04-a.txt", "2016-10-05-b.txt",
+                                            "world/2016-10-06-c.txt"]
     counter.reset()
     project.build()
     project.build()
@@ -337,6 +359,30 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Count
     shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
     build(clean.config(), now=NOW, options=Options())
     assert _tree(project.public) == _tree(clean.public)
+
+
+def test_html_is_kept_in_the_cache_and_read_only_for_what_is_made(project: Project) -> None:
+    """Entries carry a key to their HTML, not the HTML: the outputs are the same bytes as
+    those made from HTML held in memory, and a brief's HTML file goes with the brief."""
+    _three(project)
+    result = project.build()
+    assert result.site is not None
+    assert all(isinstance(entry.body, StoredBody) for entry in result.site.entries)
+    bodies = project.root / ".feeder-cache" / "bodies"
+    files = {path for path in bodies.rglob("*") if path.is_file() and path.name != "used"}
+    assert len(files) == 3
+    config = project.config()
+    site = collect(config, now=NOW).site  # no cache: the HTML in memory
+    assert site is not None
+    assert all(isinstance(entry.body, Rendered) for entry in site.entries)
+    written = _tree(project.public)
+    del written[".feeder-manifest.json"]
+    assert plan_outputs(site, config) == written
+    (project.content / "2016-10-05-b.txt").unlink()
+    project.build()
+    left = {path for path in bodies.rglob("*") if path.is_file() and path.name != "used"}
+    assert len(left) == 2
+    assert left < files
 
 
 def test_a_cache_from_another_project_or_version_is_ignored(project: Project,

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from feeder import output
 from feeder.errors import OutputError
-from feeder.output import MANIFEST, TEMP_SUFFIX, Manifest, WriteReport, read_manifest, write_plan
+from feeder.output import (
+    MANIFEST,
+    STAGING,
+    TEMP_SUFFIX,
+    Manifest,
+    WriteReport,
+    read_manifest,
+    write_plan,
+)
 
 OLD_TIME = 1_000_000_000_000_000_000  # 2001, in nanoseconds: any rewrite would move it
 FOREIGN = {"CNAME": b"news.example.com\n", "robots.txt": b"User-agent: *\n",
@@ -105,14 +113,38 @@ def test_files_feeder_did_not_write_are_never_touched(public: Path) -> None:
     assert (public / "tags" / "x").is_dir()
 
 
-@pytest.mark.parametrize("rel", ["../escape.xml", "/srv/escape.xml", "a/../../escape.xml",
-                                 "", ".", "tags/..", "tags/x/../../../escape.xml"])
+OUTSIDE = ["../escape.xml", "/srv/escape.xml", "//srv/escape.xml", "a/../../escape.xml", "",
+           ".", "./", "..", "tags/..", "./../escape.xml", "tags//../../escape.xml",
+           "tags/./../../escape.xml", "tags/x/../../../escape.xml"]
+
+
+@pytest.mark.parametrize("rel", OUTSIDE)
 def test_paths_outside_the_folder_are_refused_before_anything_is_written(
         public: Path, rel: str) -> None:
     with pytest.raises(OutputError, match="refusing to write outside the output folder"):
         write(public, {"atom.xml": b"x", rel: b"x"})
     assert tree(public) == {}
     assert not (public.parent / "escape.xml").exists()
+
+
+@pytest.mark.parametrize("rel", OUTSIDE)
+def test_paths_outside_are_refused_for_files_known_to_be_unchanged_too(
+        public: Path, rel: str) -> None:
+    """Files in `known` are neither read nor written, but their paths are still checked."""
+    write(public, PLAN)
+    age(public)
+    before = tree(public)
+    with pytest.raises(OutputError, match="refusing to write outside the output folder"):
+        write_plan({**PLAN, rel: b"x"}, public, manifest=read_manifest(public)[0], entries={},
+                   known={**{r: output.sha256(d) for r, d in PLAN.items()}, rel: "0" * 64})
+    assert tree(public) == before
+
+
+def test_redundant_separators_name_the_same_file(public: Path) -> None:
+    """`a//b` and `a/./b` are the file `a/b`, as they always were."""
+    write(public, {"tags//x/./atom.xml": b"x", "rss.xml/": b"r"})
+    assert (public / "tags" / "x" / "atom.xml").read_bytes() == b"x"
+    assert (public / "rss.xml").read_bytes() == b"r"
 
 
 def test_a_symlinked_folder_leading_outside_is_refused(public: Path, tmp_path: Path) -> None:
@@ -123,6 +155,29 @@ def test_a_symlinked_folder_leading_outside_is_refused(public: Path, tmp_path: P
     with pytest.raises(OutputError, match="refusing to write outside"):
         write(public, {"tags/x/atom.xml": b"x"})
     assert list(outside.iterdir()) == []
+
+
+def test_files_known_unchanged_are_not_looked_at_but_changed_ones_are_checked(
+        public: Path, tmp_path: Path) -> None:
+    """A folder replaced by a symbolic link leading outside: files the caller knows to be
+    unchanged are left alone (never read, written or resolved), a changed file in it is
+    refused before anything is written."""
+    write(public, PLAN)
+    outside = tmp_path / "outside"
+    (public / "tags").rename(outside)
+    (public / "tags").symlink_to(outside)
+    age(public)
+    age(outside)
+    before, outside_before = tree(public), tree(outside)
+    manifest = read_manifest(public)[0]
+    known = {rel: output.sha256(data) for rel, data in PLAN.items()}
+    report = write_plan(PLAN, public, manifest=manifest, entries={}, known=known)
+    assert report == WriteReport((), (), tuple(sorted(PLAN)))
+    with pytest.raises(OutputError, match="refusing to write outside"):
+        write_plan({**PLAN, "tags/x/atom.xml": b"changed"}, public, manifest=manifest,
+                   entries={}, known={rel: known[rel] for rel in ("atom.xml", "rss.xml")})
+    assert tree(public) == before
+    assert tree(outside) == outside_before
 
 
 def test_a_tampered_manifest_cannot_delete_outside_the_folder(public: Path,
@@ -158,7 +213,8 @@ def test_leftovers_of_a_killed_build_are_swept(public: Path) -> None:
     public.joinpath("tags", "gone").mkdir()
     leftovers = [public / f".atom.xml.k1{TEMP_SUFFIX}",
                  public / f"tags/x/.atom.xml.k2{TEMP_SUFFIX}",
-                 public / f"tags/gone/.atom.xml.k3{TEMP_SUFFIX}"]
+                 public / f"tags/gone/.atom.xml.k3{TEMP_SUFFIX}",
+                 public / STAGING]  # what a build killed while staging leaves
     for path in leftovers:
         path.write_bytes(b"half")
     kept = [public / f"mine{TEMP_SUFFIX}", public / ".hidden-notes"]
@@ -175,6 +231,66 @@ def test_leftovers_of_a_killed_build_are_swept(public: Path) -> None:
                      if public / rel not in leftovers}
 
 
+def test_only_a_build_after_one_killed_while_staging_looks_through_the_folder(
+        public: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looking for leftovers walks every folder: a build does it only when the staging
+    marker says that the last build to stage files did not finish. The marker is there
+    only while files are staged, and is never in the manifest or the report."""
+    write(public, PLAN)
+    put_foreign(public)
+    walks: list[str] = []
+    real_walk = os.walk
+
+    def walk(top: str, topdown: bool = True) -> Iterator[tuple[str, list[str], list[str]]]:
+        walks.append(top)
+        return real_walk(top, topdown=topdown)
+
+    monkeypatch.setattr(os, "walk", walk)
+    marked: list[bool] = []
+    real_stage = output._stage
+
+    def stage(path: Path, data: bytes, **kwargs: bool) -> Path:
+        marked.append((public / STAGING).is_file())
+        return real_stage(path, data, **kwargs)
+
+    monkeypatch.setattr(output, "_stage", stage)
+    changed = {**PLAN, "rss.xml": b"<rss>2</rss>", "tags/new/atom.xml": b"<feed>n</feed>"}
+    for plan in (changed, changed, PLAN):
+        report = write(public, plan)
+        assert STAGING not in report.written + report.removed + report.unchanged
+    assert marked == [True] * 6  # 2 files and 2 manifests; then none; 1 file and a manifest
+    assert walks == []
+    assert not (public / STAGING).exists()
+    assert STAGING not in json.loads((public / MANIFEST).read_bytes())["files"]
+    (public / STAGING).write_bytes(b"")
+    write(public, PLAN)
+    assert walks == [os.fspath(public)]
+    assert not (public / STAGING).exists()
+
+
+def test_a_marker_is_kept_while_a_leftover_cannot_be_swept(
+        public: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(public, PLAN)
+    leftover = public / "tags" / "x" / f".atom.xml.k1{TEMP_SUFFIX}"
+    leftover.write_bytes(b"half")
+    (public / STAGING).write_bytes(b"")
+    real_unlink = os.unlink
+
+    def unlink(path: str) -> None:
+        if path == os.fspath(leftover):
+            raise PermissionError(1, "Operation not permitted", path)
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert write(public, {**PLAN, "rss.xml": b"<rss>2</rss>"}).written == ("rss.xml",)
+    assert leftover.exists()
+    assert (public / STAGING).exists()  # the next build looks again
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    write(public, PLAN)
+    assert not leftover.exists()
+    assert not (public / STAGING).exists()
+
+
 def test_the_manifest_is_deterministic(tmp_path: Path) -> None:
     entries = {f"tag:x,2016:{n}": {"title": n, "url": f"https://x.example/{n}/",
                                    "path": f"content/{n}.txt"} for n in "cab"}
@@ -188,6 +304,37 @@ def test_the_manifest_is_deterministic(tmp_path: Path) -> None:
     assert list(parsed["files"]) == sorted(PLAN)
     assert list(parsed["entries"]) == sorted(entries)
     assert list(parsed["entries"]["tag:x,2016:a"]) == ["path", "title", "url"]
+    # one file or entry a line, for a readable diff
+    lines = data.decode().splitlines()
+    for rel, digest in parsed["files"].items():
+        assert f'  "{rel}": "{digest}",' in lines or f'  "{rel}": "{digest}"' in lines
+    assert '  "tag:x,2016:a": {"path": "content/a.txt", "title": "a", ' \
+        '"url": "https://x.example/a/"},' in lines
+    assert len(lines) == len(PLAN) + len(entries) + 7
+
+
+def test_the_manifest_reads_back_whatever_it_holds(public: Path) -> None:
+    """Any text (quotes, backslashes, line breaks, non-ASCII) survives the manifest, and a
+    manifest edited by hand into other JSON values is carried over as it is."""
+    tricky = {"tag:x,2016:\u00e9\"\\": {"path": "content/caf\u00e9.md",
+                                       "title": 'Athens & "Ankara"\n<Talks>\u2028\t\U0001f4f0',
+                                       "url": "https://x.example/caf%C3%A9/"}}
+    write(public, PLAN, tricky)
+    manifest, problems = read_manifest(public)
+    assert problems == ()
+    assert manifest.entries == tricky
+    assert "Athens" in (public / MANIFEST).read_text("utf-8")
+    edited = Manifest({**manifest.files, "old.xml": 7}, {**tricky, "odd": ["x", 1],  # type: ignore[dict-item]
+                                                    "odder": {"n": None}})  # type: ignore[dict-item]
+    (public / MANIFEST).write_bytes(edited.to_bytes())
+    assert json.loads(edited.to_bytes())["entries"]["odd"] == ["x", 1]
+    manifest, problems = read_manifest(public)
+    assert problems == ()
+    assert manifest == edited
+    # A new file makes the build claim it first in an interim manifest: old and new together.
+    write_plan({**PLAN, "new.xml": b"n"}, public, manifest=manifest, entries={})
+    assert json.loads((public / MANIFEST).read_bytes())["files"].keys() == {*PLAN, "new.xml"}
+    assert Manifest().to_bytes() == b'{\n "entries": {},\n "files": {},\n "version": 1\n}\n'
 
 
 def test_an_error_leaves_the_folder_as_it_was(public: Path) -> None:
@@ -233,14 +380,15 @@ def test_a_build_stopped_after_any_rename_leaves_old_or_new_and_nothing_unclaime
         calls += 1
         real(src, dst)
 
-    monkeypatch.setattr(output.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     try:
         write(public, new)
         finished = True
     except Killed:
         finished = False
-    monkeypatch.setattr(output.os, "replace", real)
+    monkeypatch.setattr(os, "replace", real)
     assert finished == (stop >= 7)  # interim manifest, 5 files, final manifest
+    assert (public / STAGING).exists() == (not finished)  # the next build must sweep
     for rel, (data, _) in tree(public).items():
         if rel in FOREIGN or rel == MANIFEST:
             continue
@@ -252,8 +400,51 @@ def test_a_build_stopped_after_any_rename_leaves_old_or_new_and_nothing_unclaime
     visible = {rel for rel in tree(public) if rel not in FOREIGN and rel != MANIFEST
                and not rel.endswith(TEMP_SUFFIX)}
     assert visible <= claimed
+    assert STAGING not in claimed
     third = {"atom.xml": b"third"}
     write(public, third)
     assert sorted(set(tree(public)) - set(FOREIGN)) == [MANIFEST, "atom.xml"]
     assert sorted(p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_dir()) == [
         "images", "tags", "tags/x"]
+
+
+@pytest.mark.parametrize("stop", range(7))
+def test_a_build_stopped_while_staging_leaves_its_marker_and_the_next_sweeps(
+        public: Path, monkeypatch: pytest.MonkeyPatch, stop: int) -> None:
+    """Stopped before its `stop`th temporary file is made (or, for odd ones, once the folder
+    for it is): the marker was made before any, so the next build removes what is left."""
+    write(public, PLAN)
+    put_foreign(public)
+    age(public)
+    before = tree(public)
+    new = {**{rel: data + b" v2" for rel, data in PLAN.items()},
+           "tags/new/a/atom.xml": b"<feed>new</feed>", "tags/z/rss.xml": b"<rss>z</rss>"}
+    calls = 0
+    real_stage, real_make_folder = output._stage, output._make_folder
+
+    def stage(path: Path, data: bytes, **kwargs: bool) -> Path:
+        nonlocal calls
+        if calls == stop:
+            raise Killed
+        calls += 1
+        return real_stage(path, data, **kwargs)
+
+    def make_folder(folder: Path, created: list[Path], known: set[Path] | None = None) -> None:
+        real_make_folder(folder, created, known)
+        if calls == stop and stop % 2 and known is not None:
+            raise Killed
+
+    monkeypatch.setattr(output, "_stage", stage)
+    monkeypatch.setattr(output, "_make_folder", make_folder)
+    with pytest.raises(Killed):
+        write(public, new)
+    monkeypatch.undo()
+    left = tree(public)
+    assert {rel: v for rel, v in left.items() if not rel.endswith(TEMP_SUFFIX)} == before
+    assert STAGING in left
+    assert len([rel for rel in left if rel.endswith(TEMP_SUFFIX)]) == stop + 1
+    report = write(public, new)
+    assert report.written == tuple(sorted(new))
+    after = tree(public)
+    assert not [rel for rel in after if rel.endswith(TEMP_SUFFIX)]
+    assert sorted(set(after) - set(FOREIGN)) == sorted([MANIFEST, *new])

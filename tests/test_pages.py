@@ -180,23 +180,61 @@ def test_every_link_between_pages_works(site: Project) -> None:
     assert _crawl(site.public) > 100
 
 
-def test_pages_are_paged_by_max_entries(project: Project) -> None:
+def test_pages_are_paged_by_max_entries_from_the_oldest(project: Project) -> None:
     project.settings('title = "T"\nbase_url = "https://news.example.com/"\nmax_entries = 2\n')
-    for day in range(1, 6):
+    for day in range(1, 8):
         project.brief(f"2016-10-0{day}-b{day}.txt", house(f"Brief {day}", "x"))
     project.build()
     for folder in ("", "tags/x/"):
         seen = []
-        for number, older, newer in ((1, "page/2/", None), (2, "../3/", "../../"),
-                                     (3, None, "../2/")):
-            rel = folder + ("" if number == 1 else f"page/{number}/") + "index.html"
-            doc = page(project, rel)
-            seen += [a.text for a in doc.xpath("//article//h3/a")]
+        # The latest page holds the rest (2 to 3 briefs); older pages 2 each, page/1/ first.
+        for rel, older, newer, days in (("", "page/2/", None, (7, 6, 5)),
+                                        ("page/2/", "../1/", "../../", (4, 3)),
+                                        ("page/1/", None, "../2/", (2, 1))):
+            doc = page(project, folder + rel + "index.html")
+            titles = [a.text for a in doc.xpath("//article//h3/a")]
+            assert titles == [f"Brief {day}" for day in days]
+            seen += titles
             assert doc.xpath("//a[@rel='next']/@href") == ([older] if older else [])
             assert doc.xpath("//a[@rel='prev']/@href") == ([newer] if newer else [])
-            assert f"Page {number} of 3" in doc.xpath("//nav[@class='pager']")[0].text_content()
-        assert seen == [f"Brief {day}" for day in (5, 4, 3, 2, 1)]
+            if rel:
+                span = f"October {days[-1]}, 2016 to October {days[0]}, 2016"
+                assert doc.xpath("//h2[@class='listing']")[0].text == f"Briefs from {span}"
+                assert doc.xpath("//title")[0].text.endswith(f": briefs from {span}")
+            else:
+                assert doc.xpath("//h2[@class='listing']")[0].text == "Latest briefs"
+        assert seen == [f"Brief {day}" for day in range(7, 0, -1)]
+    assert "7 briefs." in page(project, "tags/x/index.html").xpath("//p[@class='lede']")[0] \
+        .text_content()
+    assert "briefs." not in page(project, "tags/x/page/1/index.html") \
+        .xpath("//p[@class='lede']")[0].text_content()
     assert _crawl(project.public) > 0
+
+
+def test_adding_a_brief_leaves_older_listing_pages_and_other_brief_pages_alone(
+        project: Project) -> None:
+    """Publishing rewrites the latest listing pages, not every page after them (which
+    would shift by one brief) nor the pages of the other briefs of its tags."""
+    project.settings('title = "T"\nbase_url = "https://news.example.com/"\nmax_entries = 2\n')
+    for day in range(1, 8):
+        project.brief(f"2016-10-0{day}-b{day}.txt", house(f"Brief {day}", "x"))
+    project.build()
+    before = {path: path.read_bytes() for path in project.public.rglob("*.html")}
+    project.brief("2016-10-08-b8.txt", house("Brief 8", "x"))
+    project.build()
+    changed = {path.relative_to(project.public).as_posix() for path, data in before.items()
+               if path.read_bytes() != data}
+    # 8 briefs: the latest page now holds 8 and 7, and page/3/ (6, 5) is new; page/2/ (4, 3)
+    # now links to page/3/ as its newer page. page/1/ and the other briefs' pages stay.
+    assert changed == {"index.html", "page/2/index.html", "tags/x/index.html",
+                       "tags/x/page/2/index.html", "tags/index.html"}
+    assert (project.public / "page/3/index.html").is_file()
+    project.brief("2016-10-09-b9.txt", house("Brief 9", "x"))
+    before = {path: path.read_bytes() for path in project.public.rglob("*.html")}
+    project.build()
+    changed = {path.relative_to(project.public).as_posix() for path, data in before.items()
+               if path.read_bytes() != data}
+    assert changed == {"index.html", "tags/x/index.html", "tags/index.html"}
 
 
 def test_every_text_is_escaped_and_brief_html_is_sanitised(project: Project) -> None:
