@@ -406,8 +406,13 @@ def _output_stamp(path: str) -> bytes | None:
 
 
 def _hash_file(path: Path | str) -> bytes | None:
+    """SHA-256 of a file's bytes (read a block at a time: a manifest can be tens of MB)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).digest()
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:  # noqa: PTH123
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        return digest.digest()
     except OSError:
         return None
 

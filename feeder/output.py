@@ -20,8 +20,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from json.encoder import encode_basestring
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -70,24 +71,25 @@ _BATCH = 2048
 """Lines of the manifest encoded at a time (it is held as a list of such chunks)."""
 
 
-def _section(mapping: Mapping[str, Any], encode: Callable[[Any], str]) -> Iterator[str]:
-    """The items of `mapping`, sorted, as lines of a JSON object (the last without comma)."""
+def _section(mapping: Mapping[str, Any], encode: Callable[[Any], str]) -> Iterator[bytes]:
+    """The items of `mapping`, sorted, as lines of a JSON object (the last without comma),
+    encoded a batch at a time."""
     if not mapping:
-        yield "{}"
+        yield b"{}"
         return
     keys = sorted(mapping)
-    yield "{\n"
+    yield b"{\n"
     for start in range(0, len(keys), _BATCH):
         batch = keys[start:start + _BATCH]
         end = ",\n" if start + _BATCH < len(keys) else "\n }"
-        yield ",\n".join([f"  {_string(key)}: {encode(mapping[key])}" for key in batch]) + end
+        yield (",\n".join([f"  {_string(key)}: {encode(mapping[key])}" for key in batch])
+               + end).encode()
 
 
 def _manifest_chunks(entries: Mapping[str, Any], files: Mapping[str, Any]) -> list[bytes]:
     """The manifest's bytes, in chunks (never joined: at 100,000 briefs it is tens of MB)."""
-    parts = ['{\n "entries": ', *_section(entries, _entry_json), ',\n "files": ',
-             *_section(files, _json), f',\n "version": {MANIFEST_VERSION}\n}}\n']
-    return [part.encode() for part in parts]
+    return [b'{\n "entries": ', *_section(entries, _entry_json), b',\n "files": ',
+            *_section(files, _json), f',\n "version": {MANIFEST_VERSION}\n}}\n'.encode()]
 
 
 def _holds(path: str, chunks: list[bytes]) -> bool:
@@ -177,18 +179,33 @@ def _resolved(folder: Path, memo: dict[Path, Path]) -> Path:
 TEMP_SUFFIX = ".feeder-tmp"
 
 
+def _temp_path(path: str, token: str) -> str:
+    """The temporary file next to `path` of the build whose token is `token`."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{token}{TEMP_SUFFIX}")  # noqa: PTH118
+
+
 def _stage(path: str | Path, data: bytes | list[bytes], *, sync: bool = True,
-           make_folder: bool = True) -> str:
+           make_folder: bool = True, token: str | None = None) -> str:
     """Write `data` (bytes, or a list of chunks) to a new temporary file next to `path`
     (flushed to disk, unless `sync` is False: then the caller flushes it with
-    _sync_staged); return its path.
+    _sync_staged); return its path: `_temp_path(path, token)` when a `token` is given
+    and that name is free, else a name of its own.
 
     Paths are strings here and in write_plan: a cold build of 100,000 briefs stages over
-    100,000 files, and a Path object costs several times the memory of its string."""
+    100,000 files, and a Path object costs several times the memory of its string (and
+    with a token, write_plan keeps no temporary path at all)."""
     folder, name = os.path.split(path)
     if make_folder:
         os.makedirs(folder, exist_ok=True)  # noqa: PTH103
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
+    try:
+        if token is None:
+            raise FileExistsError
+        temp = _temp_path(os.fspath(path), token)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o600)
+    except FileExistsError:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.writelines([data] if isinstance(data, bytes) else data)
@@ -202,15 +219,13 @@ def _stage(path: str | Path, data: bytes | list[bytes], *, sync: bool = True,
     return temp
 
 
-def _sync_staged(temps: list[str]) -> None:
+def _sync_staged(temps: Iterable[str]) -> None:
     """Flush staged files to disk before any of them is renamed into place.
 
     On Linux one syncfs(2) per file system does it for every file at once: one journal
     commit rather than one per file (an fsync costs milliseconds, so thousands of them
     took most of a cold build). Elsewhere each file is fsynced.
     """
-    if not temps:
-        return
     if sys.platform == "linux":
         import ctypes
 
@@ -218,6 +233,8 @@ def _sync_staged(temps: list[str]) -> None:
         if syncfs is not None:
             folders = {os.stat(folder).st_dev: folder  # noqa: PTH116
                        for folder in {os.path.dirname(temp) for temp in temps}}  # noqa: PTH120
+            if not folders:
+                return
             for folder in folders.values():
                 fd = os.open(folder, os.O_RDONLY)
                 try:
@@ -365,7 +382,15 @@ def write_plan(
     """
     known = known or {}
     display = display or output_dir.as_posix()
-    staged: list[tuple[str, str]] = []
+    written: list[str] = []
+    """The files staged, then renamed: their temporary file is `temp_of(rel)` (at 100,000
+    briefs, keeping two paths for each would cost tens of MB)."""
+    odd: dict[str, str] = {}
+    """Temporary files not named after the build's token (that name was taken)."""
+    token = os.urandom(6).hex()
+    top = os.fspath(output_dir)
+    interim: str | None = None
+    moved = 0  # files of `written` renamed into place
     created: list[str] = []
     final: str | None = None
     renamed = 0
@@ -374,6 +399,12 @@ def write_plan(
     marked = False  # the staging marker is there
     dirty = False  # it marks leftovers of an earlier build that could not be swept
     current: str | Path = output_dir  # what was being written, for the error message
+
+    def target_of(rel: str) -> str:
+        return os.path.join(top, *_parts(rel))  # noqa: PTH118 - as _target makes it
+
+    def temp_of(rel: str) -> str:
+        return odd.get(rel) or _temp_path(target_of(rel), token)
 
     def mark() -> None:  # before the first temporary file (or folder for one) is made
         nonlocal marked
@@ -400,7 +431,8 @@ def write_plan(
         _make_folder(os.fspath(output_dir), created)
         root = output_dir.resolve()
         resolved = {output_dir: root}
-        targets = [(rel, os.fspath(_target(output_dir, root, rel, resolved))) for rel in todo]
+        for rel in todo:  # checked now; their paths are made again (as text) when written
+            _target(output_dir, root, rel, resolved)
         planned = set(order)
         stale: dict[str, Path] = {}
         for rel in sorted(rel for rel in manifest.files if rel not in planned):
@@ -412,11 +444,11 @@ def write_plan(
             marked = True
             dirty = not _sweep_leftovers(output_dir)
         folders: set[str] = set()
-        written: list[str] = []
         same: list[str] = []
         # Phase 1: every changed file is staged next to its target. A full disk or a
         # read-only folder fails here, before anything in the folder has changed.
-        for rel, target in targets:
+        for rel in todo:
+            target = target_of(rel)
             data = plan[rel]
             files[rel] = sha256(data)
             if _same(target, data):
@@ -425,29 +457,35 @@ def write_plan(
                 current = target
                 mark()
                 _make_folder(os.path.dirname(target), created, folders)  # noqa: PTH120
-                staged.append((_stage(target, data, sync=False, make_folder=False), target))
+                temp = _stage(target, data, sync=False, make_folder=False, token=token)
                 written.append(rel)
+                if temp != _temp_path(target, token):
+                    odd[rel] = temp
         current = manifest_path = os.fspath(output_dir / MANIFEST)
         if new_files:
             # Claim the new files before they appear: a build killed among the renames
             # then leaves no file that a later build would not know it may remove.
-            interim = _manifest_chunks({**manifest.entries, **entries},
-                                       {**manifest.files, **files})
+            claim = _manifest_chunks({**manifest.entries, **entries},
+                                     {**manifest.files, **files})
             mark()
-            staged.insert(0, (_stage(manifest_path, interim, sync=False, make_folder=False),
-                              manifest_path))
-            del interim
+            interim = _stage(manifest_path, claim, sync=False, make_folder=False)
+            del claim
         chunks = _manifest_chunks(entries, files)
         if not _holds(manifest_path, chunks):
             mark()
             final = _stage(manifest_path, chunks, sync=False, make_folder=False)
         del chunks
-        _sync_staged([temp for temp, _ in staged] + ([final] if final else []))
+        _sync_staged(chain(map(temp_of, written), filter(None, (interim, final))))
         # Phase 2: renames (which need no space), removals, and the manifest last.
-        for temp, target in staged:
-            current = target
-            os.replace(temp, target)  # noqa: PTH105
+        if interim is not None:
+            os.replace(interim, manifest_path)  # noqa: PTH105
+            interim = None
             renamed += 1
+        for rel in written:
+            current = target = target_of(rel)
+            os.replace(temp_of(rel), target)  # noqa: PTH105
+            renamed += 1
+            moved += 1
         for rel, gone in stale.items():
             current = gone
             if gone.is_file():
@@ -461,7 +499,7 @@ def write_plan(
             with contextlib.suppress(OSError):  # then the next build sweeps for nothing
                 marker.unlink()
     except OSError as exc:
-        clean = _discard([temp for temp, _ in staged[renamed:]] + ([final] if final else []))
+        clean = _discard([*map(temp_of, written[moved:]), *filter(None, (interim, final))])
         if marked and not dirty and clean:
             with contextlib.suppress(OSError):
                 marker.unlink()

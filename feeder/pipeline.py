@@ -139,10 +139,12 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     for brief in published:
         entries.append(make_entry(config, brief, bodies[brief.path], tags, named[brief.path]))
     site = plan_site(entries, config) if entries else None
+    kept = {named[b.path][0]: {"path": b.path, "title": b.title} for b in held}
+    valid = len(briefs)
+    del briefs, published, held, bodies, named  # the entries have what is needed (memory)
     # Ids published by earlier builds that this one would drop or change: warnings.
     manifest, manifest_problems = read_manifest(config.output_dir)
     current = {e.id: {"path": e.path, "title": e.title, "url": e.url} for e in entries}
-    kept = {named[b.path][0]: {"path": b.path, "title": b.title} for b in held}
     failed = {p.path for p in errors_in(problems)}
     warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
     problems += [*manifest_problems, *warnings]
@@ -152,8 +154,12 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     steady = not manifest_problems and \
         remembered(recorded, current, held=kept, failed=failed) == recorded and \
         stability_warnings(recorded, current, held=kept, failed=failed) == warnings
-    return Collected(site, _sorted(problems), files, len(briefs), len(held), manifest,
-                     recorded, steady)
+    # The earlier entries are needed from now on only where this build does not record
+    # them (see output.write_plan's interim manifest): keep only those (memory).
+    manifest = replace(manifest, entries={entry: record for entry, record
+                                          in manifest.entries.items() if entry not in recorded})
+    return Collected(site, _sorted(problems), files, valid, len(kept), manifest, recorded,
+                     steady)
 
 
 def plan_deferred(site: Site, config: Config,
@@ -261,8 +267,10 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
                             entries=collected.published,
                             display=config.display_path(config.output_dir), known=known)
+        outputs = lazy.output_keys()
+    del plan, lazy  # every planned page and feed: let them go before the cache is saved
     cache.save(result=(problems, collected.briefs, collected.held_back, len(site.feeds)),
-               outputs=lazy.output_keys(), manifest_before=manifest_before,
-               steady=collected.steady, unchanged=known)
+               outputs=outputs, manifest_before=manifest_before, steady=collected.steady,
+               unchanged=known)
     return BuildResult(site, report, _sorted([*problems, *cache.problems]), collected.briefs,
                        collected.held_back, len(site.feeds))
