@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from feeder.config import Config
     from feeder.site import Feed
 
-FORMAT = 2
+FORMAT = 3
 _MAGIC = b"feeder-cache"
 SHARDS = 64
 """Parsed briefs are spread over this many files, so that a rebuild after one
@@ -350,31 +350,56 @@ def _load(path: Path, header: bytes) -> Any:
     except OSError:
         return None
     start = len(header) + 1 + 32
-    if len(data) < start or data[:len(header) + 1] != header + b"\n":
+    if len(data) < start + 1 or data[:len(header) + 1] != header + b"\n":
         return None
     payload = memoryview(data)[start:]
     if hashlib.sha256(payload).digest() != data[len(header) + 1:start]:
         return None
     try:
-        return marshal.loads(payload)  # noqa: S302 - our header and SHA-256 matched
+        if payload[0] != _SPLIT:
+            return marshal.loads(payload[1:])  # noqa: S302 - our header and SHA-256 matched
+        value = {}
+        at = 1
+        while at < len(payload):  # each item of the dict: its length, then (key, value)
+            size = int.from_bytes(payload[at:at + 8], "little")
+            key, item = marshal.loads(payload[at + 8:at + 8 + size])  # noqa: S302
+            value[key] = item
+            at += 8 + size
+        return value
     except (ValueError, EOFError, TypeError):
         return None
 
 
-def _dump(path: Path, header: bytes, value: Any) -> None:
+_SPLIT = 1
+"""The first byte of a payload written item by item (see _dump); 0 for one marshal."""
+
+
+def _dump(path: Path, header: bytes, value: Any, *, split: bool = False) -> None:
     """Replace the cache file `path` atomically.
 
-    Not flushed to disk (fsync): a file cut short by a power loss fails its checksum and is
-    rebuilt, which is all a cache needs.
+    With `split`, `value` (a dict) is written one item at a time, so that marshal never
+    holds the whole of a large state at once (it grows its buffer as it goes: a state of
+    100,000 briefs took several times its size). Not flushed to disk (fsync): a file cut
+    short by a power loss fails its checksum and is rebuilt, which is all a cache needs.
     """
-    payload = marshal.dumps(value, 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(header + b"\n")
-            handle.write(hashlib.sha256(payload).digest())
-            handle.write(payload)
+            handle.write(bytes(32))  # the SHA-256 of the payload, once it is known
+            digest = hashlib.sha256()
+            items = ((marshal.dumps(item, 4) for item in value.items()) if split
+                     else iter([marshal.dumps(value, 4)]))
+            first = bytes([_SPLIT if split else 0])
+            handle.write(first)
+            digest.update(first)
+            for part in items:
+                chunk = len(part).to_bytes(8, "little") + part if split else part
+                handle.write(chunk)
+                digest.update(chunk)
+            handle.seek(len(header) + 1)
+            handle.write(digest.digest())
         os.replace(temp, path)  # noqa: TID251, PTH105 - the cache, not the output folder
     except BaseException:
         with contextlib.suppress(OSError):
@@ -914,7 +939,8 @@ class BuildCache:
                     manifest_before is not None and _hash_file(manifest) == manifest_before))
                 problems, count, held, feeds = result
                 state["result"] = ([_encode_problem(p) for p in problems], count, held, feeds)
-            _dump(self.folder / "state", _header("state", self.env, self.settings), state)
+            _dump(self.folder / "state", _header("state", self.env, self.settings), state,
+                  split=True)
         except OSError as exc:
             self._fail(exc)
 
@@ -934,6 +960,8 @@ class BuildCache:
             self._fail(exc)
         self._new_parsed.clear()
         self._parsed = {}
+        if self._state is not None:  # every brief file is looked up: its record is done with
+            self._state["inputs"] = {}
 
     def _save_shards(self, kind: str, new: dict[bytes, Any], used: set[bytes],
                      loaded: dict[int, dict[bytes, Any]] | None, *keys: str) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from feeder.errors import OutputError, Problem
+from feeder.stability import EntryRecord
 
 MANIFEST = ".feeder-manifest.json"
 MANIFEST_VERSION = 1
@@ -86,21 +87,66 @@ def _section(mapping: Mapping[str, Any], encode: Callable[[Any], str]) -> Iterat
                + end).encode()
 
 
-def _manifest_chunks(entries: Mapping[str, Any], files: Mapping[str, Any]) -> list[bytes]:
-    """The manifest's bytes, in chunks (never joined: at 100,000 briefs it is tens of MB)."""
-    return [b'{\n "entries": ', *_section(entries, _entry_json), b',\n "files": ',
-            *_section(files, _json), f',\n "version": {MANIFEST_VERSION}\n}}\n'.encode()]
+def _manifest_chunks(entries: Mapping[str, Any], files: Mapping[str, Any]) -> Iterator[bytes]:
+    """The manifest's bytes, a batch of lines at a time (at 100,000 briefs it is tens of MB:
+    it is never held whole)."""
+    yield b'{\n "entries": '
+    yield from _section(entries, _entry_json)
+    yield b',\n "files": '
+    yield from _section(files, _json)
+    yield f',\n "version": {MANIFEST_VERSION}\n}}\n'.encode()
 
 
-def _holds(path: str, chunks: list[bytes]) -> bool:
-    """Does the file `path` hold exactly `chunks`?"""
+def _stage_if_changed(path: str, chunks: Iterator[bytes], before: Callable[[], None]) -> str | None:
+    """Stage `chunks` as the new version of `path` (calling `before` first), unless the file
+    holds them already: then None. Compared as they come; on the first difference, the part
+    that matched is copied from the file itself, so nothing is held whole."""
     try:
-        if os.stat(path).st_size != sum(map(len, chunks)):  # noqa: PTH116
-            return False
-        with open(path, "rb") as handle:  # noqa: PTH123
-            return all(handle.read(len(chunk)) == chunk for chunk in chunks)
+        handle = open(path, "rb")  # noqa: PTH123, SIM115 - closed below
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return False
+        before()
+        return _stage(path, chunks, sync=False, make_folder=False)
+    with handle:
+        matched = 0
+        for chunk in chunks:
+            if handle.read(len(chunk)) == chunk:
+                matched += len(chunk)
+                continue
+            before()
+            return _stage(path, chain(_prefix(handle, matched), [chunk], chunks), sync=False,
+                          make_folder=False)
+        if not handle.read(1):
+            return None
+        before()
+        return _stage(path, _prefix(handle, matched), sync=False, make_folder=False)
+
+
+def _prefix(handle: Any, size: int) -> Iterator[bytes]:
+    """The first `size` bytes of the open file `handle`, a block at a time."""
+    handle.seek(0)
+    while size > 0:
+        block = handle.read(min(size, 1 << 20))
+        if not block:
+            raise OSError(errno.EIO, "the manifest changed while it was read")
+        size -= len(block)
+        yield block
+
+
+class _Overlay(Mapping[str, Any]):
+    """`new` over `old`, without copying either (a manifest can hold 100,000 items)."""
+
+    def __init__(self, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+        self.new, self.old = new, old
+
+    def __getitem__(self, key: str) -> Any:
+        return self.new[key] if key in self.new else self.old[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.new
+        yield from (key for key in self.old if key not in self.new)
+
+    def __len__(self) -> int:
+        return len(self.new) + sum(1 for key in self.old if key not in self.new)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +164,7 @@ def read_manifest(output_dir: Path) -> tuple[Manifest, tuple[Problem, ...]]:
     """The manifest of the last build, or an empty one (with a warning when it is unreadable)."""
     path = output_dir / MANIFEST
     try:
-        data: Any = json.loads(path.read_bytes())
+        data: Any = json.loads(path.read_bytes(), object_hook=EntryRecord.of)
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
             raise ValueError("unknown manifest version")
         files, entries = data["files"], data["entries"]
@@ -185,9 +231,9 @@ def _temp_path(path: str, token: str) -> str:
     return os.path.join(folder, f".{name}.{token}{TEMP_SUFFIX}")  # noqa: PTH118
 
 
-def _stage(path: str | Path, data: bytes | list[bytes], *, sync: bool = True,
+def _stage(path: str | Path, data: bytes | Iterable[bytes], *, sync: bool = True,
            make_folder: bool = True, token: str | None = None) -> str:
-    """Write `data` (bytes, or a list of chunks) to a new temporary file next to `path`
+    """Write `data` (bytes, or chunks of them) to a new temporary file next to `path`
     (flushed to disk, unless `sync` is False: then the caller flushes it with
     _sync_staged); return its path: `_temp_path(path, token)` when a `token` is given
     and that name is free, else a name of its own.
@@ -465,16 +511,11 @@ def write_plan(
         if new_files:
             # Claim the new files before they appear: a build killed among the renames
             # then leaves no file that a later build would not know it may remove.
-            claim = _manifest_chunks({**manifest.entries, **entries},
-                                     {**manifest.files, **files})
+            claim = _manifest_chunks(_Overlay(entries, manifest.entries),
+                                     _Overlay(files, manifest.files))
             mark()
             interim = _stage(manifest_path, claim, sync=False, make_folder=False)
-            del claim
-        chunks = _manifest_chunks(entries, files)
-        if not _holds(manifest_path, chunks):
-            mark()
-            final = _stage(manifest_path, chunks, sync=False, make_folder=False)
-        del chunks
+        final = _stage_if_changed(manifest_path, _manifest_chunks(entries, files), mark)
         _sync_staged(chain(map(temp_of, written), filter(None, (interim, final))))
         # Phase 2: renames (which need no space), removals, and the manifest last.
         if interim is not None:

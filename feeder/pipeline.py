@@ -19,7 +19,7 @@ from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import STAGING, Manifest, WriteReport, read_manifest, write_plan
 from feeder.parallel import LazyPlan, read_briefs
-from feeder.stability import remembered, stability_warnings
+from feeder.stability import EntryRecord, remembered, stability_warnings
 
 if TYPE_CHECKING:
     from feeder.body import Body
@@ -139,12 +139,12 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     for brief in published:
         entries.append(make_entry(config, brief, bodies[brief.path], tags, named[brief.path]))
     site = plan_site(entries, config) if entries else None
-    kept = {named[b.path][0]: {"path": b.path, "title": b.title} for b in held}
+    kept = {named[b.path][0]: EntryRecord(b.path, b.title) for b in held}
     valid = len(briefs)
     del briefs, published, held, bodies, named  # the entries have what is needed (memory)
     # Ids published by earlier builds that this one would drop or change: warnings.
     manifest, manifest_problems = read_manifest(config.output_dir)
-    current = {e.id: {"path": e.path, "title": e.title, "url": e.url} for e in entries}
+    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
     failed = {p.path for p in errors_in(problems)}
     warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
     problems += [*manifest_problems, *warnings]
@@ -268,9 +268,10 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
                             entries=collected.published,
                             display=config.display_path(config.output_dir), known=known)
         outputs = lazy.output_keys()
-    del plan, lazy  # every planned page and feed: let them go before the cache is saved
-    cache.save(result=(problems, collected.briefs, collected.held_back, len(site.feeds)),
-               outputs=outputs, manifest_before=manifest_before, steady=collected.steady,
-               unchanged=known)
-    return BuildResult(site, report, _sorted([*problems, *cache.problems]), collected.briefs,
-                       collected.held_back, len(site.feeds))
+    counts, steady = (collected.briefs, collected.held_back), collected.steady
+    # Every planned page and feed, both manifests: let them go before the cache is saved.
+    del plan, lazy, collected
+    cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
+               manifest_before=manifest_before, steady=steady, unchanged=known)
+    return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
+                       len(site.feeds))

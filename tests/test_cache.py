@@ -8,9 +8,7 @@ history writes, and that edits keep entry ids.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import marshal
 import os
 import shutil
 import subprocess
@@ -300,9 +298,10 @@ def _other_format(path: Path) -> None:
 def _resign(path: Path, change: Any) -> None:
     """Rewrite the payload of a cache file, with a correct header and checksum."""
     data = path.read_bytes()
-    header = data[:data.index(b"\n") + 1]
-    payload = marshal.dumps(change(marshal.loads(data[len(header) + 32:])))  # noqa: S302
-    path.write_bytes(header + hashlib.sha256(payload).digest() + payload)
+    header = data[:data.index(b"\n")]
+    value = cache_module._load(path, header)
+    split = data[len(header) + 1 + 32] == cache_module._SPLIT
+    cache_module._dump(path, header, change(value), split=split and isinstance(change(value), dict))
 
 
 def _well_signed_nonsense(path: Path) -> None:
