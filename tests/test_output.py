@@ -448,3 +448,29 @@ def test_a_build_stopped_while_staging_leaves_its_marker_and_the_next_sweeps(
     after = tree(public)
     assert not [rel for rel in after if rel.endswith(TEMP_SUFFIX)]
     assert sorted(set(after) - set(FOREIGN)) == sorted([MANIFEST, *new])
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (b"abcdef", b"abcdef"),          # the same: nothing staged
+    (b"abcdef", b"abXdef"),          # a difference in the middle
+    (b"abcdef", b"abc"),             # shorter: every chunk matched, the file goes on
+    (b"abc", b"abcdef"),             # longer
+    (None, b"abcdef"),               # no file yet
+])
+def test_the_manifest_is_staged_only_when_it_changes(tmp_path: Path, old: bytes | None,
+                                                     new: bytes) -> None:
+    path = tmp_path / MANIFEST
+    if old is not None:
+        path.write_bytes(old)
+    called = []
+    chunks = iter([new[i:i + 2] for i in range(0, len(new), 2)])
+    temp = output._stage_if_changed(os.fspath(path), chunks, lambda: called.append(True))
+    if old == new:
+        assert temp is None
+        assert called == []
+    else:
+        assert temp is not None
+        assert called == [True]  # the caller marks the folder before anything is staged
+        assert Path(temp).read_bytes() == new
+        assert Path(temp).parent == tmp_path
+    assert (path.read_bytes() if old is not None else None) == old  # never touched

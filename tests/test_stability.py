@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from feeder.cli import cli
 from feeder.output import MANIFEST
 from feeder.pipeline import collect
-from feeder.stability import remembered, stability_warnings
+from feeder.stability import EntryRecord, remembered, stability_warnings
 from tests.conftest import NOW, Project, house
 
 OLD = "tag:news.example.com,2016-10-04:a"
@@ -229,3 +229,21 @@ def test_an_id_still_held_back_or_still_published_elsewhere_is_not_dropped() -> 
     assert stability_warnings(previous, current, held=held) == ()
     assert set(remembered(previous, current, held=held)) == {"tag:x,1:a", "tag:x,1:b"}
     assert set(remembered(previous, current)) == {"tag:x,1:a"}
+
+
+def test_entry_records_are_small_mappings_equal_to_their_dicts() -> None:
+    record = EntryRecord("content/a.md", "A", "https://news.example.com/a/")
+    as_dict = {"path": "content/a.md", "title": "A", "url": "https://news.example.com/a/"}
+    assert record == as_dict
+    assert dict(record) == as_dict
+    assert len(record) == 3
+    held = EntryRecord("content/b.md", "B")
+    assert dict(held) == {"path": "content/b.md", "title": "B"}
+    assert "url" not in held
+    with pytest.raises(KeyError):
+        held["url"]
+    assert EntryRecord.of(dict(as_dict)) == record
+    assert isinstance(EntryRecord.of(dict(as_dict)), EntryRecord)
+    odd = {"path": "content/a.md", "title": 3}  # a manifest edited by hand stays as it is
+    assert EntryRecord.of(odd) is odd
+    assert not hasattr(record, "__dict__")
