@@ -455,8 +455,8 @@ class Parsed(NamedTuple):
     sha: bytes | None
     """SHA-256 of its bytes (None when it could not be read)."""
     brief: Brief | None
-    """Without its Markdown (summary and content empty) when `rendered` is set: past
-    parsing, only the rendering is needed, and the Markdown is most of a brief's memory."""
+    """Without its Markdown (summary and content empty): past parsing, only the rendering
+    is needed, and the Markdown is most of a brief's memory."""
     problems: tuple[Problem, ...]
     rendered: Body | None
     """Its HTML (in the build cache when it has one: see BodyStore)."""
@@ -478,9 +478,8 @@ def render_brief(config: Config, brief: Brief) -> Rendered:
                   allow_raw_html=config.allow_raw_html)
 
 
-def parse_file(info: FileInfo, config: Config, *, render_too: bool,
-               bodies: BodyStore | None = None) -> Parsed:
-    """Read, hash, decode and parse one brief file (and render it, if asked and valid).
+def parse_file(info: FileInfo, config: Config, *, bodies: BodyStore | None = None) -> Parsed:
+    """Read, hash, decode, parse and (when it is valid) render one brief file.
 
     The HTML comes from `bodies` when it holds it already, and goes there otherwise (when
     it can be written): then the Parsed carries only its key.
@@ -499,8 +498,6 @@ def parse_file(info: FileInfo, config: Config, *, render_too: bool,
         return Parsed(info, sha, None, problems, None)
     key = render_key(brief.summary, brief.content, brief_url_of(config, brief),
                      config.allow_raw_html)
-    if not render_too:
-        return Parsed(info, sha, brief, problems, None, key)
     body: Body | None = bodies.find(key, info) if bodies is not None else None
     if body is None:
         rendered = render_brief(config, brief)
@@ -630,7 +627,7 @@ class BodyStore:
         if info is None:
             raise ContentError([Problem(self.config.display_path(self.folder), None,
                                         "lost a file while feeder was building; build again")])
-        parsed = parse_file(info, self.config, render_too=True)
+        parsed = parse_file(info, self.config)
         if parsed.html_key != key or not isinstance(parsed.rendered, Rendered):
             raise ContentError([Problem(info.path, None, "changed while feeder was building; "
                                                          "build again")])

@@ -60,7 +60,7 @@ _BODIES: BodyStore | None = None
 def _parse_in_worker(info: FileInfo) -> Parsed:
     if _CONFIG is None:  # pragma: no cover - set before the workers are forked
         raise RuntimeError("worker started without a configuration")
-    return parse_file(info, _CONFIG, render_too=True, bodies=_BODIES)
+    return parse_file(info, _CONFIG, bodies=_BODIES)
 
 
 def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | None, *,
@@ -94,8 +94,7 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
                         progress.advance()
         else:
             for index in missing:
-                results[index] = parse_file(infos[index], config, render_too=True,
-                                            bodies=bodies)
+                results[index] = parse_file(infos[index], config, bodies=bodies)
                 if progress is not None:
                     progress.advance()
     finally:
