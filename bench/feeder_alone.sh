@@ -16,7 +16,7 @@ timed() { /usr/bin/time -f "$1 %e s wall %U user %S sys %M KB" $feeder -C "$root
 quiet() { $feeder -C "$root" -q; }
 
 extra="$root/content/2099-extra-bench-brief.md"
-edited=$(find "$root/content" -name '*.md' | sort | head -n 1)
+edited=$(find "$root/content" -name '*.md' | sort | sed -n 1p)  # sed reads it all: no SIGPIPE
 original=$(mktemp)
 cp "$edited" "$original"
 trap 'cp "$original" "$edited"; rm -f "$extra" "$original"' EXIT
