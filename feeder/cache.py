@@ -218,24 +218,10 @@ def _decode(value: Any) -> Any:
         if value[0] != "datetime":
             raise ValueError("unknown tagged value")
         moment = datetime.fromisoformat(value[1]).replace(fold=value[2])
-        return moment.replace(tzinfo=_zone(value[3]))
+        return moment.replace(tzinfo=_decode_zone(value[3]))
     if isinstance(value, int | float):
         return value
     raise ValueError(f"unexpected {type(value).__name__} in the cache")
-
-
-_ZONES: dict[Any, tzinfo | None] = {}
-
-
-def _zone(code: Any) -> tzinfo | None:
-    """`_decode_zone`, once per zone (the briefs of a site share a few)."""
-    try:
-        return _ZONES[code]
-    except KeyError:
-        zone = _ZONES[code] = _decode_zone(code)
-        return zone
-    except TypeError:  # not hashable: not a zone either
-        raise ValueError("bad time zone in the cache") from None
 
 
 def _encode_problem(problem: Problem) -> tuple[str, int | None, str, str]:
@@ -270,8 +256,8 @@ _MOMENTS: dict[Any, datetime] = {}
 
 
 def _moment(code: Any) -> datetime:
-    """A datetime from the cache (the same ones come back often: kept, as they are
-    immutable)."""
+    """A datetime from the cache (the same dates, in the same zones, come back often: each
+    is decoded once and kept, as datetimes are immutable)."""
     try:
         return _MOMENTS[code]
     except KeyError:
