@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from json.encoder import encode_basestring
@@ -376,7 +376,10 @@ def _make_folder(folder: str, created: list[str], known: set[str] | None = None)
             break
         path = parent
     for path in reversed(missing):
-        os.mkdir(path)  # noqa: PTH102
+        try:
+            os.mkdir(path)  # noqa: PTH102
+        except FileExistsError:  # made meanwhile by another process of this build
+            continue
         created.append(path)
     if known is not None:
         known.add(folder)
@@ -394,6 +397,62 @@ def _same(path: str | Path, data: bytes) -> bool:
             return handle.read() == data
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """What the first phase of a write did with one planned file."""
+
+    sha: str
+    """The SHA-256 of its bytes (empty when it was not made: see `error`)."""
+    temp: str | None = None
+    """Its temporary file, or None when the file already holds those bytes."""
+    created: tuple[str, ...] = ()
+    """Folders created for it, parents first."""
+    error: tuple[int, str, str] | None = None
+    """Why it could not be staged: (errno, message, path) of the OSError."""
+
+
+Stager = Callable[[Iterable[tuple[str, str]], str, Callable[[], None]],
+                 Generator[Staged, None, None]]
+"""Stages planned files: given (relative path, target path) pairs in order, the build's
+temporary-file token and `mark` (to call before the first folder or temporary file is
+made), yields a `Staged` for each pair, in order. When it is closed early (an error), it
+leaves nothing of its own behind: what it staged but did not yield is removed."""
+
+
+def stage_file(target: str, data: bytes, token: str, folders: set[str],
+               mark: Callable[[], None] | None = None) -> Staged:
+    """Stage `data` as the new `target` unless the file holds it already (see write_plan),
+    calling `mark` first.
+
+    `folders` holds the folders known to exist (and gains the ones created). An OSError is
+    returned in `error`, not raised, so that a worker process can report it."""
+    sha = sha256(data)
+    created: list[str] = []
+    try:
+        if _same(target, data):
+            return Staged(sha)
+        if mark is not None:
+            mark()
+        _make_folder(os.path.dirname(target), created, folders)  # noqa: PTH120
+        temp = _stage(target, data, sync=False, make_folder=False, token=token)
+    except OSError as exc:
+        return Staged("", None, tuple(created),
+                      (exc.errno or errno.EIO, exc.strerror or str(exc), target))
+    return Staged(sha, temp, tuple(created))
+
+
+def stage_each(plan: Mapping[str, bytes]) -> Stager:
+    """The plain Stager: each file made (`plan[rel]`) and staged in turn, in this process."""
+
+    def stage(items: Iterable[tuple[str, str]], token: str,
+              mark: Callable[[], None]) -> Generator[Staged, None, None]:
+        folders: set[str] = set()
+        for rel, target in items:
+            yield stage_file(target, plan[rel], token, folders, mark)
+
+    return stage
 
 
 def _remove_empty_parents(path: Path, stop: Path) -> None:
@@ -414,6 +473,7 @@ def write_plan(
     entries: Mapping[str, Mapping[str, str]],
     display: str | None = None,
     known: Mapping[str, str] | None = None,
+    stager: Stager | None = None,
 ) -> WriteReport:
     """Write `plan` (relative POSIX path -> bytes) into `output_dir`.
 
@@ -422,7 +482,9 @@ def write_plan(
     `display` names the folder in messages. `known` maps planned paths to the SHA-256 of
     the bytes the caller knows they already hold (the build cache): those are counted
     unchanged without being read, and their bytes are never asked of `plan`, which is read
-    once per file otherwise (so it may make each file on demand). Raises OutputError when
+    once per file otherwise (so it may make each file on demand), unless `stager` stages
+    the files (see `Stager`: feeder.parallel's makes and stages them in worker processes).
+    Raises OutputError when
     the folder cannot be written; when that happens before the first rename, the folder is
     left as it was.
     """
@@ -489,24 +551,23 @@ def write_plan(
         if os.path.lexists(marker):  # an earlier build was killed while staging
             marked = True
             dirty = not _sweep_leftovers(output_dir)
-        folders: set[str] = set()
         same: list[str] = []
         # Phase 1: every changed file is staged next to its target. A full disk or a
         # read-only folder fails here, before anything in the folder has changed.
-        for rel in todo:
-            target = target_of(rel)
-            data = plan[rel]
-            files[rel] = sha256(data)
-            if _same(target, data):
-                same.append(rel)
-            else:
-                current = target
-                mark()
-                _make_folder(os.path.dirname(target), created, folders)  # noqa: PTH120
-                temp = _stage(target, data, sync=False, make_folder=False, token=token)
-                written.append(rel)
-                if temp != _temp_path(target, token):
-                    odd[rel] = temp
+        items = ((rel, target_of(rel)) for rel in todo)
+        with contextlib.closing((stager or stage_each(plan))(items, token, mark)) as staged:
+            for rel, result in zip(todo, staged, strict=True):
+                current = target_of(rel)
+                created.extend(result.created)
+                if result.error is not None:
+                    raise OSError(*result.error)
+                files[rel] = result.sha
+                if result.temp is None:
+                    same.append(rel)
+                else:
+                    written.append(rel)
+                    if result.temp != _temp_path(current, token):
+                        odd[rel] = result.temp
         current = manifest_path = os.fspath(output_dir / MANIFEST)
         if new_files:
             # Claim the new files before they appear: a build killed among the renames

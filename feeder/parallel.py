@@ -10,18 +10,20 @@ Results come back in the order of the input, so the output never depends on timi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
+from feeder.output import Staged, stage_each, stage_file
 from feeder.sources import FileInfo
 
 if TYPE_CHECKING:
-    from multiprocessing.pool import AsyncResult, Pool
+    from multiprocessing.pool import Pool
+    from multiprocessing.synchronize import Event
 
     from feeder.config import Config
 
@@ -30,8 +32,6 @@ MIN_JOBS = 200
 PROGRESS_MIN = 200
 """Fewer than this go by too fast for a progress bar."""
 _CHUNK = 16
-_WINDOW = 4
-"""Outputs rendered ahead per worker: bounds the memory held by rendered files."""
 
 
 def workers_for(jobs: int) -> int:
@@ -111,43 +111,52 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
 # --- outputs ----------------------------------------------------------------------------------
 
 _PLAN: Mapping[str, Deferred] | None = None
+_STOP: Event | None = None
+_FOLDERS: set[str] = set()
+"""In a worker: the output folders it knows to exist."""
 
 
-def _make_in_worker(rel: str) -> bytes:
-    if _PLAN is None:  # pragma: no cover - set before the workers are forked
+def _stage_in_worker(item: tuple[str, str, str]) -> Staged | None:
+    """Make one output and stage it (see output.stage_file); None once the build stops."""
+    if _PLAN is None or _STOP is None:  # pragma: no cover - set before the workers are forked
         raise RuntimeError("worker started without a plan")
-    return _PLAN[rel].make()
+    if _STOP.is_set():
+        return None
+    rel, target, token = item
+    return stage_file(target, _PLAN[rel].make(), token, _FOLDERS)
 
 
 class LazyPlan(Mapping[str, bytes]):
     """The planned output files, made only when `write_plan` asks for them.
 
-    Files in `known` (path -> SHA-256) are on disk already and are never made. The others
-    are made in worker processes, in the order `write_plan` takes them (sorted), a few
-    ahead, so that only a handful of files are in memory at once.
+    Files in `known` (path -> SHA-256) are on disk already and are never made. When there
+    are many others, `stage` makes them in worker processes, each of which also writes the
+    files it makes to their temporary files (see output.Stager): the bytes never travel
+    between processes, and the slow file-system calls run on every core.
     """
 
     def __init__(self, plan: Mapping[str, Deferred], known: Mapping[str, str], *,
                  progress: Progress | None = None) -> None:
         self._plan = plan
-        self._todo = [rel for rel in sorted(plan) if rel not in known]
-        self._progress = progress if len(self._todo) >= PROGRESS_MIN else None
-        self._workers = workers_for(len(self._todo))
+        todo = sum(1 for rel in plan if rel not in known)
+        self._progress = progress if todo >= PROGRESS_MIN else None
+        self._workers = workers_for(todo)
         self._pool: Pool | None = None
-        self._ahead: deque[tuple[str, AsyncResult[bytes]]] = deque()
-        self._next = 0
+        self._stop: Event | None = None
 
     def __enter__(self) -> LazyPlan:
-        global _PLAN
+        global _PLAN, _STOP, _FOLDERS
         if self._progress is not None:
-            self._progress.start("writing files", len(self._todo))
+            self._progress.start("writing files", len(self._plan))
         if self._workers:
-            _PLAN = self._plan
+            import multiprocessing
+
+            self._stop = multiprocessing.get_context("fork").Event()
+            _PLAN, _STOP, _FOLDERS = self._plan, self._stop, set()
             try:
                 self._pool = _pool(self._workers)
             finally:
-                _PLAN = None
-            self._fill()
+                _PLAN = _STOP = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -158,20 +167,40 @@ class LazyPlan(Mapping[str, bytes]):
         if self._progress is not None:
             self._progress.finish()
 
-    def _fill(self) -> None:
-        pool = self._pool
-        while pool is not None and len(self._ahead) < self._workers * _WINDOW \
-                and self._next < len(self._todo):
-            rel = self._todo[self._next]
-            self._ahead.append((rel, pool.apply_async(_make_in_worker, (rel,))))
-            self._next += 1
+    def stage(self, items: Iterable[tuple[str, str]], token: str,
+              mark: Callable[[], None]) -> Generator[Staged, None, None]:
+        """An output.Stager: in the worker processes when there are any."""
+        pool, stop = self._pool, self._stop
+        if pool is None or stop is None:
+            yield from stage_each(self)(items, token, mark)
+            return
+        mark()  # before any worker may make a folder or a temporary file
+        results = pool.imap(_stage_in_worker, ((rel, target, token) for rel, target in items),
+                            _CHUNK)
+        finished = False
+        try:
+            for staged in results:
+                if staged is None:  # pragma: no cover - only once stopped
+                    raise RuntimeError("a worker stopped staging files")
+                if self._progress is not None:
+                    self._progress.advance()
+                yield staged
+            finished = True
+        finally:
+            if not finished:  # the workers stop; what they staged meanwhile is removed
+                stop.set()
+                while True:
+                    try:
+                        staged = next(results)
+                    except StopIteration:
+                        break
+                    except Exception:  # noqa: S112 - the build fails already
+                        continue
+                    if staged is not None:
+                        _unstage(staged)
 
     def __getitem__(self, rel: str) -> bytes:
-        if self._ahead and self._ahead[0][0] == rel:
-            data = self._ahead.popleft()[1].get()
-            self._fill()
-        else:
-            data = self._plan[rel].make()
+        data = self._plan[rel].make()
         if self._progress is not None:
             self._progress.advance()
         return data
@@ -188,3 +217,13 @@ class LazyPlan(Mapping[str, bytes]):
     def output_keys(self) -> dict[str, bytes | None]:
         """Every output with the key of its inputs."""
         return {rel: deferred.key for rel, deferred in self._plan.items()}
+
+
+def _unstage(staged: Staged) -> None:
+    """Remove what staging one file made: its temporary file, then its new folders."""
+    for path in ([staged.temp] if staged.temp else []):
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # noqa: PTH108
+    for folder in reversed(staged.created):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # noqa: PTH106 - only when empty

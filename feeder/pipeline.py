@@ -266,7 +266,8 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
     with LazyPlan(plan, known, progress=progress) as lazy:
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
                             entries=collected.published,
-                            display=config.display_path(config.output_dir), known=known)
+                            display=config.display_path(config.output_dir), known=known,
+                            stager=lazy.stage)
         outputs = lazy.output_keys()
     counts, steady = (collected.briefs, collected.held_back), collected.steady
     # Every planned page and feed, both manifests: let them go before the cache is saved.

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 from feeder import cache as cache_module
 from feeder import parallel
 from feeder.body import Rendered, StoredBody
-from feeder.errors import ContentError
+from feeder.errors import ContentError, OutputError
 from feeder.output import STAGING
 from feeder.pipeline import Options, build, collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house
@@ -434,6 +434,30 @@ def test_worker_processes_write_the_same_bytes(tmp_path: Path,
         trees.append(_tree(proj.public))
     assert trees[0] == trees[1]
     assert len(trees[0]) > 50
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_a_file_workers_cannot_stage_leaves_the_folder_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
+    proj = Project(tmp_path / "site")
+    proj.settings(SETTINGS)
+    for day in range(1, 29):
+        proj.brief(f"2016-10-{day:02d}-brief-{day}.txt", house(f"Brief {day}", "US, russia"))
+    proj.build()
+    for day in range(1, 29):  # every page and feed changes...
+        proj.brief(f"2016-10-{day:02d}-brief-{day}.txt", house(f"Brief {day}!", "US, russia"))
+    # ...and the folder of a new brief's page, made early on, is blocked.
+    proj.brief("2016-10-29-zz.txt", house("Zz", "zulu"))
+    (proj.public / "2016" / "10" / "29").write_text("in the way")
+    before = _tree(proj.public)
+    folders = sorted(p for p in proj.public.rglob("*") if p.is_dir())
+    with pytest.raises(OutputError, match=r"2016/10/29/.*Not a directory.*left as it was"):
+        proj.build()
+    assert _tree(proj.public) == before  # no temporary file or staging marker left
+    assert sorted(p for p in proj.public.rglob("*") if p.is_dir()) == folders
+    (proj.public / "2016" / "10" / "29").unlink()
+    assert proj.build().report.written
 
 
 def test_a_progress_bar_shows_on_a_terminal_only(tmp_path: Path,
