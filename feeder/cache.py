@@ -329,10 +329,11 @@ def _header(kind: str, *keys: str) -> bytes:
     return b"\0".join([_MAGIC, str(FORMAT).encode(), kind.encode(), *(k.encode() for k in keys)])
 
 
-def _load(path: Path, header: bytes) -> Any:
+def _load(path: str | Path, header: bytes) -> Any:
     """The payload of a cache file, or None when it is missing, damaged or not ours."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # noqa: PTH123
+            data = handle.read()
     except OSError:
         return None
     start = len(header) + 1 + 32
@@ -358,6 +359,12 @@ def _load(path: Path, header: bytes) -> Any:
 
 _SPLIT = 1
 """The first byte of a payload written item by item (see _dump); 0 for one marshal."""
+
+
+def _encoded(header: bytes, value: Any) -> bytes:
+    """The bytes of a cache file holding `value` in one marshal (as _dump writes it)."""
+    payload = b"\0" + marshal.dumps(value, 4)
+    return b"".join([header, b"\n", hashlib.sha256(payload).digest(), payload])
 
 
 def _dump(path: Path, header: bytes, value: Any, *, split: bool = False) -> None:
@@ -551,11 +558,13 @@ class BodyStore:
         self._sources: dict[bytes, FileInfo] = {}
         """Where each body comes from, to render it again if its file is lost meanwhile."""
         self._recent: OrderedDict[bytes, Rendered] = OrderedDict()
+        self._folders: set[str] = set()
+        """Folders of the store known to exist."""
         register_store(self.name, self.load)
 
-    def _path(self, key: bytes) -> Path:
+    def _path(self, key: bytes) -> str:
         name = key.hex()
-        return self.folder / name[:2] / name[2:]
+        return os.path.join(self.name, name[:2], name[2:])  # noqa: PTH118
 
     def stored(self, key: bytes, sizes: Sizes, info: FileInfo) -> StoredBody:
         """The body of `key`, which a file of the store holds (not read now)."""
@@ -581,11 +590,29 @@ class BodyStore:
         if not self.write:
             return rendered
         try:
-            _dump(self._path(key), self.header,
-                  (rendered.summary_html, rendered.summary_text, rendered.content_html))
+            self._write(key, (rendered.summary_html, rendered.summary_text,
+                              rendered.content_html))
         except OSError:  # the build still has the HTML; the cache reports its own failures
             return rendered
         return self.stored(key, rendered.sizes, info)
+
+    def _write(self, key: bytes, texts: tuple[str, str, str]) -> None:
+        """Write the file of `key`: straight under its name when there is none (a cold build
+        writes thousands, and a rename costs more than the rest), else through a temporary
+        file. A file cut short by a crash fails its checksum: it is rendered and written
+        again."""
+        path = self._path(key)
+        folder = os.path.dirname(path)  # noqa: PTH120
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+            self._folders.add(folder)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:  # damaged, or written meanwhile: replaced whole
+            _dump(Path(path), self.header, texts)
+            return
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_encoded(self.header, texts))
 
     def _read(self, key: bytes) -> Rendered | None:
         value = _load(self._path(key), self.header)
@@ -630,7 +657,7 @@ class BodyStore:
             for key in set(before) - set(now):
                 if type(key) is bytes:
                     with contextlib.suppress(OSError):
-                        self._path(key).unlink()
+                        os.unlink(self._path(key))  # noqa: PTH108
         _dump(record, self._used_header, now)
         legacy = self.folder.parent / "html"  # the HTML shards of feeder's first cache
         if legacy.is_dir():

@@ -121,20 +121,99 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
 def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
-    for entry in feed.entries:
-        _add_entry(fg, entry, feed.tag_scheme, dc=False)
-    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
+    head = bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return _with_entries(head, b"</feed>", [_FRAGMENTS.get(entry, feed.tag_scheme, "atom.xml")
+                                            for entry in feed.entries])
 
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an RSS 2.0 document, with atom:link rel="self" and content:encoded."""
     fg = _generator(feed, config, "rss.xml", rss=True)
-    dc = any(entry.author for entry in feed.entries)
-    if dc:  # RSS <author> must be an email address; a name alone goes in dc:creator
+    if any(entry.author for entry in feed.entries):  # dc:creator: see _add_entry
         fg.load_extension("dc", atom=False, rss=True)
-    for entry in feed.entries:
-        _add_entry(fg, entry, feed.tag_scheme, dc=dc)
-    data = bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
+    head = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
+                                                   xml_declaration=True)))
+    return _with_entries(head, b"</channel>", [_FRAGMENTS.get(entry, feed.tag_scheme, "rss.xml")
+                                               for entry in feed.entries])
+
+
+def _with_entries(document: bytes, end: bytes, entries: list[bytes]) -> bytes:
+    """A document feedgen wrote without entries, with the entries' XML put where feedgen
+    puts them (last in the feed or channel, as `_entry_bytes` cut them out)."""
+    at = document.rindex(b"\n", 0, document.rindex(end)) + 1  # the end tag's line
+    return b"".join([document[:at], *entries, document[at:], b"\n"])
+
+
+def _entry_bytes(entry: Entry, scheme: str, name: str) -> bytes:
+    """The XML of `entry` in a feed document `name`: feedgen's, cut out of a document of
+    that one entry, with the indentation it has in any feed (for a JSON Feed, its item on
+    one line, indented).
+
+    An entry's XML depends on nothing else in its feed (the categories' scheme is the
+    site's, dc:creator is declared wherever an entry has an author), so each entry is
+    written once per format and then copied into each feed that holds it (see _Fragments).
+    """
+    if name == "feed.json":
+        return f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+    rss = name == "rss.xml"
+    fg = FeedGenerator()
+    fg.id(scheme)
+    fg.title("-")
+    fg.link(href=scheme)
+    fg.description("-")
+    fg.updated(entry.updated)
+    if rss and entry.author:
+        fg.load_extension("dc", atom=False, rss=True)
+    _add_entry(fg, entry, scheme, dc=rss and bool(entry.author))
+    if rss:
+        data = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
+        start, end = b"<item>", b"</item>\n"
+    else:
+        data = bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
+        start, end = b"<entry>", b"</entry>\n"
+    first = data.rindex(b"\n", 0, data.index(start)) + 1  # its indentation included
+    return data[first:data.rindex(end) + len(end)]
+
+
+class _Fragments:
+    """The XML of entries written, to copy into every feed that holds them: an entry is in
+    the combined feed and in each of its tags' feeds. At most `budget` bytes are kept: once
+    it is reached, further entries are written each time they are needed (the documents
+    come in path order, so an entry's next use is anywhere: keeping the first ones is as
+    good as any choice, and cheaper)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.found: dict[tuple[bytes, str, str], bytes] = {}
+
+    def get(self, entry: Entry, scheme: str, name: str) -> bytes:
+        key = (entry.digest, scheme, name)
+        data = self.found.get(key)
+        if data is None:
+            data = _entry_bytes(entry, scheme, name)
+            if self.size + len(data) <= self.budget:
+                self.found[key] = data
+                self.size += len(data)
+        return data
+
+    def clear(self) -> None:
+        self.found.clear()
+        self.size = 0
+
+
+FRAGMENT_BUDGET = 64 << 20
+"""Bytes of entries' XML a process keeps (see _Fragments): at 10,000 briefs, most of them;
+at 100,000, a small part, so that the peak memory of a build stays within its target."""
+_FRAGMENTS = _Fragments(FRAGMENT_BUDGET)
+
+
+def forget_entries() -> None:
+    """Let go of the entries' XML kept so far (a new build starts: see _Fragments)."""
+    _FRAGMENTS.clear()
+
+
+def _plain_text_references(data: bytes) -> bytes:
     return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
 
 
@@ -185,10 +264,9 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     # One item a line: json's C encoder writes each (with `indent`, the pure-Python one
     # would write everything, several times slower).
     head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
-    items = ",\n".join(f"    {json.dumps(_json_item(entry), ensure_ascii=False)}"
-                        for entry in feed.entries)
-    listed = f"\n{items}\n  " if items else ""
-    return f'{head},\n  "items": [{listed}]\n}}\n'.encode()
+    items = b",\n".join([_FRAGMENTS.get(entry, "", "feed.json") for entry in feed.entries])
+    listed = b"\n" + items + b"\n  " if items else b""
+    return f'{head},\n  "items": ['.encode() + listed + b"]\n}\n"
 
 
 def _json_item(entry: Entry) -> dict[str, Any]:

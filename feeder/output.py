@@ -569,9 +569,12 @@ def write_plan(
                     if result.temp != _temp_path(current, token):
                         odd[rel] = result.temp
         current = manifest_path = os.fspath(output_dir / MANIFEST)
-        if new_files:
-            # Claim the new files before they appear: a build killed among the renames
-            # then leaves no file that a later build would not know it may remove.
+        # Claim the new files before they appear: a build killed among the renames then
+        # leaves no file that a later build would not know it may remove. When nothing is
+        # removed and no earlier entry is forgotten, the new manifest is that claim: it goes
+        # first. Otherwise an interim manifest, the old one and the new together, does.
+        final_first = new_files and not stale and not manifest.entries
+        if new_files and not final_first:
             claim = _manifest_chunks(_Overlay(entries, manifest.entries),
                                      _Overlay(files, manifest.files))
             mark()
@@ -579,6 +582,8 @@ def write_plan(
         final = _stage_if_changed(manifest_path, _manifest_chunks(entries, files), mark)
         _sync_staged(chain(map(temp_of, written), filter(None, (interim, final))))
         # Phase 2: renames (which need no space), removals, and the manifest last.
+        if final_first:
+            interim, final = final, None
         if interim is not None:
             os.replace(interim, manifest_path)  # noqa: PTH105
             interim = None

@@ -248,6 +248,9 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
     cache.start_recording()
+    from feeder.feeds import forget_entries
+
+    forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
     manifest_before = cache.manifest_before()
     collected = collect(config, now=now, options=options, cache=cache, progress=progress)
     problems = collected.problems

@@ -121,25 +121,27 @@ class Site:
 
 
 _DIGESTED: tuple[str, ...] = ()
-"""The fields of Entry that `entry_digest` reads by name (every one but the body and the
-digest itself), so that no field can be forgotten."""
+"""The fields of Entry that `entry_digest` reads by name (every one but the body, the tags
+and the digest itself), so that no field can be forgotten."""
 
 
 def entry_digest(entry: Entry) -> bytes:
     """SHA-256 of every field of `entry`: what the keys of the output files are made from.
 
     Its body counts by its digest (the HTML is not read for it); text fields go in as they
-    are, each with its length; the other fields by their repr.
+    are, each with its length, and so do the name and slug of each tag; the other fields by
+    their repr (a Tag's repr, the dataclass's, would take most of the time).
     """
     values = [getattr(entry, name) for name in _DIGESTED]
     texts = [value for value in values if type(value) is str]
+    texts += [text for tag in entry.tags for text in (tag.name, tag.slug)]
     others = [value for value in values if type(value) is not str]
-    head = repr((others, [len(text) for text in texts]))
+    head = repr((others, len(entry.tags), [len(text) for text in texts]))
     data = "\0".join([head, *texts]).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data + entry.body.digest).digest()
 
 
-_DIGESTED = tuple(f.name for f in fields(Entry) if f.init and f.name != "body")
+_DIGESTED = tuple(f.name for f in fields(Entry) if f.init and f.name not in ("body", "tags"))
 
 
 def _day(moment: datetime, sep: str) -> str:

@@ -252,3 +252,43 @@ def test_xml_forbidden_characters_never_reach_a_feed(project: Project) -> None:
         data = (project.public / name).read_bytes()
         etree.fromstring(data)
         assert parse_feed(data).entries[0].title == "A title"
+
+
+def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
+        tmp_path: Path) -> None:
+    """feeds.py has feedgen write each entry's XML once and copies it into every document
+    that holds it (see feeds._Fragments): every document is byte for byte what feedgen
+    writes with all its entries added to one generator, archives, hubs and authors too."""
+    from feeder import feeds
+    from feeder.pipeline import collect
+
+    project = Project(tmp_path / "site")
+    project.settings('title = "T"\nbase_url = "https://t.example.com/"\nmax_entries = 3\n'
+                     'archive_page_size = 2\nhubs = ["https://hub.example.com/"]\n')
+    for day in range(1, 9):
+        author = f"author: A & B {day}\n" if day % 2 else ""
+        project.brief(f"2016-10-{day:02d}-b{day}.md",
+                      f"---\ntitle: <B{day}> & co\ndate: 2016-10-{day:02d}\n"
+                      f"tags: [US, {'x' if day % 3 else 'y'}]\n{author}---\n\n"
+                      f"The Short of It:\n\nShort {day} <em>&amp;</em>.\n\nLong {day}.\n")
+    site = collect(project.config(), now=NOW).site
+    assert site is not None
+    config = project.config()
+    checked = set()
+    for feed in site.feeds:
+        for name, render, write in (("atom.xml", feeds.atom_bytes, "atom_str"),
+                                    ("rss.xml", feeds.rss_bytes, "rss_str")):
+            fg = feeds._generator(feed, config, name, rss=name == "rss.xml")
+            dc = name == "rss.xml" and any(entry.author for entry in feed.entries)
+            if dc:
+                fg.load_extension("dc", atom=False, rss=True)
+            for entry in feed.entries:
+                feeds._add_entry(fg, entry, feed.tag_scheme, dc=dc)
+            whole = bytes(getattr(fg, write)(pretty=True, encoding="UTF-8",
+                                             xml_declaration=True)) + b"\n"
+            if name == "rss.xml":
+                whole = feeds._plain_text_references(whole)
+            assert render(feed, config) == whole, (feed.folder, name)
+            checked.add((feed.archive, bool(feed.hubs), dc, bool(feed.entries)))
+    assert {(True, False), (False, True)} <= {flags[:2] for flags in checked}
+    assert any(flags[2] for flags in checked)

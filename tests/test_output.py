@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -258,7 +259,8 @@ def test_only_a_build_after_one_killed_while_staging_looks_through_the_folder(
     for plan in (changed, changed, PLAN):
         report = write(public, plan)
         assert STAGING not in report.written + report.removed + report.unchanged
-    assert marked == [True] * 6  # 2 files and 2 manifests; then none; 1 file and a manifest
+    assert marked == [True] * 5  # 2 files and the manifest (it claims the new file); then
+    # nothing; 1 file and a manifest
     assert walks == []
     assert not (public / STAGING).exists()
     assert STAGING not in json.loads((public / MANIFEST).read_bytes())["files"]
@@ -358,6 +360,42 @@ def test_an_error_leaves_the_folder_as_it_was(public: Path) -> None:
 
 class Killed(BaseException):
     """Stands for a SIGKILL: nothing in write_plan may catch it."""
+
+
+@pytest.mark.parametrize("stop", range(5))
+def test_a_build_that_only_adds_files_claims_them_with_its_manifest_first(
+        public: Path, monkeypatch: pytest.MonkeyPatch, stop: int) -> None:
+    """Nothing to remove and no entry forgotten: the new manifest is renamed first (it is
+    the claim), then the files; stopped after any rename, every file on view is claimed."""
+    write(public, PLAN, {"e1": {"path": "a.txt", "title": "A", "url": "https://x/a/"}})
+    new = {**{rel: data + b" v2" for rel, data in PLAN.items()},
+           "tags/new/atom.xml": b"<feed>new</feed>"}
+    entries = {"e1": {"path": "a.txt", "title": "A", "url": "https://x/a/"},
+               "e2": {"path": "b.txt", "title": "B", "url": "https://x/b/"}}
+    renames: list[str] = []
+    real = os.replace
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if len(renames) == stop:
+            raise Killed
+        renames.append(Path(dst).relative_to(public).as_posix())
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with contextlib.suppress(Killed):
+        write(public, new, entries)
+    monkeypatch.setattr(os, "replace", real)
+    assert renames[:1] == [MANIFEST][:stop]
+    assert len(renames) == min(stop, 1 + len(new))  # one manifest, then the files
+    manifest, _ = read_manifest(public)
+    visible = {rel for rel in tree(public) if rel not in (MANIFEST, STAGING)
+               and not rel.endswith(TEMP_SUFFIX)}
+    assert visible <= set(manifest.files)
+    if stop:
+        assert manifest.entries == entries
+    report = write(public, {"atom.xml": b"third"})
+    assert sorted(report.removed) == sorted(visible - {"atom.xml"})
+    assert not [rel for rel in tree(public) if rel.endswith(TEMP_SUFFIX)]
 
 
 @pytest.mark.parametrize("stop", range(9))

@@ -69,3 +69,29 @@ def test_publication_rules() -> None:
     assert is_published(brief(day=6), now, drafts=False, future=True)
     assert not is_published(brief(draft=True), now, drafts=False, future=False)
     assert is_published(brief(draft=True), now, drafts=True, future=False)
+
+
+def test_an_entry_digest_changes_with_every_field_and_only_then() -> None:
+    from dataclasses import replace
+
+    from feeder.body import Rendered
+    from feeder.site import Entry
+
+    moment = datetime(2016, 10, 4, tzinfo=timezone.utc)
+    entry = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
+                  (Tag("US", "us"), Tag("Russia", "russia")), None, Rendered("<p>s</p>", "s", "c"))
+    same = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
+                 (Tag("US", "us"), Tag("Russia", "russia")), None, Rendered("<p>s</p>", "s", "c"))
+    assert entry.digest == same.digest
+    later = datetime(2016, 10, 5, tzinfo=timezone.utc)
+    changes = [{"id": "id2"}, {"url": "https://y/"}, {"slug": "t"}, {"path": "b.txt"},
+               {"title": "U"}, {"published": later}, {"updated": later}, {"author": "A"},
+               {"tags": (Tag("Us", "us"), Tag("Russia", "russia"))},  # another spelling
+               {"tags": (Tag("US", "u-s"), Tag("Russia", "russia"))},
+               {"tags": (Tag("Russia", "russia"), Tag("US", "us"))},
+               {"tags": (Tag("US", "us"),)},
+               {"tags": (Tag("US\0us", "us"),)},  # texts cannot run into each other
+               {"body": Rendered("<p>s</p>", "s", "d")}]
+    digests = {replace(entry, **change).digest for change in changes}
+    assert len(digests) == len(changes)
+    assert entry.digest not in digests
