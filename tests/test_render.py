@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from feeder.render import plain_text, render
+import markdown
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeder.render import EXTENSIONS, markdown_to_html, plain_text, render
 
 BASE = "https://news.example.com/2016/10/04/radio-silent/"
 
@@ -33,3 +38,36 @@ def test_unsafe_markup_is_removed_and_raw_mode_keeps_it() -> None:
     raw = render("S", text + ' <img src="p.png">', BASE, allow_raw_html=True).content_html
     assert "<script>alert(1)</script>" in raw
     assert f'src="{BASE}p.png"' in raw
+
+
+# --- Markdown with only the extensions a text can use ----------------------------------------
+
+_PIECES = ["- item", "* star", "1. one", "2) two", "> quoted", "```", "~~~", "```python",
+           "| a | b |", "|---|---|", "a | b", "---", "===", "Term", ": a definition",
+           "   : indented definition", "*[HTML]: Hyper Text", "HTML here", "[^1]", "[^1]: a note",
+           "{: #anchor .cls }", "# Heading {#h}", "<div>", "</div>", "<div markdown=\"1\">",
+           "<b>bold</b>", "<!-- c -->", "<https://example.com/>", "    indented code",
+           "[link](https://example.com/)", "[ref][r]", "[r]: https://example.com/r",
+           "![image](a.png){: .wide }", "**strong**", "_em_", "`code`", "\\|", "\\{", "&amp;",
+           "plain words", "", ""]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3).map(" ".join),
+                max_size=12).map("\n".join))
+def test_markdown_leaves_out_only_extensions_the_text_cannot_use(text: str) -> None:
+    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+    assert markdown_to_html(text) == full.convert(text)
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("```\nx\n```", "<pre><code>x\n</code></pre>"),
+    ("A[^1]\n\n[^1]: n", 'class="footnote"'),
+    ("# H {#h}", '<h1 id="h">H</h1>'),
+    ("Term\n: def", "<dl>"),
+    ("| a | b |\n|---|---|\n| 1 | 2 |", "<table>"),
+    ("*[HTML]: Hyper\n\nHTML", '<abbr title="Hyper">HTML</abbr>'),
+    ('<div markdown="1">*x*</div>', "<em>x</em>"),
+])
+def test_each_extension_of_markdown_extra_still_works(text: str, html: str) -> None:
+    assert html in markdown_to_html(text)
