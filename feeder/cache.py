@@ -332,8 +332,8 @@ def _header(kind: str, *keys: str) -> bytes:
 def _load(path: str | Path, header: bytes) -> Any:
     """The payload of a cache file, or None when it is missing, damaged or not ours."""
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123
-            data = handle.read()
+        with open(path, "rb", buffering=0) as handle:  # noqa: PTH123 - unbuffered: fewer calls
+            data = handle.readall()
     except OSError:
         return None
     start = len(header) + 1 + 32

@@ -367,18 +367,29 @@ def _make_folder(folder: str, created: list[str], known: set[str] | None = None)
     `known` holds folders known to exist (a build checks each folder once)."""
     if known is not None and folder in known:
         return
+    # Made at once when its parent exists (as for most folders of a build: one call), else
+    # after its missing parents. A folder that exists (made meanwhile by another process of
+    # this build, or a file in the way: then writing into it fails) is not noted.
     missing = []
     path = folder
-    while not os.path.isdir(path):  # noqa: PTH112
-        missing.append(path)
-        parent = os.path.dirname(path)  # noqa: PTH120
-        if parent == path:
+    while True:
+        try:
+            os.mkdir(path)  # noqa: PTH102
+        except FileExistsError:
             break
-        path = parent
+        except FileNotFoundError:
+            parent = os.path.dirname(path)  # noqa: PTH120
+            if parent == path:
+                raise
+            missing.append(path)
+            path = parent
+            continue
+        created.append(path)
+        break
     for path in reversed(missing):
         try:
             os.mkdir(path)  # noqa: PTH102
-        except FileExistsError:  # made meanwhile by another process of this build
+        except FileExistsError:
             continue
         created.append(path)
     if known is not None:

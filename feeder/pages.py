@@ -265,8 +265,11 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's."""
     loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
+    # auto_reload off: the templates cannot change during a build (they are read before it
+    # starts), and checking costs a stat of each template file for every page.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             auto_reload=False)
     env.filters["long_date"] = long_date
     env.filters["rfc3339"] = rfc3339
     return env
