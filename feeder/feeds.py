@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
@@ -202,15 +202,29 @@ class _Fragments:
         self.size = 0
 
 
-FRAGMENT_BUDGET = 64 << 20
-"""Bytes of entries' XML a process keeps (see _Fragments): at 10,000 briefs, most of them;
-at 100,000, a small part, so that the peak memory of a build stays within its target."""
-_FRAGMENTS = _Fragments(FRAGMENT_BUDGET)
+FRAGMENT_BUDGET = 160 << 20
+"""Bytes of entries' XML and JSON a process may keep (see _Fragments) when every entry of
+the site fits: then each is written once per format. A larger site gets SMALL_BUDGET (in a
+document of N entries, one is found again only if kept: keeping a small part of them saves
+a small part of the time, and its memory is needed elsewhere: see docs/PERFORMANCE.md)."""
+SMALL_BUDGET = 16 << 20
+_ENTRY_EXTRA = 2048
+"""Bytes an entry takes in each format besides its HTML (its id, URL, title, dates, tags)."""
+_FRAGMENTS = _Fragments(SMALL_BUDGET)
 
 
 def forget_entries() -> None:
     """Let go of the entries' XML kept so far (a new build starts: see _Fragments)."""
     _FRAGMENTS.clear()
+    _FRAGMENTS.budget = SMALL_BUDGET
+
+
+def keep_room_for(entries: Iterable[Entry]) -> None:
+    """Let this process (and the workers it starts) keep the XML of every one of `entries`
+    when it takes at most FRAGMENT_BUDGET bytes."""
+    needed = sum(2 * xml + json + 3 * _ENTRY_EXTRA for xml, json in
+                 (entry.body.sizes for entry in entries))
+    _FRAGMENTS.budget = FRAGMENT_BUDGET if needed <= FRAGMENT_BUDGET else SMALL_BUDGET
 
 
 def _plain_text_references(data: bytes) -> bytes:

@@ -248,7 +248,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
     cache.start_recording()
-    from feeder.feeds import forget_entries
+    from feeder.feeds import forget_entries, keep_room_for
 
     forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
     manifest_before = cache.manifest_before()
@@ -264,6 +264,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = collected.site
+    keep_room_for(site.entries)
     plan = plan_deferred(site, config, templates)
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     with LazyPlan(plan, known, progress=progress) as lazy:
