@@ -292,3 +292,32 @@ def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
             checked.add((feed.archive, bool(feed.hubs), dc, bool(feed.entries)))
     assert {(True, False), (False, True)} <= {flags[:2] for flags in checked}
     assert any(flags[2] for flags in checked)
+
+
+def test_entries_are_kept_for_reuse_within_a_budget_set_by_the_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeder import feeds
+    from feeder.pipeline import collect
+
+    project = Project(tmp_path / "site")
+    project.settings('title = "T"\nbase_url = "https://t.example.com/"\n')
+    for day in range(1, 7):
+        project.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}", "US, x"))
+    config = project.config()
+    site = collect(config, now=NOW).site
+    assert site is not None
+    feeds.forget_entries()
+    feeds.keep_room_for(site.entries)
+    assert feeds._FRAGMENTS.budget == feeds.FRAGMENT_BUDGET  # a small site fits whole
+    for feed in site.feeds:
+        feeds.atom_bytes(feed, config)
+    assert len(feeds._FRAGMENTS.found) == len(site.entries)  # each written once
+    monkeypatch.setattr(feeds, "FRAGMENT_BUDGET", 1000)
+    feeds.forget_entries()
+    feeds.keep_room_for(site.entries)
+    assert feeds._FRAGMENTS.budget == feeds.SMALL_BUDGET
+    monkeypatch.setattr(feeds._FRAGMENTS, "budget", 5000)
+    first = {feed.folder: feeds.atom_bytes(feed, config) for feed in site.feeds}
+    assert 0 < feeds._FRAGMENTS.size <= 5000
+    assert first == {feed.folder: feeds.atom_bytes(feed, config) for feed in site.feeds}
+    feeds.forget_entries()
