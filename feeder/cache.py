@@ -534,6 +534,9 @@ class Later:
 _RECENT = 256
 """Bodies a process keeps after reading them: an entry is in several feeds, and each feed
 in three formats, made one after another."""
+HOLD_ALL_BYTES = 48 << 20
+"""A site whose HTML takes at most this much has all of it kept once read (see
+BodyStore.room_for): each body is then read once per process."""
 
 
 class BodyStore:
@@ -558,6 +561,7 @@ class BodyStore:
         self._sources: dict[bytes, FileInfo] = {}
         """Where each body comes from, to render it again if its file is lost meanwhile."""
         self._recent: OrderedDict[bytes, Rendered] = OrderedDict()
+        self._keep = _RECENT
         self._folders: set[str] = set()
         """Folders of the store known to exist."""
         register_store(self.name, self.load)
@@ -629,9 +633,15 @@ class BodyStore:
             return found
         found = self._read(key) or self._render_again(key)
         self._recent[key] = found
-        if len(self._recent) > _RECENT:
+        if len(self._recent) > self._keep:
             self._recent.popitem(last=False)
         return found
+
+    def room_for(self, bodies: Sequence[Body]) -> None:
+        """Keep every one of `bodies` once read, if their HTML takes at most HOLD_ALL_BYTES
+        (else the last _RECENT read)."""
+        size = sum(max(body.sizes) for body in bodies)
+        self._keep = max(_RECENT, len(bodies)) if size <= HOLD_ALL_BYTES else _RECENT
 
     def _render_again(self, key: bytes) -> Rendered:
         """The HTML of a file removed or damaged during the build: its brief rendered again

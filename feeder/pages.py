@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -152,8 +153,14 @@ def relative(here: str, target: str) -> str:
     while (common < len(here_parts) and common < len(target_parts) - 1
            and here_parts[common] == target_parts[common]):
         common += 1
-    path = "../" * (len(here_parts) - common) + "/".join(target_parts[common:])
-    return quote(path) or "./"
+    return "../" * (len(here_parts) - common) + _quoted("/".join(target_parts[common:])) \
+        or "./"
+
+
+@lru_cache(maxsize=4096)
+def _quoted(path: str) -> str:
+    """`quote(path)`: pages link to the same few folders (tags, feeds) again and again."""
+    return quote(path)
 
 
 def brief_folder(entry: Entry, config: Config) -> str:

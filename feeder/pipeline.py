@@ -265,6 +265,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
                                                f"no briefs to publish{held}")])
     site = collected.site
     keep_room_for(site.entries)
+    cache.bodies.room_for([entry.body for entry in site.entries])
     plan = plan_deferred(site, config, templates)
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     with LazyPlan(plan, known, progress=progress) as lazy:

@@ -733,3 +733,27 @@ def test_options_are_part_of_the_key(project: Project) -> None:
     without = build(project.config(), now=NOW, options=replace(Options(), drafts=False))
     assert without.site is not None
     assert b"Draft" not in (project.public / "atom.xml").read_bytes()
+
+
+def test_a_small_site_reads_each_html_file_once_per_process(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_JOBS", 10**9)
+    _three(project)
+    project.build()
+    shutil.rmtree(project.public)  # every page and feed is made again, from the cache's HTML
+    reads: list[bytes] = []
+    real = cache_module.BodyStore._read
+
+    def read(self: cache_module.BodyStore, key: bytes) -> Any:
+        reads.append(key)
+        return real(self, key)
+
+    monkeypatch.setattr(cache_module.BodyStore, "_read", read)
+    project.build()
+    assert len(reads) == len(set(reads)) == 3
+    monkeypatch.setattr(cache_module, "HOLD_ALL_BYTES", 10)  # too large to hold: recent ones
+    monkeypatch.setattr(cache_module, "_RECENT", 1)
+    reads.clear()
+    shutil.rmtree(project.public)
+    project.build()
+    assert len(reads) > 3
