@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from functools import cache
+from functools import lru_cache
 from urllib.parse import urljoin
 
 import markdown
@@ -54,7 +54,7 @@ _EXTRA: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-@cache
+@lru_cache(maxsize=16)  # one per set of extensions in use: few, but never 128
 def _markdown(extensions: tuple[str, ...]) -> markdown.Markdown:
     return markdown.Markdown(extensions=list(extensions), output_format="html")
 
