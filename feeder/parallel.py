@@ -138,7 +138,7 @@ class LazyPlan(Mapping[str, bytes]):
     def __init__(self, plan: Mapping[str, Deferred], known: Mapping[str, str], *,
                  progress: Progress | None = None) -> None:
         self._plan = plan
-        todo = sum(1 for rel in plan if rel not in known)
+        todo = self._todo = sum(1 for rel in plan if rel not in known)
         self._progress = progress if todo >= PROGRESS_MIN else None
         self._workers = workers_for(todo)
         self._pool: Pool | None = None
@@ -147,7 +147,7 @@ class LazyPlan(Mapping[str, bytes]):
     def __enter__(self) -> LazyPlan:
         global _PLAN, _STOP, _FOLDERS
         if self._progress is not None:
-            self._progress.start("writing files", len(self._plan))
+            self._progress.start("writing files", self._todo)
         if self._workers:
             import multiprocessing
 

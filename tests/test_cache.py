@@ -460,6 +460,36 @@ def test_a_file_workers_cannot_stage_leaves_the_folder_as_it_was(
     assert proj.build().report.written
 
 
+@pytest.mark.parametrize("min_jobs", [1, 10**9])  # in worker processes, in this one
+def test_the_writing_bar_counts_the_files_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               min_jobs: int) -> None:
+    from feeder.cache import Later
+    from feeder.output import Manifest, write_plan
+
+    monkeypatch.setattr(parallel, "MIN_JOBS", min_jobs)
+    heard: list[tuple[str, int]] = []
+
+    class Recorder:
+        def start(self, label: str, total: int) -> None:
+            heard.append((label, total))
+
+        def advance(self, count: int = 1) -> None:
+            heard.append(("advance", count))
+
+        def finish(self) -> None:
+            heard.append(("finish", 0))
+
+    made = {f"p{n}.html": Later(None, lambda n=n: f"<p>{n}</p>".encode())
+            for n in range(parallel.PROGRESS_MIN)}
+    plan = {**made, "known.html": Later(None, lambda: b"never made")}
+    with parallel.LazyPlan(plan, {"known.html": "0" * 64}, progress=Recorder()) as lazy:
+        write_plan(lazy, tmp_path, manifest=Manifest(), entries={},
+                   known={"known.html": "0" * 64}, stager=lazy.stage)
+    assert heard[0] == ("writing files", len(made))
+    assert sum(count for label, count in heard if label == "advance") == len(made)
+    assert heard[-1] == ("finish", 0)
+
+
 def test_a_progress_bar_shows_on_a_terminal_only(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     pty = pytest.importorskip("pty")
