@@ -424,12 +424,14 @@ class Staged:
     """Why it could not be staged: (errno, message, path) of the OSError."""
 
 
-Stager = Callable[[Iterable[tuple[str, str]], str, Callable[[], None]],
+Stager = Callable[[Iterable[tuple[str, str]], str, Callable[[], None], list[str]],
                  Generator[Staged, None, None]]
 """Stages planned files: given (relative path, target path) pairs in order, the build's
-temporary-file token and `mark` (to call before the first folder or temporary file is
-made), yields a `Staged` for each pair, in order. When it is closed early (an error), it
-leaves nothing of its own behind: what it staged but did not yield is removed."""
+temporary-file token, `mark` (to call before the first folder or temporary file is made)
+and a list, yields a `Staged` for each pair, in order. When it is closed early (an error),
+it removes the temporary files it made but did not yield, and adds the folders it made for
+them to the list (write_plan removes them with its own, deepest first: another file may
+be in one of them until then)."""
 
 
 def stage_file(target: str, data: bytes, token: str, folders: set[str],
@@ -457,9 +459,9 @@ def stage_file(target: str, data: bytes, token: str, folders: set[str],
 def stage_each(plan: Mapping[str, bytes]) -> Stager:
     """The plain Stager: each file made (`plan[rel]`) and staged in turn, in this process."""
 
-    def stage(items: Iterable[tuple[str, str]], token: str,
-              mark: Callable[[], None]) -> Generator[Staged, None, None]:
-        folders: set[str] = set()
+    def stage(items: Iterable[tuple[str, str]], token: str, mark: Callable[[], None],
+              _orphans: list[str]) -> Generator[Staged, None, None]:
+        folders: set[str] = set()  # nothing is staged but not yielded here
         for rel, target in items:
             yield stage_file(target, plan[rel], token, folders, mark)
 
@@ -566,7 +568,8 @@ def write_plan(
         # Phase 1: every changed file is staged next to its target. A full disk or a
         # read-only folder fails here, before anything in the folder has changed.
         items = ((rel, target_of(rel)) for rel in todo)
-        with contextlib.closing((stager or stage_each(plan))(items, token, mark)) as staged:
+        with contextlib.closing((stager or stage_each(plan))(items, token, mark,
+                                                             created)) as staged:
             for rel, result in zip(todo, staged, strict=True):
                 current = target_of(rel)
                 created.extend(result.created)
@@ -629,7 +632,8 @@ def write_plan(
         if renamed or removed:
             outcome = f"{display} may be partly updated; build again once this is fixed"
         else:
-            for folder in reversed(created):
+            # Deepest first: folders made by worker processes come in any order.
+            for folder in sorted(created, key=lambda path: path.count(os.sep), reverse=True):
                 with contextlib.suppress(OSError):
                     os.rmdir(folder)  # noqa: PTH106
             outcome = f"{display} was left as it was"

@@ -167,12 +167,12 @@ class LazyPlan(Mapping[str, bytes]):
         if self._progress is not None:
             self._progress.finish()
 
-    def stage(self, items: Iterable[tuple[str, str]], token: str,
-              mark: Callable[[], None]) -> Generator[Staged, None, None]:
+    def stage(self, items: Iterable[tuple[str, str]], token: str, mark: Callable[[], None],
+              orphans: list[str]) -> Generator[Staged, None, None]:
         """An output.Stager: in the worker processes when there are any."""
         pool, stop = self._pool, self._stop
         if pool is None or stop is None:
-            yield from stage_each(self)(items, token, mark)
+            yield from stage_each(self)(items, token, mark, orphans)
             return
         mark()  # before any worker may make a folder or a temporary file
         results = pool.imap(_stage_in_worker, ((rel, target, token) for rel, target in items),
@@ -197,7 +197,10 @@ class LazyPlan(Mapping[str, bytes]):
                     except Exception:  # noqa: S112 - the build fails already
                         continue
                     if staged is not None:
-                        _unstage(staged)
+                        if staged.temp is not None:
+                            with contextlib.suppress(OSError):
+                                os.unlink(staged.temp)  # noqa: PTH108
+                        orphans.extend(staged.created)
 
     def __getitem__(self, rel: str) -> bytes:
         data = self._plan[rel].make()
@@ -217,13 +220,3 @@ class LazyPlan(Mapping[str, bytes]):
     def output_keys(self) -> dict[str, bytes | None]:
         """Every output with the key of its inputs."""
         return {rel: deferred.key for rel, deferred in self._plan.items()}
-
-
-def _unstage(staged: Staged) -> None:
-    """Remove what staging one file made: its temporary file, then its new folders."""
-    for path in ([staged.temp] if staged.temp else []):
-        with contextlib.suppress(OSError):
-            os.unlink(path)  # noqa: PTH108
-    for folder in reversed(staged.created):
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)  # noqa: PTH106 - only when empty
