@@ -1078,17 +1078,19 @@ def _window(briefs: Sequence[Brief], now: datetime,
     if getattr(options, "future", False):
         return (None, None)
     drafts = getattr(options, "drafts", False)
-    low: int | None = None
-    high: int | None = None
+    latest: datetime | None = None  # compared as datetimes: converted once, at the end
+    soonest: datetime | None = None
     for brief in briefs:
         if brief.draft and not drafts:
             continue
-        moment = _micros(brief.date)
-        if brief.date <= now:
-            low = moment if low is None else max(low, moment)
-        else:
-            high = moment if high is None else min(high, moment)
-    return (low, high)
+        date = brief.date
+        if date <= now:
+            if latest is None or date > latest:
+                latest = date
+        elif soonest is None or date < soonest:
+            soonest = date
+    return (None if latest is None else _micros(latest),
+            None if soonest is None else _micros(soonest))
 
 
 # --- output keys ------------------------------------------------------------------------------
