@@ -59,11 +59,11 @@ class Rendered:
                 content[2] + text_sizes(self.summary_text)[2])
 
 
-_STORES: dict[str, Callable[[bytes], Rendered]] = {}
+_STORES: dict[str, Callable[[StoredBody], Rendered]] = {}
 """How each store of this process reads a body, by name (see `register_store`)."""
 
 
-def register_store(name: str, load: Callable[[bytes], Rendered]) -> None:
+def register_store(name: str, load: Callable[[StoredBody], Rendered]) -> None:
     """Make `load` read the bodies of the store `name` (a body names its store rather than
     holding it, so that it stays small when it goes to or comes from a worker process)."""
     _STORES[name] = load
@@ -74,26 +74,28 @@ class StoredBody:
     each time an output asks for it (the store keeps a few recent ones), so that a build
     holds in memory only the HTML of what it is making."""
 
-    __slots__ = ("digest", "sizes", "store")
+    __slots__ = ("digest", "sizes", "store", "where")
 
-    def __init__(self, key: bytes, sizes: Sizes, store: str) -> None:
+    def __init__(self, key: bytes, sizes: Sizes, store: str, where: bytes | None = None) -> None:
         self.digest = key
         """The key of the HTML: the digest of everything it is rendered from."""
         self.sizes = sizes
         self.store = store
+        self.where = where
+        """Where in the store it is, when the key alone does not say (see cache.BodyStore)."""
 
     def __repr__(self) -> str:
         return f"StoredBody({self.digest.hex()})"
 
-    def __getstate__(self) -> tuple[bytes, Sizes, str]:
-        return self.digest, self.sizes, self.store
+    def __getstate__(self) -> tuple[bytes, Sizes, str, bytes | None]:
+        return self.digest, self.sizes, self.store, self.where
 
-    def __setstate__(self, state: tuple[bytes, Sizes, str]) -> None:
-        self.digest, self.sizes, self.store = state
+    def __setstate__(self, state: tuple[bytes, Sizes, str, bytes | None]) -> None:
+        self.digest, self.sizes, self.store, self.where = state
 
     @property
     def rendered(self) -> Rendered:
-        return _STORES[self.store](self.digest)
+        return _STORES[self.store](self)
 
     @property
     def summary_html(self) -> str:

@@ -44,6 +44,7 @@ import struct
 import sys
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from feeder.config import Config
     from feeder.site import Feed
 
-FORMAT = 3
+FORMAT = 4
 _MAGIC = b"feeder-cache"
 SHARDS = 64
 """Parsed briefs are spread over this many files, so that a rebuild after one
@@ -336,6 +337,12 @@ def _load(path: str | Path, header: bytes) -> Any:
             data = handle.readall()
     except OSError:
         return None
+    return _decoded(data, header)
+
+
+def _decoded(data: bytes, header: bytes) -> Any:
+    """The payload of the bytes of a cache file (or of a record of a pack: see BodyStore),
+    or None when they are damaged or not ours."""
     start = len(header) + 1 + 32
     if len(data) < start + 1 or data[:len(header) + 1] != header + b"\n":
         return None
@@ -531,6 +538,31 @@ class Later:
     make: Callable[[], bytes]
 
 
+PACKS = "packs"
+"""The folder of the store's pack files (see BodyStore)."""
+_PLACE = struct.Struct("<QI")
+"""Where a record is in a pack: its offset and size (the pack's name follows)."""
+
+
+_MAX_RECORD = 1 << 30
+"""More than any brief's HTML (see the setting max_brief_bytes): a larger size is damage."""
+
+
+def _close_packs(packs: dict[str, int]) -> None:
+    for fd in packs.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    packs.clear()
+
+
+def _rendered(value: Any) -> Rendered | None:
+    """The body a cache file or pack record held, if it is one."""
+    if not (isinstance(value, tuple) and len(value) == 3
+            and all(type(text) is str for text in value)):
+        return None
+    return Rendered(*value)
+
+
 _RECENT = 256
 """Bodies a process keeps after reading them: an entry is in several feeds, and each feed
 in three formats, made one after another."""
@@ -540,13 +572,18 @@ BodyStore.room_for): each body is then read once per process."""
 
 
 class BodyStore:
-    """The rendered HTML of every brief, one file each: `<folder>/XX/<rest of the key>`.
+    """The rendered HTML of every brief: one file each, `<folder>/XX/<rest of the key>`, or,
+    for briefs rendered many at a time (`packing`: the worker processes of a large build),
+    records appended to one pack file per process, `<folder>/packs/<build>-<pid>`.
 
-    Each file holds the three texts (see feeder.body.Rendered) after the header and the
-    checksum of every cache file. The process that renders a brief writes its file (worker
-    processes too); the process that makes an output reads the files of its entries. With
-    `write` False (`feeder check`, or a cache that cannot be written), fresh HTML stays in
-    memory; with `read` False (`--clean`) files already there are not trusted.
+    A file or a record holds the three texts (see feeder.body.Rendered) after the header and
+    the checksum of every cache file. The process that renders a brief writes it (worker
+    processes too); the process that makes an output reads those of its entries: a record by
+    the place its StoredBody carries (`where`), else the file of its key. A record or file
+    that is damaged or gone is rendered again (into a file of its own). A pack is removed
+    once no brief in use has its HTML there. With `write` False (`feeder check`, or a cache
+    that cannot be written), fresh HTML stays in memory; with `read` False (`--clean`)
+    files already there are not trusted.
     """
 
     def __init__(self, folder: Path, env: str, config: Config, *, read: bool,
@@ -564,16 +601,27 @@ class BodyStore:
         self._keep = _RECENT
         self._folders: set[str] = set()
         """Folders of the store known to exist."""
+        self.packing = False
+        """Whether `put` appends to this process's pack rather than writing a file."""
+        self._build = os.urandom(4).hex()
+        self._pack: tuple[int, str, int] | None = None
+        """This process's pack being written: (pid, name, fd)."""
+        self._pack_size = 0
+        self._packs: dict[str, int] = {}
+        """Packs open for reading in this process, by name (`os.pread` shares them)."""
+        weakref.finalize(self, _close_packs, self._packs)  # `feeder serve` builds again
         register_store(self.name, self.load)
 
     def _path(self, key: bytes) -> str:
         name = key.hex()
         return os.path.join(self.name, name[:2], name[2:])  # noqa: PTH118
 
-    def stored(self, key: bytes, sizes: Sizes, info: FileInfo) -> StoredBody:
-        """The body of `key`, which a file of the store holds (not read now)."""
+    def stored(self, key: bytes, sizes: Sizes, info: FileInfo,
+               where: bytes | None = None) -> StoredBody:
+        """The body of `key`, which the store holds (not read now): in a pack at `where`,
+        or in the file of its key."""
         self._sources[key] = info
-        return StoredBody(key, sizes, self.name)
+        return StoredBody(key, sizes, self.name, where)
 
     def use(self, body: Body | None, info: FileInfo) -> bool:
         """Note that this build uses `body` (made by another process); False unless it is in
@@ -584,7 +632,9 @@ class BodyStore:
         return True
 
     def find(self, key: bytes, info: FileInfo) -> StoredBody | None:
-        """The body of `key` when a file holds it already (read now, for its sizes)."""
+        """The body of `key` when a file holds it already (read now, for its sizes). (One in
+        a pack is not found by its key: a brief whose file changed but not its HTML, a new
+        tag for instance, is then rendered again, into a file of its own.)"""
         found = self._read(key) if self.read else None
         return None if found is None else self.stored(key, found.sizes, info)
 
@@ -593,12 +643,53 @@ class BodyStore:
         itself when it cannot be written."""
         if not self.write:
             return rendered
+        texts = (rendered.summary_html, rendered.summary_text, rendered.content_html)
         try:
-            self._write(key, (rendered.summary_html, rendered.summary_text,
-                              rendered.content_html))
+            where = self._append(_encoded(self.header, texts)) if self.packing else None
+            if where is None:
+                self._write(key, texts)
         except OSError:  # the build still has the HTML; the cache reports its own failures
             return rendered
-        return self.stored(key, rendered.sizes, info)
+        return self.stored(key, rendered.sizes, info, where)
+
+    def _append(self, record: bytes) -> bytes:
+        """Append `record` to this process's pack; where it is: its offset and size, packed,
+        then the pack's name."""
+        pack = self._pack
+        if pack is None or pack[0] != os.getpid():  # the first record of this process
+            folder = os.path.join(self.name, PACKS)  # noqa: PTH118
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+            name = f"{self._build}-{os.getpid()}"
+            fd = os.open(os.path.join(folder, name),  # noqa: PTH118
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            pack = self._pack = (os.getpid(), name, fd)
+            self._pack_size = 0
+        offset = self._pack_size
+        view = memoryview(record)
+        try:
+            while view:
+                view = view[os.write(pack[2], view):]
+        except OSError:  # a record cut short: the next one goes to a new pack
+            self._pack = None
+            raise
+        self._pack_size = offset + len(record)
+        return _PLACE.pack(offset, len(record)) + pack[1].encode()
+
+    def _unpack(self, where: bytes) -> Rendered | None:
+        """The body in a pack at `where`, or None when it is gone or damaged."""
+        try:
+            offset, size = _PLACE.unpack_from(where)
+            name = where[_PLACE.size:].decode()
+            fd = self._packs.get(name)
+            if fd is None:
+                if not name or "/" in name or name.startswith(".") or size > _MAX_RECORD:
+                    return None
+                fd = self._packs[name] = os.open(
+                    os.path.join(self.name, PACKS, name), os.O_RDONLY)  # noqa: PTH118
+            value = _decoded(os.pread(fd, size, offset), self.header)
+        except (OSError, ValueError, struct.error):
+            return None
+        return _rendered(value)
 
     def _write(self, key: bytes, texts: tuple[str, str, str]) -> None:
         """Write the file of `key`: straight under its name when there is none (a cold build
@@ -619,19 +710,17 @@ class BodyStore:
             handle.write(_encoded(self.header, texts))
 
     def _read(self, key: bytes) -> Rendered | None:
-        value = _load(self._path(key), self.header)
-        if not (isinstance(value, tuple) and len(value) == 3
-                and all(type(text) is str for text in value)):
-            return None
-        return Rendered(*value)
+        return _rendered(_load(self._path(key), self.header))
 
-    def load(self, key: bytes) -> Rendered:
-        """The HTML of `key`, from the store (or rendered again if its file is gone)."""
+    def load(self, body: StoredBody) -> Rendered:
+        """The HTML of `body`, from the store (or rendered again if it is gone)."""
+        key = body.digest
         found = self._recent.get(key)
         if found is not None:
             self._recent.move_to_end(key)
             return found
-        found = self._read(key) or self._render_again(key)
+        found = (self._unpack(body.where) if body.where is not None else None) \
+            or self._read(key) or self._render_again(key)
         self._recent[key] = found
         if len(self._recent) > self._keep:
             self._recent.popitem(last=False)
@@ -657,11 +746,23 @@ class BodyStore:
         self.put(key, parsed.rendered, info)
         return parsed.rendered
 
-    def save(self, used: Iterable[bytes]) -> None:
-        """Remove the files of the bodies that the last build used and this one does not;
-        remember the ones it uses."""
+    def save(self, used: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Remove the files of the bodies that the last build used and this one does not,
+        and the packs that hold none it uses; remember the ones it uses. `used` holds the
+        key of each body in use and where it is (see StoredBody.where)."""
         record = self.folder / "used"
-        now = sorted(set(used))
+        keys: set[bytes] = set()
+        packs: set[bytes] = set()
+        for key, where in used:
+            keys.add(key)
+            if where is not None:
+                packs.add(where[_PLACE.size:])
+        folder = self.folder / PACKS
+        for pack in sorted(folder.iterdir()) if folder.is_dir() else ():
+            if pack.name.encode() not in packs:
+                with contextlib.suppress(OSError):
+                    pack.unlink()
+        now = sorted(keys)
         before = _load(record, self._used_header)  # only ever removes the store's own files
         if isinstance(before, list):
             for key in set(before) - set(now):
@@ -830,14 +931,15 @@ class BuildCache:
             record = self._stored("parsed", record_key)
             if record is None:
                 return None
-            code, problem_codes, key, sizes = record
+            code, problem_codes, key, sizes, where = record
             problems = tuple(_decode_problem(p) for p in problem_codes)
             brief = body = None
             if code is not None:
-                if not (type(key) is bytes and _ints(sizes, 2)):
+                if not (type(key) is bytes and _ints(sizes, 2)
+                        and (where is None or type(where) is bytes)):
                     raise ValueError("bad HTML key in the cache")
                 brief = _decode_brief(code)
-                body = self.bodies.stored(key, sizes, info)
+                body = self.bodies.stored(key, sizes, info, where)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             self._forget("parsed", record_key)
             return None
@@ -863,9 +965,11 @@ class BuildCache:
             return
         try:
             code = _encode_brief(brief) if brief is not None else None
-            sizes = parsed.rendered.sizes if parsed.rendered is not None else None
+            body = parsed.rendered
+            sizes = body.sizes if body is not None else None
+            where = body.where if isinstance(body, StoredBody) else None
             self._new_parsed[key] = (code, [_encode_problem(p) for p in parsed.problems],
-                                     parsed.html_key, sizes)
+                                     parsed.html_key, sizes, where)
         except _Uncacheable:
             self._inputs.pop(info.rel)
 
@@ -973,7 +1077,7 @@ class BuildCache:
         try:
             self._save_shards("parsed", self._new_parsed, self._used_parsed, self._parsed,
                               self.settings)
-            self.bodies.save(record[2] for record in
+            self.bodies.save((record[2], record[4]) for record in
                              (self._new_parsed.get(key) or self._stored("parsed", key)
                               for key in self._used_parsed) if record and record[0] is not None)
         except OSError as exc:

@@ -85,6 +85,8 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
     try:
         if workers:
             _CONFIG, _BODIES = config, bodies
+            if bodies is not None:  # many at a time: into one pack per worker
+                bodies.packing = True
             with _pool(workers) as pool:
                 done = pool.imap(_parse_in_worker, [infos[i] for i in missing], _CHUNK)
                 for index, parsed in zip(missing, done, strict=True):
@@ -99,6 +101,8 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
                     progress.advance()
     finally:
         _CONFIG = _BODIES = None
+        if bodies is not None:
+            bodies.packing = False
         if progress is not None:
             progress.finish()
     final = [parsed for parsed in results if parsed is not None]

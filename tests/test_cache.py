@@ -787,3 +787,48 @@ def test_a_small_site_reads_each_html_file_once_per_process(
     shutil.rmtree(project.public)
     project.build()
     assert len(reads) > 3
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_html_rendered_by_workers_goes_to_packs_that_go_once_unused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
+    proj = Project(tmp_path / "site")
+    proj.settings(SETTINGS)
+    for day in range(1, 9):
+        proj.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}", "US, russia"))
+    proj.build()
+    bodies = proj.root / ".feeder-cache" / "bodies"
+    packs = sorted((bodies / "packs").iterdir())
+    assert packs  # one per worker that rendered something
+    assert not list(bodies.glob("??/*"))  # no file per brief
+
+    def clean_tree() -> dict[str, bytes]:
+        clean = Project(tmp_path / f"clean{len(list(tmp_path.iterdir()))}")
+        clean.settings(SETTINGS)
+        shutil.copytree(proj.content, clean.content, dirs_exist_ok=True)
+        build(clean.config(), now=NOW, options=Options())
+        return _tree(clean.public)
+
+    # A rebuild makes its pages and feeds from the packs (the public folder is gone).
+    shutil.rmtree(proj.public)
+    proj.build()
+    assert _tree(proj.public) == clean_tree()
+    # A damaged pack: the HTML is rendered again, into files of its own, and the output is
+    # the same; the build after that reads those files.
+    for pack in packs:
+        _flip_last_byte(pack)
+        data = bytearray(pack.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        pack.write_bytes(bytes(data))
+    shutil.rmtree(proj.public)
+    proj.build()
+    assert _tree(proj.public) == clean_tree()
+    assert list(bodies.glob("??/*"))
+    # Once every brief is rendered again (each edited, in this process), the packs go.
+    monkeypatch.setattr(parallel, "MIN_JOBS", 10**9)
+    for day in range(1, 9):
+        proj.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}!", "US, russia"))
+    proj.build()
+    assert not list((bodies / "packs").iterdir())
+    assert _tree(proj.public) == clean_tree()
