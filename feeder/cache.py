@@ -680,9 +680,11 @@ class BodyStore:
         try:
             offset, size = _PLACE.unpack_from(where)
             name = where[_PLACE.size:].decode()
+            if size > _MAX_RECORD:
+                return None
             fd = self._packs.get(name)
             if fd is None:
-                if not name or "/" in name or name.startswith(".") or size > _MAX_RECORD:
+                if not name or "/" in name or name.startswith("."):
                     return None
                 fd = self._packs[name] = os.open(
                     os.path.join(self.name, PACKS, name), os.O_RDONLY)  # noqa: PTH118

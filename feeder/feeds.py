@@ -4,7 +4,10 @@ The only module that imports feedgen. Its defaults are not trusted: it reads the
 prepends entries and takes the RSS <link> from the last link added. So every date is set
 from the entries, entries are appended in the order given, the self link is added before
 the alternate one, and the generator carries no version (a version bump would otherwise
-rewrite every feed). Everything here is pure: a `Feed` in, bytes out.
+rewrite every feed). Everything here is pure: a `Feed` in, bytes out. Each entry's XML is
+written by feedgen once per format and process and copied into every document that holds
+it (`_Fragments`, a memo of those pure results: the bytes are what feedgen writes for the
+whole document, which tests/test_feeds.py checks).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Callable
 from functools import cache, lru_cache
 from urllib.parse import urljoin
 
@@ -40,18 +41,21 @@ _SPACE = re.compile(r"\s+")
 EXTENSIONS = ("extra", "sane_lists")
 """The Python-Markdown extensions briefs are written for (Markdown Extra, saner lists)."""
 
-# The extensions of "extra", in its order, each with the text that any of its syntax
-# contains: an extension whose text is absent from a brief cannot change its HTML, and
-# leaving it out saves a sixth of the time Markdown takes (tests/test_render.py checks the
-# HTML is the same on any text). md_in_html changes how raw HTML is parsed: any "<".
-_EXTRA: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("fenced_code", re.compile("```|~~~")),
-    ("footnotes", re.compile(r"\[\^")),
-    ("attr_list", re.compile(r"\{")),
-    ("def_list", re.compile(r"^ {0,3}:", re.MULTILINE)),
-    ("tables", re.compile(r"\|")),
-    ("abbr", re.compile(r"\*\[")),
-    ("md_in_html", re.compile("<")),
+# The extensions of "extra", in its order, each with a test of whether a text may hold any
+# of its syntax: an extension a brief cannot use cannot change its HTML, and leaving it out
+# saves a sixth of the time Markdown takes (tests/test_render.py checks that the HTML is the
+# same on any text). md_in_html changes how raw HTML is parsed: any "<". A definition list
+# needs a ":" at the start of a line, where raw HTML taken out of the text can leave one.
+_DEFINITION = re.compile(r"^ {0,3}:", re.MULTILINE)
+_EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("fenced_code", lambda text: "```" in text or "~~~" in text),
+    ("footnotes", lambda text: "[^" in text),
+    ("attr_list", lambda text: "{" in text),
+    ("def_list", lambda text: _DEFINITION.search(text) is not None
+     or ("<" in text and ":" in text)),
+    ("tables", lambda text: "|" in text),
+    ("abbr", lambda text: "*[" in text),
+    ("md_in_html", lambda text: "<" in text),
 )
 
 
@@ -62,7 +66,7 @@ def _markdown(extensions: tuple[str, ...]) -> markdown.Markdown:
 
 def markdown_to_html(text: str) -> str:
     """Python-Markdown's HTML for `text` (unsanitised), as with EXTENSIONS."""
-    used = tuple(name for name, syntax in _EXTRA if syntax.search(text))
+    used = tuple(name for name, may_use in _EXTRA if may_use(text))
     extensions = EXTENSIONS if len(used) == len(_EXTRA) else (*used, "sane_lists")
     return _markdown(extensions).reset().convert(text)
 
