@@ -436,17 +436,28 @@ def test_worker_processes_write_the_same_bytes(tmp_path: Path,
     assert len(trees[0]) > 50
 
 
-@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
-def test_a_file_workers_cannot_stage_leaves_the_folder_as_it_was(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _brief_a_day(proj: Project, days: int, mark: str = "") -> None:
+    """A brief a day from October 1, 2016, titled "Brief <day><mark>"."""
+    for day in range(1, days + 1):
+        proj.brief(f"2016-10-{day:02d}-brief-{day}.txt",
+                   house(f"Brief {day}{mark}", "US, russia"))
+
+
+def _built_by_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int) -> Project:
+    """A project of `days` briefs, built once, in worker processes however few they are."""
     monkeypatch.setattr(parallel, "MIN_JOBS", 1)
     proj = Project(tmp_path / "site")
     proj.settings(SETTINGS)
-    for day in range(1, 29):
-        proj.brief(f"2016-10-{day:02d}-brief-{day}.txt", house(f"Brief {day}", "US, russia"))
+    _brief_a_day(proj, days)
     proj.build()
-    for day in range(1, 29):  # every page and feed changes...
-        proj.brief(f"2016-10-{day:02d}-brief-{day}.txt", house(f"Brief {day}!", "US, russia"))
+    return proj
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_a_file_workers_cannot_stage_leaves_the_folder_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = _built_by_workers(tmp_path, monkeypatch, 28)
+    _brief_a_day(proj, 28, "!")  # every page and feed changes...
     # ...and the folder of a new brief's page, made early on, is blocked.
     proj.brief("2016-10-29-zz.txt", house("Zz", "zulu"))
     (proj.public / "2016" / "10" / "29").write_text("in the way")
@@ -792,12 +803,7 @@ def test_a_small_site_reads_each_html_file_once_per_process(
 @pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
 def test_html_rendered_by_workers_goes_to_packs_that_go_once_unused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
-    proj = Project(tmp_path / "site")
-    proj.settings(SETTINGS)
-    for day in range(1, 9):
-        proj.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}", "US, russia"))
-    proj.build()
+    proj = _built_by_workers(tmp_path, monkeypatch, 8)
     bodies = proj.root / ".feeder-cache" / "bodies"
     packs = sorted((bodies / "packs").iterdir())
     assert packs  # one per worker that rendered something
@@ -827,8 +833,7 @@ def test_html_rendered_by_workers_goes_to_packs_that_go_once_unused(
     assert list(bodies.glob("??/*"))
     # Once every brief is rendered again (each edited, in this process), the packs go.
     monkeypatch.setattr(parallel, "MIN_JOBS", 10**9)
-    for day in range(1, 9):
-        proj.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}!", "US, russia"))
+    _brief_a_day(proj, 8, "!")
     proj.build()
     assert not list((bodies / "packs").iterdir())
     assert _tree(proj.public) == clean_tree()
