@@ -91,6 +91,19 @@ def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
     return Counter(monkeypatch)
 
 
+def _calls(monkeypatch: pytest.MonkeyPatch, owner: type, method: str) -> list[Any]:
+    """The first argument (after self) of every call of `owner.method` from now on."""
+    calls: list[Any] = []
+    real = getattr(owner, method)
+
+    def recording(self: Any, first: Any, *rest: Any) -> Any:
+        calls.append(first)
+        return real(self, first, *rest)
+
+    monkeypatch.setattr(owner, method, recording)
+    return calls
+
+
 def _three(project: Project) -> None:
     project.brief("2016-10-04-a.txt", house("Alpha", "russia, US"))
     project.brief("2016-10-05-b.txt", house("Beta", "US"))
@@ -260,14 +273,7 @@ def test_only_the_outputs_whose_inputs_changed_are_rendered(project: Project,
     _three(project)
     project.build()
     project.build()
-    made: list[str] = []
-    real = parallel.LazyPlan.__getitem__
-
-    def recording(self: parallel.LazyPlan, rel: str) -> bytes:
-        made.append(rel)
-        return real(self, rel)
-
-    monkeypatch.setattr(parallel.LazyPlan, "__getitem__", recording)
+    made = _calls(monkeypatch, parallel.LazyPlan, "__getitem__")
     project.brief("2016-10-06-d.txt", house("Delta", "russia"))
     project.build()
     feeds = {rel for rel in made if rel.endswith((".xml", ".json")) and "/" in rel}
@@ -782,14 +788,7 @@ def test_a_small_site_reads_each_html_file_once_per_process(
     _three(project)
     project.build()
     shutil.rmtree(project.public)  # every page and feed is made again, from the cache's HTML
-    reads: list[bytes] = []
-    real = cache_module.BodyStore._read
-
-    def read(self: cache_module.BodyStore, key: bytes) -> Any:
-        reads.append(key)
-        return real(self, key)
-
-    monkeypatch.setattr(cache_module.BodyStore, "_read", read)
+    reads = _calls(monkeypatch, cache_module.BodyStore, "_read")
     project.build()
     assert len(reads) == len(set(reads)) == 3
     monkeypatch.setattr(cache_module, "HOLD_ALL_BYTES", 10)  # too large to hold: recent ones
