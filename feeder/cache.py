@@ -386,20 +386,20 @@ def _dump(path: Path, header: bytes, value: Any, *, split: bool = False) -> None
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(header + b"\n")
-            handle.write(bytes(32))  # the SHA-256 of the payload, once it is known
-            digest = hashlib.sha256()
-            items = ((marshal.dumps(item, 4) for item in value.items()) if split
-                     else iter([marshal.dumps(value, 4)]))
-            first = bytes([_SPLIT if split else 0])
-            handle.write(first)
-            digest.update(first)
-            for part in items:
-                chunk = len(part).to_bytes(8, "little") + part if split else part
-                handle.write(chunk)
-                digest.update(chunk)
-            handle.seek(len(header) + 1)
-            handle.write(digest.digest())
+            if not split:
+                handle.write(_encoded(header, value))
+            else:
+                handle.write(header + b"\n")
+                handle.write(bytes(32))  # the SHA-256 of the payload, once it is known
+                digest = hashlib.sha256(bytes([_SPLIT]))
+                handle.write(bytes([_SPLIT]))
+                for item in value.items():
+                    part = marshal.dumps(item, 4)
+                    chunk = len(part).to_bytes(8, "little") + part
+                    handle.write(chunk)
+                    digest.update(chunk)
+                handle.seek(len(header) + 1)
+                handle.write(digest.digest())
         os.replace(temp, path)  # noqa: TID251, PTH105 - the cache, not the output folder
     except BaseException:
         with contextlib.suppress(OSError):
