@@ -62,9 +62,9 @@ if TYPE_CHECKING:
     from feeder.body import Body, Sizes
     from feeder.brief import Brief
     from feeder.config import Config
-    from feeder.site import Feed
+    from feeder.site import Candidate, Dated, Entry, Feed
 
-FORMAT = 4
+FORMAT = 5
 _MAGIC = b"feeder-cache"
 SHARDS = 64
 """Parsed briefs are spread over this many files, so that a rebuild after one
@@ -73,6 +73,8 @@ RACY_NS = 2_000_000_000
 """A file modified this close to (or after) the start of the build that recorded it is
 hashed again next time: its timestamp could hide a second edit in the same clock tick
 (file systems keep times in ticks of up to 2 s)."""
+KNOWN = "known"
+"""The file of the valid briefs of the last build (see BuildCache.known)."""
 OUTPUT_LIBRARIES = ("markdown", "nh3", "feedgen", "PyYAML", "python-dateutil", "lxml",
                     "Jinja2", "MarkupSafe", "tzdata")
 """Libraries whose version can change feeder's output."""
@@ -322,6 +324,39 @@ def _decode_brief(code: Any) -> Brief:
     if type(code) is not list or len(code) != len(decoders):
         raise ValueError("bad brief in the cache")
     return Brief(*[decode(item) for decode, item in zip(decoders, code, strict=True)])
+
+
+def _encode_candidate(brief: Candidate, digest: bytes, tags: tuple[str, ...]) -> tuple[Any, ...]:
+    """A valid brief as `known` gives it back, with the digest of its entry (b"" when it is
+    not published) and the name and slug of each tag that digest was made with."""
+    body = brief.body
+    if not isinstance(body, StoredBody):
+        raise _Uncacheable
+    return (brief.path, brief.title, _encode(brief.date),
+            None if brief.updated is None else _encode(brief.updated), list(brief.tags),
+            brief.slug, brief.author, brief.draft, brief.id_line, brief.id, brief.url,
+            body.digest, body.sizes, body.where, digest, list(tags))
+
+
+_CANDIDATE_TYPES: tuple[Any, ...] = (str, str, tuple, (tuple, type(None)), list, str, (str, type(None)), bool,
+                    (int, type(None)), str, str, bytes, tuple, (bytes, type(None)), bytes, list)
+"""The type of each item of an encoded candidate (checked before any is used)."""
+
+
+def _decode_candidate(code: Any, bodies: BodyStore, info: FileInfo) -> Candidate:
+    from feeder.site import Candidate
+
+    if type(code) is not tuple or len(code) != len(_CANDIDATE_TYPES) or \
+            not all(map(isinstance, code, _CANDIDATE_TYPES)):
+        raise ValueError("bad brief in the cache")
+    (path, title, date, updated, tags, slug, author, draft, id_line, entry_id, url, key,
+     sizes, where, digest, digest_tags) = code
+    if not (_ints(sizes, 2) and all(type(tag) is str for tag in tags)
+            and all(type(text) is str for text in digest_tags)):
+        raise ValueError("bad brief in the cache")
+    return Candidate(path, title, _moment(date), None if updated is None else _moment(updated),
+                     tuple(tags), slug, author, draft, id_line, entry_id, url,
+                     bodies.stored(key, sizes, info, where), digest, tuple(digest_tags))
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -796,10 +831,18 @@ class BuildCache:
         self.problems: list[Problem] = []
         self._state: dict[str, Any] | None = self._load_state() if read else None
         self._read = read
-        self._parsed: dict[int, dict[bytes, Any]] | None = None
+        self._parsed: dict[int, dict[bytes, Any]] = {}
+        """The shards of parsed briefs read so far, by number (read when first needed)."""
+        self._shard_files: set[int] | None = None
         self._new_parsed: dict[bytes, Any] = {}
         self._used_parsed: set[bytes] = set()
         self._parsed_saved = False
+        self._known: dict[str, Any] = {}
+        """The valid briefs of the last build, by file (see `known`)."""
+        self._files: dict[str, tuple[str, bytes, bytes, list[Any]]] = {}
+        """Each brief file of this build by path: its rel, SHA-256, record key and problems."""
+        self._kept: dict[str, Any] = {}
+        """The records of `_known` this build uses, by path (written again as they are)."""
         self.bodies = BodyStore(self.folder / "bodies", self.env, config, read=read,
                                 write=write)
         self._scan: tuple[tuple[FileInfo, ...], tuple[Problem, ...]] | None = None
@@ -876,28 +919,34 @@ class BuildCache:
 
     # -- parsed briefs and their HTML --------------------------------------------------------
 
-    def _shards(self, kind: str, *keys: str) -> dict[int, dict[bytes, Any]]:
-        shards: dict[int, dict[bytes, Any]] = {}
-        if not self._read:
-            return shards
-        header = _header(kind, self.env, *keys)
-        for number in range(SHARDS):
-            value = _load(self.folder / kind / f"{number:02x}", header)
-            if isinstance(value, dict):
-                shards[number] = value
-        return shards
+    def _shard_numbers(self) -> set[int]:
+        """The shards of parsed briefs there are (one listing of their folder)."""
+        if self._shard_files is None:
+            try:
+                names = os.listdir(self.folder / "parsed") if self._read else []  # noqa: PTH208
+            except OSError:
+                names = []
+            numbers = {f"{number:02x}": number for number in range(SHARDS)}
+            self._shard_files = {numbers[name] for name in names if name in numbers}
+        return self._shard_files
 
-    def _shards_of(self, kind: str) -> dict[int, dict[bytes, Any]]:
-        if self._parsed is None:
-            self._parsed = self._shards(kind, self.settings)
-        return self._parsed
+    def _shard(self, number: int) -> dict[bytes, Any]:
+        """The parsed records of shard `number` (read the first time)."""
+        shard = self._parsed.get(number)
+        if shard is None:
+            value = None
+            if number in self._shard_numbers():
+                value = _load(self.folder / "parsed" / f"{number:02x}",
+                              _header("parsed", self.env, self.settings))
+            shard = self._parsed[number] = value if isinstance(value, dict) else {}
+        return shard
 
-    def _stored(self, kind: str, key: bytes) -> Any:
-        return self._shards_of(kind).get(key[0] % SHARDS, {}).get(key)
+    def _stored(self, key: bytes) -> Any:
+        return self._shard(key[0] % SHARDS).get(key)
 
-    def _forget(self, kind: str, key: bytes) -> None:
+    def _forget(self, key: bytes) -> None:
         """Drop a stored record that turned out malformed (its shard is then rewritten)."""
-        self._shards_of(kind).get(key[0] % SHARDS, {}).pop(key, None)
+        self._shard(key[0] % SHARDS).pop(key, None)
 
     def start_recording(self) -> None:
         """Mark the start of a build that records the brief files: the reference time of
@@ -923,14 +972,14 @@ class BuildCache:
         old = self._state["inputs"].get(info.rel) if self._state else None
         sha = self._same_input(info, old) if old is not None else None
         if sha is None:
-            if not any(self._shards_of("parsed").values()):
+            if not self._shard_numbers():
                 return None  # nothing to find: do not read the file twice
             sha = _hash_file(info.abspath)
             if sha is None:
                 return None
         record_key = _record_key(info.rel, sha)
         try:
-            record = self._stored("parsed", record_key)
+            record = self._stored(record_key)
             if record is None:
                 return None
             code, problem_codes, key, sizes, where = record
@@ -943,7 +992,7 @@ class BuildCache:
                 brief = _decode_brief(code)
                 body = self.bodies.stored(key, sizes, info, where)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            self._forget("parsed", record_key)
+            self._forget(record_key)
             return None
         parsed = Parsed(info, sha, brief, problems, body, key)
         self.remember(parsed)
@@ -955,11 +1004,10 @@ class BuildCache:
         if parsed.sha is None:
             return
         key = _record_key(info.rel, parsed.sha)
-        racy = self._ref_ns is None or max(info.mtime_ns, info.ctime_ns) + RACY_NS >= \
-            self._ref_ns
-        self._inputs[info.rel] = _info_stat(info) + parsed.sha + (b"\1" if racy else b"\0")
-        self._used_parsed.add(key)
-        if key in self._new_parsed or self._stored("parsed", key) is not None:
+        self._note_input(info, parsed.sha, key)
+        problems = [_encode_problem(p) for p in parsed.problems]
+        self._files[info.path] = (info.rel, parsed.sha, key, problems)
+        if key in self._new_parsed or self._stored(key) is not None:
             return
         brief = parsed.brief
         if brief is not None and not self.bodies.use(parsed.rendered, info):
@@ -970,10 +1018,86 @@ class BuildCache:
             body = parsed.rendered
             sizes = body.sizes if body is not None else None
             where = body.where if isinstance(body, StoredBody) else None
-            self._new_parsed[key] = (code, [_encode_problem(p) for p in parsed.problems],
-                                     parsed.html_key, sizes, where)
+            self._new_parsed[key] = (code, problems, parsed.html_key, sizes, where)
         except _Uncacheable:
             self._inputs.pop(info.rel)
+
+    def _note_input(self, info: FileInfo, sha: bytes, key: bytes) -> None:
+        """Record a brief file's stat and SHA-256 for the next build, and that this build
+        uses its parsed record (`key`)."""
+        racy = self._ref_ns is None or max(info.mtime_ns, info.ctime_ns) + RACY_NS >= \
+            self._ref_ns
+        self._inputs[info.rel] = _info_stat(info) + sha + (b"\1" if racy else b"\0")
+        self._used_parsed.add(key)
+
+    # -- the valid briefs of the last build ------------------------------------------------
+
+    def read_known(self, now: datetime) -> None:
+        """Read the valid briefs the last build kept (see `known`), if they were published
+        by the same rules as this build's: same settings and options, and `now` in the
+        window in which the same briefs are published."""
+        if not self._read or self._state is None:
+            return
+        known = _load(self.folder / KNOWN, _header(KNOWN, self.env, self.build_key))
+        window = known.pop("", None) if isinstance(known, dict) else None
+        if not (isinstance(window, tuple) and len(window) == 2
+                and all(item is None or type(item) is int for item in window)):
+            return
+        low, high = window
+        moment = _micros(now)
+        if (low is None or moment >= low) and (high is None or moment < high):
+            self._known = known
+
+    def known(self, info: FileInfo) -> tuple[Candidate, tuple[Problem, ...]] | None:
+        """The valid brief of an unchanged file as the last build had it (with its problems),
+        without reading the file or decoding its brief: None when there is none."""
+        record = self._known.get(info.rel)
+        old = self._state["inputs"].get(info.rel) if self._state is not None else None
+        if record is None or old is None:
+            return None
+        try:
+            sha, key, problem_codes, code = record
+            if self._same_input(info, old) != sha or type(key) is not bytes:
+                return None
+            problems = tuple(_decode_problem(p) for p in problem_codes)
+            found = _decode_candidate(code, self.bodies, info)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+        self._note_input(info, sha, key)
+        self._files[info.path] = (info.rel, sha, key, problem_codes)
+        self._kept[info.path] = code
+        return found, problems
+
+    def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry],
+                   window: tuple[int | None, int | None]) -> None:
+        """Keep the valid briefs of this build (`entries` by path: the published ones) for
+        the next (see `known`). Written now, and let go."""
+        kept, self._kept = self._kept, {}
+        if not self.write or self._ref_ns is None:
+            return
+        known: dict[str, Any] = {"": window}
+        for brief in candidates:
+            file = self._files.get(brief.path)
+            body = brief.body
+            if file is None or not isinstance(body, StoredBody) or body.store != self.bodies.name:
+                continue
+            rel, sha, key, problems = file
+            entry = entries.get(brief.path)
+            digest = entry.digest if entry is not None else b""
+            code = kept.get(brief.path)
+            if code is None or digest != brief.digest:
+                tags = () if entry is None else \
+                    tuple(text for tag in entry.tags for text in (tag.name, tag.slug))
+                try:
+                    code = _encode_candidate(brief, digest, tags)
+                except _Uncacheable:
+                    continue
+            known[rel] = (sha, key, problems, code)
+        try:
+            _dump(self.folder / KNOWN, _header(KNOWN, self.env, self.build_key), known,
+                  split=True)
+        except OSError as exc:
+            self._fail(exc)
 
     # -- output files ------------------------------------------------------------------------
 
@@ -1016,10 +1140,12 @@ class BuildCache:
         changed what it reads)."""
         return _hash_file(self.config.output_dir / MANIFEST)
 
-    def note_briefs(self, briefs: Sequence[Brief], *, now: datetime, options: Any) -> None:
+    def note_briefs(self, briefs: Sequence[Dated], *, now: datetime,
+                    options: Any) -> tuple[int | None, int | None]:
         """Note the valid briefs of this build: their dates bound the window of `now` in
-        which a later build publishes the same ones."""
+        which a later build publishes the same ones (returned)."""
         self._window = _window(briefs, now, options)
+        return self._window
 
     def save(self, *, result: tuple[tuple[Problem, ...], int, int, int] | None = None,
              outputs: Mapping[str, bytes | None] | None = None,
@@ -1034,7 +1160,6 @@ class BuildCache:
         if not self.write:
             return
         try:
-            self.save_parsed()
             if self._ref_ns is None:
                 return
             state: dict[str, Any] = {
@@ -1070,18 +1195,16 @@ class BuildCache:
         except OSError as exc:
             self._fail(exc)
 
-    def save_parsed(self) -> None:
+    def save_parsed(self, bodies: Iterable[tuple[bytes, bytes | None]]) -> None:
         """Store the parsed briefs now (once every brief file was looked up or parsed), and
-        let go of them: the rest of the build needs only what it made of them."""
+        let go of them: the rest of the build needs only what it made of them. `bodies` are
+        the HTML of the valid briefs (key, and place in a pack: see BodyStore.save)."""
         if not self.write or self._parsed_saved:
             return
         self._parsed_saved = True
         try:
-            self._save_shards("parsed", self._new_parsed, self._used_parsed, self._parsed,
-                              self.settings)
-            self.bodies.save((record[2], record[4]) for record in
-                             (self._new_parsed.get(key) or self._stored("parsed", key)
-                              for key in self._used_parsed) if record and record[0] is not None)
+            self._save_shards()
+            self.bodies.save(bodies)
         except OSError as exc:
             self._fail(exc)
         self._new_parsed.clear()
@@ -1089,22 +1212,29 @@ class BuildCache:
         if self._state is not None:  # every brief file is looked up: its record is done with
             self._state["inputs"] = {}
 
-    def _save_shards(self, kind: str, new: dict[bytes, Any], used: set[bytes],
-                     loaded: dict[int, dict[bytes, Any]] | None, *keys: str) -> None:
-        """Rewrite the shards that gained records or hold records no longer used."""
-        header = _header(kind, self.env, *keys)
-        if loaded is None:  # nothing was looked up: every record is new (or none is)
-            loaded = self._shards(kind, *keys) if new else {}
+    def _save_shards(self) -> None:
+        """Rewrite the shards of parsed briefs that gain records or hold records no longer
+        used: those read this build, and those of the files the last build read that this
+        one did not use (changed or deleted), which are read now."""
+        header = _header("parsed", self.env, self.settings)
+        new, used = self._new_parsed, self._used_parsed
         touched = {key[0] % SHARDS for key in new}
-        for number, records in loaded.items():
+        if self._state is not None:
+            size = _INPUT.size
+            for rel, old in self._state["inputs"].items():
+                now = self._inputs.get(rel)
+                sha = old[size:size + 32]
+                if now is None or now[size:size + 32] != sha:
+                    touched.add(_record_key(rel, sha)[0] % SHARDS)
+        for number, records in self._parsed.items():
             if any(key not in used for key in records):
                 touched.add(number)
         for number in sorted(touched):
-            old = loaded.get(number, {})
+            old = self._shard(number)
             records = {key: value for key, value in old.items() if key in used}
             records.update((key, value) for key, value in new.items()
                            if key[0] % SHARDS == number)
-            path = self.folder / kind / f"{number:02x}"
+            path = self.folder / "parsed" / f"{number:02x}"
             if records:
                 _dump(path, header, records)
             else:
@@ -1177,7 +1307,7 @@ def _valid_state(state: Any) -> bool:
                               and isinstance(result[0], list) and _ints(result[1:], 3))
 
 
-def _window(briefs: Sequence[Brief], now: datetime,
+def _window(briefs: Sequence[Dated], now: datetime,
             options: Any) -> tuple[int | None, int | None]:
     """The times (microseconds since 1970) between which the same briefs are published:
     from the newest date already reached to the next date still in the future."""

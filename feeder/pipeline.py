@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from feeder.body import StoredBody
 from feeder.cache import BuildCache, Deferred, Later, OutputKeys, Progress
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
@@ -24,7 +25,8 @@ from feeder.stability import EntryRecord, remembered, stability_warnings
 if TYPE_CHECKING:
     from feeder.body import Body
     from feeder.brief import Brief
-    from feeder.site import Site
+    from feeder.cache import Parsed
+    from feeder.site import Candidate, Site
 
 # The modules that parse, render and write feeds and pages are imported where they are used:
 # a build with nothing to do (see BuildCache.replay) never imports Markdown, nh3, feedgen,
@@ -80,26 +82,41 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-def _parse_all(config: Config, cache: BuildCache,
-               progress: Progress | None) -> tuple[list[Brief], list[Problem], int,
-                                                    dict[str, Body]]:
+def _parse_all(config: Config, cache: BuildCache, now: datetime,
+               progress: Progress | None) -> tuple[list[Candidate], list[Problem], int]:
+    """Every valid brief, in the order of the content folder, with the problems of every
+    brief file and how many there are: unchanged briefs as the last build had them
+    (BuildCache.known), the others looked up in the cache, or parsed and rendered."""
+    from feeder.site import candidate
+
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
     infos, scan_problems = cache.scan()
+    cache.read_known(now)
+    known = [cache.known(info) for info in infos]
+    parsed = iter(read_briefs(config, [info for info, found in zip(infos, known, strict=True)
+                                       if found is None], cache, progress=progress))
     problems = list(scan_problems)
-    briefs: list[Brief] = []
-    bodies: dict[str, Body] = {}  # by brief path
-    every = read_briefs(config, infos, cache, progress=progress)
-    cache.save_parsed()
-    for parsed in every:
-        problems.extend(parsed.problems)
-        if parsed.brief is not None:
-            briefs.append(parsed.brief)
-            if parsed.rendered is None:  # read_briefs renders every valid brief
-                raise RuntimeError(f"{parsed.brief.path} was not rendered")
-            bodies[parsed.brief.path] = parsed.rendered
-    return briefs, problems, len(infos) + len(scan_problems), bodies
+    candidates: list[Candidate] = []
+    for found in known:
+        if found is None:
+            brief, rendered, found_problems = _fresh(next(parsed))
+            problems.extend(found_problems)
+            if brief is not None:
+                candidates.append(candidate(config, brief, rendered))
+        else:
+            candidates.append(found[0])
+            problems.extend(found[1])
+    cache.save_parsed((c.body.digest, c.body.where if isinstance(c.body, StoredBody) else None)
+                      for c in candidates)
+    return candidates, problems, len(infos) + len(scan_problems)
+
+
+def _fresh(parsed: Parsed) -> tuple[Brief | None, Body, tuple[Problem, ...]]:
+    if parsed.brief is not None and parsed.rendered is None:  # read_briefs renders them all
+        raise RuntimeError(f"{parsed.brief.path} was not rendered")
+    return parsed.brief, parsed.rendered, parsed.problems  # type: ignore[return-value]
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
@@ -110,38 +127,30 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     Raises ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised, so that `check` can list them; `build` raises them.
     """
-    from feeder.site import (
-        check_unique,
-        identities,
-        index_tags,
-        is_published,
-        make_entry,
-        plan_site,
-    )
+    from feeder.site import check_unique, index_tags, is_published, make_entry, plan_site
 
     cache = cache or BuildCache(config, None, read=False, write=False)
-    briefs, problems, files, bodies = _parse_all(config, cache, progress)
-    cache.note_briefs(briefs, now=now, options=options)
-    named = identities(config, briefs)
-    unique_problems = check_unique(briefs, config, named)
+    candidates, problems, files = _parse_all(config, cache, now, progress)
+    window = cache.note_briefs(candidates, now=now, options=options)
+    valid = candidates
+    unique_problems = check_unique(valid)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
-        briefs = [b for b in briefs if b.path not in clashing]
-    published: list[Brief] = []
-    held: list[Brief] = []
-    for brief in briefs:
+        valid = [b for b in valid if b.path not in clashing]
+    published: list[Candidate] = []
+    held: list[Candidate] = []
+    for brief in valid:
         publish = is_published(brief, now, drafts=options.drafts, future=options.future)
         (published if publish else held).append(brief)
     tags, tag_problems = index_tags(published)
     problems.extend(tag_problems)
-    entries = []
-    for brief in published:
-        entries.append(make_entry(config, brief, bodies[brief.path], tags, named[brief.path]))
+    entries = [make_entry(brief, tags) for brief in published]
+    cache.keep_known(candidates, {entry.path: entry for entry in entries}, window)
     site = plan_site(entries, config) if entries else None
-    kept = {named[b.path][0]: EntryRecord(b.path, b.title) for b in held}
-    valid = len(briefs)
-    del briefs, published, held, bodies, named  # the entries have what is needed (memory)
+    kept = {b.id: EntryRecord(b.path, b.title) for b in held}
+    count = len(valid)
+    del candidates, valid, published, held  # the entries have what is needed (memory)
     # Ids published by earlier builds that this one would drop or change: warnings.
     manifest, manifest_problems = read_manifest(config.output_dir)
     current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
@@ -158,7 +167,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     # them (see output.write_plan's interim manifest): keep only those (memory).
     manifest = replace(manifest, entries={entry: record for entry, record
                                           in manifest.entries.items() if entry not in recorded})
-    return Collected(site, _sorted(problems), files, valid, len(kept), manifest, recorded,
+    return Collected(site, _sorted(problems), files, count, len(kept), manifest, recorded,
                      steady)
 
 

@@ -1,17 +1,20 @@
 """The publication as a whole: entries, tags, and which feeds exist at which paths.
 
 Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
-`make_entry` turns a parsed and rendered brief into a feed entry with its permanent id and
-URL; `plan_site` decides the feeds: one combined, one per tag, each newest first.
+`candidate` gives a parsed and rendered brief its permanent id and URL, and `make_entry` turns
+a candidate into a feed entry; `plan_site` decides the feeds: one combined, one per tag, each
+newest first.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import InitVar, dataclass, field, fields
 from datetime import datetime
+from functools import lru_cache
+from typing import Protocol
 from urllib.parse import quote
 
 from feeder.body import Body
@@ -48,9 +51,13 @@ class Entry:
     """Its HTML: in memory, or read from the build cache when an output needs it."""
     digest: bytes = field(init=False, repr=False, compare=False)
     """SHA-256 of every other field (see `entry_digest`): what output keys are made of."""
+    known_digest: InitVar[bytes] = b""
+    """The digest, when it is known already (see `make_entry`): not computed again.
+    (An InitVar: `dataclasses.replace` does not carry it over, so a copy with another field
+    changed gets its own digest.)"""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "digest", entry_digest(self))
+    def __post_init__(self, known_digest: bytes) -> None:
+        object.__setattr__(self, "digest", known_digest or entry_digest(self))
 
     @property
     def summary_html(self) -> str:
@@ -63,6 +70,59 @@ class Entry:
     @property
     def content_html(self) -> str:
         return self.body.content_html
+
+
+class Dated(Protocol):
+    """A brief or a candidate, as `is_published` reads it."""
+
+    @property
+    def date(self) -> datetime: ...
+    @property
+    def draft(self) -> bool: ...
+
+
+class Tagged(Protocol):
+    """A brief or a candidate, as `index_tags` reads it."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A valid brief as the site is planned from it: its permanent id and URL made, its HTML
+    in a body, its Markdown let go. Made from a freshly parsed brief (`candidate`), or kept
+    from the last build by the build cache (cache.BuildCache.known), so that a rebuild after
+    one edit neither parses nor decodes the briefs that did not change."""
+
+    path: str
+    title: str
+    date: datetime
+    updated: datetime | None
+    tags: tuple[str, ...]
+    """As spelled in the brief."""
+    slug: str
+    author: str | None
+    draft: bool
+    id_line: int | None
+    """The line of the id pinned in front matter, if any."""
+    id: str
+    """The entry id (see `entry_id`)."""
+    url: str
+    body: Body
+    digest: bytes = b""
+    """The digest of its entry when the entry's tags are `digest_tags`; b"" when unknown."""
+    digest_tags: tuple[str, ...] = ()
+    """The name and slug of each tag of the entry `digest` was made for."""
+
+
+def candidate(config: Config, brief: Brief, body: Body) -> Candidate:
+    """A parsed brief (with its HTML) ready to be checked and published."""
+    return Candidate(brief.path, brief.title, brief.date, brief.updated, brief.tags, brief.slug,
+                     brief.author, brief.draft, brief.id_line, entry_id(config, brief),
+                     brief_url(config, brief), body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +223,11 @@ def entry_id(config: Config, brief: Brief) -> str:
     return f"tag:{config.domain},{_day(brief.date, '-')}:{quote(brief.slug)}"
 
 
-def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
+_key = lru_cache(maxsize=4096)(fold)
+"""`fold`, kept for the few hundred tag spellings of a site (each is in thousands of briefs)."""
+
+
+def index_tags(briefs: Iterable[Tagged]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
     """Merge the briefs' tags case-insensitively; each is named as spelled most often.
 
     Ties go to the spelling that sorts first. Two different tags with one slug are an error.
@@ -172,7 +236,7 @@ def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, 
     where: dict[str, str] = {}
     for brief in briefs:
         for name in brief.tags:
-            key = fold(name)
+            key = _key(name)
             spellings[key][name] += 1
             where.setdefault(key, brief.path)
     tags: dict[str, Tag] = {}
@@ -192,23 +256,13 @@ def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, 
     return tags, tuple(problems)
 
 
-def identities(config: Config, briefs: Iterable[Brief]) -> dict[str, tuple[str, str]]:
-    """The id and URL of each brief, by path (made once, for `check_unique` and
-    `make_entry`)."""
-    return {brief.path: (entry_id(config, brief), brief_url(config, brief)) for brief in briefs}
-
-
-def check_unique(briefs: Sequence[Brief], config: Config,
-                 named: Mapping[str, tuple[str, str]] | None = None) -> tuple[Problem, ...]:
-    """Two briefs with one id, or with one date and slug (one URL), are errors.
-
-    `named` holds the `identities` of the briefs, when they are known already."""
+def check_unique(candidates: Sequence[Candidate]) -> tuple[Problem, ...]:
+    """Two briefs with one id, or with one date and slug (one URL), are errors."""
     problems: list[Problem] = []
-    named = named if named is not None else identities(config, briefs)
-    for index, what in enumerate(("id", "date and slug")):
-        first: dict[str, Brief] = {}
-        for brief in briefs:
-            value = named[brief.path][index]
+    for what in ("id", "date and slug"):
+        first: dict[str, Candidate] = {}
+        for brief in candidates:
+            value = brief.id if what == "id" else brief.url
             if value in first:
                 line = brief.id_line if what == "id" else None
                 problems.append(Problem(brief.path, line,
@@ -219,28 +273,29 @@ def check_unique(briefs: Sequence[Brief], config: Config,
     return tuple(problems)
 
 
-def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> bool:
+def is_published(brief: Dated, now: datetime, *, drafts: bool, future: bool) -> bool:
     """Drafts and briefs dated after `now` wait, unless asked for."""
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entry(config: Config, brief: Brief, body: Body, tags: dict[str, Tag],
-               named: tuple[str, str] | None = None) -> Entry:
-    """The entry of a published brief; `named` is its id and URL, when known already."""
-    entry_id_, url = named if named is not None else (entry_id(config, brief),
-                                                      brief_url(config, brief))
+def make_entry(brief: Candidate, tags: dict[str, Tag]) -> Entry:
+    """The entry of a published brief (`tags` are the site's, by folded name)."""
+    # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
+    chosen = tuple(tags[key] for key in map(_key, brief.tags) if key in tags)
+    known = brief.digest if brief.digest and brief.digest_tags == tuple(
+        text for tag in chosen for text in (tag.name, tag.slug)) else b""
     return Entry(
-        id=entry_id_,
-        url=url,
+        id=brief.id,
+        url=brief.url,
         slug=brief.slug,
         path=brief.path,
         title=brief.title,
         published=brief.date,
         updated=brief.updated or brief.date,
-        # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
-        tags=tuple(tags[key] for key in map(fold, brief.tags) if key in tags),
+        tags=chosen,
         author=brief.author,
-        body=body,
+        body=brief.body,
+        known_digest=known,
     )
 
 

@@ -7,7 +7,16 @@ from pathlib import Path
 
 from feeder.brief import Brief
 from feeder.config import parse_config
-from feeder.site import Tag, brief_url, check_unique, entry_id, index_tags, is_published
+from feeder.body import Rendered
+from feeder.site import (
+    Tag,
+    brief_url,
+    candidate,
+    check_unique,
+    entry_id,
+    index_tags,
+    is_published,
+)
 
 CONFIG = parse_config({"base_url": "https://news.example.com/"}, root=Path("/p"))
 
@@ -50,9 +59,10 @@ def test_ids_and_urls() -> None:
 
 
 def test_same_id_or_same_date_and_slug_are_errors() -> None:
-    problems = check_unique([brief("content/a.txt", slug="x"), brief("content/b.txt", slug="x"),
-                             brief("content/c.txt", slug="c", pinned="urn:x"),
-                             brief("content/d.txt", slug="d", pinned="urn:x")], CONFIG)
+    briefs = [brief("content/a.txt", slug="x"), brief("content/b.txt", slug="x"),
+              brief("content/c.txt", slug="c", pinned="urn:x"),
+              brief("content/d.txt", slug="d", pinned="urn:x")]
+    problems = check_unique([candidate(CONFIG, b, Rendered("", "", "")) for b in briefs])
     assert [str(p) for p in problems] == [
         "content/b.txt: same id as content/a.txt (tag:news.example.com,2016-10-04:x); give one "
         "of them another slug or id",
