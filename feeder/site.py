@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
 from feeder.body import Body
@@ -90,12 +90,12 @@ class Tagged(Protocol):
     def tags(self) -> tuple[str, ...]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A valid brief as the site is planned from it: its permanent id and URL made, its HTML
     in a body, its Markdown let go. Made from a freshly parsed brief (`candidate`), or kept
     from the last build by the build cache (cache.BuildCache.known), so that a rebuild after
-    one edit neither parses nor decodes the briefs that did not change."""
+    one edit neither parses nor decodes the briefs that did not change. (A named tuple: a
+    large site has one per brief, made again by every build.)"""
 
     path: str
     title: str

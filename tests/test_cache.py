@@ -307,7 +307,8 @@ def _resign(path: Path, change: Any) -> None:
     header = data[:data.index(b"\n")]
     value = cache_module._load(path, header)
     split = data[len(header) + 1 + 32] == cache_module._SPLIT
-    cache_module._dump(path, header, change(value), split=split and isinstance(change(value), dict))
+    cache_module._dump(path, header, change(value),
+                       split=int(split and isinstance(change(value), dict)))
 
 
 def _well_signed_nonsense(path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from feeder.body import Rendered
 from feeder.brief import Brief
 from feeder.config import parse_config
-from feeder.body import Rendered
 from feeder.site import (
     Tag,
     brief_url,
