@@ -874,6 +874,7 @@ class BuildCache:
         self._ref_ns: int | None = None
         self._inputs: dict[str, bytes] = {}
         self._window: tuple[int | None, int | None] = (None, None)
+        self._outputs_checked: _OutputCheck | None = None
 
     # -- the state of the last build ---------------------------------------------------------
 
@@ -917,13 +918,17 @@ class BuildCache:
             return None
         # The output files are checked in a thread while this one lists the brief files:
         # both are mostly stat calls, which run in parallel (at 100,000 briefs, 0.4 s each).
+        # When the build goes on, what it found spares `unchanged_outputs` the same calls.
         outputs = _OutputCheck(self.config.output_dir, state["outputs"], state["manifest"])
         outputs.start()
-        same_inputs = False
+        done = False
         try:
             same_inputs = self._same_inputs(state)
+            done = True
         finally:
-            outputs.finish(stop=not same_inputs)
+            outputs.finish(stop=not done)
+        if outputs.done:
+            self._outputs_checked = outputs
         if not (same_inputs and outputs.same):
             return None
         problems, briefs, held_back, feeds = state["result"]
@@ -1139,7 +1144,9 @@ class BuildCache:
         """
         state = self._state
         folder = f"{self.config.output_dir}{os.sep}"
-        if state is None or _output_stamp(folder + MANIFEST) != state["manifest"]:
+        checked = self._outputs_checked  # by `replay`, in its thread: every file's stat
+        if state is None or not (checked.manifest_same if checked is not None else
+                                 _output_stamp(folder + MANIFEST) == state["manifest"]):
             return {}
         outputs = state["outputs"]
         size = _OUTPUT.size
@@ -1150,7 +1157,8 @@ class BuildCache:
             if old is None or deferred.key is None or old[size:] != deferred.key \
                     or not isinstance(sha, str):
                 continue
-            if _output_stamp(folder + rel) == old[:size]:
+            if rel not in checked.changed if checked is not None else \
+                    _output_stamp(folder + rel) == old[:size]:
                 known[rel] = sha
         return known
 
@@ -1271,7 +1279,7 @@ class BuildCache:
 
 
 class _OutputCheck(threading.Thread):
-    """Are the output files (and the manifest) as the last build left them?"""
+    """Are the output files (and the manifest) as the last build left them? Which are not?"""
 
     def __init__(self, folder: Path, outputs: Mapping[str, bytes],
                  manifest: bytes | None) -> None:
@@ -1280,17 +1288,25 @@ class _OutputCheck(threading.Thread):
         self.outputs = outputs
         self.manifest = manifest
         self.same = False
+        self.done = False
+        """Every file was checked: `changed` lists those that are not as they were left."""
+        self.changed: set[str] = set()
+        self.manifest_same = False
         self._halt = threading.Event()
 
     def run(self) -> None:
-        folder, size, halt = self.folder, _OUTPUT.size, self._halt
+        folder, size, halt, changed = self.folder, _OUTPUT.size, self._halt, self.changed
         try:
             for rel, record in self.outputs.items():
-                if halt.is_set() or _output_stamp(folder + rel) != record[:size]:
+                if halt.is_set():
                     return
-            self.same = _output_stamp(folder + MANIFEST) == self.manifest
+                if _output_stamp(folder + rel) != record[:size]:
+                    changed.add(rel)
+            self.manifest_same = _output_stamp(folder + MANIFEST) == self.manifest
         except (TypeError, ValueError):  # a malformed record: not the same, then
             return
+        self.done = True
+        self.same = self.manifest_same and not changed
 
     def finish(self, *, stop: bool) -> None:
         """Wait for the answer (`stop`: stop early, it is not needed): no thread may outlive

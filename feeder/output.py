@@ -61,6 +61,8 @@ def _json(value: object) -> str:
 
 def _entry_json(value: Any) -> str:
     """An entry ({"path": ..., "title": ..., "url": ...}) on one line, keys sorted."""
+    if type(value) is EntryRecord:
+        return value.json()
     try:
         return "{" + ", ".join([f"{_string(k)}: {_string(v)}"
                                 for k, v in sorted(value.items())]) + "}"

@@ -127,7 +127,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     Raises ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised, so that `check` can list them; `build` raises them.
     """
-    from feeder.site import check_unique, index_tags, is_published, make_entry, plan_site
+    from feeder.site import check_unique, index_tags, is_published, make_entries, plan_site
 
     cache = cache or BuildCache(config, None, read=False, write=False)
     candidates, problems, files = _parse_all(config, cache, now, progress)
@@ -145,7 +145,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
         (published if publish else held).append(brief)
     tags, tag_problems = index_tags(published)
     problems.extend(tag_problems)
-    entries = [make_entry(brief, tags) for brief in published]
+    entries = make_entries(published, tags)
     cache.keep_known(candidates, {entry.path: entry for entry in entries}, window)
     site = plan_site(entries, config) if entries else None
     kept = {b.id: EntryRecord(b.path, b.title) for b in held}

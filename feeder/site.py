@@ -1,8 +1,8 @@
 """The publication as a whole: entries, tags, and which feeds exist at which paths.
 
 Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
-`candidate` gives a parsed and rendered brief its permanent id and URL, and `make_entry` turns
-a candidate into a feed entry; `plan_site` decides the feeds: one combined, one per tag, each
+`candidate` gives a parsed and rendered brief its permanent id and URL, and `make_entries`
+turns candidates into feed entries; `plan_site` decides the feeds: one combined, one per tag, each
 newest first.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
@@ -52,7 +53,7 @@ class Entry:
     digest: bytes = field(init=False, repr=False, compare=False)
     """SHA-256 of every other field (see `entry_digest`): what output keys are made of."""
     known_digest: InitVar[bytes] = b""
-    """The digest, when it is known already (see `make_entry`): not computed again.
+    """The digest, when it is known already (see `make_entries`): not computed again.
     (An InitVar: `dataclasses.replace` does not carry it over, so a copy with another field
     changed gets its own digest.)"""
 
@@ -278,30 +279,29 @@ def is_published(brief: Dated, now: datetime, *, drafts: bool, future: bool) -> 
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entry(brief: Candidate, tags: dict[str, Tag]) -> Entry:
-    """The entry of a published brief (`tags` are the site's, by folded name)."""
-    # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
-    chosen = tuple(tags[key] for key in map(_key, brief.tags) if key in tags)
-    known = brief.digest if brief.digest and brief.digest_tags == tuple(
-        text for tag in chosen for text in (tag.name, tag.slug)) else b""
-    return Entry(
-        id=brief.id,
-        url=brief.url,
-        slug=brief.slug,
-        path=brief.path,
-        title=brief.title,
-        published=brief.date,
-        updated=brief.updated or brief.date,
-        tags=chosen,
-        author=brief.author,
-        body=brief.body,
-        known_digest=known,
-    )
+def make_entries(briefs: Iterable[Candidate], tags: dict[str, Tag]) -> list[Entry]:
+    """The entries of published briefs (`tags` are the site's, by folded name)."""
+    resolved: dict[tuple[str, ...], tuple[tuple[Tag, ...], tuple[str, ...]]] = {}
+    """Each set of spellings (briefs share a few hundred) as tags, and their texts."""
+    entries = []
+    for brief in briefs:
+        found = resolved.get(brief.tags)
+        if found is None:
+            # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
+            chosen = tuple(tags[key] for key in map(_key, brief.tags) if key in tags)
+            found = resolved[brief.tags] = (
+                chosen, tuple(text for tag in chosen for text in (tag.name, tag.slug)))
+        chosen, texts = found
+        # (positional: the fields of Entry in order)
+        entries.append(Entry(brief.id, brief.url, brief.slug, brief.path, brief.title,
+                             brief.date, brief.updated or brief.date, chosen, brief.author,
+                             brief.body, brief.digest if brief.digest_tags == texts else b""))
+    return entries
 
 
 def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
     """Entries by date, newest first; same dates by id, so the order never depends on disk."""
-    return tuple(sorted(entries, key=lambda e: (e.published, e.id), reverse=True))
+    return tuple(sorted(entries, key=attrgetter("published", "id"), reverse=True))
 
 
 def plan_site(entries: Iterable[Entry], config: Config) -> Site:

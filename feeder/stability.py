@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 
 from feeder.errors import Problem
 
@@ -36,10 +37,18 @@ class EntryRecord(Mapping[str, str]):
     @classmethod
     def of(cls, value: dict[str, object]) -> object:
         """`value` as an EntryRecord when it is one (read from JSON), else as it is."""
-        if value.keys() <= set(cls.KEYS) and {"path", "title"} <= value.keys() and \
-                all(type(item) is str for item in value.values()):
-            return cls(value["path"], value["title"], value.get("url"))  # type: ignore[arg-type]
+        path, title, url = value.get("path"), value.get("title"), value.get("url")
+        if type(path) is str and type(title) is str and (
+                len(value) == 2 if url is None else type(url) is str and len(value) == 3):
+            return cls(path, title, url)  # type: ignore[arg-type]
         return value
+
+    def json(self) -> str:
+        """The record as JSON, keys sorted (as the manifest writes it)."""
+        head = f'{{"path": {encode_basestring(self.path)}, "title": ' \
+            f'{encode_basestring(self.title)}'
+        return f'{head}, "url": {encode_basestring(self.url)}}}' if self.url is not None \
+            else head + "}"
 
     def __getitem__(self, key: str) -> str:
         value: str | None = getattr(self, key) if key in self.KEYS else None

@@ -43,7 +43,7 @@ with atheris.instrument_imports(include=["feeder", "markdown", "dateutil", "yaml
     from feeder.errors import Problem
     from feeder.feeds import RENDERERS
     from feeder.render import render
-    from feeder.site import brief_url, index_tags, make_entry, plan_site
+    from feeder.site import brief_url, candidate, index_tags, make_entries, plan_site
     from feeder.sources import decode
     from tests.safety import html_findings, xml_findings
 
@@ -93,7 +93,7 @@ def TestOneInput(data: bytes) -> None:  # the name atheris looks for
             expect(not html_findings(html), html_findings(html), html)
     tags, tag_problems = index_tags([brief])
     expect(not tag_problems, tag_problems)
-    site = plan_site([make_entry(config, brief, rendered, tags)], config)
+    site = plan_site(make_entries([candidate(config, brief, rendered)], tags), config)
     for feed in site.feeds:
         expect(".." not in feed.folder.split("/"), feed.folder)
         for file_name, write in RENDERERS.items():
