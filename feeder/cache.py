@@ -74,7 +74,12 @@ RACY_NS = 2_000_000_000
 hashed again next time: its timestamp could hide a second edit in the same clock tick
 (file systems keep times in ticks of up to 2 s)."""
 KNOWN = "known"
-"""The file of the valid briefs of the last build (see BuildCache.known)."""
+"""The file of the valid briefs of a build (see BuildCache.known)..."""
+KNOWN_CHANGES = "known-changes"
+"""...and the changes since (BuildCache.keep_known)."""
+KNOWN_REWRITE = 8
+"""The file of known briefs is written whole again once the changes since hold more than
+one record for this many in it."""
 OUTPUT_LIBRARIES = ("markdown", "nh3", "feedgen", "PyYAML", "python-dateutil", "lxml",
                     "Jinja2", "MarkupSafe", "tzdata")
 """Libraries whose version can change feeder's output."""
@@ -390,12 +395,19 @@ def _header(kind: str, *keys: str) -> bytes:
 
 def _load(path: str | Path, header: bytes) -> Any:
     """The payload of a cache file, or None when it is missing, damaged or not ours."""
+    return _load_signed(path, header)[0]
+
+
+def _load_signed(path: str | Path, header: bytes) -> tuple[Any, bytes | None]:
+    """The payload of a cache file and its SHA-256 (None, None when it is missing, damaged
+    or not ours)."""
     try:
         with open(path, "rb", buffering=0) as handle:  # noqa: PTH123 - unbuffered: fewer calls
             data = handle.readall()
     except OSError:
-        return None
-    return _decoded(data, header)
+        return None, None
+    value = _decoded(data, header)
+    return (None, None) if value is None else (value, data[len(header) + 1:len(header) + 33])
 
 
 def _decoded(data: bytes, header: bytes) -> Any:
@@ -865,6 +877,11 @@ class BuildCache:
         """The valid briefs of the last build, by file (see `known`)."""
         self._files: dict[str, tuple[Any, ...]] = {}
         """Each brief file of this build by path: its rel, SHA-256, record key and problems."""
+        self._signature: bytes | None = None
+        """The SHA-256 of the file of known briefs read (what its changes name)."""
+        self._known_rels: set[str] = set()
+        self._changed: set[str] = set()
+        """The files whose record is in the changes, not in the file of known briefs."""
         self._kept: dict[str, tuple[str, Any]] = {}
         """The records of `_known` this build uses, with their rel, by path (written again
         as they are)."""
@@ -907,15 +924,13 @@ class BuildCache:
         build was steady: reading the manifest it wrote, it would have done the same again
         (see pipeline.Collected.steady)."""
         state = self._state
-        if state is None or state.get("result") is None or not state.get("fixpoint") \
-                or state.get("key") != self.build_key:
+        if state is None or not self.config.content_dir.is_dir():
             return None
         low, high = state["window"]
         moment = _micros(now)
-        if (low is not None and moment < low) or (high is not None and moment >= high):
-            return None
-        if not self.config.content_dir.is_dir():
-            return None
+        replayable = state["result"] is not None and state["fixpoint"] and \
+            state["key"] == self.build_key and (low is None or moment >= low) and \
+            (high is None or moment < high)
         # The output files are checked in a thread while this one lists the brief files:
         # both are mostly stat calls, which run in parallel (at 100,000 briefs, 0.4 s each).
         # When the build goes on, what it found spares `unchanged_outputs` the same calls.
@@ -923,7 +938,8 @@ class BuildCache:
         outputs.start()
         done = False
         try:
-            same_inputs = self._same_inputs(state)
+            self.scan()
+            same_inputs = replayable and self._same_inputs(state)
             done = True
         finally:
             outputs.finish(stop=not done)
@@ -1063,21 +1079,24 @@ class BuildCache:
 
     # -- the valid briefs of the last build ------------------------------------------------
 
-    def read_known(self, now: datetime) -> None:
-        """Read the valid briefs the last build kept (see `known`), if they were published
-        by the same rules as this build's: same settings and options, and `now` in the
-        window in which the same briefs are published."""
+    def read_known(self) -> None:
+        """Read the valid briefs the last build kept (see `known`): the file of all of them
+        as some build wrote it, and the changes since, if they are changes of that file."""
         if not self._read or self._state is None:
             return
-        known = _load(self.folder / KNOWN, _header(KNOWN, self.env, self.build_key))
-        window = known.pop("", None) if isinstance(known, dict) else None
-        if not (isinstance(window, tuple) and len(window) == 2
-                and all(item is None or type(item) is int for item in window)):
+        header = _header(KNOWN, self.env, self.settings)
+        base, signature = _load_signed(self.folder / KNOWN, header)
+        if not isinstance(base, dict):
             return
-        low, high = window
-        moment = _micros(now)
-        if (low is None or moment >= low) and (high is None or moment < high):
-            self._known = known
+        changes = _load(self.folder / KNOWN_CHANGES, header)
+        if isinstance(changes, dict) and changes.pop("", None) == signature:
+            for rel, record in changes.items():
+                if record is None:
+                    base.pop(rel, None)
+                else:
+                    base[rel] = record
+            self._changed = set(changes)
+        self._known, self._signature, self._known_rels = base, signature, set(base)
 
     def known(self, info: FileInfo) -> tuple[Candidate, tuple[Problem, ...]] | None:
         """The valid brief of an unchanged file as the last build had it (with its problems),
@@ -1099,14 +1118,16 @@ class BuildCache:
         self._kept[info.path] = (info.rel, record)
         return found, problems
 
-    def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry],
-                   window: tuple[int | None, int | None]) -> None:
+    def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
         """Keep the valid briefs of this build (`entries` by path: the published ones) for
-        the next (see `known`). Written now, and let go."""
+        the next (see `known`). Written now, and let go: as the changes since the file of
+        all of them when they are few, else as that file (so a rebuild after one edit
+        writes a few records, not a record for every brief)."""
         kept, self._kept = self._kept, {}
         if not self.write or self._ref_ns is None:
             return
-        known: dict[str, Any] = {"": window}
+        known: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
         shared: dict[Any, Any] = {}
         for brief in candidates:
             entry = entries.get(brief.path)
@@ -1114,6 +1135,8 @@ class BuildCache:
             old = kept.get(brief.path)
             if old is not None and digest == brief.digest:  # as the last build had it
                 known[old[0]] = old[1]
+                if old[0] in self._changed:
+                    changes[old[0]] = old[1]
                 continue
             file = self._files.get(brief.path) if old is None else (old[0], *old[1][:3])
             body = brief.body
@@ -1123,12 +1146,20 @@ class BuildCache:
             tags = () if entry is None else \
                 tuple(text for tag in entry.tags for text in (tag.name, tag.slug))
             try:
-                known[rel] = (sha, key, problems, _encode_candidate(brief, digest, tags, shared))
+                known[rel] = changes[rel] = (sha, key, problems,
+                                             _encode_candidate(brief, digest, tags, shared))
             except _Uncacheable:
                 continue
+        header = _header(KNOWN, self.env, self.settings)
         try:
-            _dump(self.folder / KNOWN, _header(KNOWN, self.env, self.build_key), known,
-                  split=1024)
+            gone = (self._known_rels | self._changed) - known.keys()  # also gone before
+            changes.update((rel, None) for rel in gone)
+            if self._signature is not None and len(changes) * KNOWN_REWRITE < len(known):
+                _dump(self.folder / KNOWN_CHANGES, header, {"": self._signature, **changes})
+            else:
+                _dump(self.folder / KNOWN, header, known, split=1024)
+                with contextlib.suppress(FileNotFoundError):
+                    (self.folder / KNOWN_CHANGES).unlink()
         except OSError as exc:
             self._fail(exc)
 
@@ -1176,12 +1207,10 @@ class BuildCache:
         changed what it reads)."""
         return _hash_file(self.config.output_dir / MANIFEST)
 
-    def note_briefs(self, briefs: Sequence[Dated], *, now: datetime,
-                    options: Any) -> tuple[int | None, int | None]:
+    def note_briefs(self, briefs: Sequence[Dated], *, now: datetime, options: Any) -> None:
         """Note the valid briefs of this build: their dates bound the window of `now` in
-        which a later build publishes the same ones (returned)."""
+        which a later build publishes the same ones."""
         self._window = _window(briefs, now, options)
-        return self._window
 
     def save(self, *, result: tuple[tuple[Problem, ...], int, int, int] | None = None,
              outputs: Mapping[str, bytes | None] | None = None,
@@ -1235,6 +1264,7 @@ class BuildCache:
         """Store the parsed briefs now (once every brief file was looked up or parsed), and
         let go of them: the rest of the build needs only what it made of them. `bodies` are
         the HTML of the valid briefs (key, and place in a pack: see BodyStore.save)."""
+        self._known = {}  # the records in use are in _kept, until keep_known
         if not self.write or self._parsed_saved:
             return
         self._parsed_saved = True

@@ -82,7 +82,7 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-def _parse_all(config: Config, cache: BuildCache, now: datetime,
+def _parse_all(config: Config, cache: BuildCache,
                progress: Progress | None) -> tuple[list[Candidate], list[Problem], int]:
     """Every valid brief, in the order of the content folder, with the problems of every
     brief file and how many there are: unchanged briefs as the last build had them
@@ -93,7 +93,7 @@ def _parse_all(config: Config, cache: BuildCache, now: datetime,
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
     infos, scan_problems = cache.scan()
-    cache.read_known(now)
+    cache.read_known()
     known = [cache.known(info) for info in infos]
     parsed = iter(read_briefs(config, [info for info, found in zip(infos, known, strict=True)
                                        if found is None], cache, progress=progress))
@@ -130,8 +130,8 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     from feeder.site import check_unique, index_tags, is_published, make_entries, plan_site
 
     cache = cache or BuildCache(config, None, read=False, write=False)
-    candidates, problems, files = _parse_all(config, cache, now, progress)
-    window = cache.note_briefs(candidates, now=now, options=options)
+    candidates, problems, files = _parse_all(config, cache, progress)
+    cache.note_briefs(candidates, now=now, options=options)
     valid = candidates
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
@@ -146,7 +146,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     tags, tag_problems = index_tags(published)
     problems.extend(tag_problems)
     entries = make_entries(published, tags)
-    cache.keep_known(candidates, {entry.path: entry for entry in entries}, window)
+    cache.keep_known(candidates, {entry.path: entry for entry in entries})
     site = plan_site(entries, config) if entries else None
     kept = {b.id: EntryRecord(b.path, b.title) for b in held}
     count = len(valid)

@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
     consumes,
+    initialize,
     invariant,
     rule,
 )
@@ -202,6 +203,65 @@ def test_editing_one_brief_parses_and_renders_only_that_one(project: Project,
             "tags/us/feed.json", "2016/10/05/b/index.html"} <= changed
     assert not any(rel.startswith(("tags/russia/", "tags/politics/")) for rel in changed)
     assert set(result.report.written) == changed - {".feeder-manifest.json"}
+
+
+def test_unchanged_briefs_come_from_the_known_briefs_kept_as_changes(
+        project: Project, counter: Counter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild takes every unchanged brief from the last build's known briefs, neither
+    looking it up among the parsed briefs nor decoding it; it writes the few that changed
+    as changes of that file, which is written whole again once they are many."""
+    for number in range(1, 41):  # 40 briefs: a change of 4 is few (see KNOWN_REWRITE)
+        project.brief(f"2016-10-{number % 28 + 1:02d}-b{number}.txt",
+                      house(f"Brief {number}", "US, world"))
+    project.build()
+    cache_dir = project.root / ".feeder-cache"
+    whole = (cache_dir / "known").read_bytes()
+    assert not (cache_dir / "known-changes").exists()
+    lookups = _calls(monkeypatch, cache_module.BuildCache, "lookup")
+
+    def check(expected_parsed: list[str]) -> None:
+        assert counter.parsed == expected_parsed
+        assert [info.rel for info in lookups] == expected_parsed  # the others were known
+        clean = Project(project.root.parent / f"clean{len(list(project.root.parent.iterdir()))}")
+        clean.settings(SETTINGS)
+        shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+        build(clean.config(), now=NOW, options=Options(clean=True))
+        assert _tree(project.public) == _tree(clean.public)
+        counter.reset()
+        lookups.clear()
+
+    counter.reset()
+    project.brief("2016-10-03-b2.txt", house("Brief 2", "US", short="Edited."))  # re-tagged
+    project.brief("2016-10-21-new.txt", house("New", "world, Japan"))
+    (project.content / "2016-10-04-b3.txt").unlink()
+    project.build()
+    check(["2016-10-03-b2.txt", "2016-10-21-new.txt"])
+    assert (cache_dir / "known").read_bytes() == whole  # not written again...
+    header = cache_module._header("known", cache_module.environment_digest(),
+                                  cache_module.settings_digest(project.config()))
+    changes = cache_module._load(cache_dir / "known-changes", header)
+    assert sorted(changes) == ["", "2016-10-03-b2.txt", "2016-10-04-b3.txt",
+                               "2016-10-21-new.txt"]  # ...only what changed
+    assert changes["2016-10-04-b3.txt"] is None  # deleted
+    # The changes pile up (the deleted brief stays deleted).
+    project.brief("2016-10-06-b5.txt", house("Brief 5", "US, world", short="Again."))
+    project.build()
+    check(["2016-10-06-b5.txt"])
+    assert (cache_dir / "known").read_bytes() == whole
+    changes = cache_module._load(cache_dir / "known-changes", header)
+    assert sorted(changes) == ["", "2016-10-03-b2.txt", "2016-10-04-b3.txt",
+                               "2016-10-06-b5.txt", "2016-10-21-new.txt"]
+    assert changes["2016-10-04-b3.txt"] is None
+    # Many changes: the file is written whole again, and the changes go.
+    for number in (6, 7, 8, 9):
+        project.brief(f"2016-10-{number + 1:02d}-b{number}.txt", house(f"Brief {number}", "world"))
+    project.build()
+    check(["2016-10-07-b6.txt", "2016-10-08-b7.txt", "2016-10-09-b8.txt", "2016-10-10-b9.txt"])
+    assert (cache_dir / "known").read_bytes() != whole
+    assert not (cache_dir / "known-changes").exists()
+    project.build()
+    project.build()
+    check([])
 
 
 def test_a_clean_build_ignores_the_cache_and_rewrites_it(project: Project,
@@ -570,10 +630,18 @@ class IncrementalBuildEqualsCleanBuild(RuleBasedStateMachine):
         self.tick = 10**18
         self.racy = cache_module.RACY_NS
         cache_module.RACY_NS = -(10**18)
+        self.rewrite = cache_module.KNOWN_REWRITE
 
     def teardown(self) -> None:
         cache_module.RACY_NS = self.racy
+        cache_module.KNOWN_REWRITE = self.rewrite
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    @initialize(rewrite=st.sampled_from([0, 1, cache_module.KNOWN_REWRITE]))
+    def known_changes(self, rewrite: int) -> None:
+        """How soon the known briefs are written whole again rather than as changes (0:
+        never, once written: the changes pile up over every step)."""
+        cache_module.KNOWN_REWRITE = rewrite
 
     def _stamp(self, rel: str) -> None:
         self.tick += 10**6
