@@ -46,12 +46,13 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
 
 from feeder.body import Rendered, StoredBody, register_store
 from feeder.errors import ContentError, Problem
@@ -447,30 +448,46 @@ def _encoded(header: bytes, value: Any) -> bytes:
 def _dump(path: Path, header: bytes, value: Any, *, split: int = 0) -> None:
     """Replace the cache file `path` atomically.
 
-    With `split`, `value` (a dict) is written `split` items at a time, so that marshal never
-    holds the whole of a large state at once (it grows its buffer as it goes: a state of
-    100,000 briefs took several times its size). Not flushed to disk (fsync): a file cut
-    short by a power loss fails its checksum and is rebuilt, which is all a cache needs.
+    With `split`, `value` (a dict) is written `split` items at a time (see _dump_items).
+    Not flushed to disk (fsync): a file cut short by a power loss fails its checksum and is
+    rebuilt, which is all a cache needs.
     """
+    if split:
+        _dump_items(path, header, value.items(), split)
+        return
+    with _replacing(path) as handle:
+        handle.write(_encoded(header, value))
+
+
+def _dump_items(path: Path, header: bytes, items: Iterable[tuple[Any, Any]],
+                split: int) -> None:
+    """Replace the cache file `path` with a dict of `items`, written `split` at a time, so
+    that marshal never holds the whole of a large state at once (it grows its buffer as it
+    goes: a state of 100,000 briefs took several times its size), nor the caller, when the
+    items are made as they are written."""
+    with _replacing(path) as handle:
+        handle.write(header + b"\n")
+        handle.write(bytes(32))  # the SHA-256 of the payload, once it is known
+        digest = hashlib.sha256(bytes([_SPLIT]))
+        handle.write(bytes([_SPLIT]))
+        iterator = iter(items)
+        while part := list(islice(iterator, split)):
+            data = marshal.dumps(part, 4)
+            chunk = len(data).to_bytes(8, "little") + data
+            handle.write(chunk)
+            digest.update(chunk)
+        handle.seek(len(header) + 1)
+        handle.write(digest.digest())
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[BinaryIO]:
+    """A file to write that replaces `path` once written (atomically), or is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            if not split:
-                handle.write(_encoded(header, value))
-            else:
-                handle.write(header + b"\n")
-                handle.write(bytes(32))  # the SHA-256 of the payload, once it is known
-                digest = hashlib.sha256(bytes([_SPLIT]))
-                handle.write(bytes([_SPLIT]))
-                items = list(value.items())
-                for start in range(0, len(items), split):
-                    part = marshal.dumps(items[start:start + split], 4)
-                    chunk = len(part).to_bytes(8, "little") + part
-                    handle.write(chunk)
-                    digest.update(chunk)
-                handle.seek(len(header) + 1)
-                handle.write(digest.digest())
+            yield handle
         os.replace(temp, path)  # noqa: TID251, PTH105 - the cache, not the output folder
     except BaseException:
         with contextlib.suppress(OSError):
@@ -875,16 +892,20 @@ class BuildCache:
         self._parsed_saved = False
         self._known: dict[str, Any] = {}
         """The valid briefs of the last build, by file (see `known`)."""
-        self._files: dict[str, tuple[Any, ...]] = {}
-        """Each brief file of this build by path: its rel, SHA-256, record key and problems."""
+        self._files: dict[str, str] = {}
+        """The rel of each brief file of this build whose brief the cache may keep, by path;
+        the problems of those that have some in `_problems` (encoded)."""
+        self._problems: dict[str, Any] = {}
         self._signature: bytes | None = None
         """The SHA-256 of the file of known briefs read (what its changes name)."""
         self._known_rels: set[str] = set()
         self._changed: set[str] = set()
         """The files whose record is in the changes, not in the file of known briefs."""
-        self._kept: dict[str, tuple[str, Any]] = {}
-        """The records of `_known` this build uses, with their rel, by path (written again
-        as they are)."""
+        self._reused: set[str] = set()
+        """The briefs of this build that `known` gave, by path..."""
+        self._carried: dict[str, Any] = {}
+        """...and the records of those that were in the changes (written again as they are,
+        unless the brief's entry changed)."""
         self.bodies = BodyStore(self.folder / "bodies", self.env, config, read=read,
                                 write=write)
         self._scan: tuple[tuple[FileInfo, ...], tuple[Problem, ...]] | None = None
@@ -1053,7 +1074,9 @@ class BuildCache:
         key = _record_key(info.rel, parsed.sha)
         self._note_input(info, parsed.sha, key, _info_stat(info))
         problems = tuple(map(_encode_problem, parsed.problems))
-        self._files[info.path] = (info.rel, parsed.sha, key, problems)
+        self._files[info.path] = info.rel
+        if problems:
+            self._problems[info.path] = problems
         if key in self._new_parsed or self._stored(key) is not None:
             return
         brief = parsed.brief
@@ -1115,53 +1138,77 @@ class BuildCache:
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None
         self._note_input(info, sha, key, stat)
-        self._kept[info.path] = (info.rel, record)
+        self._files[info.path] = info.rel
+        if problem_codes:
+            self._problems[info.path] = problem_codes
+        self._reused.add(info.path)
+        if info.rel in self._changed:
+            self._carried[info.path] = record
         return found, problems
 
     def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
         """Keep the valid briefs of this build (`entries` by path: the published ones) for
-        the next (see `known`). Written now, and let go: as the changes since the file of
-        all of them when they are few, else as that file (so a rebuild after one edit
-        writes a few records, not a record for every brief)."""
-        kept, self._kept = self._kept, {}
+        the next (see `known`). Written now: as the changes since the file of all of them
+        when they are few, else as that file, written a few records at a time (so a rebuild
+        after one edit writes a few records, not a record for every brief, and no build
+        holds a record for every brief)."""
+        files, problems, reused, carried = self._files, self._problems, self._reused, \
+            self._carried
+        self._files, self._problems, self._reused, self._carried = {}, {}, set(), {}
         if not self.write or self._ref_ns is None:
             return
-        known: dict[str, Any] = {}
+        kept: list[tuple[Candidate, str, Entry | None, Any]] = []
+        """The briefs the cache may keep, with their rel, entry and problems."""
         changes: dict[str, Any] = {}
-        shared: dict[Any, Any] = {}
+        changed: list[tuple[Candidate, str, Entry | None, Any]] = []
         for brief in candidates:
-            entry = entries.get(brief.path)
-            digest = entry.digest if entry is not None else b""
-            old = kept.get(brief.path)
-            if old is not None and digest == brief.digest:  # as the last build had it
-                known[old[0]] = old[1]
-                if old[0] in self._changed:
-                    changes[old[0]] = old[1]
-                continue
-            file = self._files.get(brief.path) if old is None else (old[0], *old[1][:3])
+            rel = files.get(brief.path)
             body = brief.body
-            if file is None or not isinstance(body, StoredBody) or body.store != self.bodies.name:
+            if rel is None or rel not in self._inputs or not isinstance(body, StoredBody) \
+                    or body.store != self.bodies.name:
                 continue
-            rel, sha, key, problems = file
-            tags = () if entry is None else \
-                tuple(text for tag in entry.tags for text in (tag.name, tag.slug))
-            try:
-                known[rel] = changes[rel] = (sha, key, problems,
-                                             _encode_candidate(brief, digest, tags, shared))
-            except _Uncacheable:
-                continue
+            entry = entries.get(brief.path)
+            item = (brief, rel, entry, problems.get(brief.path, ()))
+            kept.append(item)
+            if brief.path not in reused or (entry.digest if entry else b"") != brief.digest:
+                changed.append(item)
+            elif brief.path in carried:  # still as it was in the changes
+                changes[rel] = carried[brief.path]
+        gone = (self._known_rels | self._changed) - {item[1] for item in kept}
         header = _header(KNOWN, self.env, self.settings)
+        shared: dict[Any, Any] = {}
         try:
-            gone = (self._known_rels | self._changed) - known.keys()  # also gone before
-            changes.update((rel, None) for rel in gone)
-            if self._signature is not None and len(changes) * KNOWN_REWRITE < len(known):
+            if self._signature is not None and \
+                    (len(changes) + len(changed) + len(gone)) * KNOWN_REWRITE < len(kept):
+                for item in changed:
+                    record = self._record(*item, shared)
+                    if record is not None:
+                        changes[item[1]] = record
+                changes.update((rel, None) for rel in gone)
                 _dump(self.folder / KNOWN_CHANGES, header, {"": self._signature, **changes})
             else:
-                _dump(self.folder / KNOWN, header, known, split=1024)
+                records = ((item[1], self._record(*item, shared)) for item in kept)
+                _dump_items(self.folder / KNOWN, header,
+                            ((rel, record) for rel, record in records if record is not None),
+                            1024)
                 with contextlib.suppress(FileNotFoundError):
                     (self.folder / KNOWN_CHANGES).unlink()
         except OSError as exc:
             self._fail(exc)
+
+    def _record(self, brief: Candidate, rel: str, entry: Entry | None, problems: Any,
+                shared: dict[Any, Any]) -> tuple[Any, ...] | None:
+        """What the file of known briefs (or its changes) holds of `brief` (None when it
+        cannot be kept): its file's SHA-256 and record key, its problems, and itself."""
+        size = _INPUT.size
+        sha = self._inputs[rel][size:size + 32]
+        tags = () if entry is None else \
+            tuple(text for tag in entry.tags for text in (tag.name, tag.slug))
+        try:
+            code = _encode_candidate(brief, entry.digest if entry else b"", tags, shared)
+        except _Uncacheable:
+            return None
+        return (sha, _record_key(rel, sha), problems, code)
 
     # -- output files ------------------------------------------------------------------------
 
@@ -1264,7 +1311,7 @@ class BuildCache:
         """Store the parsed briefs now (once every brief file was looked up or parsed), and
         let go of them: the rest of the build needs only what it made of them. `bodies` are
         the HTML of the valid briefs (key, and place in a pack: see BodyStore.save)."""
-        self._known = {}  # the records in use are in _kept, until keep_known
+        self._known = {}  # the briefs are made: their records are done with
         if not self.write or self._parsed_saved:
             return
         self._parsed_saved = True

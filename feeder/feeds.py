@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
 
@@ -125,8 +126,8 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
     head = bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
-    return _with_entries(head, b"</feed>", [_FRAGMENTS.get(entry, feed.tag_scheme, "atom.xml")
-                                            for entry in feed.entries])
+    return _with_entries(head, b"</feed>",
+                         _FRAGMENTS.get(feed.entries, feed.tag_scheme, "atom.xml"))
 
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:
@@ -136,46 +137,62 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
         fg.load_extension("dc", atom=False, rss=True)
     head = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
                                                    xml_declaration=True)))
-    return _with_entries(head, b"</channel>", [_FRAGMENTS.get(entry, feed.tag_scheme, "rss.xml")
-                                               for entry in feed.entries])
+    return _with_entries(head, b"</channel>",
+                         _FRAGMENTS.get(feed.entries, feed.tag_scheme, "rss.xml"))
 
 
 def _with_entries(document: bytes, end: bytes, entries: list[bytes]) -> bytes:
     """A document feedgen wrote without entries, with the entries' XML put where feedgen
-    puts them (last in the feed or channel, as `_entry_bytes` cut them out)."""
+    puts them (last in the feed or channel, as `_entries_bytes` cut them out)."""
     at = document.rindex(b"\n", 0, document.rindex(end)) + 1  # the end tag's line
     return b"".join([document[:at], *entries, document[at:], b"\n"])
 
 
-def _entry_bytes(entry: Entry, scheme: str, name: str) -> bytes:
-    """The XML of `entry` in a feed document `name`: feedgen's, cut out of a document of
-    that one entry, with the indentation it has in any feed (for a JSON Feed, its item on
-    one line, indented).
+def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
+    """The XML of each of `entries` in a feed document `name`: feedgen's, cut out of a
+    document of those entries alone, with the indentation they have in any feed (for a JSON
+    Feed, each item on one line, indented).
 
     An entry's XML depends on nothing else in its feed (the categories' scheme is the
     site's, dc:creator is declared wherever an entry has an author), so each entry is
-    written once per format and then copied into each feed that holds it (see _Fragments).
+    written once per format and then copied into each feed that holds it (see _Fragments);
+    the entries a feed needs are written together (one document for each would take twice
+    as long).
     """
     if name == "feed.json":
-        return f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+        return [f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+                for entry in entries]
+    if not entries:
+        return []
     rss = name == "rss.xml"
     fg = FeedGenerator()
     fg.id(scheme)
     fg.title("-")
     fg.link(href=scheme)
     fg.description("-")
-    fg.updated(entry.updated)
-    if rss and entry.author:
+    fg.updated(entries[0].updated)
+    dc = rss and any(entry.author for entry in entries)
+    if dc:
         fg.load_extension("dc", atom=False, rss=True)
-    _add_entry(fg, entry, scheme, dc=rss and bool(entry.author))
+    for entry in entries:
+        _add_entry(fg, entry, scheme, dc=rss and bool(entry.author))
     if rss:
         data = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
         start, end = b"<item>", b"</item>\n"
     else:
         data = bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
         start, end = b"<entry>", b"</entry>\n"
-    first = data.rindex(b"\n", 0, data.index(start)) + 1  # its indentation included
-    return data[first:data.rindex(end) + len(end)]
+    # Each entry from the start of its first line (its indentation) to the next one's.
+    # Their text is escaped: a start tag in the data is an entry's.
+    firsts = []
+    at = data.find(start)
+    while at != -1:
+        firsts.append(data.rindex(b"\n", 0, at) + 1)
+        at = data.find(start, at + len(start))
+    if len(firsts) != len(entries):
+        raise RuntimeError(f"feedgen wrote {len(firsts)} entries of {len(entries)}")
+    firsts.append(data.rindex(end) + len(end))
+    return [data[first:after] for first, after in pairwise(firsts)]
 
 
 class _Fragments:
@@ -190,15 +207,19 @@ class _Fragments:
         self.size = 0
         self.found: dict[tuple[bytes, str, str], bytes] = {}
 
-    def get(self, entry: Entry, scheme: str, name: str) -> bytes:
-        key = (entry.digest, scheme, name)
-        data = self.found.get(key)
-        if data is None:
-            data = _entry_bytes(entry, scheme, name)
+    def get(self, entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
+        """The XML of each of `entries` in the file `name` of a feed."""
+        found = self.found
+        keys = [(entry.digest, scheme, name) for entry in entries]
+        missing = {key: entry for key, entry in zip(keys, entries, strict=True)
+                   if key not in found}
+        made = dict(zip(missing, _entries_bytes(list(missing.values()), scheme, name),
+                        strict=True))
+        for key, data in made.items():
             if self.size + len(data) <= self.budget:
-                self.found[key] = data
+                found[key] = data
                 self.size += len(data)
-        return data
+        return [found.get(key) or made[key] for key in keys]
 
     def clear(self) -> None:
         self.found.clear()
@@ -281,7 +302,7 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     # One item a line: json's C encoder writes each (with `indent`, the pure-Python one
     # would write everything, several times slower).
     head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
-    items = b",\n".join([_FRAGMENTS.get(entry, "", "feed.json") for entry in feed.entries])
+    items = b",\n".join(_FRAGMENTS.get(feed.entries, "", "feed.json"))
     listed = b"\n" + items + b"\n  " if items else b""
     return f'{head},\n  "items": ['.encode() + listed + b"]\n}\n"
 
