@@ -9,6 +9,11 @@ It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and rem
   change of title or feed size). Entries carry only the key (feeder.body.StoredBody): an
   output reads the HTML when it is made, so a build holds in memory only what it renders,
   and a rebuild reads only the HTML of the outputs that changed;
+- `known` and `known-changes`: every valid brief (`site.Candidate`: with its id, URL, tags
+  as spelled, the key of its HTML and the digest of its entry) as a build had it, by file
+  with the SHA-256 of its bytes, and the changes since; a rebuild takes the brief of every
+  unchanged file from there, without looking it up among the parsed briefs or decoding it
+  (`BuildCache.known`), and writes only what changed (`BuildCache.keep_known`);
 - `state`: the last build: the size, times and inode of every brief file (so that an
   unchanged file is not even read), the window of `now` in which the same briefs are
   published, the problems reported, and every output file as it was left, with the key of
@@ -20,8 +25,8 @@ It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and rem
 
 Every file starts with a header naming the format, the environment (a digest of feeder's own
 source files, of Python and of the versions of the libraries that shape the output, so that
-any code change invalidates it even without a version bump) and, for `state` and `parsed`,
-a digest of the settings; then the SHA-256 of its payload, which is `marshal`led plain data
+any code change invalidates it even without a version bump) and, for `state`, `parsed` and
+`known`, a digest of the settings; then the SHA-256 of its payload, which is `marshal`led plain data
 (no pickle: nothing read from the cache can run code). Anything that does not match is
 ignored and rewritten, never trusted. Files are replaced atomically.
 
@@ -40,6 +45,7 @@ import marshal
 import os
 import re
 import shutil
+import signal
 import struct
 import sys
 import tempfile
@@ -1355,12 +1361,17 @@ class BuildCache:
                     path.unlink()
 
 
-class _OutputCheck(threading.Thread):
-    """Are the output files (and the manifest) as the last build left them? Which are not?"""
+class _OutputCheck:
+    """Are the output files (and the manifest) as the last build left them? Which are not?
+
+    Asked of a child process (forked: it has the records already), which takes the stat of
+    every file while this one lists the brief files: two processes on two cores, where two
+    threads would take turns holding the interpreter at each of those system calls. Where
+    forking is not safe (see feeder.parallel), the answer is found when it is asked for.
+    """
 
     def __init__(self, folder: Path, outputs: Mapping[str, bytes],
                  manifest: bytes | None) -> None:
-        super().__init__(name="feeder-output-check", daemon=True)
         self.folder = f"{folder}{os.sep}"
         self.outputs = outputs
         self.manifest = manifest
@@ -1369,28 +1380,60 @@ class _OutputCheck(threading.Thread):
         """Every file was checked: `changed` lists those that are not as they were left."""
         self.changed: set[str] = set()
         self.manifest_same = False
-        self._halt = threading.Event()
+        self._child: tuple[int, int] | None = None
+        """The child's pid and the pipe its answer comes through."""
 
-    def run(self) -> None:
-        folder, size, halt, changed = self.folder, _OUTPUT.size, self._halt, self.changed
-        try:
-            for rel, record in self.outputs.items():
-                if halt.is_set():
-                    return
-                if _output_stamp(folder + rel) != record[:size]:
-                    changed.add(rel)
-            self.manifest_same = _output_stamp(folder + MANIFEST) == self.manifest
-        except (TypeError, ValueError):  # a malformed record: not the same, then
+    def _check(self) -> tuple[list[str], bool]:
+        """The files not as they were left, and whether the manifest is."""
+        folder, size = self.folder, _OUTPUT.size
+        changed = [rel for rel, record in self.outputs.items()
+                   if _output_stamp(folder + rel) != record[:size]]
+        return changed, _output_stamp(folder + MANIFEST) == self.manifest
+
+    def start(self) -> None:
+        if sys.platform != "linux" or threading.active_count() > 1:
             return
-        self.done = True
-        self.same = self.manifest_same and not changed
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: answer, and leave at once (nothing of the parent's runs)
+            code = 1
+            try:
+                os.close(read)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(marshal.dumps(self._check()))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._child = (pid, read)
 
     def finish(self, *, stop: bool) -> None:
-        """Wait for the answer (`stop`: stop early, it is not needed): no thread may outlive
-        the check, or the build could not fork its workers safely."""
+        """Wait for the answer (`stop`: it is not needed): no child outlives the check."""
+        if self._child is None:
+            if not stop:
+                self._answer(*self._check())
+            return
+        pid, read = self._child
+        self._child = None
         if stop:
-            self._halt.set()
-        self.join()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            with os.fdopen(read, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            _, status = os.waitpid(pid, 0)
+        if stop or status != 0:
+            return
+        try:
+            changed, manifest_same = marshal.loads(data)  # noqa: S302 - from our child
+        except (ValueError, EOFError, TypeError):
+            return
+        self._answer(changed, manifest_same)
+
+    def _answer(self, changed: list[str], manifest_same: bool) -> None:
+        self.changed, self.manifest_same, self.done = set(changed), manifest_same, True
+        self.same = manifest_same and not changed
 
 
 def _ints(value: Any, count: int) -> bool:

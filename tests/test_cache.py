@@ -327,6 +327,40 @@ def test_deleting_an_output_file_brings_it_back(project: Project) -> None:
     assert (project.public / "tags" / "us" / "rss.xml").is_file()
 
 
+@pytest.mark.parametrize("forked", [True, False])
+def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
+        project: Project, monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
+    """The stat of every output file, taken (in a child process, where forking is safe)
+    while the brief files are listed, is what the build trusts the unchanged ones by."""
+    _three(project)
+    project.build()
+    project.build()
+    if not forked:  # another thread running: no fork, the files are checked in turn
+        monkeypatch.setattr(cache_module.threading, "active_count", lambda: 2)
+    forks: list[int] = []
+    fork = os.fork
+
+    def counting_fork() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    tampered = project.public / "tags" / "politics" / "atom.xml"
+    original = tampered.read_bytes()
+    tampered.write_bytes(b"<feed>edited by hand</feed>")
+    (project.public / "tags" / "russia" / "rss.xml").unlink()
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Changed."))
+    result = project.build()
+    assert {"tags/politics/atom.xml", "tags/russia/rss.xml", "tags/us/atom.xml"} <= \
+        set(result.report.written)
+    assert tampered.read_bytes() == original
+    assert not any(rel.startswith("tags/politics/") and rel != "tags/politics/atom.xml"
+                   for rel in result.report.written)
+    assert len(forks) == (1 if forked else 0)
+
+
 def test_only_the_outputs_whose_inputs_changed_are_rendered(project: Project,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:

@@ -79,3 +79,14 @@ def test_case_folding_decomposes_so_both_are_normalised_again() -> None:
     assert slugify("Saß\u0301") == slugify(slugify("Saß\u0301")) == "sas\u015b"
     assert fold("ß\u0301") == fold("ss\u0301") == fold(fold("ß\u0301"))
     assert fold("US") == fold("us") == fold("Ｕｓ")
+
+
+def test_xml_forbidden_is_exactly_what_xml_1_0_does_not_allow() -> None:
+    """Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+    (XML 1.0, section 2.2), checked on every code point."""
+    def allowed(code: int) -> bool:
+        return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or \
+            0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+    text = "".join(map(chr, range(0x110000)))
+    assert strip_xml_forbidden(text) == "".join(chr(c) for c in range(0x110000) if allowed(c))
