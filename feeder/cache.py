@@ -386,7 +386,7 @@ def _decode_candidate(code: Any, bodies: BodyStore, info: FileInfo) -> Candidate
     (path, title, date, updated, tags, slug, author, draft, id_line, entry_id, url, key,
      sizes, where, digest, digest_tags) = code
     if not (_ints(sizes, 2) and set(map(type, tags)) <= _STR and
-            set(map(type, digest_tags)) <= _STR):
+            set(map(type, digest_tags)) <= _STR and path == info.path):
         raise ValueError("bad brief in the cache")
     return _candidate_class()(
         path, title, _moment(date), None if updated is None else _moment(updated), tags, slug,
@@ -1144,12 +1144,13 @@ class BuildCache:
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None
         self._note_input(info, sha, key, stat)
-        self._files[info.path] = info.rel
+        path = found.path
+        self._files[path] = info.rel
         if problem_codes:
-            self._problems[info.path] = problem_codes
-        self._reused.add(info.path)
+            self._problems[path] = problem_codes
+        self._reused.add(path)
         if info.rel in self._changed:
-            self._carried[info.path] = record
+            self._carried[path] = record
         return found, problems
 
     def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:

@@ -11,15 +11,16 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from feeder.errors import Problem
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """A brief file found in the content folder."""
+class FileInfo(NamedTuple):
+    """A brief file found in the content folder. (A named tuple: a scan makes one for each
+    brief file, on every build, a no-op included.)"""
 
     rel: str
     """POSIX path relative to the content folder."""
