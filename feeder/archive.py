@@ -91,7 +91,9 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
     whole = _subscription(feed, cap, config)
-    bounds = sizes.bounds(whole) if cap else {}
+    if not cap or sizes.rough_bound(whole) <= limit:  # surely fits, in every format
+        return cap
+    bounds = sizes.bounds(whole)
     # Only the formats whose bound is over the limit are rendered: the others always fit.
     renderers = {name: render for name, render in RENDERERS.items() if bounds[name] > limit}
     guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
@@ -186,6 +188,28 @@ class SizeBounds:
     config: Config
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)
     """By entry id: the bound of the entry in XML and in JSON."""
+    rough: dict[str, int] = field(default_factory=dict)
+    """By entry id: a rougher bound of the entry in any format (see `rough_bound`)."""
+
+    def rough_bound(self, feed: Feed) -> int:
+        """At least the size of any file of the feed, and at least each of `bounds`: every
+        character of an entry's short texts counted as 6 bytes (no character takes more,
+        escaped, in UTF-8, XML or JSON), which takes no look at the texts (most feeds are
+        far below max_feed_bytes: this is all they need)."""
+        rough = self.rough
+        scheme = len(feed.tag_scheme)
+        total = self.head(feed)
+        for entry in feed.entries:
+            bound = rough.get(entry.id)
+            if bound is None:
+                tags = entry.tags
+                short = len(entry.id) + len(entry.url) + len(entry.title) + \
+                    len(entry.author or "") + sum(len(tag.slug) + len(tag.name) + scheme
+                                                  for tag in tags) + 3 + 3 * len(tags)
+                bound = rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + 6 * short + \
+                    _TAG_MARKUP * len(tags)
+            total += bound
+        return total
 
     def bounds(self, feed: Feed) -> dict[str, int]:
         """At least the size of each of the feed's files, by name."""

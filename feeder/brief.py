@@ -9,7 +9,6 @@ a `Brief` (or None) and every problem found out.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
 from feeder.sources import Source
-from feeder.text import find_xml_forbidden, fold, slugify, strip_xml_forbidden
+from feeder.text import did_you_mean, find_xml_forbidden, fold, slugify, strip_xml_forbidden
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
                      "draft")
@@ -219,8 +218,7 @@ class _Parser:
                 fields[key] = frontmatter.Field(value, field.line)
             for key, field in fields.items():
                 if key not in FRONT_MATTER_KEYS:
-                    near = difflib.get_close_matches(key, FRONT_MATTER_KEYS, n=1)
-                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    hint = did_you_mean(key, FRONT_MATTER_KEYS)
                     self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
         deep = _too_deep(split.body)
         line = None if deep is None else split.body_line + deep[0]

@@ -7,7 +7,6 @@ and, for an unknown key, the nearest valid one.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import ConfigError, Problem
-from feeder.text import strip_xml_forbidden
+from feeder.text import did_you_mean, strip_xml_forbidden
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -288,8 +287,7 @@ def parse_config(
             label = f"--{key.replace('_', '-')}" if from_cli else key
             convert = _SETTINGS.get(key)
             if convert is None:
-                near = difflib.get_close_matches(key, SETTING_NAMES, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
+                hint = did_you_mean(key, SETTING_NAMES)
                 problems.append(Problem(where, line, f"unknown setting {key!r}{hint}"))
                 continue
             try:

@@ -435,8 +435,12 @@ class _Renderer:
     def brief(self, entry: Entry) -> None:
         here = brief_folder(entry, self.config)
         # The entry's digest covers its tags; their feeds follow from the tags and settings.
-        key = self._key("brief.html", here, (), (entry,))
-        self._plan("brief.html", here, "index.html", key, _Renderer._values_brief, here, entry)
+        # (Made as `_key` makes keys, without the repr: there is one page per brief.)
+        digest = self.base_digest.copy()
+        digest.update(b"brief.html\0" + here.encode("utf-8", "surrogatepass") + b"\0" +
+                      entry.digest)
+        self.plan[here + "index.html"] = PlannedPage(
+            digest.digest(), "brief.html", here, _Renderer._values_brief, (self, here, entry))
 
     def _values_brief(self, here: str, entry: Entry) -> dict[str, Any]:
         views = self.views

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # XML 1.0 allows TAB, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; everything
 # else (other C0 controls, lone surrogates, U+FFFE and U+FFFF) makes lxml refuse the
@@ -43,6 +44,15 @@ def slugify(text: str) -> str:
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
     return slug
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """"; did you mean 'x'?" naming the choice nearest `word`, or "" (difflib, imported only
+    then: a build imports as little as it can)."""
+    import difflib
+
+    near = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 def fold(name: str) -> str:
