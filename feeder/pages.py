@@ -167,7 +167,8 @@ def brief_folder(entry: Entry, config: Config) -> str:
     """The folder of a brief's page under the output folder: `YYYY/MM/DD/<slug>/`."""
     if not entry.url.startswith(config.base_url):
         raise ValueError(f"entry URL {entry.url!r} is not under {config.base_url!r}")
-    return unquote(entry.url[len(config.base_url):])
+    folder = entry.url[len(config.base_url):]
+    return unquote(folder) if "%" in folder else folder  # (most are plain: one per brief)
 
 
 def subscription_feeds(site: Site) -> tuple[Feed, ...]:
