@@ -1395,7 +1395,12 @@ class _OutputCheck:
         if sys.platform != "linux" or threading.active_count() > 1:
             return
         read, write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: the files are checked in turn
+            os.close(read)
+            os.close(write)
+            return
         if pid == 0:  # the child: answer, and leave at once (nothing of the parent's runs)
             code = 1
             try:

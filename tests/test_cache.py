@@ -327,20 +327,22 @@ def test_deleting_an_output_file_brings_it_back(project: Project) -> None:
     assert (project.public / "tags" / "us" / "rss.xml").is_file()
 
 
-@pytest.mark.parametrize("forked", [True, False])
+@pytest.mark.parametrize("how", ["forked", "threads", "no process to spare"])
 def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
-        project: Project, monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
+        project: Project, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     """The stat of every output file, taken (in a child process, where forking is safe)
     while the brief files are listed, is what the build trusts the unchanged ones by."""
     _three(project)
     project.build()
     project.build()
-    if not forked:  # another thread running: no fork, the files are checked in turn
+    if how == "threads":  # another thread running: no fork, the files are checked in turn
         monkeypatch.setattr(cache_module.threading, "active_count", lambda: 2)
     forks: list[int] = []
     fork = os.fork
 
     def counting_fork() -> int:
+        if how == "no process to spare":
+            raise BlockingIOError(11, "Resource temporarily unavailable")
         pid = fork()
         if pid:
             forks.append(pid)
@@ -358,7 +360,7 @@ def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
     assert tampered.read_bytes() == original
     assert not any(rel.startswith("tags/politics/") and rel != "tags/politics/atom.xml"
                    for rel in result.report.written)
-    assert len(forks) == (1 if forked else 0)
+    assert len(forks) == (1 if how == "forked" else 0)
 
 
 def test_only_the_outputs_whose_inputs_changed_are_rendered(project: Project,
