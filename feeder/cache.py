@@ -26,8 +26,8 @@ It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and rem
 Every file starts with a header naming the format, the environment (a digest of feeder's own
 source files, of Python and of the versions of the libraries that shape the output, so that
 any code change invalidates it even without a version bump) and, for `state`, `parsed` and
-`known`, a digest of the settings; then the SHA-256 of its payload, which is `marshal`led plain data
-(no pickle: nothing read from the cache can run code). Anything that does not match is
+`known`, a digest of the settings; then the SHA-256 of its payload, which is `marshal`led
+plain data (no pickle: nothing read from the cache can run code). Anything that does not match is
 ignored and rewritten, never trusted. Files are replaced atomically.
 
 Skipping is safe because everything cached is a pure function of its key: parsing reads the
@@ -347,7 +347,7 @@ def _encode_candidate(brief: Candidate, digest: bytes, tags: tuple[str, ...],
     not published) and the name and slug of each tag that digest was made with.
 
     Equal dates and texts of tags are one object in `shared`: marshal then writes each once,
-    and reading the file makes each once (a file of 10,000 briefs loads a quarter faster)."""
+    and reading the file makes each once."""
     body = brief.body
     if not isinstance(body, StoredBody):
         raise _Uncacheable
@@ -958,9 +958,9 @@ class BuildCache:
         replayable = state["result"] is not None and state["fixpoint"] and \
             state["key"] == self.build_key and (low is None or moment >= low) and \
             (high is None or moment < high)
-        # The output files are checked in a thread while this one lists the brief files:
-        # both are mostly stat calls, which run in parallel (at 100,000 briefs, 0.4 s each).
-        # When the build goes on, what it found spares `unchanged_outputs` the same calls.
+        # The output files are checked by a child process while this one lists the brief
+        # files: both are mostly stat calls (at 100,000 briefs, 0.4 s each). When the build
+        # goes on, what the child found spares `unchanged_outputs` the same calls.
         outputs = _OutputCheck(self.config.output_dir, state["outputs"], state["manifest"])
         outputs.start()
         done = False
@@ -1229,7 +1229,7 @@ class BuildCache:
         """
         state = self._state
         folder = f"{self.config.output_dir}{os.sep}"
-        checked = self._outputs_checked  # by `replay`, in its thread: every file's stat
+        checked = self._outputs_checked  # every file's stat, taken by `replay` (_OutputCheck)
         if state is None or not (checked.manifest_same if checked is not None else
                                  _output_stamp(folder + MANIFEST) == state["manifest"]):
             return {}

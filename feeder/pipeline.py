@@ -24,7 +24,6 @@ from feeder.stability import EntryRecord, remembered, stability_warnings
 
 if TYPE_CHECKING:
     from feeder.body import Body
-    from feeder.brief import Brief
     from feeder.cache import Parsed
     from feeder.site import Candidate, Site
 
@@ -101,10 +100,10 @@ def _parse_all(config: Config, cache: BuildCache,
     candidates: list[Candidate] = []
     for found in known:
         if found is None:
-            brief, rendered, found_problems = _fresh(next(parsed))
-            problems.extend(found_problems)
-            if brief is not None:
-                candidates.append(candidate(config, brief, rendered))
+            fresh = next(parsed)
+            problems.extend(fresh.problems)
+            if fresh.brief is not None:
+                candidates.append(candidate(config, fresh.brief, _rendered(fresh)))
         else:
             candidates.append(found[0])
             problems.extend(found[1])
@@ -113,10 +112,10 @@ def _parse_all(config: Config, cache: BuildCache,
     return candidates, problems, len(infos) + len(scan_problems)
 
 
-def _fresh(parsed: Parsed) -> tuple[Brief | None, Body, tuple[Problem, ...]]:
-    if parsed.brief is not None and parsed.rendered is None:  # read_briefs renders them all
-        raise RuntimeError(f"{parsed.brief.path} was not rendered")
-    return parsed.brief, parsed.rendered, parsed.problems  # type: ignore[return-value]
+def _rendered(parsed: Parsed) -> Body:
+    if parsed.rendered is None:  # read_briefs renders every valid brief
+        raise RuntimeError(f"{parsed.info.path} was not rendered")
+    return parsed.rendered
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),

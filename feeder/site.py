@@ -2,8 +2,8 @@
 
 Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
 `candidate` gives a parsed and rendered brief its permanent id and URL, and `make_entries`
-turns candidates into feed entries; `plan_site` decides the feeds: one combined, one per tag, each
-newest first.
+turns candidates into feed entries; `plan_site` decides the feeds: one combined, one per
+tag, each newest first.
 """
 
 from __future__ import annotations
