@@ -14,20 +14,11 @@ import re
 import threading
 from collections.abc import Callable
 from functools import cache, lru_cache
+from importlib import import_module
 from urllib.parse import urljoin
 
 import markdown
 import nh3
-from markdown.extensions import (
-    abbr,
-    attr_list,
-    def_list,
-    fenced_code,
-    footnotes,
-    md_in_html,
-    sane_lists,
-    tables,
-)
 
 from feeder.body import Rendered
 from feeder.text import strip_xml_forbidden
@@ -69,19 +60,14 @@ _EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
 )
 
 
-_MODULES = {"fenced_code": fenced_code, "footnotes": footnotes, "attr_list": attr_list,
-            "def_list": def_list, "tables": tables, "abbr": abbr, "md_in_html": md_in_html,
-            "sane_lists": sane_lists}
-"""Each extension's module. Markdown is given the extensions themselves, not their names:
-by name, it looks for each among the entry points of every installed package first (about
-30 ms the first time). "extra" is the same as its seven extensions in its order (which is
-what it registers, by name)."""
-
-
 @lru_cache(maxsize=16)  # one per set of extensions in use: few, but never 128
 def _markdown(extensions: tuple[str, ...]) -> markdown.Markdown:
-    return markdown.Markdown(extensions=[_MODULES[name].makeExtension() for name in extensions],
-                             output_format="html")
+    """Markdown with `extensions` (of Python-Markdown's own), given as objects made from
+    their modules, imported when first used: by name, Markdown looks for each among the
+    entry points of every installed package first (about 30 ms the first time). "extra" is
+    the same as its seven extensions in its order (which is what it registers, by name)."""
+    made = [import_module(f"markdown.extensions.{name}").makeExtension() for name in extensions]
+    return markdown.Markdown(extensions=made, output_format="html")
 
 
 def markdown_to_html(text: str) -> str:
