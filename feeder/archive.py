@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from feeder.body import text_sizes
 from feeder.config import Config
-from feeder.feeds import RENDERERS
+from feeder.feeds import RENDERERS, find_all
 from feeder.site import Entry, Feed
 
 ARCHIVE_FOLDER = "archive"
@@ -138,11 +138,7 @@ def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]
     """From a rendering of `count` entries that is over `limit`: how many of them probably
     fit, and how many surely do not (`count` when that is all the rendering tells)."""
     after, start, end = _SPLIT_MARKERS[name]
-    starts = []
-    at = data.find(start, max(data.find(after), 0))
-    while at != -1:
-        starts.append(at)
-        at = data.find(start, at + 1)
+    starts = find_all(data, start, max(data.find(after), 0))
     last = data.rfind(end)
     if len(starts) != count or last < (starts[-1] if starts else 0):
         return 0, count  # not the expected layout: search from nothing

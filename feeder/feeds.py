@@ -148,6 +148,17 @@ def _with_entries(document: bytes, end: bytes, entries: list[bytes]) -> bytes:
     return b"".join([document[:at], *entries, document[at:], b"\n"])
 
 
+def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
+    """Where `mark` (the start of an entry, in a document written here: the entries' text is
+    escaped, so no text looks like one) is in `data`, from `begin` on."""
+    found = []
+    at = data.find(mark, begin)
+    while at != -1:
+        found.append(at)
+        at = data.find(mark, at + len(mark))
+    return found
+
+
 def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
     """The XML of each of `entries` in a feed document `name`: feedgen's, cut out of a
     document of those entries alone, with the indentation they have in any feed (for a JSON
@@ -183,12 +194,7 @@ def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[byt
         data = bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
         start, end = b"<entry>", b"</entry>\n"
     # Each entry from the start of its first line (its indentation) to the next one's.
-    # Their text is escaped: a start tag in the data is an entry's.
-    firsts = []
-    at = data.find(start)
-    while at != -1:
-        firsts.append(data.rindex(b"\n", 0, at) + 1)
-        at = data.find(start, at + len(start))
+    firsts = [data.rindex(b"\n", 0, at) + 1 for at in find_all(data, start)]
     if len(firsts) != len(entries):
         raise RuntimeError(f"feedgen wrote {len(firsts)} entries of {len(entries)}")
     firsts.append(data.rindex(end) + len(end))
