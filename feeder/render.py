@@ -46,8 +46,11 @@ EXTENSIONS = ("extra", "sane_lists")
 # of its syntax: an extension a brief cannot use cannot change its HTML, and leaving it out
 # saves a sixth of the time Markdown takes (tests/test_render.py checks that the HTML is the
 # same on any text). md_in_html changes how raw HTML is parsed: any "<". A definition list
-# needs a ":" at the start of a line, where raw HTML taken out of the text can leave one.
-_DEFINITION = re.compile(r"^ {0,3}:", re.MULTILINE)
+# needs a ":" at the start of a line (after a "\r" too: Markdown makes it a newline) once
+# what nests blocks is taken away: indentation, quote marks, list markers and footnote
+# labels; raw HTML taken out of the text can also leave one there.
+_DEFINITION = re.compile(r"(?:^|\r)(?:[ \t>]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*:",
+                         re.MULTILINE)
 _EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("fenced_code", lambda text: "```" in text or "~~~" in text),
     ("footnotes", lambda text: "[^" in text),
@@ -59,21 +62,54 @@ _EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("md_in_html", lambda text: "<" in text),
 )
 
+# Python-Markdown's inline patterns (by the names it registers them under), each with the
+# strings one of which a match needs. Inline patterns run on the text of the parsed blocks:
+# the text itself once Markdown has normalised its whitespace (a tab becomes spaces, "\r" a
+# newline), with placeholders of letters and digits where it took something out. A pattern
+# none of whose strings is in the text cannot match, and trying every pattern on every
+# block of plain prose is half the time Markdown takes (tests/test_render.py checks that
+# the HTML is the same on any text). Raw HTML taken out of a text can leave new neighbours
+# (two spaces before a newline, for one): a text with any "<" keeps every pattern.
+_INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("backtick", ("`",)),
+    ("escape", ("\\",)),
+    ("footnote", ("[^",)),
+    ("reference", ("[",)),
+    ("link", ("[",)),
+    ("image_link", ("![",)),
+    ("image_reference", ("![",)),
+    ("short_reference", ("[",)),
+    ("short_image_ref", ("![",)),
+    ("autolink", ("<",)),
+    ("automail", ("<",)),
+    ("linebreak", ("  \n", "\t", "\r")),
+    ("html", ("<",)),
+    ("entity", ("&",)),
+    ("em_strong", ("*", "_")),
+)
 
-@lru_cache(maxsize=16)  # one per set of extensions in use: few, but never 128
-def _markdown(extensions: tuple[str, ...]) -> markdown.Markdown:
-    """Markdown with `extensions` (of Python-Markdown's own), given as objects made from
-    their modules, imported when first used: by name, Markdown looks for each among the
-    entry points of every installed package first (about 30 ms the first time). "extra" is
-    the same as its seven extensions in its order (which is what it registers, by name)."""
+
+@lru_cache(maxsize=64)  # one per extensions and patterns in use: few, and 0.15 ms to make
+def _markdown(extensions: tuple[str, ...], unused: tuple[str, ...]) -> markdown.Markdown:
+    """Markdown with `extensions` (of Python-Markdown's own) and without the inline patterns
+    `unused`. The extensions are given as objects made from their modules, imported when
+    first used: by name, Markdown looks for each among the entry points of every installed
+    package first (about 30 ms the first time). "extra" is the same as its seven extensions
+    in its order (which is what it registers, by name)."""
     made = [import_module(f"markdown.extensions.{name}").makeExtension() for name in extensions]
-    return markdown.Markdown(extensions=made, output_format="html")
+    md = markdown.Markdown(extensions=made, output_format="html")
+    for name in unused:
+        if name in md.inlinePatterns:
+            md.inlinePatterns.deregister(name)
+    return md
 
 
 def markdown_to_html(text: str) -> str:
     """Python-Markdown's HTML for `text` (unsanitised), as with EXTENSIONS."""
     used = tuple(name for name, may_use in _EXTRA if may_use(text))
-    return _markdown((*used, "sane_lists")).reset().convert(text)
+    unused = () if "<" in text else tuple(name for name, marks in _INLINE
+                                          if not any(mark in text for mark in marks))
+    return _markdown((*used, "sane_lists"), unused).reset().convert(text)
 
 
 def _absolute(base: str, value: str) -> str | None:

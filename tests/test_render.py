@@ -40,7 +40,7 @@ def test_unsafe_markup_is_removed_and_raw_mode_keeps_it() -> None:
     assert f'src="{BASE}p.png"' in raw
 
 
-# --- Markdown with only the extensions a text can use ----------------------------------------
+# --- Markdown with only the extensions and inline patterns a text can use -----------------
 
 _PIECES = ["- item", "* star", "1. one", "2) two", "> quoted", "```", "~~~", "```python",
            "| a | b |", "|---|---|", "a | b", "---", "===", "Term", ": a definition",
@@ -49,23 +49,48 @@ _PIECES = ["- item", "* star", "1. one", "2) two", "> quoted", "```", "~~~", "``
            "<b>bold</b>", "<!-- c -->", "<https://example.com/>", "    indented code",
            "[link](https://example.com/)", "[ref][r]", "[r]: https://example.com/r",
            "![image](a.png){: .wide }", "**strong**", "_em_", "`code`", "\\|", "\\{", "&amp;",
-           "plain words", "", ""]
+           "plain words", "two spaces  ", "\ttab", "carriage\r", "&copy;", "&#x41;", "AT&T",
+           "<me@example.com>", "[r]", "![r]", "![image](b.png)", "\\*", "__strong__", "*em*",
+           "a_b", "``double``", "<span>x</span>", "", ""]
 
 
 @settings(max_examples=400, deadline=None)
 @example("<!-- c --> : a definition")  # raw HTML taken out leaves ": ..." at a line start
 @given(st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=3).map(" ".join),
                 max_size=12).map("\n".join))
-def test_markdown_leaves_out_only_extensions_the_text_cannot_use(text: str) -> None:
+def test_markdown_leaves_out_only_what_the_text_cannot_use(text: str) -> None:
     full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
     assert markdown_to_html(text) == full.convert(text)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=" \n\t:|{}<>!-*_[]^()#`~=+.1aAx&;\"'/\\", max_size=60))
-def test_markdown_leaves_out_only_extensions_any_characters_cannot_use(text: str) -> None:
+@given(st.text(alphabet=" \n\r\t:|{}<>!-*_[]^()#`~=+.1aAx&;@\"'/\\", max_size=60))
+def test_markdown_leaves_out_only_what_any_characters_cannot_use(text: str) -> None:
     full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
     assert markdown_to_html(text) == full.convert(text)
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("`code`", "<code>code</code>"),
+    ("\\*not em\\*", "*not em*"),
+    ("[a](https://x.org/)", '<a href="https://x.org/">a</a>'),
+    ("[a][r]\n\n[r]: https://x.org/r", '<a href="https://x.org/r">a</a>'),
+    ("[r]\n\n[r]: https://x.org/r", '<a href="https://x.org/r">r</a>'),
+    ("![m](m.png)", '<img alt="m" src="m.png">'),
+    ("![m][r]\n\n[r]: m.png", '<img alt="m" src="m.png">'),
+    ("![r]\n\n[r]: m.png", '<img alt="r" src="m.png">'),
+    ("<https://x.org/>", '<a href="https://x.org/">https://x.org/</a>'),
+    ("<me@x.org>", "&#109;"),
+    ("one  \ntwo", "one<br>\ntwo"),
+    ("one \t\ntwo", "   <br>\ntwo"),  # the tab is spaces by then
+    ("one  \r\ntwo", "one<br>\ntwo"),
+    ("a <b>b</b>", "<b>b</b>"),
+    ("&copy;", "&copy;"),
+    ("*em* __strong__", "<em>em</em> <strong>strong</strong>"),
+    ("x[^1]\n\n[^1]: n", 'class="footnote-ref"'),
+])
+def test_each_inline_pattern_still_works(text: str, html: str) -> None:
+    assert html in markdown_to_html(text)
 
 
 @pytest.mark.parametrize(("text", "html"), [
