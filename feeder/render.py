@@ -49,8 +49,9 @@ EXTENSIONS = ("extra", "sane_lists")
 # needs a ":" at the start of a line (after a "\r" too: Markdown makes it a newline) once
 # what nests blocks is taken away: indentation, quote marks, list markers and footnote
 # labels; raw HTML taken out of the text can also leave one there.
-_DEFINITION = re.compile(r"(?:^|\r)(?:[ \t>]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*:",
-                         re.MULTILINE)
+_LINE_START = r"(?:^|\r)(?:[ \t>:]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*"
+"""Where a line of a block starts once what nests blocks is taken away (see _DEFINITION)."""
+_DEFINITION = re.compile(_LINE_START + ":", re.MULTILINE)
 _EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("fenced_code", lambda text: "```" in text or "~~~" in text),
     ("footnotes", lambda text: "[^" in text),
@@ -69,7 +70,8 @@ _EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
 # none of whose strings is in the text cannot match, and trying every pattern on every
 # block of plain prose is half the time Markdown takes (tests/test_render.py checks that
 # the HTML is the same on any text). Raw HTML taken out of a text can leave new neighbours
-# (two spaces before a newline, for one): a text with any "<" keeps every pattern.
+# (two spaces before a newline, for one): a text with any "<" keeps every pattern (and
+# every block processor below).
 _INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("backtick", ("`",)),
     ("escape", ("\\",)),
@@ -90,26 +92,44 @@ _INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 @lru_cache(maxsize=64)  # one per extensions and patterns in use: few, and 0.15 ms to make
-def _markdown(extensions: tuple[str, ...], unused: tuple[str, ...]) -> markdown.Markdown:
-    """Markdown with `extensions` (of Python-Markdown's own) and without the inline patterns
-    `unused`. The extensions are given as objects made from their modules, imported when
-    first used: by name, Markdown looks for each among the entry points of every installed
-    package first (about 30 ms the first time). "extra" is the same as its seven extensions
-    in its order (which is what it registers, by name)."""
+def _markdown(extensions: tuple[str, ...], unused_inline: tuple[str, ...] = (),
+              unused_blocks: tuple[str, ...] = ()) -> markdown.Markdown:
+    """Markdown with `extensions` (of Python-Markdown's own), without the inline patterns
+    `unused_inline` and the block processors `unused_blocks`. The extensions are given as
+    objects made from their modules, imported when first used: by name, Markdown looks for
+    each among the entry points of every installed package first (about 30 ms the first
+    time). "extra" is the same as its seven extensions in its order (which is what it
+    registers, by name)."""
     made = [import_module(f"markdown.extensions.{name}").makeExtension() for name in extensions]
     md = markdown.Markdown(extensions=made, output_format="html")
-    for name in unused:
-        if name in md.inlinePatterns:
-            md.inlinePatterns.deregister(name)
+    for name in unused_inline:
+        md.inlinePatterns.deregister(name, strict=False)  # "footnote": only with footnotes
+    for name in unused_blocks:
+        md.parser.blockprocessors.deregister(name)
     return md
+
+
+# Python-Markdown's block processors that look for their syntax anywhere in a block, each
+# with a test of whether a text may hold it; as above, one that cannot match is left out.
+# A rule or a Setext heading's underline is a line of "-", "=", "*" or "_".
+_RULE = re.compile(_LINE_START + "[-=*_]", re.MULTILINE)
+_BLOCKS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("hashheader", lambda text: "#" in text),
+    ("setextheader", lambda text: _RULE.search(text) is not None),
+    ("hr", lambda text: _RULE.search(text) is not None),
+    ("quote", lambda text: ">" in text),
+    ("reference", lambda text: "[" in text),
+)
 
 
 def markdown_to_html(text: str) -> str:
     """Python-Markdown's HTML for `text` (unsanitised), as with EXTENSIONS."""
-    used = tuple(name for name, may_use in _EXTRA if may_use(text))
-    unused = () if "<" in text else tuple(name for name, marks in _INLINE
-                                          if not any(mark in text for mark in marks))
-    return _markdown((*used, "sane_lists"), unused).reset().convert(text)
+    used = (*(name for name, may_use in _EXTRA if may_use(text)), "sane_lists")
+    if "<" in text:
+        return _markdown(used).reset().convert(text)
+    inline = tuple(name for name, marks in _INLINE if not any(mark in text for mark in marks))
+    blocks = tuple(name for name, may_use in _BLOCKS if not may_use(text))
+    return _markdown(used, inline, blocks).reset().convert(text)
 
 
 def _absolute(base: str, value: str) -> str | None:

@@ -51,7 +51,8 @@ _PIECES = ["- item", "* star", "1. one", "2) two", "> quoted", "```", "~~~", "``
            "![image](a.png){: .wide }", "**strong**", "_em_", "`code`", "\\|", "\\{", "&amp;",
            "plain words", "two spaces  ", "\ttab", "carriage\r", "&copy;", "&#x41;", "AT&T",
            "<me@example.com>", "[r]", "![r]", "![image](b.png)", "\\*", "__strong__", "*em*",
-           "a_b", "``double``", "<span>x</span>", "", ""]
+           "a_b", "``double``", "<span>x</span>", "## Hash", "* * *", "___", "> - item",
+           ">> deep", "1. # h", "", ""]
 
 
 @settings(max_examples=400, deadline=None)
@@ -88,8 +89,14 @@ def test_markdown_leaves_out_only_what_any_characters_cannot_use(text: str) -> N
     ("&copy;", "&copy;"),
     ("*em* __strong__", "<em>em</em> <strong>strong</strong>"),
     ("x[^1]\n\n[^1]: n", 'class="footnote-ref"'),
+    ("## H", "<h2>H</h2>"),
+    ("T\n===", "<h1>T</h1>"),
+    ("T\n---", "<h2>T</h2>"),
+    ("a\n\n* * *", "<hr>"),
+    ("- a\n\n    ___", "<hr>"),
+    ("> q", "<blockquote>"),
 ])
-def test_each_inline_pattern_still_works(text: str, html: str) -> None:
+def test_each_inline_pattern_and_block_still_works(text: str, html: str) -> None:
     assert html in markdown_to_html(text)
 
 
