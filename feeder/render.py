@@ -42,36 +42,63 @@ _SPACE = re.compile(r"\s+")
 EXTENSIONS = ("extra", "sane_lists")
 """The Python-Markdown extensions briefs are written for (Markdown Extra, saner lists)."""
 
-# The extensions of "extra", in its order, each with a test of whether a text may hold any
-# of its syntax: an extension a brief cannot use cannot change its HTML, and leaving it out
-# saves a sixth of the time Markdown takes (tests/test_render.py checks that the HTML is the
-# same on any text). md_in_html changes how raw HTML is parsed: any "<". A definition list
-# needs a ":" at the start of a line (after a "\r" too: Markdown makes it a newline) once
-# what nests blocks is taken away: indentation, quote marks, list markers and footnote
-# labels; raw HTML taken out of the text can also leave one there.
-_LINE_START = r"(?:^|\r)(?:[ \t>:]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*"
-"""Where a line of a block starts once what nests blocks is taken away (see _DEFINITION)."""
-_DEFINITION = re.compile(_LINE_START + ":", re.MULTILINE)
-_EXTRA: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("fenced_code", lambda text: "```" in text or "~~~" in text),
-    ("footnotes", lambda text: "[^" in text),
-    ("attr_list", lambda text: "{" in text),
-    ("def_list", lambda text: _DEFINITION.search(text) is not None
-     or ("<" in text and ":" in text)),
-    ("tables", lambda text: "|" in text),
-    ("abbr", lambda text: "*[" in text),
-    ("md_in_html", lambda text: "<" in text),
+# Python-Markdown spends most of its time looking for syntax a brief does not use: trying
+# each extension, block processor and inline pattern on every block. Each of those needs
+# some character or string in the text, or a line that starts with one; one that cannot
+# match cannot change the HTML and is left out, which makes Markdown twice as fast on plain
+# prose (tests/test_render.py checks that the HTML is the same on any text).
+
+_NESTING = re.compile(r"(?:[ \t>:]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*")
+"""What nests blocks at the start of a line: indentation, quote marks, definitions' colons,
+list markers and footnote labels. Markdown takes it away before it parses what is inside."""
+_MAY_NEST = frozenset(" \t>:-*+[0123456789")
+
+
+def _line_starts(text: str) -> set[str]:
+    """The characters at the start of the lines of `text` (a "\r" starts one too: Markdown
+    makes it a newline) up to the first one past what nests blocks there."""
+    starts: set[str] = set()
+    for line in text.replace("\r", "\n").split("\n") if "\r" in text else text.split("\n"):
+        nested = _NESTING.match(line) if line[:1] in _MAY_NEST else None
+        if nested is not None:
+            starts.update(line[:nested.end() + 1])
+        else:
+            starts.add(line[:1])
+    return starts
+
+
+_Test = Callable[[str, set[str]], bool]
+"""Whether a text (with its _line_starts) may hold some syntax."""
+
+# The extensions of "extra", in its order. md_in_html changes how raw HTML is parsed: any
+# "<". A definition list needs a ":" at the start of a line, where raw HTML taken out of the
+# text can also leave one.
+_EXTRA: tuple[tuple[str, _Test], ...] = (
+    ("fenced_code", lambda text, _starts: "```" in text or "~~~" in text),
+    ("footnotes", lambda text, _starts: "[^" in text),
+    ("attr_list", lambda text, _starts: "{" in text),
+    ("def_list", lambda text, starts: ":" in starts or ("<" in text and ":" in text)),
+    ("tables", lambda text, _starts: "|" in text),
+    ("abbr", lambda text, _starts: "*[" in text),
+    ("md_in_html", lambda text, _starts: "<" in text),
 )
 
-# Python-Markdown's inline patterns (by the names it registers them under), each with the
-# strings one of which a match needs. Inline patterns run on the text of the parsed blocks:
-# the text itself once Markdown has normalised its whitespace (a tab becomes spaces, "\r" a
-# newline), with placeholders of letters and digits where it took something out. A pattern
-# none of whose strings is in the text cannot match, and trying every pattern on every
-# block of plain prose is half the time Markdown takes (tests/test_render.py checks that
-# the HTML is the same on any text). Raw HTML taken out of a text can leave new neighbours
-# (two spaces before a newline, for one): a text with any "<" keeps every pattern (and
-# every block processor below).
+# The block processors that look for their syntax anywhere in a block (by the names
+# Python-Markdown registers them under). A rule or a Setext heading's underline is a line
+# of "-", "=", "*" or "_".
+_BLOCKS: tuple[tuple[str, _Test], ...] = (
+    ("hashheader", lambda text, _starts: "#" in text),
+    ("setextheader", lambda _text, starts: not starts.isdisjoint("-=*_")),
+    ("hr", lambda _text, starts: not starts.isdisjoint("-=*_")),
+    ("quote", lambda text, _starts: ">" in text),
+    ("reference", lambda text, _starts: "[" in text),
+)
+
+# The inline patterns, each with the strings one of which a match needs. They run on the
+# text of the parsed blocks: the text itself once Markdown has normalised its whitespace (a
+# tab becomes spaces, "\r" a newline), with placeholders of letters and digits where it
+# took something out. Raw HTML taken out of a text can leave new neighbours (two spaces
+# before a newline, for one): a text with any "<" keeps every pattern and block processor.
 _INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("backtick", ("`",)),
     ("escape", ("\\",)),
@@ -89,6 +116,7 @@ _INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("entity", ("&",)),
     ("em_strong", ("*", "_")),
 )
+_MARKS = frozenset(mark for _name, marks in _INLINE for mark in marks)
 
 
 @lru_cache(maxsize=64)  # one per extensions and patterns in use: few, and 0.15 ms to make
@@ -109,26 +137,15 @@ def _markdown(extensions: tuple[str, ...], unused_inline: tuple[str, ...] = (),
     return md
 
 
-# Python-Markdown's block processors that look for their syntax anywhere in a block, each
-# with a test of whether a text may hold it; as above, one that cannot match is left out.
-# A rule or a Setext heading's underline is a line of "-", "=", "*" or "_".
-_RULE = re.compile(_LINE_START + "[-=*_]", re.MULTILINE)
-_BLOCKS: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("hashheader", lambda text: "#" in text),
-    ("setextheader", lambda text: _RULE.search(text) is not None),
-    ("hr", lambda text: _RULE.search(text) is not None),
-    ("quote", lambda text: ">" in text),
-    ("reference", lambda text: "[" in text),
-)
-
-
 def markdown_to_html(text: str) -> str:
     """Python-Markdown's HTML for `text` (unsanitised), as with EXTENSIONS."""
-    used = (*(name for name, may_use in _EXTRA if may_use(text)), "sane_lists")
+    starts = _line_starts(text)
+    used = (*(name for name, may_use in _EXTRA if may_use(text, starts)), "sane_lists")
     if "<" in text:
         return _markdown(used).reset().convert(text)
-    inline = tuple(name for name, marks in _INLINE if not any(mark in text for mark in marks))
-    blocks = tuple(name for name, may_use in _BLOCKS if not may_use(text))
+    present = {mark for mark in _MARKS if mark in text}
+    inline = tuple(name for name, marks in _INLINE if present.isdisjoint(marks))
+    blocks = tuple(name for name, may_use in _BLOCKS if not may_use(text, starts))
     return _markdown(used, inline, blocks).reset().convert(text)
 
 
