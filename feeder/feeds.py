@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from feedgen.ext.base import BaseExtension
@@ -122,12 +122,17 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
     fe.summary(entry.summary_html, type="html")
 
 
+def _scheme(feed: Feed, name: str) -> str:
+    """The categories' scheme in the entries of the file `name` of `feed` (JSON Feed has
+    none): with the file's name, what an entry's XML or JSON depends on besides itself."""
+    return "" if name == "feed.json" else feed.tag_scheme
+
+
 def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
     head = bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
-    return _with_entries(head, b"</feed>",
-                         _FRAGMENTS.get(feed.entries, feed.tag_scheme, "atom.xml"))
+    return _with_entries(head, b"</feed>", _FRAGMENTS.get(feed, "atom.xml"))
 
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:
@@ -137,8 +142,7 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
         fg.load_extension("dc", atom=False, rss=True)
     head = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
                                                    xml_declaration=True)))
-    return _with_entries(head, b"</channel>",
-                         _FRAGMENTS.get(feed.entries, feed.tag_scheme, "rss.xml"))
+    return _with_entries(head, b"</channel>", _FRAGMENTS.get(feed, "rss.xml"))
 
 
 def _with_entries(document: bytes, end: bytes, entries: list[bytes]) -> bytes:
@@ -201,6 +205,38 @@ def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[byt
     return [data[first:after] for first, after in pairwise(firsts)]
 
 
+class EntriesToWrite(NamedTuple):
+    """Entries whose XML (or JSON) a build needs in the files `name` of feeds whose
+    categories' scheme is `scheme`."""
+
+    scheme: str
+    name: str
+    entries: tuple[Entry, ...]
+
+    def chunks(self, size: int) -> list[EntriesToWrite]:
+        """The same entries, `size` at a time."""
+        return [self._replace(entries=self.entries[at:at + size])
+                for at in range(0, len(self.entries), size)]
+
+
+def write_entries(todo: EntriesToWrite) -> list[bytes]:
+    """The XML (or JSON) of each entry of `todo`, as feeds copy it."""
+    return _entries_bytes(todo.entries, todo.scheme, todo.name)
+
+
+def entries_to_write(files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
+    """The entries of the feed files `files` (a feed, the name of its file) that this process
+    would write (each once): none unless it may keep them all (see keep_room_for). Worker
+    processes forked after `keep_written` has kept them copy them into their feeds, where
+    each would otherwise write most of them again."""
+    return _FRAGMENTS.missing(files)
+
+
+def keep_written(todo: EntriesToWrite, written: Sequence[bytes]) -> None:
+    """Keep `written`, the output of write_entries(todo) (made in another process)."""
+    _FRAGMENTS.keep_written(todo, written)
+
+
 class _Fragments:
     """The XML of entries written, to copy into every feed that holds them: an entry is in
     the combined feed and in each of its tags' feeds. At most `budget` bytes are kept: once
@@ -213,19 +249,42 @@ class _Fragments:
         self.size = 0
         self.found: dict[tuple[bytes, str, str], bytes] = {}
 
-    def get(self, entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
-        """The XML of each of `entries` in the file `name` of a feed."""
-        found = self.found
-        keys = [(entry.digest, scheme, name) for entry in entries]
-        missing = {key: entry for key, entry in zip(keys, entries, strict=True)
+    def get(self, feed: Feed, name: str) -> list[bytes]:
+        """The XML of each entry of `feed` in its file `name`."""
+        found, scheme = self.found, _scheme(feed, name)
+        keys = [(entry.digest, scheme, name) for entry in feed.entries]
+        missing = {key: entry for key, entry in zip(keys, feed.entries, strict=True)
                    if key not in found}
         made = dict(zip(missing, _entries_bytes(list(missing.values()), scheme, name),
                         strict=True))
         for key, data in made.items():
-            if self.size + len(data) <= self.budget:
-                found[key] = data
-                self.size += len(data)
+            self._keep(key, data)
         return [found.get(key) or made[key] for key in keys]
+
+    def _keep(self, key: tuple[bytes, str, str], data: bytes) -> None:
+        if self.size + len(data) <= self.budget:
+            self.found[key] = data
+            self.size += len(data)
+
+    def missing(self, files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
+        """The entries of the feed files `files` (a feed, the file's name) whose XML is not
+        kept, each once; none when they would not all be kept (see keep_room_for)."""
+        if self.budget < FRAGMENT_BUDGET:
+            return []
+        groups: dict[tuple[str, str], dict[bytes, Entry]] = {}
+        for feed, name in files:
+            scheme = _scheme(feed, name)
+            group = groups.setdefault((scheme, name), {})
+            for entry in feed.entries:
+                if (entry.digest, scheme, name) not in self.found:
+                    group.setdefault(entry.digest, entry)
+        return [EntriesToWrite(scheme, name, tuple(group.values()))
+                for (scheme, name), group in groups.items() if group]
+
+    def keep_written(self, todo: EntriesToWrite, written: Sequence[bytes]) -> None:
+        """Keep the XML of `todo`'s entries written elsewhere (by write_entries)."""
+        for entry, data in zip(todo.entries, written, strict=True):
+            self._keep((entry.digest, todo.scheme, todo.name), data)
 
     def clear(self) -> None:
         self.found.clear()
@@ -308,7 +367,7 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     # One item a line: json's C encoder writes each (with `indent`, the pure-Python one
     # would write everything, several times slower).
     head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
-    items = b",\n".join(_FRAGMENTS.get(feed.entries, "", "feed.json"))
+    items = b",\n".join(_FRAGMENTS.get(feed, "feed.json"))
     listed = b"\n" + items + b"\n  " if items else b""
     return f'{head},\n  "items": ['.encode() + listed + b"]\n}\n"
 

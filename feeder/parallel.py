@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
     from feeder.config import Config
+    from feeder.feeds import EntriesToWrite
+    from feeder.site import Feed
 
 MIN_JOBS = 200
 """Fewer brief files or outputs than this are not worth starting processes for."""
@@ -110,6 +112,54 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
         for index in missing:
             cache.remember(final[index])
     return final
+
+
+# --- feed entries -----------------------------------------------------------------------------
+
+_ENTRIES: Sequence[EntriesToWrite] = ()
+_ENTRY_CHUNK = 64
+"""Entries a worker writes at a time (feedgen writes them as one document: see feeds)."""
+
+
+def _entries_in_worker(index: int) -> list[bytes]:
+    from feeder.feeds import write_entries  # imported already: by the parent, before the fork
+
+    return write_entries(_ENTRIES[index])
+
+
+def write_entries_ahead(files: Iterable[tuple[Feed, str]], *,
+                        progress: Progress | None = None) -> None:
+    """Write the XML of every entry of the feed files `files` (a feed, the name of its file)
+    in worker processes, each entry once, and keep it in this process, so that the workers
+    which then make the feeds (forked later) copy it: each of them would otherwise write most
+    entries again, being handed feeds that share them. Nothing is done when this process
+    may not keep them all (see feeds.keep_room_for) or there are few: then the feeds write
+    their entries as they need them."""
+    global _ENTRIES
+    from feeder.feeds import entries_to_write, keep_written
+
+    todo = entries_to_write(files)
+    count = sum(len(group.entries) for group in todo)
+    workers = workers_for(count)
+    if not workers:
+        return
+    tasks = [chunk for group in todo for chunk in group.chunks(_ENTRY_CHUNK)]
+    if progress is not None and count >= PROGRESS_MIN:
+        progress.start("writing feed entries", len(tasks))
+    else:
+        progress = None
+    _ENTRIES = tasks
+    try:
+        with _pool(workers) as pool:
+            for task, written in zip(tasks, pool.imap(_entries_in_worker, range(len(tasks))),
+                                     strict=True):
+                keep_written(task, written)
+                if progress is not None:
+                    progress.advance()
+    finally:
+        _ENTRIES = ()
+        if progress is not None:
+            progress.finish()
 
 
 # --- outputs ----------------------------------------------------------------------------------

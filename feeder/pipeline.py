@@ -19,7 +19,7 @@ from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import STAGING, Manifest, WriteReport, read_manifest, write_plan
-from feeder.parallel import LazyPlan, read_briefs
+from feeder.parallel import LazyPlan, read_briefs, write_entries_ahead
 from feeder.stability import EntryRecord, remembered, stability_warnings
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
     cache.start_recording()
-    from feeder.feeds import forget_entries, keep_room_for
+    from feeder.feeds import FORMATS, forget_entries, keep_room_for
 
     forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
     manifest_before = cache.manifest_before()
@@ -276,6 +276,8 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
     cache.bodies.room_for([entry.body for entry in site.entries])
     plan = plan_deferred(site, config, templates)
     known = cache.unchanged_outputs(plan, collected.manifest.files)
+    write_entries_ahead([(feed, name) for feed in site.feeds for name in FORMATS
+                         if feed.folder + name not in known], progress=progress)
     with LazyPlan(plan, known, progress=progress) as lazy:
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
                             entries=collected.published,

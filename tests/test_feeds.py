@@ -321,3 +321,42 @@ def test_entries_are_kept_for_reuse_within_a_budget_set_by_the_site(
     assert 0 < feeds._FRAGMENTS.size <= 5000
     assert first == {feed.folder: feeds.atom_bytes(feed, config) for feed in site.feeds}
     feeds.forget_entries()
+
+
+@pytest.mark.parametrize("min_jobs", [1, 10**9])  # in worker processes, or not at all
+def test_entries_written_ahead_are_what_each_feed_would_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_jobs: int) -> None:
+    """A large build has worker processes write every entry once, ahead, for the processes
+    that then make the feeds (see parallel.write_entries_ahead): those write no entry again,
+    and their documents are the same bytes."""
+    from feeder import feeds, parallel
+    from feeder.pipeline import collect
+
+    monkeypatch.setattr(parallel, "MIN_JOBS", min_jobs)
+    project = Project(tmp_path / "site")
+    project.settings('title = "T"\nbase_url = "https://t.example.com/"\nmax_entries = 3\n'
+                     'archive_page_size = 2\n')
+    for day in range(1, 10):
+        author = f"author: A & B {day}\n" if day % 2 else ""
+        project.brief(f"2016-10-{day:02d}-b{day}.md",
+                      f"---\ntitle: B{day}\ndate: 2016-10-{day:02d}\n"
+                      f"tags: [US, {'x' if day % 3 else 'y'}]\n{author}---\n\n"
+                      f"The Short of It:\n\nShort {day} & more.\n\nLong {day}.\n")
+    config = project.config()
+    site = collect(config, now=NOW).site
+    assert site is not None
+    files = [(feed, name) for feed in site.feeds for name in feeds.FORMATS]
+    feeds.forget_entries()
+    expected = {(feed.folder, name): feeds.RENDERERS[name](feed, config) for feed, name in files}
+    feeds.forget_entries()
+    feeds.keep_room_for(site.entries)
+    parallel.write_entries_ahead(files)
+    if parallel.workers_for(len(site.entries)) == 0:  # no workers: nothing written ahead
+        assert not feeds._FRAGMENTS.found
+        return
+    assert len(feeds._FRAGMENTS.found) == 3 * len(site.entries)  # each entry, each format
+    monkeypatch.setattr(feeds, "_entries_bytes", lambda entries, *_: [] if not entries else
+                        pytest.fail("an entry written again"))
+    assert {(feed.folder, name): feeds.RENDERERS[name](feed, config)
+            for feed, name in files} == expected
+    feeds.forget_entries()
