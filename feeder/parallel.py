@@ -132,18 +132,22 @@ def write_entries_ahead(files: Iterable[tuple[Feed, str]], *,
     """Write the XML of every entry of the feed files `files` (a feed, the name of its file)
     in worker processes, each entry once, and keep it in this process, so that the workers
     which then make the feeds (forked later) copy it: each of them would otherwise write most
-    entries again, being handed feeds that share them. Nothing is done when this process
-    may not keep them all (see feeds.keep_room_for) or there are few: then the feeds write
-    their entries as they need them."""
+    entries again, being handed feeds that share them. Nothing is done when there are too
+    few feed files for worker processes to make them (a rebuild after an edit, say), or
+    when this process may not keep every entry (see feeds.keep_room_for): then each feed
+    writes its entries as it needs them."""
     global _ENTRIES
     from feeder.feeds import entries_to_write, keep_written
 
-    todo = entries_to_write(files)
-    count = sum(len(group.entries) for group in todo)
-    workers = workers_for(count)
+    files = list(files)
+    workers = workers_for(len(files))
     if not workers:
         return
+    todo = entries_to_write(files)
+    count = sum(len(group.entries) for group in todo)
     tasks = [chunk for group in todo for chunk in group.chunks(_ENTRY_CHUNK)]
+    if not tasks:
+        return
     if progress is not None and count >= PROGRESS_MIN:
         progress.start("writing feed entries", len(tasks))
     else:

@@ -577,6 +577,27 @@ def test_a_file_workers_cannot_stage_leaves_the_folder_as_it_was(
     assert proj.build().report.written
 
 
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_feed_entries_are_written_ahead_only_for_many_feed_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feeder import feeds
+
+    asked: list[int] = []
+    real = feeds.entries_to_write
+
+    def counting(files: Any) -> Any:
+        asked.append(len(files))
+        return real(files)
+
+    monkeypatch.setattr(feeds, "entries_to_write", counting)
+    proj = _built_by_workers(tmp_path, monkeypatch, 28)  # 3 feeds of 3 files each
+    assert asked == [9]
+    monkeypatch.setattr(parallel, "MIN_JOBS", 10)
+    proj.brief("2016-10-05-brief-5.txt", house("Brief 5, edited", "US, russia"))
+    assert proj.build().report.written
+    assert asked == [9]  # 9 feed files to make again: too few for worker processes
+
+
 @pytest.mark.parametrize("min_jobs", [1, 10**9])  # in worker processes, in this one
 def test_the_writing_bar_counts_the_files_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                min_jobs: int) -> None:
