@@ -147,6 +147,9 @@ def long_date(moment: datetime) -> str:
 def relative(here: str, target: str) -> str:
     """The URL of `target` relative to a page in the folder `here` (both under the site root,
     unquoted, folders ending with `/`): `relative("tags/a/", "tags/b/")` is `../b/`."""
+    head, slash, _rest = target.partition("/")
+    if not slash or not here.startswith(head + "/"):  # nothing in common (most links)
+        return "../" * here.count("/") + _quoted(target) or "./"
     here_parts = here.split("/")[:-1]
     target_parts = target.split("/")
     common = 0
@@ -186,22 +189,34 @@ def tag_feeds(site: Site) -> dict[str, Feed]:
 
 
 class _Views:
-    """Builds the template values for a page in the folder `here`."""
+    """Builds the template values for a page in the folder `here`.
+
+    Pages link to the same few feeds and tags again and again: what does not depend on the
+    page (titles, absolute URLs) is worked out once per build and process.
+    """
 
     def __init__(self, site: Site, config: Config) -> None:
         self.config = config
         self.tag_feeds = tag_feeds(site)
         self.combined = _combined(site)
+        self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
+        self._tag_urls: dict[str, tuple[str, str]] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        return tuple(FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
-                              media_type, relative(here, feed.folder + name), feed.url(name))
-                     for name, media_type in FORMATS.items())
+        links = self._feeds.get(feed.folder)
+        if links is None:
+            links = self._feeds[feed.folder] = tuple(
+                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], media_type,
+                 feed.folder + name, feed.url(name)) for name, media_type in FORMATS.items())
+        return tuple(FeedLink(title, label, media_type, relative(here, target), url)
+                     for title, label, media_type, target, url in links)
 
     def tag_link(self, tag: Tag, here: str) -> TagLink:
-        folder = f"{TAGS_FOLDER}/{tag.slug}/"
-        return TagLink(tag.name, tag.slug, relative(here, folder),
-                       self.config.base_url + quote(folder))
+        found = self._tag_urls.get(tag.slug)
+        if found is None:
+            folder = f"{TAGS_FOLDER}/{tag.slug}/"
+            found = self._tag_urls[tag.slug] = (folder, self.config.base_url + quote(folder))
+        return TagLink(tag.name, tag.slug, relative(here, found[0]), found[1])
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
         link = self.tag_link(tag, here)

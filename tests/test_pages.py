@@ -8,11 +8,13 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import lxml.html
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
@@ -326,6 +328,21 @@ def test_an_unreadable_template_is_reported(site: Project) -> None:
 ], ids=lambda value: value or "root")
 def test_relative_links(here: str, target: str, expected: str) -> None:
     assert relative(here, target) == expected
+
+
+_PART = st.sampled_from(["tags", "a", "b", "2016", "10", "page", "日本", "x y"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PART, max_size=4), st.lists(_PART, max_size=4),
+       st.sampled_from(["", "atom.xml", "index.html"]))
+def test_a_relative_link_leads_from_the_page_to_its_target(here_parts: list[str],
+                                                            target_parts: list[str],
+                                                            name: str) -> None:
+    here = "".join(f"{part}/" for part in here_parts)
+    target = "".join(f"{part}/" for part in target_parts) + name
+    page = "https://example.com/" + quote(here)
+    assert urljoin(page, relative(here, target)) == "https://example.com/" + quote(target)
 
 
 def test_dates_are_written_the_same_on_every_machine() -> None:
