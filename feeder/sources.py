@@ -135,7 +135,8 @@ def decode(data: bytes, path: str, rel: str) -> Source | Problem:
 def read_bytes(info: FileInfo) -> bytes | Problem:
     """The bytes of one brief file, or the problem that stopped it being read."""
     try:
-        return Path(info.abspath).read_bytes()
+        with open(info.abspath, "rb", buffering=0) as handle:  # noqa: PTH123 - one read
+            return handle.readall()
     except OSError as exc:
         return Problem(info.path, None, f"cannot read: {exc.strerror or exc}")
 

@@ -32,6 +32,9 @@ def _slug_char(char: str) -> str:
     return char if unicodedata.category(char)[0] in "LMN" else "-"
 
 
+_ASCII_OTHERS = re.compile("[^0-9a-z]+")
+
+
 def slugify(text: str) -> str:
     """A lowercase slug of `text` that is safe as one URL segment and one file name.
 
@@ -40,7 +43,10 @@ def slugify(text: str) -> str:
     `.` or `..`. Returns "" when `text` has no letter or digit. Idempotent.
     """
     text = fold(text)
-    slug = re.sub("-{2,}", "-", "".join(map(_slug_char, text))).strip("-")
+    if text.isascii():  # the letters and digits of ASCII are [0-9a-z] once folded
+        slug = _ASCII_OTHERS.sub("-", text).strip("-")
+    else:
+        slug = re.sub("-{2,}", "-", "".join(map(_slug_char, text))).strip("-")
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
     return slug

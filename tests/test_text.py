@@ -90,3 +90,19 @@ def test_xml_forbidden_is_exactly_what_xml_1_0_does_not_allow() -> None:
 
     text = "".join(map(chr, range(0x110000)))
     assert strip_xml_forbidden(text) == "".join(chr(c) for c in range(0x110000) if allowed(c))
+
+
+def test_ascii_slugs_keep_exactly_the_letters_and_digits_of_any_script() -> None:
+    """slugify takes a shortcut for ASCII text: on every ASCII character, alone and in
+    runs, it must keep what the Unicode rule keeps (categories L, M and N)."""
+    import re
+    import unicodedata
+
+    def by_category(text: str) -> str:
+        kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in fold(text))
+        slug = re.sub("-{2,}", "-", kept).strip("-")
+        return slug[:MAX_SLUG_LENGTH].rstrip("-")
+
+    ascii_chars = "".join(map(chr, range(128)))
+    for text in (ascii_chars, *ascii_chars, ascii_chars[::-1], "A--b..C  9", "x" * 90 + "-y"):
+        assert slugify(text) == by_category(text), repr(text)
