@@ -158,6 +158,25 @@ def test_a_symlinked_folder_leading_outside_is_refused(public: Path, tmp_path: P
     assert list(outside.iterdir()) == []
 
 
+def test_symbolic_links_leading_inside_are_written_through(public: Path,
+                                                           tmp_path: Path) -> None:
+    """The output folder itself may be a symbolic link, and so may a folder in it that leads
+    to another folder in it (absolute or relative): only leaving the folder is refused."""
+    real = tmp_path / "site"
+    (real / "real").mkdir(parents=True)
+    public.symlink_to(real)
+    (real / "alias").symlink_to(real / "real")
+    (real / "near").symlink_to("real")
+    write(public, {"alias/x/atom.xml": b"a", "near/y/atom.xml": b"n", "rss.xml": b"r"})
+    assert (real / "real" / "x" / "atom.xml").read_bytes() == b"a"
+    assert (real / "real" / "y" / "atom.xml").read_bytes() == b"n"
+    assert (real / "rss.xml").read_bytes() == b"r"
+    (real / "real" / "out").symlink_to(tmp_path)  # through an inside link, then out
+    with pytest.raises(OutputError, match="refusing to write outside"):
+        write(public, {"alias/out/escape.xml": b"x"})
+    assert not (tmp_path / "escape.xml").exists()
+
+
 def test_files_known_unchanged_are_not_looked_at_but_changed_ones_are_checked(
         public: Path, tmp_path: Path) -> None:
     """A folder replaced by a symbolic link leading outside: files the caller knows to be
