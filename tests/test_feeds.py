@@ -13,8 +13,9 @@ import pytest
 from lxml import etree
 
 from feeder.brief import parse_brief
-from feeder.config import load_config
+from feeder.config import Config, load_config
 from feeder.pipeline import build
+from feeder.site import Site
 from feeder.sources import read_source, scan_content
 from tests.conftest import NOW, REPO, Project, check_atom, house, jing, parse_feed
 
@@ -254,26 +255,34 @@ def test_xml_forbidden_characters_never_reach_a_feed(project: Project) -> None:
         assert parse_feed(data).entries[0].title == "A title"
 
 
-def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
-        tmp_path: Path) -> None:
-    """feeds.py has feedgen write each entry's XML once and copies it into every document
-    that holds it (see feeds._Fragments): every document is byte for byte what feedgen
-    writes with all its entries added to one generator, archives, hubs and authors too."""
-    from feeder import feeds
+def _archived_site(tmp_path: Path, settings: str = "") -> tuple[Site, Config]:
+    """Eight briefs over two tags, every other one with an author, with markup and "&" in
+    their titles and short versions, and archive pages; the Site and its settings."""
     from feeder.pipeline import collect
 
     project = Project(tmp_path / "site")
     project.settings('title = "T"\nbase_url = "https://t.example.com/"\nmax_entries = 3\n'
-                     'archive_page_size = 2\nhubs = ["https://hub.example.com/"]\n')
+                     'archive_page_size = 2\n' + settings)
     for day in range(1, 9):
         author = f"author: A & B {day}\n" if day % 2 else ""
         project.brief(f"2016-10-{day:02d}-b{day}.md",
                       f"---\ntitle: <B{day}> & co\ndate: 2016-10-{day:02d}\n"
                       f"tags: [US, {'x' if day % 3 else 'y'}]\n{author}---\n\n"
                       f"The Short of It:\n\nShort {day} <em>&amp;</em>.\n\nLong {day}.\n")
-    site = collect(project.config(), now=NOW).site
-    assert site is not None
     config = project.config()
+    site = collect(config, now=NOW).site
+    assert site is not None
+    return site, config
+
+
+def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
+        tmp_path: Path) -> None:
+    """feeds.py has feedgen write each entry's XML once and copies it into every document
+    that holds it (see feeds._Fragments): every document is byte for byte what feedgen
+    writes with all its entries added to one generator, archives, hubs and authors too."""
+    from feeder import feeds
+
+    site, config = _archived_site(tmp_path, 'hubs = ["https://hub.example.com/"]\n')
     checked = set()
     for feed in site.feeds:
         for name, render, write in (("atom.xml", feeds.atom_bytes, "atom_str"),
@@ -330,21 +339,9 @@ def test_entries_written_ahead_are_what_each_feed_would_write(
     that then make the feeds (see parallel.write_entries_ahead): those write no entry again,
     and their documents are the same bytes."""
     from feeder import feeds, parallel
-    from feeder.pipeline import collect
 
     monkeypatch.setattr(parallel, "MIN_JOBS", min_jobs)
-    project = Project(tmp_path / "site")
-    project.settings('title = "T"\nbase_url = "https://t.example.com/"\nmax_entries = 3\n'
-                     'archive_page_size = 2\n')
-    for day in range(1, 10):
-        author = f"author: A & B {day}\n" if day % 2 else ""
-        project.brief(f"2016-10-{day:02d}-b{day}.md",
-                      f"---\ntitle: B{day}\ndate: 2016-10-{day:02d}\n"
-                      f"tags: [US, {'x' if day % 3 else 'y'}]\n{author}---\n\n"
-                      f"The Short of It:\n\nShort {day} & more.\n\nLong {day}.\n")
-    config = project.config()
-    site = collect(config, now=NOW).site
-    assert site is not None
+    site, config = _archived_site(tmp_path)
     files = [(feed, name) for feed in site.feeds for name in feeds.FORMATS]
     feeds.forget_entries()
     expected = {(feed.folder, name): feeds.RENDERERS[name](feed, config) for feed, name in files}
