@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder.render import EXTENSIONS, markdown_to_html, plain_text, render
+from feeder.render import EXTENSIONS, _plain_html, markdown_to_html, plain_text, render
 
 BASE = "https://news.example.com/2016/10/04/radio-silent/"
 
@@ -111,3 +111,47 @@ def test_each_inline_pattern_and_block_still_works(text: str, html: str) -> None
 ])
 def test_each_extension_of_markdown_extra_still_works(text: str, html: str) -> None:
     assert html in markdown_to_html(text)
+
+
+# --- plain prose, written without Markdown ------------------------------------------------
+
+_PROSE = ["The senate voted.", "It's \"done\" (mostly)!", "AT&T and R&D", "&amp;", "&#65;",
+          "&#X41;", "&copy", "50% - a third = less", "#1 spot", "2024.", "3) three", "a: b",
+          "~tilde~", "x ^ y", "caf\u00e9 \u00a0nbsp", "\u2028sep", "\x0bvt", "nul\x00",
+          "## The Short of It", "# H", "###### six", "####### seven", "##no space",
+          "## Trailing ##", "##  Spaced", "# ", "x  ", "x ", " x", "", "", "", "", "",
+          "Words, words.", "Why? Because.", "Rates rose 2% in May.", "## Takeaway", "A",
+          "Wait -- what?", "Q&A", "S\u00e3o Paulo", "(aside)", "x", "y", "z"]
+"""Pieces of plain prose, and of what is nearly plain prose."""
+_SYNTAX = ["- item", "> q", "1. one", ":", "===", "---", "~~~", "+ plus", "\ttab", "*em*",
+           "`c`", "[l]", "a\\b", "<b>", "{x}", "|", "_", "\r", "\x02"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.sampled_from(_PROSE), st.sampled_from(_PROSE),
+                                   st.sampled_from(_PROSE), st.sampled_from(_SYNTAX)),
+                         min_size=1, max_size=3).map(" ".join),
+                max_size=8).map("\n".join))
+def test_plain_prose_is_written_as_markdown_writes_it(text: str) -> None:
+    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+    assert markdown_to_html(text) == full.convert(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PROSE), min_size=1, max_size=3).map(" ".join),
+                max_size=8).map("\n".join))
+def test_plain_prose_is_written_directly_when_it_can_be(text: str) -> None:
+    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+    plain = _plain_html(text)
+    assert plain is None or plain == full.convert(text)
+
+
+@pytest.mark.parametrize("text", [
+    "A paragraph.\nIts second line.\n\n## A heading\n\nAnother & more.\n",
+    "# One\n## Two\n\nText #2 -- done!",
+    "\n\nStarts late.\n\n\n\nEnds early.",
+    "",
+])
+def test_plain_prose_takes_the_direct_path(text: str) -> None:
+    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
+    assert _plain_html(text) == full.convert(text)
