@@ -247,23 +247,26 @@ class _Fragments:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.size = 0
-        self.found: dict[tuple[bytes, str, str], bytes] = {}
+        self.found: dict[tuple[str, str], dict[bytes, bytes]] = {}
+        """(scheme, file name) -> entry digest -> the entry's XML or JSON."""
+
+    def __len__(self) -> int:
+        return sum(len(group) for group in self.found.values())
 
     def get(self, feed: Feed, name: str) -> list[bytes]:
         """The XML of each entry of `feed` in its file `name`."""
-        found, scheme = self.found, _scheme(feed, name)
-        keys = [(entry.digest, scheme, name) for entry in feed.entries]
-        missing = {key: entry for key, entry in zip(keys, feed.entries, strict=True)
-                   if key not in found}
+        scheme = _scheme(feed, name)
+        found = self.found.setdefault((scheme, name), {})
+        missing = {entry.digest: entry for entry in feed.entries if entry.digest not in found}
         made = dict(zip(missing, _entries_bytes(list(missing.values()), scheme, name),
                         strict=True))
-        for key, data in made.items():
-            self._keep(key, data)
-        return [found.get(key) or made[key] for key in keys]
+        for digest, data in made.items():
+            self._keep(found, digest, data)
+        return [found.get(entry.digest) or made[entry.digest] for entry in feed.entries]
 
-    def _keep(self, key: tuple[bytes, str, str], data: bytes) -> None:
+    def _keep(self, found: dict[bytes, bytes], digest: bytes, data: bytes) -> None:
         if self.size + len(data) <= self.budget:
-            self.found[key] = data
+            found[digest] = data
             self.size += len(data)
 
     def missing(self, files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
@@ -274,17 +277,19 @@ class _Fragments:
         groups: dict[tuple[str, str], dict[bytes, Entry]] = {}
         for feed, name in files:
             scheme = _scheme(feed, name)
+            found = self.found.get((scheme, name), {})
             group = groups.setdefault((scheme, name), {})
             for entry in feed.entries:
-                if (entry.digest, scheme, name) not in self.found:
+                if entry.digest not in found:
                     group.setdefault(entry.digest, entry)
         return [EntriesToWrite(scheme, name, tuple(group.values()))
                 for (scheme, name), group in groups.items() if group]
 
     def keep_written(self, todo: EntriesToWrite, written: Sequence[bytes]) -> None:
         """Keep the XML of `todo`'s entries written elsewhere (by write_entries)."""
+        found = self.found.setdefault((todo.scheme, todo.name), {})
         for entry, data in zip(todo.entries, written, strict=True):
-            self._keep((entry.digest, todo.scheme, todo.name), data)
+            self._keep(found, entry.digest, data)
 
     def clear(self) -> None:
         self.found.clear()

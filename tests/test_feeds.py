@@ -320,7 +320,7 @@ def test_entries_are_kept_for_reuse_within_a_budget_set_by_the_site(
     assert feeds._FRAGMENTS.budget == feeds.FRAGMENT_BUDGET  # a small site fits whole
     for feed in site.feeds:
         feeds.atom_bytes(feed, config)
-    assert len(feeds._FRAGMENTS.found) == len(site.entries)  # each written once
+    assert len(feeds._FRAGMENTS) == len(site.entries)  # each written once
     monkeypatch.setattr(feeds, "FRAGMENT_BUDGET", 1000)
     feeds.forget_entries()
     feeds.keep_room_for(site.entries)
@@ -349,9 +349,9 @@ def test_entries_written_ahead_are_what_each_feed_would_write(
     feeds.keep_room_for(site.entries)
     parallel.write_entries_ahead(files)
     if parallel.workers_for(len(files)) == 0:  # too few feed files: nothing written ahead
-        assert not feeds._FRAGMENTS.found
+        assert len(feeds._FRAGMENTS) == 0
         return
-    assert len(feeds._FRAGMENTS.found) == 3 * len(site.entries)  # each entry, each format
+    assert len(feeds._FRAGMENTS) == 3 * len(site.entries)  # each entry, each format
     monkeypatch.setattr(feeds, "_entries_bytes", lambda entries, *_: [] if not entries else
                         pytest.fail("an entry written again"))
     assert {(feed.folder, name): feeds.RENDERERS[name](feed, config)
