@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -540,6 +541,31 @@ def test_worker_processes_write_the_same_bytes(tmp_path: Path,
         trees.append(_tree(proj.public))
     assert trees[0] == trees[1]
     assert len(trees[0]) > 50
+
+
+def _thread_cpu(native_id: int) -> float:
+    """Seconds of CPU the thread `native_id` of this process has used (Linux)."""
+    stat = Path(f"/proc/self/task/{native_id}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _small_result(number: int) -> int:
+    return sum(range(200)) + number
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0 or not Path("/proc/self/task").is_dir(),
+                    reason="one CPU, or no /proc")
+def test_the_pools_worker_thread_sleeps_while_results_come_in() -> None:
+    # CPython's own Pool wakes its worker-handling thread for every result waiting to be
+    # read: with results coming in all the time it spins (a quarter of a core here).
+    with parallel._pool(2) as pool:
+        handler = pool._worker_handler.native_id  # type: ignore[attr-defined]
+        start, began = _thread_cpu(handler), time.perf_counter()
+        assert sum(pool.imap(_small_result, range(200_000), 16)) > 0
+        elapsed = time.perf_counter() - began
+        assert _thread_cpu(handler) - start <= 0.05 * elapsed + 0.02
+        pool.terminate()
 
 
 def _brief_a_day(proj: Project, days: int, mark: str = "") -> None:
