@@ -255,11 +255,32 @@ def plain_text(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_cleaner(text_only=True).clean(fragment))).strip()
 
 
+_TOUCHED = re.compile("[\x00-\x09\x0b-\x1f\x7f-\xa0\ud800-\udfff\ufffe\uffff]")
+"""Characters that the sanitiser (a no-break space becomes `&nbsp;`) or the XML rules
+(controls) may change, or that plain HTML has no business holding."""
+_TAG = re.compile("<[^>]*>")
+
+
+def _plain(text: str) -> str | None:
+    """The HTML of plain prose (see _plain_html) when sanitising would not change it: it
+    has no markup but paragraphs and headings, no attribute, and no character in _TOUCHED;
+    None for any other text."""
+    found = _plain_html(text)
+    return found if found is not None and not _TOUCHED.search(found) else None
+
+
 def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False) -> Rendered:
     """Render a brief's Markdown summary and content for the page at `base`."""
     finish = absolutise_raw if allow_raw_html else sanitise
     # A character reference (`&#x08;`) becomes a character that XML forbids only now, in
     # Markdown's or the sanitiser's output: remove those too.
-    summary_html = strip_xml_forbidden(finish(markdown_to_html(summary), base))
-    content_html = strip_xml_forbidden(finish(markdown_to_html(content), base))
-    return Rendered(summary_html, strip_xml_forbidden(plain_text(summary_html)), content_html)
+    summary_html = _plain(summary)
+    if summary_html is None:
+        summary_html = strip_xml_forbidden(finish(markdown_to_html(summary), base))
+        summary_text = plain_text(summary_html)
+    else:  # only paragraphs and headings: their text, as plain_text finds it
+        summary_text = _SPACE.sub(" ", html.unescape(_TAG.sub("", summary_html))).strip()
+    content_html = _plain(content)
+    if content_html is None:
+        content_html = strip_xml_forbidden(finish(markdown_to_html(content), base))
+    return Rendered(summary_html, strip_xml_forbidden(summary_text), content_html)

@@ -7,7 +7,16 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feeder.render import EXTENSIONS, _plain_html, markdown_to_html, plain_text, render
+from feeder.render import (
+    EXTENSIONS,
+    _plain_html,
+    absolutise_raw,
+    markdown_to_html,
+    plain_text,
+    render,
+    sanitise,
+)
+from feeder.text import strip_xml_forbidden
 
 BASE = "https://news.example.com/2016/10/04/radio-silent/"
 
@@ -155,3 +164,18 @@ def test_plain_prose_is_written_directly_when_it_can_be(text: str) -> None:
 def test_plain_prose_takes_the_direct_path(text: str) -> None:
     full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
     assert _plain_html(text) == full.convert(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.sampled_from(_PROSE), st.sampled_from(_PROSE),
+                                   st.text(max_size=4)),
+                         min_size=1, max_size=3).map(" ".join),
+                max_size=6).map("\n".join),
+       st.booleans())
+def test_plain_prose_is_rendered_as_markdown_and_the_sanitiser_would(text: str,
+                                                                         raw: bool) -> None:
+    finish = absolutise_raw if raw else sanitise
+    summary_html = strip_xml_forbidden(finish(markdown_to_html(text), BASE))
+    out = render(text, text, BASE, allow_raw_html=raw)
+    assert out.summary_html == out.content_html == summary_html
+    assert out.summary_text == strip_xml_forbidden(plain_text(summary_html))
