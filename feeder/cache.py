@@ -686,7 +686,9 @@ class BodyStore:
         self.header = _header("body", env)
         self._used_header = _header("used", env)
         self.config = config
-        self.read = read
+        self.read = read and folder.is_dir()
+        """Whether `find` looks for files: none can be there when the folder is not (a cold
+        build would look in vain for each brief)."""
         self.write = write
         self.name = str(folder)
         self._sources: dict[bytes, FileInfo] = {}

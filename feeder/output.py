@@ -591,8 +591,9 @@ def write_plan(
         _make_folder(os.fspath(output_dir), created)
         root = output_dir.resolve()
         resolved: dict[str, str] = {}
-        for rel in todo:  # checked now; their paths are made again (as text) when written
-            _check_target(root, rel, resolved)
+        if not created:  # (a folder made just now holds no link to follow)
+            for rel in todo:  # checked now; their paths are made again (as text) when written
+                _check_target(root, rel, resolved)
         planned = set(order)
         stale: dict[str, Path] = {}
         for rel in sorted(rel for rel in manifest.files if rel not in planned):
