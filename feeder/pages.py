@@ -41,6 +41,7 @@ PAGE_FOLDER = "page"
 """Listing pages after the first live in `<folder>page/<n>/`."""
 
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
+_FIRST_FORMAT = next(iter(FORMATS))
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -160,6 +161,13 @@ def relative(here: str, target: str) -> str:
         or "./"
 
 
+def _depth_only(here: str, target: str) -> int | None:
+    """How deep `here` is, when that is all a link from there to `target` depends on (they
+    share no folder: see `relative`); None when it depends on more."""
+    head, slash, _rest = target.partition("/")
+    return here.count("/") if not slash or not here.startswith(head + "/") else None
+
+
 @lru_cache(maxsize=4096)
 def _quoted(path: str) -> str:
     """`quote(path)`: pages link to the same few folders (tags, feeds) again and again."""
@@ -201,27 +209,50 @@ class _Views:
         self.combined = _combined(site)
         self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
         self._tag_urls: dict[str, tuple[str, str]] = {}
+        # Links from pages at one depth that share no folder with them (see _depth_only):
+        # from every brief's page, for one. A few per feed and tag.
+        self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
+        self._tag_links: dict[tuple[str, int], TagLink] = {}
+        self._tag_views: dict[tuple[str, int | None, int], TagView] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
+        depth = _depth_only(here, feed.folder + _FIRST_FORMAT)
+        if depth is not None and (feed.folder, depth) in self._feed_links:
+            return self._feed_links[feed.folder, depth]
         links = self._feeds.get(feed.folder)
         if links is None:
             links = self._feeds[feed.folder] = tuple(
                 (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], media_type,
                  feed.folder + name, feed.url(name)) for name, media_type in FORMATS.items())
-        return tuple(FeedLink(title, label, media_type, relative(here, target), url)
+        made = tuple(FeedLink(title, label, media_type, relative(here, target), url)
                      for title, label, media_type, target, url in links)
+        if depth is not None:
+            self._feed_links[feed.folder, depth] = made
+        return made
 
     def tag_link(self, tag: Tag, here: str) -> TagLink:
         found = self._tag_urls.get(tag.slug)
         if found is None:
             folder = f"{TAGS_FOLDER}/{tag.slug}/"
             found = self._tag_urls[tag.slug] = (folder, self.config.base_url + quote(folder))
-        return TagLink(tag.name, tag.slug, relative(here, found[0]), found[1])
+        depth = _depth_only(here, found[0])
+        if depth is not None and (tag.slug, depth) in self._tag_links:
+            return self._tag_links[tag.slug, depth]
+        link = TagLink(tag.name, tag.slug, relative(here, found[0]), found[1])
+        if depth is not None:
+            self._tag_links[tag.slug, depth] = link
+        return link
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
+        depth = _depth_only(here, f"{TAGS_FOLDER}/")  # the tag's page and feeds are there
+        if depth is not None and (tag.slug, count, depth) in self._tag_views:
+            return self._tag_views[tag.slug, count, depth]
         link = self.tag_link(tag, here)
-        return TagView(tag.name, tag.slug, link.href, link.url, count,
+        view = TagView(tag.name, tag.slug, link.href, link.url, count,
                        self.feed_links(self.tag_feeds[tag.slug], here))
+        if depth is not None:
+            self._tag_views[tag.slug, count, depth] = view
+        return view
 
     def entry(self, entry: Entry, here: str) -> EntryView:
         updated = entry.updated if entry.updated != entry.published else None

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
-from feeder.pages import long_date, plan_pages, relative
+from feeder.pages import _depth_only, long_date, plan_pages, relative
 from feeder.pipeline import collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
@@ -343,6 +343,20 @@ def test_a_relative_link_leads_from_the_page_to_its_target(here_parts: list[str]
     target = "".join(f"{part}/" for part in target_parts) + name
     page = "https://example.com/" + quote(here)
     assert urljoin(page, relative(here, target)) == "https://example.com/" + quote(target)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PART, max_size=4), st.lists(_PART, max_size=4), st.lists(_PART, max_size=4),
+       st.sampled_from(["", "atom.xml", "index.html"]))
+def test_links_kept_by_depth_are_the_same_from_every_page_at_that_depth(
+        here_parts: list[str], other_parts: list[str], target_parts: list[str],
+        name: str) -> None:
+    # The pages' values keep a link by the depth of the page alone when _depth_only says so.
+    here, other = ("".join(f"{part}/" for part in parts) for parts in (here_parts, other_parts))
+    target = "".join(f"{part}/" for part in target_parts) + name
+    depth = _depth_only(here, target)
+    if depth is not None and _depth_only(other, target) == depth:
+        assert relative(here, target) == relative(other, target)
 
 
 def test_dates_are_written_the_same_on_every_machine() -> None:
