@@ -242,6 +242,9 @@ TEMP_SUFFIX = ".feeder-tmp"
 
 def _temp_path(path: str, token: str) -> str:
     """The temporary file next to `path` of the build whose token is `token`."""
+    if os.sep == "/" and "//" not in path:  # as os.path.split and join make it (3 a file)
+        cut = path.rfind("/") + 1
+        return f"{path[:cut]}.{path[cut:]}.{token}{TEMP_SUFFIX}"
     folder, name = os.path.split(path)
     return os.path.join(folder, f".{name}.{token}{TEMP_SUFFIX}")  # noqa: PTH118
 

@@ -531,3 +531,12 @@ def test_the_manifest_is_staged_only_when_it_changes(tmp_path: Path, old: bytes 
         assert Path(temp).read_bytes() == new
         assert Path(temp).parent == tmp_path
     assert (path.read_bytes() if old is not None else None) == old  # never touched
+
+
+@pytest.mark.parametrize("path", ["/srv/public/a/b.xml", "public/index.html", "index.html",
+                                  "/x//y/z.json", "/top.css", "a/b/", "/"])
+def test_a_temporary_file_is_named_after_its_target_in_the_same_folder(path: str) -> None:
+    from feeder.output import TEMP_SUFFIX, _temp_path
+
+    folder, name = os.path.split(path)
+    assert _temp_path(path, "tok") == os.path.join(folder, f".{name}.tok{TEMP_SUFFIX}")  # noqa: PTH118
