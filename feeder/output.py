@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -290,6 +291,30 @@ def _stage(path: str | Path, data: bytes | Iterable[bytes], *, sync: bool = True
     return temp
 
 
+def _syncfs() -> Callable[[int], int] | None:
+    """syncfs(2) (Linux), or None."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    found: Callable[[int], int] | None = getattr(ctypes.CDLL(None, use_errno=True),
+                                                "syncfs", None)
+    return found
+
+
+def _sync_folder_fs(folder: str, syncfs: Callable[[int], int]) -> None:
+    """Flush the file system that holds `folder` to disk."""
+    import ctypes
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(folder))
+    finally:
+        os.close(fd)
+
+
 def _sync_staged(temps: Iterable[str]) -> None:
     """Flush staged files to disk before any of them is renamed into place.
 
@@ -297,30 +322,54 @@ def _sync_staged(temps: Iterable[str]) -> None:
     commit rather than one per file (an fsync costs milliseconds, so thousands of them
     took most of a cold build). Elsewhere each file is fsynced.
     """
-    if sys.platform == "linux":
-        import ctypes
-
-        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-        if syncfs is not None:
-            folders = {os.stat(folder).st_dev: folder  # noqa: PTH116
-                       for folder in {os.path.dirname(temp) for temp in temps}}  # noqa: PTH120
-            if not folders:
-                return
-            for folder in folders.values():
-                fd = os.open(folder, os.O_RDONLY)
-                try:
-                    if syncfs(fd) != 0:
-                        error = ctypes.get_errno()
-                        raise OSError(error, os.strerror(error), str(folder))
-                finally:
-                    os.close(fd)
-            return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        folders = {os.stat(folder).st_dev: folder  # noqa: PTH116
+                   for folder in {os.path.dirname(temp) for temp in temps}}  # noqa: PTH120
+        for folder in folders.values():
+            _sync_folder_fs(folder, syncfs)
+        return
     for temp in temps:  # pragma: no cover - Linux has syncfs
         fd = os.open(temp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class _EarlySync:
+    """Flushes the output folder's file system in a background thread while files are still
+    being staged (at most one flush at a time), so that the flush before the renames, which
+    waits for every byte staged, finds little left to write: at 10,000 briefs (300 MB) it
+    waited half a second on this project's machine. Only an optimisation: its errors are
+    left to that last flush."""
+
+    EVERY = 1024
+    """Files staged between two flushes."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.syncfs = _syncfs()
+        self.thread: threading.Thread | None = None
+        self.staged = 0
+
+    def staged_one(self) -> None:
+        self.staged += 1
+        if self.syncfs is None or self.staged % self.EVERY or \
+                (self.thread is not None and self.thread.is_alive()):
+            return
+        self.thread = threading.Thread(target=self._run, args=(self.syncfs,), daemon=True,
+                                       name="feeder-early-sync")
+        self.thread.start()
+
+    def _run(self, syncfs: Callable[[int], int]) -> None:
+        with contextlib.suppress(OSError):
+            _sync_folder_fs(self.folder, syncfs)
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
 
 
 def _discard(temps: list[str]) -> bool:
@@ -611,20 +660,25 @@ def write_plan(
         # Phase 1: every changed file is staged next to its target. A full disk or a
         # read-only folder fails here, before anything in the folder has changed.
         items = ((rel, target_of(rel)) for rel in todo)
-        with contextlib.closing((stager or stage_each(plan))(items, token, mark,
-                                                             created)) as staged:
-            for rel, result in zip(todo, staged, strict=True):
-                current = target_of(rel)
-                created.extend(result.created)
-                if result.error is not None:
-                    raise OSError(*result.error)
-                files[rel] = result.sha
-                if result.temp is None:
-                    same.append(rel)
-                else:
-                    written.append(rel)
-                    if result.temp != _temp_path(current, token):
-                        odd[rel] = result.temp
+        early = _EarlySync(top)
+        try:
+            with contextlib.closing((stager or stage_each(plan))(items, token, mark,
+                                                                 created)) as staged:
+                for rel, result in zip(todo, staged, strict=True):
+                    current = target_of(rel)
+                    created.extend(result.created)
+                    if result.error is not None:
+                        raise OSError(*result.error)
+                    files[rel] = result.sha
+                    if result.temp is None:
+                        same.append(rel)
+                    else:
+                        written.append(rel)
+                        early.staged_one()
+                        if result.temp != _temp_path(current, token):
+                            odd[rel] = result.temp
+        finally:
+            early.wait()
         current = manifest_path = os.fspath(output_dir / MANIFEST)
         # Claim the new files before they appear: a build killed among the renames then
         # leaves no file that a later build would not know it may remove. When nothing is

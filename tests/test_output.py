@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -540,3 +541,23 @@ def test_a_temporary_file_is_named_after_its_target_in_the_same_folder(path: str
 
     folder, name = os.path.split(path)
     assert _temp_path(path, "tok") == os.path.join(folder, f".{name}.tok{TEMP_SUFFIX}")  # noqa: PTH118
+
+
+@pytest.mark.skipif(output._syncfs() is None, reason="syncfs(2) is Linux's")
+def test_staged_files_are_flushed_early_and_again_before_the_renames(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flushes: list[str] = []
+    real = output._sync_folder_fs
+
+    def counting(folder: str, syncfs: Any) -> None:
+        flushes.append(folder)
+        real(folder, syncfs)
+
+    monkeypatch.setattr(output, "_sync_folder_fs", counting)
+    monkeypatch.setattr(output._EarlySync, "EVERY", 3)
+    plan = {f"p/{n}.html": f"page {n}".encode() for n in range(10)}
+    report = write(tmp_path / "public", plan)
+    assert len(report.written) == 10
+    assert 2 <= len(flushes) <= 4  # one early flush at a time, then the last
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in flushes)
+    assert (tmp_path / "public" / "p" / "9.html").read_bytes() == b"page 9"
