@@ -557,16 +557,19 @@ class Bench:
             if not ok:
                 tools.remove(tool)
         self.corpora.append(manifest)
-        for scenario in args.scenarios:
-            for run in range(args.runs):
-                if not tools:
-                    return
-                shift = run % len(tools)
-                order = tools[shift:] + tools[:shift]
-                for position, tool in enumerate(order):
-                    rec = self.one(tool, scenario, run, position, n, corpus, root, logs)
-                    if rec is None:
-                        tools.remove(tool)
+        try:
+            for scenario in args.scenarios:
+                for run in range(args.runs):
+                    if not tools:
+                        return
+                    shift = run % len(tools)
+                    order = tools[shift:] + tools[:shift]
+                    for position, tool in enumerate(order):
+                        rec = self.one(tool, scenario, run, position, n, corpus, root, logs)
+                        if rec is None:
+                            tools.remove(tool)
+        finally:
+            remove(root.parent / ".trash")  # what --trash moved aside, once all is measured
 
     def warm_up(self, tool: Tool, n: int, logs: Path) -> tuple[bool, dict[str, Any]]:
         for path in tool.state:
@@ -626,7 +629,13 @@ class Bench:
         restore: tuple[Path, str | None] | None = None  # (file, original text or None)
         if scenario == "cold":
             for path in tool.state:
-                remove(path)
+                if args.trash and path.exists():
+                    # aside, on the same file system: deleted once every build is measured
+                    trash = root.parent / ".trash" / f"{tool.name}-{run}-{path.name}"
+                    trash.parent.mkdir(parents=True, exist_ok=True)
+                    path.rename(trash)
+                else:
+                    remove(path)
         elif scenario == "add":
             rel, text = corpus_mod.rendering(corpus.extra, tool.family)
             path = root / rel
@@ -830,6 +839,14 @@ def main(argv: list[str] | None = None) -> int:
         "--workdir", type=Path, help="where to build the corpora (default: a temporary folder)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--trash",
+        action="store_true",
+        help="before a cold build, move the outputs and caches aside rather than delete "
+        "them (deleted once every build of the corpus is measured): a file system then "
+        "has no recently deleted inodes to skip while the tools write (see "
+        "docs/PERFORMANCE.md)",
+    )
     parser.add_argument("--hugo", help="path of the hugo binary to use")
     parser.add_argument(
         "--feeder-cmd", help='feeder command line (default: "python -m feeder build")'
