@@ -243,7 +243,7 @@ TEMP_SUFFIX = ".feeder-tmp"
 
 def _temp_path(path: str, token: str) -> str:
     """The temporary file next to `path` of the build whose token is `token`."""
-    if os.sep == "/" and "//" not in path:  # as os.path.split and join make it (3 a file)
+    if os.sep == "/" and "//" not in path:  # as os.path.split and join make it (3 calls a file)
         cut = path.rfind("/") + 1
         return f"{path[:cut]}.{path[cut:]}.{token}{TEMP_SUFFIX}"
     folder, name = os.path.split(path)

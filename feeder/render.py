@@ -261,26 +261,26 @@ _TOUCHED = re.compile("[\x00-\x09\x0b-\x1f\x7f-\xa0\ud800-\udfff\ufffe\uffff]")
 _TAG = re.compile("<[^>]*>")
 
 
-def _plain(text: str) -> str | None:
-    """The HTML of plain prose (see _plain_html) when sanitising would not change it: it
-    has no markup but paragraphs and headings, no attribute, and no character in _TOUCHED;
-    None for any other text."""
-    found = _plain_html(text)
-    return found if found is not None and not _TOUCHED.search(found) else None
+def _finished(text: str, base: str, finish: Callable[[str, str], str]) -> tuple[str, bool]:
+    """The HTML of `text`, finished (`finish`: sanitised, or its links made absolute), and
+    whether it is plain prose's (see _plain_html) that finishing would not change: only
+    paragraphs, headings and text without a character in _TOUCHED. That is not finished
+    again."""
+    plain = _plain_html(text)
+    if plain is not None and not _TOUCHED.search(plain):
+        return plain, True
+    made = markdown_to_html(text) if plain is None else plain
+    # A character reference (`&#x08;`) becomes a character that XML forbids only now, in
+    # Markdown's or the sanitiser's output: remove those too.
+    return strip_xml_forbidden(finish(made, base)), False
 
 
 def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False) -> Rendered:
     """Render a brief's Markdown summary and content for the page at `base`."""
     finish = absolutise_raw if allow_raw_html else sanitise
-    # A character reference (`&#x08;`) becomes a character that XML forbids only now, in
-    # Markdown's or the sanitiser's output: remove those too.
-    summary_html = _plain(summary)
-    if summary_html is None:
-        summary_html = strip_xml_forbidden(finish(markdown_to_html(summary), base))
-        summary_text = plain_text(summary_html)
-    else:  # only paragraphs and headings: their text, as plain_text finds it
-        summary_text = _SPACE.sub(" ", html.unescape(_TAG.sub("", summary_html))).strip()
-    content_html = _plain(content)
-    if content_html is None:
-        content_html = strip_xml_forbidden(finish(markdown_to_html(content), base))
+    summary_html, plain = _finished(summary, base, finish)
+    # Plain prose's HTML is paragraphs and headings: its text is what plain_text would find.
+    summary_text = _SPACE.sub(" ", html.unescape(_TAG.sub("", summary_html))).strip() \
+        if plain else plain_text(summary_html)
+    content_html, _plain = _finished(content, base, finish)
     return Rendered(summary_html, strip_xml_forbidden(summary_text), content_html)
