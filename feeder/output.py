@@ -18,6 +18,7 @@ import errno
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -198,7 +199,7 @@ def _parts(rel: str) -> list[str]:
 
 
 def _target(output_dir: Path, resolved_root: Path, rel: str,
-            resolved: dict[str, str] | None = None) -> Path:
+            resolved: dict[str, tuple[str, bool]] | None = None) -> Path:
     """The path of `rel` in the output folder; OutputError if it would land outside.
 
     `resolved` remembers the folders resolved so far (see _check_target)."""
@@ -206,34 +207,47 @@ def _target(output_dir: Path, resolved_root: Path, rel: str,
     return output_dir.joinpath(*parts)
 
 
-def _check_target(resolved_root: Path, rel: str, resolved: dict[str, str]) -> list[str]:
+def _check_target(resolved_root: Path, rel: str,
+                  resolved: dict[str, tuple[str, bool]]) -> list[str]:
     """The parts of `rel`, once checked to land in the output folder (OutputError if not):
     its folder, resolved as `Path.resolve` would (a symbolic link on the way leading out is
     refused), must be the resolved output folder or under it.
 
-    `resolved` maps folders under the output folder ("a/b") to their resolved paths: each
-    folder on the way is looked at once (a symbolic link is resolved in full; anything else
-    is its resolved parent's child), instead of every folder of every file. Strings, not
+    `resolved` maps folders under the output folder ("a/b") to their resolved paths and
+    whether they exist: each folder on the way is looked at once (a symbolic link is
+    resolved in full; anything else is its resolved parent's child; nothing under a folder
+    that does not exist is looked at), instead of every folder of every file. Strings, not
     Paths: a cold build checks every file it writes (13,000 at 10,000 briefs) before any."""
     parts = _parts(rel)
     root = os.fspath(resolved_root)
-    folder = _resolved_folder("/".join(parts[:-1]), root, resolved)
+    folder = _resolved_folder("/".join(parts[:-1]), root, resolved)[0]
     path = os.path.join(folder, parts[-1])  # noqa: PTH118
     if path != root and not path.startswith(os.path.join(root, "")):  # noqa: PTH118
         raise OutputError(f"refusing to write outside the output folder: {rel!r}")
     return parts
 
 
-def _resolved_folder(folder: str, root: str, memo: dict[str, str]) -> str:
+def _resolved_folder(folder: str, root: str,
+                     memo: dict[str, tuple[str, bool]]) -> tuple[str, bool]:
     """The resolved path of `folder` (POSIX, under the output folder, whose resolved path
-    is `root`)."""
+    is `root`), and whether it exists."""
     if not folder:
-        return root
+        return root, True
     found = memo.get(folder)
     if found is None:
         parent, _, name = folder.rpartition("/")
-        candidate = os.path.join(_resolved_folder(parent, root, memo), name)  # noqa: PTH118
-        found = os.path.realpath(candidate) if os.path.islink(candidate) else candidate  # noqa: PTH114
+        above, exists = _resolved_folder(parent, root, memo)
+        candidate = os.path.join(above, name)  # noqa: PTH118
+        found = (candidate, False)  # under a folder that is not there: not there either
+        if exists:
+            try:
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            except OSError:  # as os.path.islink sees it
+                found = (candidate, True)
+            else:
+                found = (os.path.realpath(candidate) if is_link else candidate, True)
         memo[folder] = found
     return found
 
@@ -642,10 +656,9 @@ def write_plan(
         unchanged = list(files)
         _make_folder(os.fspath(output_dir), created)
         root = output_dir.resolve()
-        resolved: dict[str, str] = {}
-        if not created:  # (a folder made just now holds no link to follow)
-            for rel in todo:  # checked now; their paths are made again (as text) when written
-                _check_target(root, rel, resolved)
+        resolved: dict[str, tuple[str, bool]] = {}
+        for rel in todo:  # checked now; their paths are made again (as text) when written
+            _check_target(root, rel, resolved)
         planned = set(order)
         stale: dict[str, Path] = {}
         for rel in sorted(rel for rel in manifest.files if rel not in planned):

@@ -561,3 +561,23 @@ def test_staged_files_are_flushed_early_and_again_before_the_renames(
     assert 2 <= len(flushes) <= 4  # one early flush at a time, then the last
     assert all(Path(folder).is_relative_to(tmp_path) for folder in flushes)
     assert (tmp_path / "public" / "p" / "9.html").read_bytes() == b"page 9"
+
+
+def test_nothing_under_a_missing_folder_is_looked_at_for_links(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    looked: list[str] = []
+    real = os.lstat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        looked.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(output.os, "lstat", counting)
+    plan = {f"{year}/{month:02d}/{day:02d}/b/index.html": b"page"
+            for year in (2015, 2016) for month in (1, 2) for day in (1, 2)}
+    assert len(write(public, plan).written) == 8
+    inside = {Path(p).relative_to(public).as_posix() for p in looked
+              if Path(p).is_relative_to(public)}
+    assert {p for p in inside if p != "." and not p.startswith(".")} == {"2015", "2016"}
