@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import jinja2
@@ -168,6 +168,22 @@ def _depth_only(here: str, target: str) -> int | None:
     return here.count("/") if not slash or not here.startswith(head + "/") else None
 
 
+_Key = TypeVar("_Key")
+_Made = TypeVar("_Made")
+
+
+def _by_depth(memo: dict[tuple[_Key, int], _Made], key: _Key, depth: int | None,
+              make: Callable[[], _Made]) -> _Made:
+    """`make()`, kept in `memo` for `key` at `depth`, unless `depth` is None (the value
+    depends on more than the page's depth: see _depth_only)."""
+    if depth is None:
+        return make()
+    found = memo.get((key, depth))
+    if found is None:
+        found = memo[key, depth] = make()
+    return found
+
+
 @lru_cache(maxsize=4096)
 def _quoted(path: str) -> str:
     """`quote(path)`: pages link to the same few folders (tags, feeds) again and again."""
@@ -213,46 +229,40 @@ class _Views:
         # from every brief's page, for one. A few per feed and tag.
         self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
         self._tag_links: dict[tuple[str, int], TagLink] = {}
-        self._tag_views: dict[tuple[str, int | None, int], TagView] = {}
+        self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
         depth = _depth_only(here, feed.folder + _FIRST_FORMAT)
-        if depth is not None and (feed.folder, depth) in self._feed_links:
-            return self._feed_links[feed.folder, depth]
+        return _by_depth(self._feed_links, feed.folder, depth,
+                         lambda: self._feed_links_from(feed, here))
+
+    def _feed_links_from(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
         links = self._feeds.get(feed.folder)
         if links is None:
             links = self._feeds[feed.folder] = tuple(
                 (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], media_type,
                  feed.folder + name, feed.url(name)) for name, media_type in FORMATS.items())
-        made = tuple(FeedLink(title, label, media_type, relative(here, target), url)
+        return tuple(FeedLink(title, label, media_type, relative(here, target), url)
                      for title, label, media_type, target, url in links)
-        if depth is not None:
-            self._feed_links[feed.folder, depth] = made
-        return made
 
     def tag_link(self, tag: Tag, here: str) -> TagLink:
         found = self._tag_urls.get(tag.slug)
         if found is None:
             folder = f"{TAGS_FOLDER}/{tag.slug}/"
             found = self._tag_urls[tag.slug] = (folder, self.config.base_url + quote(folder))
-        depth = _depth_only(here, found[0])
-        if depth is not None and (tag.slug, depth) in self._tag_links:
-            return self._tag_links[tag.slug, depth]
-        link = TagLink(tag.name, tag.slug, relative(here, found[0]), found[1])
-        if depth is not None:
-            self._tag_links[tag.slug, depth] = link
-        return link
+        folder, url = found
+        return _by_depth(self._tag_links, tag.slug, _depth_only(here, folder),
+                         lambda: TagLink(tag.name, tag.slug, relative(here, folder), url))
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
-        depth = _depth_only(here, f"{TAGS_FOLDER}/")  # the tag's page and feeds are there
-        if depth is not None and (tag.slug, count, depth) in self._tag_views:
-            return self._tag_views[tag.slug, count, depth]
-        link = self.tag_link(tag, here)
-        view = TagView(tag.name, tag.slug, link.href, link.url, count,
-                       self.feed_links(self.tag_feeds[tag.slug], here))
-        if depth is not None:
-            self._tag_views[tag.slug, count, depth] = view
-        return view
+        def make() -> TagView:
+            link = self.tag_link(tag, here)
+            return TagView(tag.name, tag.slug, link.href, link.url, count,
+                           self.feed_links(self.tag_feeds[tag.slug], here))
+
+        # the tag's page and feeds are in its folder under TAGS_FOLDER
+        return _by_depth(self._tag_views, (tag.slug, count),
+                         _depth_only(here, f"{TAGS_FOLDER}/"), make)
 
     def entry(self, entry: Entry, here: str) -> EntryView:
         updated = entry.updated if entry.updated != entry.published else None
