@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote
 import jinja2
 from markupsafe import Markup
 
+from feeder.body import Body
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
 from feeder.feeds import FORMATS, rfc3339
@@ -41,7 +42,6 @@ PAGE_FOLDER = "page"
 """Listing pages after the first live in `<folder>page/<n>/`."""
 
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
-_FIRST_FORMAT = next(iter(FORMATS))
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -103,10 +103,23 @@ class EntryView:
     updated_text: str
     author: str | None
     tags: tuple[TagLink, ...]
-    summary_html: Markup
-    summary_text: str
-    """The short version as plain text, on one line."""
-    content_html: Markup
+    body: Body = field(repr=False)
+    """Its HTML, read when a template shows it (a listing shows the summary only)."""
+
+    # Sanitised by render.py (nh3) before it got here, unless the publisher trusts every
+    # author (allow_raw_html): embedded as it is.
+    @property
+    def summary_html(self) -> Markup:
+        return Markup(self.body.summary_html)  # noqa: S704
+
+    @property
+    def summary_text(self) -> str:
+        """The short version as plain text, on one line."""
+        return self.body.summary_text
+
+    @property
+    def content_html(self) -> Markup:
+        return Markup(self.body.content_html)  # noqa: S704
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,37 +160,21 @@ def long_date(moment: datetime) -> str:
 
 def relative(here: str, target: str) -> str:
     """The URL of `target` relative to a page in the folder `here` (both under the site root,
-    unquoted, folders ending with `/`): `relative("tags/a/", "tags/b/")` is `../b/`."""
-    head, slash, _rest = target.partition("/")
-    if not slash or not here.startswith(head + "/"):  # nothing in common (most links)
-        return "../" * here.count("/") + _quoted(target) or "./"
-    here_parts = here.split("/")[:-1]
-    target_parts = target.split("/")
-    common = 0
-    while (common < len(here_parts) and common < len(target_parts) - 1
-           and here_parts[common] == target_parts[common]):
-        common += 1
-    return "../" * (len(here_parts) - common) + _quoted("/".join(target_parts[common:])) \
-        or "./"
-
-
-def _depth_only(here: str, target: str) -> int | None:
-    """How deep `here` is, when that is all a link from there to `target` depends on (they
-    share no folder: see `relative`); None when it depends on more."""
-    head, slash, _rest = target.partition("/")
-    return here.count("/") if not slash or not here.startswith(head + "/") else None
+    unquoted, folders ending with `/`): up to the root, then down to the target, so that it
+    depends on the depth of `here` alone (`relative("tags/a/", "tags/b/")` is
+    `../../tags/b/`) and every link from the pages at one depth is made once."""
+    return "../" * here.count("/") + _quoted(target) or "./"
 
 
 _Key = TypeVar("_Key")
 _Made = TypeVar("_Made")
 
 
-def _by_depth(memo: dict[tuple[_Key, int], _Made], key: _Key, depth: int | None,
+def _by_depth(memo: dict[tuple[_Key, int], _Made], key: _Key, here: str,
               make: Callable[[], _Made]) -> _Made:
-    """`make()`, kept in `memo` for `key` at `depth`, unless `depth` is None (the value
-    depends on more than the page's depth: see _depth_only)."""
-    if depth is None:
-        return make()
+    """`make()`, kept in `memo` for `key` and the depth of `here`: what a page links to
+    depends on its depth alone (see `relative`)."""
+    depth = here.count("/")
     found = memo.get((key, depth))
     if found is None:
         found = memo[key, depth] = make()
@@ -215,9 +212,16 @@ def tag_feeds(site: Site) -> dict[str, Feed]:
 class _Views:
     """Builds the template values for a page in the folder `here`.
 
-    Pages link to the same few feeds and tags again and again: what does not depend on the
-    page (titles, absolute URLs) is worked out once per build and process.
+    Pages link to the same few feeds and tags again and again, and show each brief on
+    several listing pages: what does not depend on the page (titles, absolute URLs) is
+    worked out once per build and process, and what depends on its depth alone (every
+    link: see `relative`) once per depth.
     """
+
+    ENTRY_VIEWS = 20_000
+    """Briefs' views kept at a time (by brief and depth): a brief is on one page of the
+    combined listing and one of each of its tags', and on its own page; a large site's
+    would take too much memory, so the memo starts again when it is full."""
 
     def __init__(self, site: Site, config: Config) -> None:
         self.config = config
@@ -225,15 +229,13 @@ class _Views:
         self.combined = _combined(site)
         self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
         self._tag_urls: dict[str, tuple[str, str]] = {}
-        # Links from pages at one depth that share no folder with them (see _depth_only):
-        # from every brief's page, for one. A few per feed and tag.
         self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
         self._tag_links: dict[tuple[str, int], TagLink] = {}
         self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
+        self._entries: dict[tuple[bytes, int], EntryView] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        depth = _depth_only(here, feed.folder + _FIRST_FORMAT)
-        return _by_depth(self._feed_links, feed.folder, depth,
+        return _by_depth(self._feed_links, feed.folder, here,
                          lambda: self._feed_links_from(feed, here))
 
     def _feed_links_from(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
@@ -251,7 +253,7 @@ class _Views:
             folder = f"{TAGS_FOLDER}/{tag.slug}/"
             found = self._tag_urls[tag.slug] = (folder, self.config.base_url + quote(folder))
         folder, url = found
-        return _by_depth(self._tag_links, tag.slug, _depth_only(here, folder),
+        return _by_depth(self._tag_links, tag.slug, here,
                          lambda: TagLink(tag.name, tag.slug, relative(here, folder), url))
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
@@ -260,11 +262,15 @@ class _Views:
             return TagView(tag.name, tag.slug, link.href, link.url, count,
                            self.feed_links(self.tag_feeds[tag.slug], here))
 
-        # the tag's page and feeds are in its folder under TAGS_FOLDER
-        return _by_depth(self._tag_views, (tag.slug, count),
-                         _depth_only(here, f"{TAGS_FOLDER}/"), make)
+        return _by_depth(self._tag_views, (tag.slug, count), here, make)
 
     def entry(self, entry: Entry, here: str) -> EntryView:
+        memo = self._entries
+        if len(memo) >= self.ENTRY_VIEWS:
+            memo.clear()
+        return _by_depth(memo, entry.digest, here, lambda: self._entry_view(entry, here))
+
+    def _entry_view(self, entry: Entry, here: str) -> EntryView:
         updated = entry.updated if entry.updated != entry.published else None
         return EntryView(
             id=entry.id,
@@ -279,11 +285,7 @@ class _Views:
             updated_text=long_date(updated) if updated else "",
             author=entry.author,
             tags=tuple(self.tag_link(tag, here) for tag in entry.tags),
-            # Sanitised by render.py (nh3) before it got here, unless the publisher trusts
-            # every author (allow_raw_html): embedded as it is.
-            summary_html=Markup(entry.summary_html),  # noqa: S704
-            summary_text=entry.summary_text,
-            content_html=Markup(entry.content_html),  # noqa: S704
+            body=entry.body,
         )
 
 

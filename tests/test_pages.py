@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
-from feeder.pages import _depth_only, long_date, plan_pages, relative
+from feeder.pages import long_date, plan_pages, relative
 from feeder.pipeline import collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
@@ -93,7 +93,9 @@ def test_index_lists_the_latest_briefs_and_names_the_combined_feeds(site: Projec
 
 def test_tag_page_names_only_that_tags_feeds_with_a_subscribe_link_each(site: Project) -> None:
     doc = page(site, "tags/politics/index.html")
-    assert discovery(doc) == [(ATOM, "atom.xml"), (RSS, "rss.xml"), (JSON, "feed.json")]
+    assert discovery(doc) == [(ATOM, "../../tags/politics/atom.xml"),
+                              (RSS, "../../tags/politics/rss.xml"),
+                              (JSON, "../../tags/politics/feed.json")]
     links = doc.xpath("/html/head/link[@rel='alternate']")
     assert [link.get("title") for link in links] == [
         "Test Briefs: politics (Atom)", "Test Briefs: politics (RSS)",
@@ -113,11 +115,12 @@ def test_tags_index_lists_every_tag_with_its_count_and_feeds(site: Project) -> N
     names = [li.xpath(".//h2/a")[0].text for li in items]
     assert names == ["politics", "Russia", "US", "weather", "Ελλάδα"]
     politics = items[0]
-    assert politics.xpath(".//h2/a/@href") == ["politics/"]
+    assert politics.xpath(".//h2/a/@href") == ["../tags/politics/"]
     assert "2 briefs" in politics.text_content()
     assert "1 brief " in items[1].text_content()
-    assert politics.xpath(".//p/a/@href") == ["politics/atom.xml", "politics/rss.xml",
-                                               "politics/feed.json"]
+    assert politics.xpath(".//p/a/@href") == ["../tags/politics/atom.xml",
+                                               "../tags/politics/rss.xml",
+                                               "../tags/politics/feed.json"]
     assert politics.xpath(".//p/a/@type") == [ATOM, RSS, JSON]
 
 
@@ -191,9 +194,12 @@ def test_pages_are_paged_by_max_entries_from_the_oldest(project: Project) -> Non
         seen = []
         # The latest page holds the rest (2 to 3 briefs); older pages 2 each, page/1/ first.
         for rel, older, newer, days in (("", "page/2/", None, (7, 6, 5)),
-                                        ("page/2/", "../1/", "../../", (4, 3)),
-                                        ("page/1/", None, "../2/", (2, 1))):
+                                        ("page/2/", "page/1/", "", (4, 3)),
+                                        ("page/1/", None, "page/2/", (2, 1))):
             doc = page(project, folder + rel + "index.html")
+            up = "../" * (folder + rel).count("/")  # links go up to the root, then down
+            older, newer = ((None if link is None else up + folder + link or "./")
+                            for link in (older, newer))
             titles = [a.text for a in doc.xpath("//article//h3/a")]
             assert titles == [f"Brief {day}" for day in days]
             seen += titles
@@ -318,12 +324,12 @@ def test_an_unreadable_template_is_reported(site: Project) -> None:
     ("", "atom.xml", "atom.xml"),
     ("", "tags/x/", "tags/x/"),
     ("tags/", "", "../"),
-    ("tags/", "tags/x/atom.xml", "x/atom.xml"),
-    ("tags/x/", "tags/x/", "./"),
-    ("tags/x/", "tags/y/", "../y/"),
-    ("tags/x/page/2/", "tags/x/", "../../"),
+    ("tags/", "tags/x/atom.xml", "../tags/x/atom.xml"),
+    ("tags/x/", "tags/x/", "../../tags/x/"),
+    ("tags/x/", "tags/y/", "../../tags/y/"),
+    ("tags/x/page/2/", "tags/x/", "../../../../tags/x/"),
     ("2016/10/04/a/", "style.css", "../../../../style.css"),
-    ("2016/10/04/a/", "2016/10/05/b/", "../../05/b/"),
+    ("2016/10/04/a/", "2016/10/05/b/", "../../../../2016/10/05/b/"),
     ("", "tags/日本/", "tags/%E6%97%A5%E6%9C%AC/"),
 ], ids=lambda value: value or "root")
 def test_relative_links(here: str, target: str, expected: str) -> None:
@@ -348,14 +354,13 @@ def test_a_relative_link_leads_from_the_page_to_its_target(here_parts: list[str]
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_PART, max_size=4), st.lists(_PART, max_size=4), st.lists(_PART, max_size=4),
        st.sampled_from(["", "atom.xml", "index.html"]))
-def test_links_kept_by_depth_are_the_same_from_every_page_at_that_depth(
+def test_a_link_is_the_same_from_every_page_at_one_depth(
         here_parts: list[str], other_parts: list[str], target_parts: list[str],
         name: str) -> None:
-    # The pages' values keep a link by the depth of the page alone when _depth_only says so.
+    # What the pages' values keep by depth (pages._by_depth) is right for every page there.
     here, other = ("".join(f"{part}/" for part in parts) for parts in (here_parts, other_parts))
     target = "".join(f"{part}/" for part in target_parts) + name
-    depth = _depth_only(here, target)
-    if depth is not None and _depth_only(other, target) == depth:
+    if here.count("/") == other.count("/"):
         assert relative(here, target) == relative(other, target)
 
 
