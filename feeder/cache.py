@@ -218,13 +218,34 @@ def _encode(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
     if isinstance(value, datetime):
-        code = ("datetime", value.replace(tzinfo=None).isoformat(), value.fold,
-                _encode_zone(value.tzinfo))
-        again = _decode(code)
-        if again != value or repr(again) != repr(value):  # only what comes back the same
-            raise _Uncacheable(repr(value))
-        return code
+        return _encode_moment(value)
     raise _Uncacheable(type(value).__name__)
+
+
+_MOMENT_CODES: dict[tuple[datetime, int, int], tuple[tzinfo | None, Any]] = {}
+"""Datetimes encoded, by their local time, fold and zone (the object, kept with the code so
+that its id stays its own)."""
+_MOMENTS_KEPT = 100_000
+"""At most this many are kept (a long `feeder serve`): then the memo starts again."""
+
+
+def _encode_moment(value: datetime) -> Any:
+    """A datetime as a tagged tuple (briefs share dates: each is encoded once, and the one
+    tuple shared, as marshal then writes it once)."""
+    zone = value.tzinfo
+    local = value.replace(tzinfo=None)
+    key = (local, value.fold, id(zone))
+    found = _MOMENT_CODES.get(key)
+    if found is not None and found[0] is zone:  # the zone itself, not one with its id
+        return found[1]
+    code = ("datetime", local.isoformat(), value.fold, _encode_zone(zone))
+    again = _decode(code)
+    if again != value or repr(again) != repr(value):  # only what comes back the same
+        raise _Uncacheable(repr(value))
+    if len(_MOMENT_CODES) >= _MOMENTS_KEPT:
+        _MOMENT_CODES.clear()
+    _MOMENT_CODES[key] = (zone, code)
+    return code
 
 
 def _decode(value: Any) -> Any:

@@ -88,19 +88,15 @@ def _parse_in_worker(info: FileInfo) -> Parsed:
 
 
 def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | None, *,
-                progress: Progress | None = None) -> list[Parsed]:
+                progress: Progress | None = None) -> Generator[Parsed, None, None]:
     """Every brief file parsed and rendered, in the order of `infos`: from the cache when
     unchanged, otherwise read, parsed and rendered (in worker processes when there are
-    many)."""
+    many), each given as soon as it is there, so that the caller's work on it overlaps the
+    workers'. The cache learns each as it comes."""
     global _CONFIG, _BODIES
     bodies = cache.bodies if cache is not None else None
-    results: list[Parsed | None] = []
-    missing: list[int] = []
-    for index, info in enumerate(infos):
-        found = cache.lookup(info) if cache is not None else None
-        results.append(found)
-        if found is None:
-            missing.append(index)
+    found = [cache.lookup(info) if cache is not None else None for info in infos]
+    missing = [infos[index] for index, parsed in enumerate(found) if parsed is None]
     workers = workers_for(len(missing))
     if progress is not None and len(missing) >= PROGRESS_MIN:
         progress.start("reading briefs", len(missing))
@@ -112,28 +108,34 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
             if bodies is not None:  # many at a time: into one pack per worker
                 bodies.packing = True
             with _pool(workers) as pool:
-                done = pool.imap(_parse_in_worker, [infos[i] for i in missing], _CHUNK)
-                for index, parsed in zip(missing, done, strict=True):
-                    # the file's own FileInfo, not the worker's copy of it (memory)
-                    results[index] = parsed._replace(info=infos[index])
-                    if progress is not None:
-                        progress.advance()
+                fresh = pool.imap(_parse_in_worker, missing, _CHUNK)
+                # the file's own FileInfo, not the worker's copy of it (memory)
+                yield from _remembered(found, (parsed._replace(info=info) for info, parsed
+                                               in zip(missing, fresh, strict=True)),
+                                       cache, progress)
         else:
-            for index in missing:
-                results[index] = parse_file(infos[index], config, bodies=bodies)
-                if progress is not None:
-                    progress.advance()
+            yield from _remembered(found, (parse_file(info, config, bodies=bodies)
+                                           for info in missing), cache, progress)
     finally:
         _CONFIG = _BODIES = None
         if bodies is not None:
             bodies.packing = False
         if progress is not None:
             progress.finish()
-    final = [parsed for parsed in results if parsed is not None]
-    if cache is not None:
-        for index in missing:
-            cache.remember(final[index])
-    return final
+
+
+def _remembered(found: Sequence[Parsed | None], fresh: Iterable[Parsed],
+                cache: BuildCache | None, progress: Progress | None) -> Iterator[Parsed]:
+    """`found` with each None filled from `fresh` in turn, the cache told of each."""
+    fresh = iter(fresh)
+    for parsed in found:
+        if parsed is None:
+            parsed = next(fresh)
+            if cache is not None:
+                cache.remember(parsed)
+            if progress is not None:
+                progress.advance()
+        yield parsed
 
 
 # --- feed entries -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ anything is written, and any error leaves the output folder exactly as it was, u
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -94,19 +95,21 @@ def _parse_all(config: Config, cache: BuildCache,
     infos, scan_problems = cache.scan()
     cache.read_known()
     known = [cache.known(info) for info in infos]
-    parsed = iter(read_briefs(config, [info for info, found in zip(infos, known, strict=True)
-                                       if found is None], cache, progress=progress))
     problems = list(scan_problems)
     candidates: list[Candidate] = []
-    for found in known:
-        if found is None:
-            fresh = next(parsed)
-            problems.extend(fresh.problems)
-            if fresh.brief is not None:
-                candidates.append(candidate(config, fresh.brief, _rendered(fresh)))
-        else:
-            candidates.append(found[0])
-            problems.extend(found[1])
+    with contextlib.closing(read_briefs(config, [info for info, found
+                                                 in zip(infos, known, strict=True)
+                                                 if found is None],
+                                        cache, progress=progress)) as parsed:
+        for found in known:
+            if found is None:
+                fresh = next(parsed)
+                problems.extend(fresh.problems)
+                if fresh.brief is not None:
+                    candidates.append(candidate(config, fresh.brief, _rendered(fresh)))
+            else:
+                candidates.append(found[0])
+                problems.extend(found[1])
     cache.save_parsed((c.body.digest, c.body.where if isinstance(c.body, StoredBody) else None)
                       for c in candidates)
     return candidates, problems, len(infos) + len(scan_problems)
