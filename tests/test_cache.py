@@ -991,3 +991,21 @@ def test_html_rendered_by_workers_goes_to_packs_that_go_once_unused(
     proj.build()
     assert not list((bodies / "packs").iterdir())
     assert _tree(proj.public) == clean_tree()
+
+
+def test_dates_encoded_once_come_back_in_their_own_zones() -> None:
+    # Briefs share dates, so each is encoded once (cache._encode_moment); equal instants in
+    # zones of different names, or a repeated hour's two folds, are still told apart.
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    first = datetime(2016, 10, 4, 9, 30, tzinfo=timezone(timedelta(hours=1), "A"))
+    second = first.replace(tzinfo=timezone(timedelta(hours=1), "B"))
+    york = ZoneInfo("America/New_York")
+    early = datetime(2016, 11, 6, 1, 30, tzinfo=york)
+    late = early.replace(fold=1)
+    for moment in (first, second, first, early, late, early, late):
+        again = cache_module._decode(cache_module._encode(moment))
+        assert again == moment
+        assert (again.tzname(), again.fold, again.utcoffset()) == \
+            (moment.tzname(), moment.fold, moment.utcoffset())
