@@ -41,7 +41,6 @@ PAGE_FOLDER = "page"
 """Listing pages after the first live in `<folder>page/<n>/`."""
 
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
-_FIRST_FORMAT = next(iter(FORMATS))
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -221,6 +220,8 @@ class _Views:
 
     def __init__(self, site: Site, config: Config) -> None:
         self.config = config
+        self.files = config.feed_files
+        """The file of each feed in each published format: one link each."""
         self.tag_feeds = tag_feeds(site)
         self.combined = _combined(site)
         self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
@@ -232,7 +233,8 @@ class _Views:
         self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        depth = _depth_only(here, feed.folder + _FIRST_FORMAT)
+        # A feed's files share its folder: what a link to one depends on, links to all do.
+        depth = _depth_only(here, feed.folder + self.files[0])
         return _by_depth(self._feed_links, feed.folder, depth,
                          lambda: self._feed_links_from(feed, here))
 
@@ -240,8 +242,8 @@ class _Views:
         links = self._feeds.get(feed.folder)
         if links is None:
             links = self._feeds[feed.folder] = tuple(
-                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], media_type,
-                 feed.folder + name, feed.url(name)) for name, media_type in FORMATS.items())
+                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], FORMATS[name],
+                 feed.folder + name, feed.url(name)) for name in self.files)
         return tuple(FeedLink(title, label, media_type, relative(here, target), url)
                      for title, label, media_type, target, url in links)
 
