@@ -3,9 +3,10 @@
 Each feed is split into one subscription document and archive documents:
 
 - The **subscription feed** keeps the newest entries: at most `max_entries`, and only as
-  many as keep it within `max_feed_bytes` in every format. Walking the entries newest first,
-  the first one that does not fit goes to the archive together with every older one, so the
-  subscription feed and the archive each hold a contiguous run of the feed's history.
+  many as keep it within `max_feed_bytes` in every published format (setting `formats`).
+  Walking the entries newest first, the first one that does not fit goes to the archive
+  together with every older one, so the subscription feed and the archive each hold a
+  contiguous run of the feed's history.
 - The **archive** is cut into pages of `archive_page_size` entries, filled from the oldest
   entry: page 1 (`archive/1/`) holds the oldest entries. Publishing a new brief moves
   entries out of the subscription feed into the newest page, so only that page changes
@@ -36,6 +37,8 @@ from feeder.site import Entry, Feed
 
 ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
+"""Measured in the feeds' URLs by the bounds: the longest of every format's file name, so a
+bound for the files of whichever formats are published."""
 
 _ENTRY_MARKUP = 640
 """Bytes of markup one entry takes at most in any format besides its text (at most 400)."""
@@ -86,7 +89,7 @@ def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> t
 
 def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> int:
     """How many of the feed's newest entries its subscription feed keeps: at most
-    `max_entries`, and as many as keep every format within `max_feed_bytes`."""
+    `max_entries`, and as many as keep every published format within `max_feed_bytes`."""
     sizes = sizes or SizeBounds(config)
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
@@ -95,7 +98,7 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
         return cap
     bounds = sizes.bounds(whole)
     # Only the formats whose bound is over the limit are rendered: the others always fit.
-    renderers = {name: render for name, render in RENDERERS.items() if bounds[name] > limit}
+    renderers = {name: RENDERERS[name] for name, bound in bounds.items() if bound > limit}
     guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
     for name, render in renderers.items():
         data = render(whole, config)
@@ -208,14 +211,15 @@ class SizeBounds:
         return total
 
     def bounds(self, feed: Feed) -> dict[str, int]:
-        """At least the size of each of the feed's files, by name."""
+        """At least the size of each of the feed's files (in the published formats), by name."""
         xml = json = 0
         for entry in feed.entries:
             in_xml, in_json = self._entry(entry, feed)
             xml += in_xml
             json += in_json
         head = self.head(feed)
-        return {name: head + (json if name.endswith(".json") else xml) for name in RENDERERS}
+        return {name: head + (json if name.endswith(".json") else xml)
+                for name in self.config.feed_files}
 
     def head(self, feed: Feed) -> int:
         """At least the bytes of any file of the feed without its entries."""

@@ -301,7 +301,7 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
         config = _load(project, settings, quiet)
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future))
         _echo_problems(collected.problems, quiet=quiet)
-        infos = tag_infos(collected.site)
+        infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
         if errors_in(collected.problems):
             _exit(1)

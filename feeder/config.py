@@ -31,6 +31,9 @@ PLACEHOLDER_BASE_URL = "https://example.org/"
 TEMPLATES_FOLDER = "templates"
 """The folder of the project whose files replace the package's page templates of the same name
 (here, not in pages.py, so that reading it does not import Jinja2)."""
+FEED_FORMATS: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+"""Each feed format by its name in the setting `formats`, with the name of its file, in the
+order in which feeds are written and listed everywhere."""
 
 
 @cache
@@ -78,6 +81,8 @@ class Config:
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
     """Seconds a build waits for another build of the same project before giving up."""
+    formats: tuple[str, ...] = tuple(FEED_FORMATS)
+    """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
     source: str | None = field(default=None, compare=False)
     """Where the settings came from (for messages), e.g. `feeder.toml`."""
 
@@ -88,6 +93,12 @@ class Config:
     @property
     def domain(self) -> str:
         return _domain(self.base_url)
+
+    @property
+    def feed_files(self) -> tuple[str, ...]:
+        """The file of each feed in each published format, e.g. `("atom.xml", "rss.xml")`:
+        what is written, linked and listed for every feed, in this order."""
+        return tuple(FEED_FORMATS[name] for name in self.formats)
 
     @property
     def is_placeholder(self) -> bool:
@@ -208,6 +219,26 @@ def _hubs(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hubs))
 
 
+def _formats(value: Any) -> tuple[str, ...]:
+    known = ", ".join(FEED_FORMATS)
+    if not isinstance(value, list):
+        example = value if isinstance(value, str) and value in FEED_FORMATS else "atom"
+        raise ValueError(f'expected a list of feed formats, e.g. ["{example}"], got '
+                         f"{_kind(value)}")
+    if not value:
+        raise ValueError(f"must name at least one feed format ({known})")
+    names: set[str] = set()
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"expected the name of a feed format ({known}), got {_kind(item)}")
+        name = item.strip()
+        if name not in FEED_FORMATS:
+            hint = did_you_mean(name.lower(), FEED_FORMATS) or f" (known: {known})"
+            raise ValueError(f"unknown feed format {name!r}{hint}")
+        names.add(name)
+    return tuple(name for name in FEED_FORMATS if name in names)  # duplicates dropped, in order
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number of seconds, got {_kind(value)}")
@@ -242,6 +273,7 @@ _SETTINGS: dict[str, Convert] = {
     "hubs": _hubs,
     "cache_dir": _folder,
     "lock_timeout": _seconds,
+    "formats": _formats,
 }
 SETTING_NAMES = tuple(_SETTINGS)
 

@@ -38,7 +38,8 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
 
 FORMATS: dict[str, str] = {"atom.xml": ATOM_TYPE, "rss.xml": RSS_TYPE, "feed.json": JSON_FEED_TYPE}
-"""Each feed's files, by name, with their media types."""
+"""The file of each feed format, by name, with its media type: every format feeder writes;
+a build writes the ones published (`Config.feed_files`)."""
 
 
 def _feed_author(config: Config) -> Author:

@@ -1,10 +1,11 @@
 """`feeds.opml`: every feed of the publication as an OPML 2.0 subscription list.
 
 A feed reader that imports an OPML file subscribes to every `<outline type="rss">` in it, and
-keeps nested outlines as folders. So the list names each feed once, in Atom (the most
-precise of the three formats; `rss.xml` and `feed.json` sit next to it): the combined feed
-first, then one outline per tag inside a folder, from which a reader can import them all or
-pick tags. Pure: a `Site` in, bytes out; the same site always gives the same bytes.
+keeps nested outlines as folders. So the list names each feed once, in the first published
+format (setting `formats`): Atom by default, the most precise of the three, with the others
+next to it. The combined feed comes first, then one outline per tag inside a folder, from
+which a reader can import them all or pick tags. Pure: a `Site` in, bytes out; the same
+site always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ OPML_FILE = "feeds.opml"
 OPML_TYPE = "text/x-opml"
 """The media type readers and servers use for OPML (it has no registered one)."""
 OPML_DOCS = "http://opml.org/spec2.opml"
-SUBSCRIBE_FILE = "atom.xml"
-"""The format each outline subscribes to."""
+
+
+def subscribe_file(config: Config) -> str:
+    """The file of the format each outline subscribes to: the first published."""
+    return config.feed_files[0]
 
 
 def _outline(parent: ET.Element, feed: Feed, config: Config) -> None:
@@ -41,7 +45,7 @@ def _outline(parent: ET.Element, feed: Feed, config: Config) -> None:
         "text": feed.title,
         "title": feed.title,
         "description": feed.subtitle,
-        "xmlUrl": feed.url(SUBSCRIBE_FILE),
+        "xmlUrl": feed.url(subscribe_file(config)),
         "htmlUrl": feed.home_url,
         "language": config.language,
     })

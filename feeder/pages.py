@@ -225,6 +225,8 @@ class _Views:
 
     def __init__(self, site: Site, config: Config) -> None:
         self.config = config
+        self.files = config.feed_files
+        """The file of each feed in each published format: one link each."""
         self.tag_feeds = tag_feeds(site)
         self.combined = _combined(site)
         self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
@@ -242,8 +244,8 @@ class _Views:
         links = self._feeds.get(feed.folder)
         if links is None:
             links = self._feeds[feed.folder] = tuple(
-                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], media_type,
-                 feed.folder + name, feed.url(name)) for name, media_type in FORMATS.items())
+                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], FORMATS[name],
+                 feed.folder + name, feed.url(name)) for name in self.files)
         return tuple(FeedLink(title, label, media_type, relative(here, target), url)
                      for title, label, media_type, target, url in links)
 

@@ -185,10 +185,11 @@ def plan_deferred(site: Site, config: Config,
 
     keys = OutputKeys()
     plan: dict[str, Deferred] = {}
+    names = config.feed_files
     for feed in site.feeds:
-        for name, render_feed in RENDERERS.items():
+        for name in names:
             plan[feed.folder + name] = Later(keys.feed(feed, name),
-                                             partial(render_feed, feed, config))
+                                             partial(RENDERERS[name], feed, config))
     plan.update(plan_pages(site, config, templates))
     plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
     return plan
@@ -259,7 +260,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
     cache.start_recording()
-    from feeder.feeds import FORMATS, forget_entries, keep_room_for
+    from feeder.feeds import forget_entries, keep_room_for
 
     forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
     manifest_before = cache.manifest_before()
@@ -279,7 +280,8 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
     cache.bodies.room_for([entry.body for entry in site.entries])
     plan = plan_deferred(site, config, templates)
     known = cache.unchanged_outputs(plan, collected.manifest.files)
-    write_entries_ahead([(feed, name) for feed in site.feeds for name in FORMATS
+    names = config.feed_files
+    write_entries_ahead([(feed, name) for feed in site.feeds for name in names
                          if feed.folder + name not in known], progress=progress)
     with LazyPlan(plan, known, progress=progress) as lazy:
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,

@@ -10,12 +10,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from feeder.feeds import FORMATS
+from feeder.config import FEED_FORMATS, Config
 from feeder.pages import FORMAT_LABELS, tag_feeds
 from feeder.site import Site
 
-JSON_KEYS: dict[str, str] = {"atom.xml": "atom", "rss.xml": "rss", "feed.json": "json"}
-"""The key of each feed format in `feeder tags --json`."""
+JSON_KEYS: dict[str, str] = {file: name for name, file in FEED_FORMATS.items()}
+"""The key of each feed file in `feeder tags --json`: its format's name in the setting
+`formats` (`atom`, `rss`, `json`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +28,25 @@ class TagInfo:
     count: int
     page_url: str
     feeds: tuple[tuple[str, str], ...]
-    """(file name, absolute URL) of each format, e.g. ("atom.xml", "https://…/atom.xml")."""
+    """(file name, absolute URL) of each published format, e.g.
+    ("atom.xml", "https://…/atom.xml")."""
 
 
-def tag_infos(site: Site | None) -> tuple[TagInfo, ...]:
-    """Every tag of `site` (None: nothing published), sorted by slug."""
+def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
+    """Every tag of `site` (None: nothing published), sorted by slug, with its feeds in the
+    formats `config` publishes."""
     if site is None:
         return ()
     feeds = tag_feeds(site)
+    names = config.feed_files
     return tuple(TagInfo(tag.name, tag.slug, len(entries), feeds[tag.slug].home_url,
-                         tuple((name, feeds[tag.slug].url(name)) for name in FORMATS))
+                         tuple((name, feeds[tag.slug].url(name)) for name in names))
                  for tag, entries in site.tags)
 
 
 def tags_json(infos: Sequence[TagInfo]) -> str:
-    """A JSON array, one object per tag: name, slug, count, page and feeds (atom, rss, json)."""
+    """A JSON array, one object per tag: name, slug, count, page and feeds (by format: atom,
+    rss, json, those published)."""
     data = [{"name": info.name, "slug": info.slug, "count": info.count, "page": info.page_url,
              "feeds": {JSON_KEYS[name]: url for name, url in info.feeds}} for info in infos]
     return json.dumps(data, ensure_ascii=False, indent=2)

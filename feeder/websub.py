@@ -53,7 +53,9 @@ _DETAIL_CHARS = 200
 def changed_feed_urls(site: Site, changed: Iterable[str]) -> tuple[str, ...]:
     """The URLs of the subscription feed files among `changed` (paths in the output folder).
 
-    Archive documents and files that are not feeds (pages, the manifest) are left out.
+    Archive documents and files that are not feeds (pages, the manifest) are left out. Only
+    files in `changed` count, so a format the build does not publish (setting `formats`),
+    whose files it neither writes nor keeps, is not pinged.
     Ordered as `site.feeds` (the combined feed first), each in Atom, RSS, JSON Feed order.
     """
     paths = set(changed)

@@ -392,18 +392,23 @@ def _subscription(feed: Feed, kept: int, config: Any) -> Feed:
     return replace(feed, entries=feed.entries[:kept], archive_links=links)
 
 
+@pytest.mark.parametrize("formats", [("atom", "rss", "json"), ("rss", "json"), ("json",)],
+                         ids=["every-format", "rss-and-json", "json-only"])
 @pytest.mark.parametrize("authors", [False, True], ids=["tagged", "untagged-with-authors"])
-def test_the_subscription_size_is_the_largest_that_fits(authors: bool) -> None:
-    # Without tags and with authors, RSS is the largest file; with tags, Atom is.
+def test_the_subscription_size_is_the_largest_that_fits(authors: bool,
+                                                        formats: tuple[str, ...]) -> None:
+    # Without tags and with authors, RSS is the largest file; with tags, Atom is. Only the
+    # formats published count: without Atom, or with JSON Feed alone, more entries fit.
     lengths = [200, 3000, 150, 5000, 800, 4000, 100, 2500, 7000, 300, 1200, 600, 900, 50]
     feed = _feed([_entry(n, "<p>" + "x&y " * (length // 4) + "</p>",
                          author=f"Author {n}" if authors else None,
                          tags=() if authors else (Tag("A", "a"), Tag("Bé", "b")))
                   for n, length in enumerate(lengths)])
-    config = replace(CONFIG, max_entries=12, archive_page_size=4)
-    # by brute force: the size of the largest file of the subscription feed of each length
-    largest = {kept: max(len(render(_subscription(feed, kept, config), config))
-                         for render in RENDERERS.values()) for kept in range(1, 13)}
+    config = replace(CONFIG, max_entries=12, archive_page_size=4, formats=formats)
+    # by brute force: the size of the largest published file of the subscription feed of
+    # each length
+    largest = {kept: max(len(RENDERERS[name](_subscription(feed, kept, config), config))
+                         for name in config.feed_files) for kept in range(1, 13)}
     for limit in sorted({size + delta for size in largest.values() for delta in (-1, 0)}
                         | {100, 10**7}):
         expected = max([kept for kept, size in largest.items() if size <= limit], default=0)

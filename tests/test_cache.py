@@ -877,7 +877,10 @@ class IncrementalBuildEqualsCleanBuild(RuleBasedStateMachine):
     @rule(setting=st.sampled_from([("max_entries", "2"), ("max_entries", "3"),
                                    ("title", '"Renamed"'), ("title", '"Test Briefs"'),
                                    ("timezone", '"America/New_York"'), ("timezone", '"UTC"'),
-                                   ("archive_page_size", "1"), ("archive_page_size", "2")]))
+                                   ("archive_page_size", "1"), ("archive_page_size", "2"),
+                                   # feed.json stays: _url_of and _id_of read it
+                                   ("formats", '["json", "rss"]'),
+                                   ("formats", '["atom", "rss", "json"]')]))
     def change_a_setting(self, setting: tuple[str, str]) -> None:
         key, value = setting
         self.setting_values[key] = value
@@ -935,6 +938,32 @@ def test_options_are_part_of_the_key(project: Project) -> None:
     without = build(project.config(), now=NOW, options=replace(Options(), drafts=False))
     assert without.site is not None
     assert b"Draft" not in (project.public / "atom.xml").read_bytes()
+
+
+def test_dropping_a_format_removes_its_files_and_leaves_what_a_clean_build_writes(
+        project: Project, tmp_path: Path) -> None:
+    project.settings(SETTINGS + "max_entries = 2\narchive_page_size = 2\n")
+    _three(project)
+    project.build()
+    before = _tree(project.public)
+    assert {"atom.xml", "tags/us/atom.xml", "archive/1/atom.xml", "archive/1/feed.json"} <= set(
+        before)
+    project.settings(SETTINGS + 'max_entries = 2\narchive_page_size = 2\nformats = ["rss"]\n')
+    result = project.build()
+    after = _tree(project.public)
+    dropped = {rel for rel in before if rel.endswith(("atom.xml", "feed.json"))}
+    assert set(result.report.removed) == dropped
+    assert not dropped & set(after)
+    assert {"rss.xml", "tags/us/rss.xml", "archive/1/rss.xml"} <= set(after)
+    clean = Project(tmp_path / "clean")
+    shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+    shutil.copy(project.root / "feeder.toml", clean.root / "feeder.toml")
+    clean.build()
+    assert after == _tree(clean.public)
+    # and back: the same files, with the same bytes, as before
+    project.settings(SETTINGS + "max_entries = 2\narchive_page_size = 2\n")
+    project.build()
+    assert _tree(project.public) == before
 
 
 def test_a_small_site_reads_each_html_file_once_per_process(

@@ -74,6 +74,19 @@ def test_tags_json_is_for_scripts(runner: CliRunner, tagged: Project) -> None:
                   "json": BASE + "tags/us/feed.json"}}
 
 
+def test_tags_lists_the_published_formats_only(runner: CliRunner, tagged: Project) -> None:
+    tagged.settings(f'base_url = "{BASE}"\nformats = ["json", "rss"]\n')
+    table = run(runner, tagged, "tags")
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[1:3] == [
+        f"Russia       1  russia  RSS        {BASE}tags/russia/rss.xml",
+        f"                        JSON Feed  {BASE}tags/russia/feed.json"]
+    assert "atom" not in table.stdout
+    listed = run(runner, tagged, "tags", "--json")
+    assert json.loads(listed.stdout)[1]["feeds"] == {"rss": BASE + "tags/us/rss.xml",
+                                                     "json": BASE + "tags/us/feed.json"}
+
+
 def test_tags_with_a_bad_brief_lists_the_rest_and_exits_1(runner: CliRunner,
                                                          tagged: Project) -> None:
     tagged.brief("undated.txt", house("Undated", "x"))

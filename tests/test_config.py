@@ -23,6 +23,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert config.cache_dir == tmp_path / ".feeder-cache"
     assert config.max_entries == 50
     assert config.summary_labels == ("The Short of It",)
+    assert config.formats == ("atom", "rss", "json")
+    assert config.feed_files == ("atom.xml", "rss.xml", "feed.json")
     assert [p.severity for p in warnings] == ["warning"]
 
 
@@ -75,9 +77,20 @@ def test_feeder_toml_wins_over_pyproject_with_a_warning(tmp_path: Path) -> None:
         ({"titel": "x"}, "settings: unknown setting 'titel'; did you mean 'title'?"),
         ({"output_dir": "content"}, "settings: content_dir and output_dir must be different "
                                     "folders"),
+        ({"formats": "rss"}, 'settings: formats: expected a list of feed formats, e.g. ["rss"], '
+                             "got text"),
+        ({"formats": []}, "settings: formats: must name at least one feed format (atom, rss, "
+                          "json)"),
+        ({"formats": ["atom", "xml"]}, "settings: formats: unknown feed format 'xml' (known: "
+                                       "atom, rss, json)"),
+        ({"formats": ["JSON"]}, "settings: formats: unknown feed format 'JSON'; did you mean "
+                                "'json'?"),
+        ({"formats": [["rss"]]}, "settings: formats: expected the name of a feed format (atom, "
+                                 "rss, json), got a list"),
     ],
     ids=["zero", "text-for-number", "timezone", "language", "author-key", "email", "query",
-         "hub", "bool", "labels", "typo", "same-folders"],
+         "hub", "bool", "labels", "typo", "same-folders", "formats-text", "formats-empty",
+         "formats-unknown", "formats-case", "formats-nested"],
 )
 def test_bad_settings(settings: dict[str, object], expected: str) -> None:
     with pytest.raises(ConfigError) as exc:
@@ -92,6 +105,42 @@ def test_every_bad_setting_is_reported_with_its_line(tmp_path: Path) -> None:
         load_config(tmp_path)
     assert messages(exc) == ["feeder.toml:3: max_entries: must be at least 1, got -1",
                              "feeder.toml:4: base_url: expected text, got a number"]
+
+
+@pytest.mark.parametrize(
+    ("given", "formats", "files"),
+    [(["rss"], ("rss",), ("rss.xml",)),
+     (["json", "atom", "json"], ("atom", "json"), ("atom.xml", "feed.json")),
+     ([" json", "rss", "atom"], ("atom", "rss", "json"), ("atom.xml", "rss.xml", "feed.json"))],
+    ids=["one", "reordered-with-duplicate", "all-reversed"],
+)
+def test_formats_are_kept_once_each_in_the_one_order(given: list[str], formats: tuple[str, ...],
+                                                     files: tuple[str, ...]) -> None:
+    config = parse_config({"formats": given}, root=Path("/p"))
+    assert config.formats == formats
+    assert config.feed_files == files
+    # however they were listed, the same setting: the same build cache and output
+    assert config == parse_config({"formats": list(formats)}, root=Path("/p"))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [('"rss"', 'expected a list of feed formats, e.g. ["rss"], got text'),
+     ("[]", "must name at least one feed format (atom, rss, json)"),
+     ('[\n  "atom",\n  "xml",\n]', "unknown feed format 'xml' (known: atom, rss, json)")],
+    ids=["text", "empty", "unknown-in-a-long-list"],
+)
+@pytest.mark.parametrize("where", ["feeder.toml", "pyproject.toml"])
+def test_a_bad_formats_setting_names_the_file_and_line(tmp_path: Path, where: str, value: str,
+                                                       message: str) -> None:
+    header, source = ("", "feeder.toml") if where == "feeder.toml" else \
+        ('[project]\nname = "x"\n\n[tool.feeder]\n', "pyproject.toml [tool.feeder]")
+    (tmp_path / where).write_text(f'{header}title = "T"\n\nformats = {value}\n')
+    with pytest.raises(ConfigError) as exc:
+        load_config(tmp_path)
+    line = header.count("\n") + 3
+    assert messages(exc) == [f"{source}:{line}: formats: {message}"]
+    assert exc.value.exit_code == 2
 
 
 def test_control_characters_are_removed_from_settings() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
@@ -22,9 +24,11 @@ from feeder.pages import long_date, plan_pages, relative
 from feeder.pipeline import collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
+from tests.test_jsonfeed import validator
 
 BASE = "https://news.example.com/"
 ATOM, RSS, JSON = "application/atom+xml", "application/rss+xml", "application/feed+json"
+FEED_FILES = {"atom.xml": ATOM, "rss.xml": RSS, "feed.json": JSON}
 
 
 def page(project: Project, rel: str) -> Any:
@@ -183,6 +187,50 @@ def _crawl(public: Path) -> int:
 
 def test_every_link_between_pages_works(site: Project) -> None:
     assert _crawl(site.public) > 100
+
+
+@pytest.mark.parametrize(("formats", "files"),
+                         [('["rss"]', ["rss.xml"]),
+                          ('["json", "atom"]', ["atom.xml", "feed.json"])],
+                         ids=["rss-only", "json-and-atom"])
+def test_only_the_formats_set_are_written_and_linked(project: Project, formats: str,
+                                                     files: list[str]) -> None:
+    project.settings(f'title = "Test Briefs"\nbase_url = "{BASE}"\nformats = {formats}\n'
+                     "max_entries = 2\narchive_page_size = 2\n")
+    for day, tags in enumerate(["Russia, US", "weather", "US", "politics, US", "weather"], 4):
+        project.brief(f"2016-10-0{day}-b{day}.txt", house(f"Brief {day}", tags))
+    result = project.build()
+    written = {p.relative_to(project.public).as_posix() for p in project.public.rglob("*")
+               if p.is_file()}
+    # Every feed document (combined and per tag, subscription feed and archive pages) in the
+    # formats set and in no other; besides them, the pages, the stylesheet and the OPML.
+    folders = {feed.folder for feed in result.site.feeds}
+    assert {"", "archive/1/", "tags/us/", "tags/us/archive/1/", "tags/politics/"} <= folders
+    feeds = {rel for rel in written if rel.rpartition("/")[2] in FEED_FILES}
+    assert feeds == {folder + name for folder in folders for name in files}
+    assert {rel for rel in written - feeds if not rel.endswith("/index.html")} == {
+        "index.html", "style.css", "feeds.opml", ".feeder-manifest.json"}
+    for rel in sorted(feeds):
+        data = (project.public / rel).read_bytes()
+        if rel.endswith(".json"):
+            assert list(validator().iter_errors(json.loads(data))) == [], rel
+        else:
+            assert parse_feed(data).entries, rel
+    # the pages link to those files only, in the one order, and every link leads somewhere
+    links = [(FEED_FILES[name], name) for name in files]
+    index = page(project, "index.html")
+    assert discovery(index) == links
+    assert index.xpath("//section[@class='subscribe']//a/@href") == files
+    assert discovery(page(project, "2016/10/07/b7/index.html")) == [
+        (media_type, f"../../../../{folder}{name}") for folder in ("", "tags/politics/",
+                                                                   "tags/us/")
+        for media_type, name in links]
+    assert _crawl(project.public) > 50
+    # feeds.opml subscribes to the first of them
+    opml = etree.fromstring((project.public / "feeds.opml").read_bytes())
+    assert [o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")] == [
+        f"{BASE}{folder}{files[0]}" for folder in ("", "tags/politics/", "tags/russia/",
+                                                   "tags/us/", "tags/weather/")]
 
 
 def test_pages_are_paged_by_max_entries_from_the_oldest(project: Project) -> None:

@@ -212,6 +212,14 @@ def test_pages_the_manifest_and_archive_documents_are_never_pinged(project: Proj
                                            ".feeder-manifest.json", "atom.xml/"]) == ()
 
 
+def test_only_the_published_formats_are_pinged(project: Project) -> None:
+    project.settings(f'base_url = "{BASE}"\nformats = ["json"]\n')
+    project.brief("2016-10-04-a.txt", house("A", "x"))
+    result = project.build()
+    assert changed_feed_urls(result.site, result.report.written) == (
+        f"{BASE}feed.json", f"{BASE}tags/x/feed.json")
+
+
 def test_changed_files_compares_two_manifests() -> None:
     before = {"atom.xml": "1", "rss.xml": "2", "gone.xml": "3"}
     after = {"atom.xml": "1", "rss.xml": "9", "tags/x/atom.xml": "4"}
