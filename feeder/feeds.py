@@ -314,10 +314,14 @@ def forget_entries() -> None:
     _FRAGMENTS.budget = SMALL_BUDGET
 
 
-def keep_room_for(entries: Iterable[Entry]) -> None:
+def keep_room_for(entries: Iterable[Entry], files: Iterable[str] = tuple(FORMATS)) -> None:
     """Let this process (and the workers it starts) keep the XML of every one of `entries`
-    when it takes at most FRAGMENT_BUDGET bytes."""
-    needed = sum(2 * xml + json + 3 * _ENTRY_EXTRA for xml, json in
+    in the feed files `files` (the published formats) when it takes at most FRAGMENT_BUDGET
+    bytes."""
+    names = set(files)
+    xmls = sum(name != "feed.json" for name in names)
+    jsons = len(names) - xmls
+    needed = sum(xmls * xml + jsons * json + len(names) * _ENTRY_EXTRA for xml, json in
                  (entry.body.sizes for entry in entries))
     _FRAGMENTS.budget = FRAGMENT_BUDGET if needed <= FRAGMENT_BUDGET else SMALL_BUDGET
 

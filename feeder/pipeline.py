@@ -276,7 +276,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = collected.site
-    keep_room_for(site.entries)
+    keep_room_for(site.entries, config.feed_files)
     cache.bodies.room_for([entry.body for entry in site.entries])
     plan = plan_deferred(site, config, templates)
     known = cache.unchanged_outputs(plan, collected.manifest.files)
