@@ -9,7 +9,9 @@ Writes, from one set of generated briefs:
 * ``OUT_DIR/content/YYYY/...``: the briefs as feeder reads them, about half in the
   house ``.txt`` layout (``YYYY-MM-DD-slug.txt``) and half as Markdown with YAML
   front matter (``slug.md`` or ``YYYY-MM-DD-slug.md``);
-* ``OUT_DIR/feeder.toml``: the feeder project file;
+* ``OUT_DIR/feeder.toml``: the feeder project file (every format: Atom, RSS, JSON Feed);
+* ``OUT_DIR/feeder-ar/feeder.toml``: a second feeder project on the same ``content/``,
+  publishing Atom and RSS only (setting ``formats``), the feeds the peers write;
 * ``OUT_DIR/hugo/``: a Hugo site (``hugo.toml`` = every item per feed,
   ``hugo-limit50.toml`` = 50 items per feed) with RSS and Atom templates that carry
   the full content;
@@ -568,6 +570,12 @@ base_url = "{BASE_URL}"
 content_dir = "content"
 output_dir = "public"
 """
+FEEDER_AR_TOML = f"""title = "{SITE_TITLE}"
+base_url = "{BASE_URL}"
+content_dir = "../content"
+output_dir = "public"
+formats = ["atom", "rss"]
+"""
 
 
 def hugo_config(limit: int, publish_dir: str) -> str:
@@ -750,6 +758,7 @@ PELICAN_ARTICLE = """<!DOCTYPE html>
 def write_site_files(out_dir: Path, feed_limit: int = DEFAULT_FEED_LIMIT) -> None:
     files = {
         "feeder.toml": FEEDER_TOML,
+        "feeder-ar/feeder.toml": FEEDER_AR_TOML,
         "hugo/hugo.toml": hugo_config(-1, "public"),
         f"hugo/hugo-limit{feed_limit}.toml": hugo_config(feed_limit, f"public-limit{feed_limit}"),
         "hugo/layouts/home.rss.xml": HUGO_RSS,

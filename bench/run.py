@@ -18,7 +18,10 @@ run; everything (every sample) goes to --out as JSON. Progress goes to stderr.
 
 Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all; "pelican" = pelican-all):
 
-* feeder       ``python -m feeder build`` in the corpus folder (feeder.toml)
+* feeder       ``python -m feeder build`` in the corpus folder (feeder.toml): Atom, RSS
+               and JSON Feed
+* feeder-ar    the same in feeder-ar/ (on the same content/): Atom and RSS only
+               (``formats = ["atom", "rss"]``), the feed formats the peers write
 * hugo-50      Hugo, 50 items per feed        (hugo/hugo-limit50.toml)
 * hugo-all     Hugo, every item in every feed (hugo/hugo.toml)
 * pelican-50   Pelican, FEED_MAX_ITEMS = 50   (pelican/pelicanconf-limit50.py)
@@ -64,7 +67,7 @@ SCENARIO_TITLES = {
     "add": "add one brief",
     "edit": "edit one brief",
 }
-TOOL_ORDER = ("feeder", "hugo-50", "hugo-all", "pelican-50", "pelican-all")
+TOOL_ORDER = ("feeder", "feeder-ar", "hugo-50", "hugo-all", "pelican-50", "pelican-all")
 ALIASES = {
     "hugo": ("hugo-50", "hugo-all"),
     "pelican": ("pelican-all",),
@@ -348,16 +351,17 @@ def detect(args: argparse.Namespace, families: set[str]) -> Installed:
 
 
 def make_tool(name: str, root: Path, inst: Installed, limit: int) -> Tool | None:
-    if name == "feeder":
+    if name in ("feeder", "feeder-ar"):
         if inst.feeder is None:
             return None
+        project = root if name == "feeder" else root / name
         return Tool(
             name,
             "feeder",
             list(inst.feeder),
-            cwd=root,
-            output=root / "public",
-            state=[root / "public", root / ".feeder-cache"],
+            cwd=project,
+            output=project / "public",
+            state=[project / "public", project / ".feeder-cache"],
             env=inst.feeder_env,
             note=inst.feeder_note,
         )
