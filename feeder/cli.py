@@ -8,10 +8,11 @@ the future) and nothing below it does.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -378,9 +379,34 @@ are still collected: the count is of objects made and not freed since the last c
 and almost everything a build frees it frees at once, by reference counting."""
 
 
-def main() -> None:
-    """Entry point of the `feeder` script."""
+def main() -> NoReturn:
+    """Entry point of the `feeder` script.
+
+    Ends the process without tearing the interpreter down: a large build leaves millions of
+    objects, and freeing them one by one took 0.1 s of a cold build of 10,000 briefs. By
+    then every file feeder wrote is closed (and the output flushed to disk), its worker
+    processes are gone and its lock is released by the exit itself; the output streams are
+    flushed here. A bug's traceback still goes the usual way.
+    """
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    cli()
+    try:
+        cli()
+        status = 0
+    except SystemExit as stop:  # how click ends every command
+        status = _exit_status(stop.code)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe (`feeder tags | head`) or stream
+            stream.flush()
+    os._exit(status)
+
+
+def _exit_status(code: object) -> int:
+    """The exit status `sys.exit(code)` gives."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1

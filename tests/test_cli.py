@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from feeder import __version__
 from feeder.cli import cli
-from tests.conftest import Project, house
+from tests.conftest import REPO, Project, house
 
 
 def run(runner: CliRunner, project: Project, *args: str) -> Result:
@@ -194,7 +194,28 @@ def test_the_command_runs_the_cyclic_collector_rarely(monkeypatch: pytest.Monkey
     set_to: list[tuple[int, ...]] = []
     monkeypatch.setattr(gc, "set_threshold", lambda *values: set_to.append(values))
     monkeypatch.setattr(sys, "argv", ["feeder", "--version"])
-    with pytest.raises(SystemExit):
-        command.main()
+    exits: list[int] = []
+    monkeypatch.setattr(command.os, "_exit", exits.append)  # (it ends the process)
+    command.main()
+    assert exits == [0]
     assert set_to == [command.GC_THRESHOLDS]
     assert command.GC_THRESHOLDS[0] >= 100_000
+
+
+def test_the_command_ends_with_the_exit_status_and_all_its_output(tmp_path: Path) -> None:
+    """`feeder` ends its process without the interpreter's teardown (cli.main): the exit
+    status and every line written must come out all the same, through a pipe."""
+    command = [sys.executable, "-m", "feeder"]
+    missing = subprocess.run([*command, "build", "-q", "-C", str(tmp_path)],
+                             capture_output=True, text=True, check=False)
+    assert missing.returncode == 2
+    assert missing.stderr.endswith("content folder not found; create it or set content_dir\n")
+    usage = subprocess.run([*command, "bogus"], capture_output=True, text=True, check=False)
+    assert usage.returncode == 2
+    assert "No such command 'bogus'" in usage.stderr
+    listed = subprocess.run([*command, "tags", "-C", str(REPO)], capture_output=True,
+                            text=True, check=True)
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["TAG", "BRIEFS", "SLUG", "FORMAT", "FEED", "URL"]
+    assert len(lines) > 10
+    assert listed.stdout.endswith("\n")

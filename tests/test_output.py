@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -581,3 +582,42 @@ def test_nothing_under_a_missing_folder_is_looked_at_for_links(
     inside = {Path(p).relative_to(public).as_posix() for p in looked
               if Path(p).is_relative_to(public)}
     assert {p for p in inside if p != "." and not p.startswith(".")} == {"2015", "2016"}
+
+
+def test_many_files_are_renamed_by_several_threads_and_a_failure_stops_them_all(
+        public: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MANY_RENAMES files, renaming is shared among threads (output._rename_all); when
+    one rename fails, the build fails naming that file, every file on view is whole (old or
+    new), and no temporary file is left behind."""
+    monkeypatch.setattr(output.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    count = output.MANY_RENAMES + 200
+    old = {f"p/{number:05d}/index.html": f"old {number}".encode() for number in range(count)}
+    write(public, old)
+    new = {rel: data.replace(b"old", b"new") for rel, data in old.items()}
+    bad = f"p/{count - 10:05d}/index.html"  # in the second thread's half
+    threads: set[int] = set()
+    real = os.replace
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if not str(dst).endswith(MANIFEST):
+            threads.add(threading.get_ident())
+        if Path(dst) == public / bad:
+            raise PermissionError(13, "Permission denied")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OutputError) as caught:
+        write(public, new)
+    monkeypatch.setattr(os, "replace", real)
+    [problem] = caught.value.problems
+    assert problem.path == f"{public.as_posix()}/{bad}"
+    assert "may be partly updated" in problem.message
+    assert len(threads) == 2
+    assert threading.get_ident() not in threads
+    files = tree(public)
+    assert not [rel for rel in files if rel.endswith(TEMP_SUFFIX)]
+    assert files[bad][0] == old[bad]
+    for rel in old:
+        assert files[rel][0] in (old[rel], new[rel])
+    assert write(public, new).written  # the next build finishes the job
+    assert {rel: data for rel, (data, _) in tree(public).items() if rel in new} == new
