@@ -577,6 +577,9 @@ class Parsed(NamedTuple):
     """Its HTML (in the build cache when it has one: see BodyStore)."""
     html_key: bytes | None = None
     """The render_key of the brief."""
+    html: Rendered | None = None
+    """Its HTML itself, when `rendered` is a StoredBody and the process that parsed it
+    hands it over (see BodyStore.hold)."""
 
 
 def brief_url_of(config: Config, brief: Brief) -> str:
@@ -767,6 +770,7 @@ class BodyStore:
                 self._write(key, texts)
         except OSError:  # the build still has the HTML; the cache reports its own failures
             return rendered
+        self._hold(key, rendered)  # (it may be asked for next: see BodyStore.hold)
         return self.stored(key, rendered.sizes, info, where)
 
     def _append(self, record: bytes) -> bytes:
@@ -840,16 +844,35 @@ class BodyStore:
             return found
         found = (self._unpack(body.where) if body.where is not None else None) \
             or self._read(key) or self._render_again(key)
-        self._recent[key] = found
+        self._hold(key, found)
+        return found
+
+    def _hold(self, key: bytes, rendered: Rendered) -> None:
+        self._recent[key] = rendered
         if len(self._recent) > self._keep:
             self._recent.popitem(last=False)
-        return found
 
     def room_for(self, bodies: Sequence[Body]) -> None:
         """Keep every one of `bodies` once read, if their HTML takes at most HOLD_ALL_BYTES
         (else the last _RECENT read)."""
         size = sum(max(body.sizes) for body in bodies)
         self._keep = max(_RECENT, len(bodies)) if size <= HOLD_ALL_BYTES else _RECENT
+        while len(self._recent) > self._keep:
+            self._recent.popitem(last=False)
+
+    def may_hold(self, source_bytes: int) -> bool:
+        """Whether the HTML of briefs from files of `source_bytes` in all, rendered in worker
+        processes, should come back to this one (see `hold`): when it would be kept
+        (HOLD_ALL_BYTES; a brief's HTML takes about as much as its file)."""
+        return self.write and source_bytes <= HOLD_ALL_BYTES // 2
+
+    def hold(self, body: Body | None, html: Rendered | None) -> None:
+        """Keep `html`, the HTML of `body`, which another process rendered and stored: read
+        now, it need not be read from the store by this process or the ones it starts (until
+        room_for finds that the site's HTML takes too much to keep)."""
+        if html is not None and isinstance(body, StoredBody) and body.store == self.name:
+            self._keep = max(self._keep, len(self._recent) + 1)
+            self._recent[body.digest] = html
 
     def _render_again(self, key: bytes) -> Rendered:
         """The HTML of a file removed or damaged during the build: its brief rendered again

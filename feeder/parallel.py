@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Se
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from feeder.body import StoredBody
 from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
 from feeder.output import Staged, stage_each, stage_file
 from feeder.sources import FileInfo
@@ -81,10 +82,17 @@ _CONFIG: Config | None = None
 _BODIES: BodyStore | None = None
 
 
+_HAND_OVER = False
+"""Whether the workers send the HTML they render and store along (see BodyStore.hold)."""
+
+
 def _parse_in_worker(info: FileInfo) -> Parsed:
     if _CONFIG is None:  # pragma: no cover - set before the workers are forked
         raise RuntimeError("worker started without a configuration")
-    return parse_file(info, _CONFIG, bodies=_BODIES)
+    parsed = parse_file(info, _CONFIG, bodies=_BODIES)
+    if _HAND_OVER and isinstance(parsed.rendered, StoredBody) and _BODIES is not None:
+        return parsed._replace(html=_BODIES.load(parsed.rendered))
+    return parsed
 
 
 def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | None, *,
@@ -93,7 +101,7 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
     unchanged, otherwise read, parsed and rendered (in worker processes when there are
     many), each given as soon as it is there, so that the caller's work on it overlaps the
     workers'. The cache learns each as it comes."""
-    global _CONFIG, _BODIES
+    global _CONFIG, _BODIES, _HAND_OVER
     bodies = cache.bodies if cache is not None else None
     found = [cache.lookup(info) if cache is not None else None for info in infos]
     missing = [infos[index] for index, parsed in enumerate(found) if parsed is None]
@@ -107,6 +115,8 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
             _CONFIG, _BODIES = config, bodies
             if bodies is not None:  # many at a time: into one pack per worker
                 bodies.packing = True
+                # and their HTML kept here, if it all may be: not read back later
+                _HAND_OVER = bodies.may_hold(sum(info.size for info in missing))
             with _pool(workers) as pool:
                 fresh = pool.imap(_parse_in_worker, missing, _CHUNK)
                 # the file's own FileInfo, not the worker's copy of it (memory)
@@ -118,6 +128,7 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
                                            for info in missing), cache, progress)
     finally:
         _CONFIG = _BODIES = None
+        _HAND_OVER = False
         if bodies is not None:
             bodies.packing = False
         if progress is not None:
@@ -133,6 +144,9 @@ def _remembered(found: Sequence[Parsed | None], fresh: Iterable[Parsed],
             parsed = next(fresh)
             if cache is not None:
                 cache.remember(parsed)
+                if parsed.html is not None:
+                    cache.bodies.hold(parsed.rendered, parsed.html)
+                    parsed = parsed._replace(html=None)
             if progress is not None:
                 progress.advance()
         yield parsed

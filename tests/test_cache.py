@@ -8,6 +8,7 @@ history writes, and that edits keep entry ids.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -1043,3 +1044,35 @@ def test_dates_encoded_once_come_back_in_their_own_zones() -> None:
         assert again == moment
         assert (again.tzname(), again.fold, again.utcoffset()) == \
             (moment.tzname(), moment.fold, moment.utcoffset())
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_html_rendered_by_workers_is_handed_over_not_read_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers store the HTML they render and, when the site's HTML may all be kept, send
+    it along (BodyStore.hold): the build process, and the processes it starts later, never
+    read it back from the store."""
+    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
+    proj = Project(tmp_path / "site")
+    proj.settings(SETTINGS)
+    _brief_a_day(proj, 8)
+    config = proj.config()
+    cache = cache_module.BuildCache(config, None)
+    infos, _problems = cache.scan()
+    with contextlib.closing(parallel.read_briefs(config, infos, cache)) as parsed:
+        briefs = list(parsed)
+    assert len(briefs) == 8
+    for fresh in briefs:
+        assert isinstance(fresh.rendered, StoredBody)
+        assert fresh.html is None  # held by the store, not by every brief
+
+    def unread(*_args: object) -> None:
+        raise AssertionError("read back from the store")
+
+    monkeypatch.setattr(cache_module.BodyStore, "_unpack", unread)
+    monkeypatch.setattr(cache_module.BodyStore, "_read", unread)
+    for fresh in briefs:
+        assert fresh.brief is not None
+        again = cache_module.parse_file(fresh.info, config)  # rendered here, not stored
+        assert isinstance(again.rendered, Rendered)
+        assert cache.bodies.load(fresh.rendered) == again.rendered
