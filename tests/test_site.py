@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeder.body import Rendered
 from feeder.brief import Brief
 from feeder.config import parse_config
 from feeder.site import (
+    Entry,
     Tag,
     brief_url,
     candidate,
@@ -16,6 +21,7 @@ from feeder.site import (
     entry_id,
     index_tags,
     is_published,
+    newest_first,
 )
 
 CONFIG = parse_config({"base_url": "https://news.example.com/"}, root=Path("/p"))
@@ -105,3 +111,25 @@ def test_an_entry_digest_changes_with_every_field_and_only_then() -> None:
     digests = {replace(entry, **change).digest for change in changes}
     assert len(digests) == len(changes)
     assert entry.digest not in digests
+
+
+_ZONES = [timezone.utc, timezone(timedelta(hours=-4)), timezone(timedelta(hours=5, minutes=30)),
+          ZoneInfo("America/New_York"), ZoneInfo("Europe/Paris")]
+
+
+_BOUNDS = {"min_value": datetime(1900, 1, 1), "max_value": datetime(2100, 1, 1)}  # noqa: DTZ001
+"""Hypothesis bounds its datetimes with naive ones, and gives them the zones asked for."""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.datetimes(**_BOUNDS, timezones=st.sampled_from(_ZONES)),
+                          st.sampled_from("abc")), max_size=30))
+def test_entries_come_newest_first_by_instant_then_id(
+        dates: list[tuple[datetime, str]]) -> None:
+    # newest_first sorts by the distance from the epoch: the same order as the dates
+    # themselves (compared by instant, whatever their zones), ties by id.
+    entries = [Entry(ident, "https://x/", "s", "p", "T", moment, moment, (), None,
+                     Rendered("s", "s", "c")) for moment, ident in dates]
+    expected = sorted(entries, key=lambda entry: (entry.published, entry.id), reverse=True)
+    assert [(e.published, e.id) for e in newest_first(entries)] == \
+        [(e.published, e.id) for e in expected]
