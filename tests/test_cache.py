@@ -1076,3 +1076,29 @@ def test_html_rendered_by_workers_is_handed_over_not_read_back(
         again = cache_module.parse_file(fresh.info, config)  # rendered here, not stored
         assert isinstance(again.rendered, Rendered)
         assert cache.bodies.load(fresh.rendered) == again.rendered
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_briefs_read_by_workers_and_left_halfway_leave_no_worker_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_briefs gives each brief as it comes (a generator); closed after the first one (as
+    when the build fails meanwhile), its worker processes are gone and nothing of it is
+    left set for the next build."""
+    import multiprocessing
+
+    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
+    proj = Project(tmp_path / "site")
+    proj.settings(SETTINGS)
+    _brief_a_day(proj, 8)
+    config = proj.config()
+    cache = cache_module.BuildCache(config, None)
+    infos, _problems = cache.scan()
+    before = set(multiprocessing.active_children())
+    with contextlib.closing(parallel.read_briefs(config, infos, cache)) as parsed:
+        first = next(parsed)
+        assert first.brief is not None
+        assert set(multiprocessing.active_children()) - before  # the workers are running
+    assert not set(multiprocessing.active_children()) - before
+    assert parallel._CONFIG is None
+    assert parallel._BODIES is None
+    assert not cache.bodies.packing
