@@ -329,15 +329,17 @@ class _OverrideLoader(jinja2.BaseLoader):
         return sorted(self.sources)
 
 
-def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
-    """A Jinja2 environment: the publisher's templates first, then the package's."""
+def make_environment(overrides: Mapping[str, str],
+                     compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """A Jinja2 environment: the publisher's templates first, then the package's; compiled
+    templates kept in `compiled` (see cache.compiled_templates)."""
     loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
     # auto_reload off: the templates cannot change during a build (they are read before it
     # starts), and checking costs a stat of each template file for every page.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                             auto_reload=False)
+                             auto_reload=False, bytecode_cache=compiled)
     env.filters["long_date"] = long_date
     env.filters["rfc3339"] = rfc3339
     return env
@@ -392,11 +394,12 @@ class _Renderer:
     """Plans every page: its key now (cheap: digests only), its template values and bytes
     when it is made (in a worker process, and only when the key changed)."""
 
-    def __init__(self, site: Site, config: Config, overrides: Mapping[str, str]) -> None:
+    def __init__(self, site: Site, config: Config, overrides: Mapping[str, str],
+                 compiled: jinja2.BytecodeCache | None = None) -> None:
         self.site = site
         self.config = config
         self.overrides = overrides
-        self.env = make_environment(overrides)
+        self.env = make_environment(overrides, compiled)
         self.views = _Views(site, config)
         author = config.author.name if config.author else config.title
         self.site_view = SiteView(config.title, config.description, config.language,
@@ -542,16 +545,18 @@ def _chain(*groups: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
     return tuple(link for group in groups for link in group)
 
 
-def plan_pages(site: Site, config: Config,
-               overrides: Mapping[str, str] | None = None) -> dict[str, PlannedPage]:
-    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure.
+def plan_pages(site: Site, config: Config, overrides: Mapping[str, str] | None = None,
+               compiled: jinja2.BytecodeCache | None = None) -> dict[str, PlannedPage]:
+    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure (but
+    for `compiled`, where the templates compiled by an earlier build are found, and these
+    kept: see cache.compiled_templates).
 
     `overrides` maps template names (`index.html`, `style.css`, ...) to the text of the
     publisher's own versions; each of those templates is tried on one page here, so that
     most mistakes in them raise ConfigError (naming the file and line) before any page is
     made.
     """
-    return _Renderer(site, config, overrides or {}).run()
+    return _Renderer(site, config, overrides or {}, compiled).run()
 
 
 def render_pages(site: Site, config: Config,

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from feeder.body import StoredBody
 from feeder.cache import BuildCache, Deferred, Later, OutputKeys, Progress
@@ -173,10 +173,11 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
                      steady)
 
 
-def plan_deferred(site: Site, config: Config,
-                  templates: Mapping[str, str] | None = None) -> dict[str, Deferred]:
+def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+                  compiled: Any = None) -> dict[str, Deferred]:
     """Every file of the site, not made yet: relative POSIX path -> how to make its bytes,
-    with the key of what they are made from (see cache.Deferred). Pure."""
+    with the key of what they are made from (see cache.Deferred). Pure (`compiled`: see
+    pages.plan_pages)."""
     from functools import partial
 
     from feeder.feeds import RENDERERS
@@ -190,7 +191,7 @@ def plan_deferred(site: Site, config: Config,
         for name in names:
             plan[feed.folder + name] = Later(keys.feed(feed, name),
                                              partial(RENDERERS[name], feed, config))
-    plan.update(plan_pages(site, config, templates))
+    plan.update(plan_pages(site, config, templates, compiled))
     plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
     return plan
 
@@ -278,7 +279,7 @@ def _build_locked(config: Config, *, now: datetime, options: Options,
     site = collected.site
     keep_room_for(site.entries, config.feed_files)
     cache.bodies.room_for([entry.body for entry in site.entries])
-    plan = plan_deferred(site, config, templates)
+    plan = plan_deferred(site, config, templates, cache.compiled_templates())
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     names = config.feed_files
     write_entries_ahead([(feed, name) for feed in site.feeds for name in names

@@ -1102,3 +1102,67 @@ def test_briefs_read_by_workers_and_left_halfway_leave_no_worker_behind(
     assert parallel._CONFIG is None
     assert parallel._BODIES is None
     assert not cache.bodies.packing
+
+
+def test_page_templates_compiled_once_are_kept_and_never_stale(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page templates a build compiles are kept in the cache (`templates/`, a Jinja2
+    bytecode cache): the next build that makes pages compiles none of them; a template
+    changed meanwhile, or a damaged file, is compiled again, and the pages are always what
+    a clean build makes."""
+    import jinja2
+
+    compiled: list[str | None] = []
+    real = jinja2.Environment._compile
+
+    def counting(env: jinja2.Environment, source: str, filename: str) -> Any:
+        compiled.append(filename)
+        return real(env, source, filename)
+
+    monkeypatch.setattr(jinja2.Environment, "_compile", counting)
+    _three(project)
+    project.build()
+    kept = project.root / ".feeder-cache" / "templates"
+    assert len(list(kept.iterdir())) >= 4  # base, macros, brief, index, tag, tags, style
+    assert compiled
+    compiled.clear()
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Shorter."))  # pages change
+    project.build()
+    assert compiled == []
+
+    def clean_pages() -> dict[str, bytes]:
+        again = Project(project.root.parent / f"clean{len(list(project.root.parent.iterdir()))}")
+        again.settings(SETTINGS)
+        shutil.copytree(project.content, again.content, dirs_exist_ok=True)
+        if (project.root / "templates").is_dir():
+            shutil.copytree(project.root / "templates", again.root / "templates")
+        build(again.config(), now=NOW, options=Options())
+        return {rel: data for rel, data in _tree(again.public).items() if rel.endswith(".html")}
+
+    def pages() -> dict[str, bytes]:
+        return {rel: data for rel, data in _tree(project.public).items()
+                if rel.endswith(".html")}
+
+    assert pages() == clean_pages()
+    # A publisher's template, then changed: compiled again, and used.
+    (project.root / "templates").mkdir()
+    (project.root / "templates" / "brief.html").write_text(
+        '{% extends "base.html" %}{% block main %}<p>one {{ entry.title }}</p>{% endblock %}\n',
+        encoding="utf-8")
+    project.build()
+    (project.root / "templates" / "brief.html").write_text(
+        '{% extends "base.html" %}{% block main %}<p>two {{ entry.title }}</p>{% endblock %}\n',
+        encoding="utf-8")
+    compiled.clear()
+    project.build()
+    assert compiled == ["templates/brief.html"]
+    assert b"<p>two Beta</p>" in (project.public / "2016/10/05/b/index.html").read_bytes()
+    assert pages() == clean_pages()
+    # Damaged files: compiled again, same pages.
+    for path in kept.iterdir():
+        path.write_bytes(path.read_bytes()[:40])
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Shorter still."))
+    compiled.clear()
+    project.build()
+    assert compiled
+    assert pages() == clean_pages()
