@@ -712,7 +712,7 @@ def _rendered(value: Any) -> Rendered | None:
 
 _RECENT = 256
 """Bodies a process keeps after reading them: an entry is in several feeds, and each feed
-in three formats, made one after another."""
+in each published format, made one after another."""
 HOLD_ALL_BYTES = 48 << 20
 """A site whose HTML takes at most this much has all of it kept once read (see
 BodyStore.room_for): each body is then read once per process."""
@@ -1596,7 +1596,7 @@ class OutputKeys:
 
     Every field of the feed goes in (by name, so that no field can be forgotten), and each
     entry by its digest (`Entry.digest`, computed once though the entry is in several
-    feeds); a feed's digest is computed once for its three formats.
+    feeds); a feed's digest is computed once for all its formats.
     """
 
     def __init__(self) -> None:
