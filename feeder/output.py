@@ -386,6 +386,14 @@ class _EarlySync:
             self.thread = None
 
 
+def cores() -> int:
+    """How many cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
+        return os.cpu_count() or 1
+
+
 MANY_RENAMES = 1024
 """Staged files from which renaming them into place is shared among threads."""
 
@@ -397,10 +405,7 @@ def _rename_all(files: list[str], paths: Callable[[str], tuple[str, str]]
     holding the GIL, and on a disk file system each takes tens of microseconds. Returns how
     many were renamed, and the first failure (the target and the error), after which the
     others stop."""
-    try:
-        threads = min(4, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        threads = 1
+    threads = min(4, cores())
     if len(files) < MANY_RENAMES or threads < 2:
         return _rename_each(files, paths, None)
     stop = threading.Event()

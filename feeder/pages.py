@@ -213,9 +213,8 @@ class _Views:
     """Builds the template values for a page in the folder `here`.
 
     Pages link to the same few feeds and tags again and again, and show each brief on
-    several listing pages: what does not depend on the page (titles, absolute URLs) is
-    worked out once per build and process, and what depends on its depth alone (every
-    link: see `relative`) once per depth.
+    several listing pages; every link depends on the page's depth alone (see `relative`),
+    so each view of a feed, a tag or a brief is made once per depth and process.
     """
 
     ENTRY_VIEWS = 20_000
@@ -229,34 +228,24 @@ class _Views:
         """The file of each feed in each published format: one link each."""
         self.tag_feeds = tag_feeds(site)
         self.combined = _combined(site)
-        self._feeds: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {}
-        self._tag_urls: dict[str, tuple[str, str]] = {}
         self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
         self._tag_links: dict[tuple[str, int], TagLink] = {}
         self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
         self._entries: dict[tuple[bytes, int], EntryView] = {}
 
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        return _by_depth(self._feed_links, feed.folder, here,
-                         lambda: self._feed_links_from(feed, here))
-
-    def _feed_links_from(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        links = self._feeds.get(feed.folder)
-        if links is None:
-            links = self._feeds[feed.folder] = tuple(
-                (f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name], FORMATS[name],
-                 feed.folder + name, feed.url(name)) for name in self.files)
-        return tuple(FeedLink(title, label, media_type, relative(here, target), url)
-                     for title, label, media_type, target, url in links)
+        return _by_depth(self._feed_links, feed.folder, here, lambda: tuple(
+            FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
+                     FORMATS[name], relative(here, feed.folder + name), feed.url(name))
+            for name in self.files))
 
     def tag_link(self, tag: Tag, here: str) -> TagLink:
-        found = self._tag_urls.get(tag.slug)
-        if found is None:
+        def make() -> TagLink:
             folder = f"{TAGS_FOLDER}/{tag.slug}/"
-            found = self._tag_urls[tag.slug] = (folder, self.config.base_url + quote(folder))
-        folder, url = found
-        return _by_depth(self._tag_links, tag.slug, here,
-                         lambda: TagLink(tag.name, tag.slug, relative(here, folder), url))
+            return TagLink(tag.name, tag.slug, relative(here, folder),
+                           self.config.base_url + quote(folder))
+
+        return _by_depth(self._tag_links, tag.slug, here, make)
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
         def make() -> TagView:

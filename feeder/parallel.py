@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from feeder.body import StoredBody
 from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
-from feeder.output import Staged, stage_each, stage_file
+from feeder.output import Staged, cores, stage_each, stage_file
 from feeder.sources import FileInfo
 
 if TYPE_CHECKING:
@@ -42,10 +42,7 @@ def workers_for(jobs: int) -> int:
     """How many worker processes `jobs` tasks deserve (0: work in this process)."""
     if jobs < max(MIN_JOBS, 1) or sys.platform != "linux" or threading.active_count() > 1:
         return 0
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
-        cpus = os.cpu_count() or 1
+    cpus = cores()
     return min(cpus, jobs) if cpus > 1 else 0
 
 

@@ -1046,12 +1046,10 @@ def test_dates_encoded_once_come_back_in_their_own_zones() -> None:
             (moment.tzname(), moment.fold, moment.utcoffset())
 
 
-@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
-def test_html_rendered_by_workers_is_handed_over_not_read_back(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers store the HTML they render and, when the site's HTML may all be kept, send
-    it along (BodyStore.hold): the build process, and the processes it starts later, never
-    read it back from the store."""
+def _to_read_by_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                        ) -> tuple[Any, cache_module.BuildCache, list[Any]]:
+    """A project of 8 briefs, not built, that read_briefs will read in worker processes:
+    its settings, its cache and its brief files."""
     monkeypatch.setattr(parallel, "MIN_JOBS", 1)
     proj = Project(tmp_path / "site")
     proj.settings(SETTINGS)
@@ -1059,6 +1057,16 @@ def test_html_rendered_by_workers_is_handed_over_not_read_back(
     config = proj.config()
     cache = cache_module.BuildCache(config, None)
     infos, _problems = cache.scan()
+    return config, cache, list(infos)
+
+
+@pytest.mark.skipif(parallel.workers_for(10**9) == 0, reason="one CPU: nothing runs in parallel")
+def test_html_rendered_by_workers_is_handed_over_not_read_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers store the HTML they render and, when the site's HTML may all be kept, send
+    it along (BodyStore.hold): the build process, and the processes it starts later, never
+    read it back from the store."""
+    config, cache, infos = _to_read_by_workers(tmp_path, monkeypatch)
     with contextlib.closing(parallel.read_briefs(config, infos, cache)) as parsed:
         briefs = list(parsed)
     assert len(briefs) == 8
@@ -1086,13 +1094,7 @@ def test_briefs_read_by_workers_and_left_halfway_leave_no_worker_behind(
     left set for the next build."""
     import multiprocessing
 
-    monkeypatch.setattr(parallel, "MIN_JOBS", 1)
-    proj = Project(tmp_path / "site")
-    proj.settings(SETTINGS)
-    _brief_a_day(proj, 8)
-    config = proj.config()
-    cache = cache_module.BuildCache(config, None)
-    infos, _problems = cache.scan()
+    config, cache, infos = _to_read_by_workers(tmp_path, monkeypatch)
     before = set(multiprocessing.active_children())
     with contextlib.closing(parallel.read_briefs(config, infos, cache)) as parsed:
         first = next(parsed)
