@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import jinja2
+import markupsafe
 from markupsafe import Markup
 
 from feeder.body import Body
@@ -318,6 +319,39 @@ class _OverrideLoader(jinja2.BaseLoader):
         return sorted(self.sources)
 
 
+_NEW_STR = str.__new__
+_ESCAPE_INNER: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
+"""MarkupSafe 3's escaping of a plain string (2.x has none: its `escape` is in C)."""
+
+
+def _escape(value: Any) -> Markup:
+    """markupsafe.escape, without the costs MarkupSafe 3 adds where there is nothing to do: a
+    plain string is escaped into a Markup made directly, and a Markup (escaped already, and
+    immutable) is returned as it is. Pages call it for every value they show (a million
+    times in a build of 10,000 briefs: a fifth of the pages' time with markupsafe's)."""
+    kind = type(value)
+    if kind is str and _ESCAPE_INNER is not None:
+        return _NEW_STR(Markup, _ESCAPE_INNER(value))
+    if kind is Markup:
+        return value  # type: ignore[no-any-return]
+    return markupsafe.escape(value)
+
+
+class _Template(jinja2.Template):
+    """Jinja2's template, whose compiled code escapes values with `_escape`.
+
+    The code Jinja2 compiles takes `escape` from its module's names; where that is
+    markupsafe's, it is replaced there once, as the template is loaded. Should a Jinja2
+    version load templates otherwise, they escape with markupsafe's own, as before."""
+
+    @classmethod
+    def _from_namespace(cls, environment: jinja2.Environment,
+                        namespace: MutableMapping[str, Any], globals: Any) -> jinja2.Template:
+        if namespace.get("escape") is markupsafe.escape:
+            namespace["escape"] = _escape
+        return super()._from_namespace(environment, namespace, globals)
+
+
 def make_environment(overrides: Mapping[str, str],
                      compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's; compiled
@@ -329,6 +363,7 @@ def make_environment(overrides: Mapping[str, str],
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              auto_reload=False, bytecode_cache=compiled)
+    env.template_class = _Template
     env.filters["long_date"] = long_date
     env.filters["rfc3339"] = rfc3339
     return env
