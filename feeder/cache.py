@@ -40,6 +40,7 @@ it (then its bytes are hashed again, as git does for "racily clean" files).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import marshal
 import os
@@ -970,7 +971,6 @@ class BuildCache:
         self._shard_files: set[int] | None = None
         self._new_parsed: dict[bytes, Any] = {}
         self._used_parsed: set[bytes] = set()
-        self._parsed_saved = False
         self._known: dict[str, Any] = {}
         """The valid briefs of the last build, by file (see `known`)."""
         self._files: dict[str, str] = {}
@@ -994,6 +994,7 @@ class BuildCache:
         self._inputs: dict[str, bytes] = {}
         self._window: tuple[int | None, int | None] = (None, None)
         self._outputs_checked: _OutputCheck | None = None
+        self._storing: _Child | None = None
 
     # -- the state of the last build ---------------------------------------------------------
 
@@ -1228,16 +1229,56 @@ class BuildCache:
             self._carried[path] = record
         return found, problems
 
-    def keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
-        """Keep the valid briefs of this build (`entries` by path: the published ones) for
-        the next (see `known`). Written now: as the changes since the file of all of them
-        when they are few, else as that file, written a few records at a time (so a rebuild
-        after one edit writes a few records, not a record for every brief, and no build
-        holds a record for every brief)."""
+    def keep_briefs(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
+        """Store the briefs of this build for the next, once every brief file was looked up
+        or parsed, and let go of them: the rest of the build needs only what it made of them.
+        Stored are the parsed briefs and which HTML is in use (see BodyStore.save), and the
+        valid briefs (`entries` by path: the published ones; see `_keep_known`). A forked
+        child process writes them while this one plans the site (0.2 s at 10,000 briefs, on
+        a core that would wait meanwhile); where forking is not safe, this one does, now.
+        `save` waits for the child."""
+        if self.write:
+            bodies = [(c.body.digest, c.body.where if isinstance(c.body, StoredBody) else None)
+                      for c in candidates]
+
+            def store() -> tuple[int | None, str] | None:
+                try:
+                    self._save_shards()
+                    self.bodies.save(bodies)
+                    self._keep_known(candidates, entries)
+                except OSError as exc:
+                    return exc.errno, exc.strerror or str(exc)
+                return None
+
+            self._storing = _fork(store)
+            if self._storing is None:
+                self._briefs_stored(True, store())
+        # What the child (or `store`) wrote is done with here.
+        self._known, self._new_parsed, self._parsed = {}, {}, {}
+        self._files, self._problems, self._reused, self._carried = {}, {}, set(), {}
+        if self._state is not None:  # every brief file is looked up: its record is done with
+            self._state["inputs"] = {}
+
+    def _briefs_stored(self, answered: bool, failed: Any) -> None:
+        if not answered:
+            self._fail(OSError(errno.EIO, "the process storing the briefs failed"))
+        elif failed is not None:
+            self._fail(OSError(*failed))
+
+    def wait(self) -> None:
+        """Wait for the child process that stores the briefs (see `keep_briefs`), if any."""
+        child, self._storing = self._storing, None
+        if child is not None:
+            self._briefs_stored(*child.wait())
+
+    def _keep_known(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
+        """Keep the valid briefs of this build for the next (see `known`): as the changes
+        since the file of all of them when they are few, else as that file, written a few
+        records at a time (so a rebuild after one edit writes a few records, not a record
+        for every brief, and no build holds a record for every brief)."""
         files, problems, reused, carried = self._files, self._problems, self._reused, \
             self._carried
-        self._files, self._problems, self._reused, self._carried = {}, {}, set(), {}
-        if not self.write or self._ref_ns is None:
+        if self._ref_ns is None:
             return
         kept: list[tuple[Candidate, str, Entry | None, Any]] = []
         """The briefs the cache may keep, with their rel, entry and problems."""
@@ -1259,24 +1300,21 @@ class BuildCache:
         gone = (self._known_rels | self._changed) - {item[1] for item in kept}
         header = _header(KNOWN, self.env, self.settings)
         shared: dict[Any, Any] = {}
-        try:
-            if self._signature is not None and \
-                    (len(changes) + len(changed) + len(gone)) * KNOWN_REWRITE < len(kept):
-                for item in changed:
-                    record = self._record(*item, shared)
-                    if record is not None:
-                        changes[item[1]] = record
-                changes.update((rel, None) for rel in gone)
-                _dump(self.folder / KNOWN_CHANGES, header, {"": self._signature, **changes})
-            else:
-                records = ((item[1], self._record(*item, shared)) for item in kept)
-                _dump_items(self.folder / KNOWN, header,
-                            ((rel, record) for rel, record in records if record is not None),
-                            1024)
-                with contextlib.suppress(FileNotFoundError):
-                    (self.folder / KNOWN_CHANGES).unlink()
-        except OSError as exc:
-            self._fail(exc)
+        if self._signature is not None and \
+                (len(changes) + len(changed) + len(gone)) * KNOWN_REWRITE < len(kept):
+            for item in changed:
+                record = self._record(*item, shared)
+                if record is not None:
+                    changes[item[1]] = record
+            changes.update((rel, None) for rel in gone)
+            _dump(self.folder / KNOWN_CHANGES, header, {"": self._signature, **changes})
+        else:
+            records = ((item[1], self._record(*item, shared)) for item in kept)
+            _dump_items(self.folder / KNOWN, header,
+                        ((rel, record) for rel, record in records if record is not None),
+                        1024)
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / KNOWN_CHANGES).unlink()
 
     def _record(self, brief: Candidate, rel: str, entry: Entry | None, problems: Any,
                 shared: dict[Any, Any]) -> tuple[Any, ...] | None:
@@ -1357,6 +1395,7 @@ class BuildCache:
         `outputs` maps each written or unchanged path to its key; `unchanged` are the ones
         `unchanged_outputs` found as the last build left them (their record is kept).
         """
+        self.wait()
         if not self.write:
             return
         try:
@@ -1395,24 +1434,6 @@ class BuildCache:
         except OSError as exc:
             self._fail(exc)
 
-    def save_parsed(self, bodies: Iterable[tuple[bytes, bytes | None]]) -> None:
-        """Store the parsed briefs now (once every brief file was looked up or parsed), and
-        let go of them: the rest of the build needs only what it made of them. `bodies` are
-        the HTML of the valid briefs (key, and place in a pack: see BodyStore.save)."""
-        self._known = {}  # the briefs are made: their records are done with
-        if not self.write or self._parsed_saved:
-            return
-        self._parsed_saved = True
-        try:
-            self._save_shards()
-            self.bodies.save(bodies)
-        except OSError as exc:
-            self._fail(exc)
-        self._new_parsed.clear()
-        self._parsed = {}
-        if self._state is not None:  # every brief file is looked up: its record is done with
-            self._state["inputs"] = {}
-
     def _save_shards(self) -> None:
         """Rewrite the shards of parsed briefs that gain records or hold records no longer
         used: those read this build, and those of the files the last build read that this
@@ -1443,13 +1464,65 @@ class BuildCache:
                     path.unlink()
 
 
+class _Child:
+    """A forked child process doing some work while this one goes on (see `_fork`)."""
+
+    def __init__(self, pid: int, read: int) -> None:
+        self._pid = pid
+        self._read = read
+
+    def wait(self, *, stop: bool = False) -> tuple[bool, Any]:
+        """Wait for the child's answer (`stop`: it is not needed, the child is killed): is
+        there one, and what it is. No child outlives this."""
+        if stop:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        try:
+            with os.fdopen(self._read, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            _, status = os.waitpid(self._pid, 0)
+        if stop or status != 0:
+            return False, None
+        try:
+            return True, marshal.loads(data)  # noqa: S302 - from our child
+        except (ValueError, EOFError, TypeError):
+            return False, None
+
+
+def _fork(work: Callable[[], Any]) -> _Child | None:
+    """`work` done by a forked child process, which has this one's data already, on another
+    core; its answer (plain data: see marshal) comes back through a pipe. None where forking
+    is not safe (another thread is running, or not Linux) or fails: then nothing is done."""
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # the child: answer, and leave at once (nothing of the parent's runs)
+        code = 1
+        try:
+            os.close(read)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(marshal.dumps(work()))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    return _Child(pid, read)
+
+
 class _OutputCheck:
     """Are the output files (and the manifest) as the last build left them? Which are not?
 
     Asked of a child process (forked: it has the records already), which takes the stat of
     every file while this one lists the brief files: two processes on two cores, where two
     threads would take turns holding the interpreter at each of those system calls. Where
-    forking is not safe (see feeder.parallel), the answer is found when it is asked for.
+    forking is not safe (see `_fork`), the answer is found when it is asked for.
     """
 
     def __init__(self, folder: Path, outputs: Mapping[str, bytes],
@@ -1462,8 +1535,7 @@ class _OutputCheck:
         """Every file was checked: `changed` lists those that are not as they were left."""
         self.changed: set[str] = set()
         self.manifest_same = False
-        self._child: tuple[int, int] | None = None
-        """The child's pid and the pipe its answer comes through."""
+        self._child: _Child | None = None
 
     def _check(self) -> tuple[list[str], bool]:
         """The files not as they were left, and whether the manifest is."""
@@ -1473,48 +1545,21 @@ class _OutputCheck:
         return changed, _output_stamp(folder + MANIFEST) == self.manifest
 
     def start(self) -> None:
-        if sys.platform != "linux" or threading.active_count() > 1:
-            return
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # no process to spare: the files are checked in turn
-            os.close(read)
-            os.close(write)
-            return
-        if pid == 0:  # the child: answer, and leave at once (nothing of the parent's runs)
-            code = 1
-            try:
-                os.close(read)
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(marshal.dumps(self._check()))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self._child = (pid, read)
+        self._child = _fork(self._check)
 
     def finish(self, *, stop: bool) -> None:
         """Wait for the answer (`stop`: it is not needed): no child outlives the check."""
-        if self._child is None:
+        child, self._child = self._child, None
+        if child is None:
             if not stop:
                 self._answer(*self._check())
             return
-        pid, read = self._child
-        self._child = None
-        if stop:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            with os.fdopen(read, "rb") as pipe:
-                data = pipe.read()
-        finally:
-            _, status = os.waitpid(pid, 0)
-        if stop or status != 0:
+        answered, answer = child.wait(stop=stop)
+        if not answered:
             return
         try:
-            changed, manifest_same = marshal.loads(data)  # noqa: S302 - from our child
-        except (ValueError, EOFError, TypeError):
+            changed, manifest_same = answer
+        except (ValueError, TypeError):
             return
         self._answer(changed, manifest_same)
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from feeder.body import StoredBody
 from feeder.cache import BuildCache, Deferred, Later, OutputKeys, Progress
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
@@ -110,8 +109,6 @@ def _parse_all(config: Config, cache: BuildCache,
             else:
                 candidates.append(found[0])
                 problems.extend(found[1])
-    cache.save_parsed((c.body.digest, c.body.where if isinstance(c.body, StoredBody) else None)
-                      for c in candidates)
     return candidates, problems, len(infos) + len(scan_problems)
 
 
@@ -148,7 +145,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     tags, tag_problems = index_tags(published)
     problems.extend(tag_problems)
     entries = make_entries(published, tags)
-    cache.keep_known(candidates, {entry.path: entry for entry in entries})
+    cache.keep_briefs(candidates, {entry.path: entry for entry in entries})
     site = plan_site(entries, config) if entries else None
     kept = {b.id: EntryRecord(b.path, b.title) for b in held}
     count = len(valid)
@@ -246,14 +243,18 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     """
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
-        return _build_locked(config, now=now, options=options, progress=progress)
+        templates = read_templates(config)
+        cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
+                           read=not options.clean)
+        try:
+            return _build_locked(config, cache, templates, now=now, options=options,
+                                 progress=progress)
+        finally:
+            cache.wait()  # for the child storing the briefs, also when the build fails
 
 
-def _build_locked(config: Config, *, now: datetime, options: Options,
-                  progress: Progress | None) -> BuildResult:
-    templates = read_templates(config)
-    cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
-                       read=not options.clean)
+def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], *,
+                  now: datetime, options: Options, progress: Progress | None) -> BuildResult:
     # A build stopped while staging its files (see output.STAGING) left temporary files
     # that only a build that writes sweeps away: then do not replay.
     replay = None if (config.output_dir / STAGING).exists() else cache.replay(now)

@@ -367,7 +367,8 @@ def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
     assert tampered.read_bytes() == original
     assert not any(rel.startswith("tags/politics/") and rel != "tags/politics/atom.xml"
                    for rel in result.report.written)
-    assert len(forks) == (1 if how == "forked" else 0)
+    # forked: the check of the output files, and the child storing the briefs (keep_briefs)
+    assert len(forks) == (2 if how == "forked" else 0)
 
 
 def test_only_the_outputs_whose_inputs_changed_are_rendered(project: Project,
@@ -518,8 +519,13 @@ def test_a_cache_from_another_project_or_version_is_ignored(project: Project,
     assert len(counter.parsed) == 3
 
 
+@pytest.mark.parametrize("how", ["forked", "in this process"])
 def test_a_cache_folder_that_cannot_be_written_slows_the_build_down_only(
-        project: Project) -> None:
+        project: Project, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The briefs are stored by a forked child process (BuildCache.keep_briefs), or by the
+    build's own where forking is not safe: either way a failure is one warning."""
+    if how == "in this process":  # another thread running: nothing is forked
+        monkeypatch.setattr(cache_module.threading, "active_count", lambda: 2)
     _three(project)
     (project.root / ".feeder-cache").write_text("not a folder")
     result = project.build()
@@ -527,6 +533,36 @@ def test_a_cache_folder_that_cannot_be_written_slows_the_build_down_only(
     assert [str(p) for p in result.problems] == [
         ".feeder-cache: warning: cannot write the build cache (File exists); the next "
         "build will not be faster"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="feeder forks only on Linux")
+def test_a_child_storing_the_briefs_that_dies_costs_the_next_build_its_speed_only(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child process that stores the briefs dies halfway (the parsed briefs written,
+    not the known ones): the build says so, and the builds after it are as clean builds."""
+    _three(project)
+    project.build()
+    main, keep = os.getpid(), cache_module.BuildCache._keep_known
+
+    def dying(self: Any, *args: Any) -> None:
+        if os.getpid() != main:  # in the child only
+            os._exit(3)
+        keep(self, *args)
+
+    monkeypatch.setattr(cache_module.BuildCache, "_keep_known", dying)
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Changed once."))
+    result = project.build()
+    assert [str(p) for p in result.problems] == [
+        ".feeder-cache: warning: cannot write the build cache (the process storing the briefs "
+        "failed); the next build will not be faster"]
+    assert b"Changed once." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
+    monkeypatch.undo()
+    project.brief("2016-10-04-a.txt", house("Alpha", "russia", short="Changed twice."))
+    assert project.build().problems == ()
+    incremental = {rel: data for rel, (data, _) in project.snapshot().items()}
+    build(project.config(), now=NOW, options=Options(clean=True))
+    assert incremental == {rel: data for rel, (data, _) in project.snapshot().items()}
+    assert project.build().site is None  # and the cache is whole again: a replay
 
 
 # --- parallel work ----------------------------------------------------------------------------
