@@ -22,7 +22,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 from json.encoder import encode_basestring
@@ -329,18 +329,25 @@ def _sync_folder_fs(folder: str, syncfs: Callable[[int], int]) -> None:
         os.close(fd)
 
 
-def _sync_staged(temps: Iterable[str]) -> None:
+def _sync_staged(temps: Iterable[str], made: Collection[str] = ()) -> None:
     """Flush staged files to disk before any of them is renamed into place.
 
     On Linux one syncfs(2) per file system does it for every file at once: one journal
     commit rather than one per file (an fsync costs milliseconds, so thousands of them
-    took most of a cold build). Elsewhere each file is fsynced.
+    took most of a cold build). Elsewhere each file is fsynced. `made` are folders made by
+    this build: each is on the file system of the folder it was made in (only a folder
+    that was there already can be a mount point), so that folder is looked at instead (a
+    cold build looks at one folder, not one per brief).
     """
     syncfs = _syncfs()
     if syncfs is not None:
-        folders = {os.stat(folder).st_dev: folder  # noqa: PTH116
-                   for folder in {os.path.dirname(temp) for temp in temps}}  # noqa: PTH120
-        for folder in folders.values():
+        made = set(made)
+        dirname = os.path.dirname
+        folders = {folder for folder in {dirname(temp) for temp in temps}
+                   if folder not in made}
+        folders.update(parent for folder in made if (parent := dirname(folder)) not in made)
+        devices = {os.stat(folder).st_dev: folder for folder in sorted(folders)}  # noqa: PTH116
+        for folder in devices.values():
             _sync_folder_fs(folder, syncfs)
         return
     for temp in temps:  # pragma: no cover - Linux has syncfs
@@ -757,7 +764,7 @@ def write_plan(
             mark()
             interim = _stage(manifest_path, claim, sync=False, make_folder=False)
         final = _stage_if_changed(manifest_path, _manifest_chunks(entries, files), mark)
-        _sync_staged(chain(map(temp_of, written), filter(None, (interim, final))))
+        _sync_staged(chain(map(temp_of, written), filter(None, (interim, final))), created)
         # Phase 2: renames (which need no space), removals, and the manifest last.
         if final_first:
             interim, final = final, None

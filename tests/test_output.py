@@ -564,6 +564,33 @@ def test_staged_files_are_flushed_early_and_again_before_the_renames(
     assert (tmp_path / "public" / "p" / "9.html").read_bytes() == b"page 9"
 
 
+@pytest.mark.skipif(output._syncfs() is None, reason="syncfs(2) is Linux's")
+def test_the_flush_looks_at_no_folder_the_build_made(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder made by the build is on its parent's file system: the flush before the
+    renames finds the file systems from the folders that were there before."""
+    (tmp_path / "public" / "old").mkdir(parents=True)
+    flushes: list[str] = []
+    monkeypatch.setattr(output, "_sync_folder_fs", lambda folder, _: flushes.append(folder))
+    monkeypatch.setattr(output._EarlySync, "EVERY", 10**9)
+    looked: list[str] = []
+    real = os.stat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        looked.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(output.os, "stat", counting)
+    plan = {f"new/{n}/index.html": b"page" for n in range(20)}
+    plan["old/index.html"] = b"page"
+    assert len(write(tmp_path / "public", plan).written) == 21
+    public = tmp_path / "public"
+    made = {str(public / "new"), *(str(public / "new" / str(n)) for n in range(20))}
+    assert not made & set(looked)
+    assert {str(public), str(public / "old")} <= set(looked)
+    assert len(flushes) == 1  # one file system, flushed once
+
+
 def test_nothing_under_a_missing_folder_is_looked_at_for_links(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     public = tmp_path / "public"
