@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeder.archive import SizeBounds, split_feed, subscription_size
-from feeder.body import Rendered
+from feeder.body import Rendered, text_sizes
 from feeder.config import parse_config
 from feeder.feeds import RENDERERS
 from feeder.site import Entry, Feed, Tag
@@ -428,6 +428,18 @@ _TEXT = st.text(st.one_of(st.sampled_from("&<>\"'\\\n\t\r"),
                           st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Cn"))),
                 max_size=60)
 """Any text XML allows, half of it characters that XML or JSON escape."""
+
+
+@given(st.text(st.one_of(st.sampled_from("&<>\"'\\\n\t\r"), st.characters(
+    codec="utf-8", exclude_categories=("Cs", "Cc")))))
+def test_text_sizes_are_the_escaped_sizes(text: str) -> None:
+    """What XML text, an XML attribute and JSON make of a text: what the bounds start from."""
+    xml = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("\r", "&#13;")
+    attribute = xml.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    assert text_sizes(text) == (len(xml.encode()), len(attribute.encode()),
+                                len(escaped.encode()))
 
 
 def _check_bound(texts: list[tuple[str, str, str, bool]], archived: int) -> None:
