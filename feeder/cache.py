@@ -13,7 +13,7 @@ It lives in `cache_dir` (default `.feeder-cache/` in the project folder) and rem
   as spelled, the key of its HTML and the digest of its entry) as a build had it, by file
   with the SHA-256 of its bytes, and the changes since; a rebuild takes the brief of every
   unchanged file from there, without looking it up among the parsed briefs or decoding it
-  (`BuildCache.known`), and writes only what changed (`BuildCache.keep_known`);
+  (`BuildCache.known`), and writes only what changed (`BuildCache.keep_briefs`);
 - `state`: the last build: the size, times and inode of every brief file (so that an
   unchanged file is not even read), the window of `now` in which the same briefs are
   published, the problems reported, and every output file as it was left, with the key of
@@ -85,7 +85,7 @@ hashed again next time: its timestamp could hide a second edit in the same clock
 KNOWN = "known"
 """The file of the valid briefs of a build (see BuildCache.known)..."""
 KNOWN_CHANGES = "known-changes"
-"""...and the changes since (BuildCache.keep_known)."""
+"""...and the changes since (BuildCache.keep_briefs)."""
 KNOWN_REWRITE = 8
 """The file of known briefs is written whole again once the changes since hold more than
 one record for this many in it."""
@@ -1238,13 +1238,11 @@ class BuildCache:
         a core that would wait meanwhile); where forking is not safe, this one does, now.
         `save` waits for the child."""
         if self.write:
-            bodies = [(c.body.digest, c.body.where if isinstance(c.body, StoredBody) else None)
-                      for c in candidates]
-
             def store() -> tuple[int | None, str] | None:
                 try:
                     self._save_shards()
-                    self.bodies.save(bodies)
+                    self.bodies.save((c.body.digest, c.body.where if isinstance(
+                        c.body, StoredBody) else None) for c in candidates)
                     self._keep_known(candidates, entries)
                 except OSError as exc:
                     return exc.errno, exc.strerror or str(exc)
