@@ -564,6 +564,19 @@ def test_staged_files_are_flushed_early_and_again_before_the_renames(
     assert (tmp_path / "public" / "p" / "9.html").read_bytes() == b"page 9"
 
 
+def _looked_at(monkeypatch: pytest.MonkeyPatch, call: str) -> list[str]:
+    """The paths feeder.output passes to os.`call` (stat, lstat) from now on."""
+    looked: list[str] = []
+    real = getattr(os, call)
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        looked.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(output.os, call, counting)
+    return looked
+
+
 @pytest.mark.skipif(output._syncfs() is None, reason="syncfs(2) is Linux's")
 def test_the_flush_looks_at_no_folder_the_build_made(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -573,14 +586,7 @@ def test_the_flush_looks_at_no_folder_the_build_made(tmp_path: Path,
     flushes: list[str] = []
     monkeypatch.setattr(output, "_sync_folder_fs", lambda folder, _: flushes.append(folder))
     monkeypatch.setattr(output._EarlySync, "EVERY", 10**9)
-    looked: list[str] = []
-    real = os.stat
-
-    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-        looked.append(os.fspath(path))
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(output.os, "stat", counting)
+    looked = _looked_at(monkeypatch, "stat")
     plan = {f"new/{n}/index.html": b"page" for n in range(20)}
     plan["old/index.html"] = b"page"
     assert len(write(tmp_path / "public", plan).written) == 21
@@ -595,14 +601,7 @@ def test_nothing_under_a_missing_folder_is_looked_at_for_links(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     public = tmp_path / "public"
     public.mkdir()
-    looked: list[str] = []
-    real = os.lstat
-
-    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-        looked.append(os.fspath(path))
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(output.os, "lstat", counting)
+    looked = _looked_at(monkeypatch, "lstat")
     plan = {f"{year}/{month:02d}/{day:02d}/b/index.html": b"page"
             for year in (2015, 2016) for month in (1, 2) for day in (1, 2)}
     assert len(write(public, plan).written) == 8
