@@ -51,6 +51,7 @@ import struct
 import sys
 import tempfile
 import threading
+import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -1508,6 +1509,9 @@ def _fork(work: Callable[[], Any]) -> _Child | None:
             with os.fdopen(write, "wb") as pipe:
                 pipe.write(marshal.dumps(work()))
             code = 0
+        except Exception:  # a bug: its traceback, as anywhere in feeder (the parent goes on)
+            traceback.print_exc()
+            sys.stderr.flush()
         finally:
             os._exit(code)
     os.close(write)

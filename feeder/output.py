@@ -346,7 +346,7 @@ def _sync_staged(temps: Iterable[str], made: Collection[str] = ()) -> None:
         folders = {folder for folder in {dirname(temp) for temp in temps}
                    if folder not in made}
         folders.update(parent for folder in made if (parent := dirname(folder)) not in made)
-        devices = {os.stat(folder).st_dev: folder for folder in sorted(folders)}  # noqa: PTH116
+        devices = {os.stat(folder).st_dev: folder for folder in folders}  # noqa: PTH116
         for folder in devices.values():
             _sync_folder_fs(folder, syncfs)
         return

@@ -536,17 +536,22 @@ def test_a_cache_folder_that_cannot_be_written_slows_the_build_down_only(
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="feeder forks only on Linux")
+@pytest.mark.parametrize("how", ["killed", "a bug"])
 def test_a_child_storing_the_briefs_that_dies_costs_the_next_build_its_speed_only(
-        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+        project: Project, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+        how: str) -> None:
     """The child process that stores the briefs dies halfway (the parsed briefs written,
-    not the known ones): the build says so, and the builds after it are as clean builds."""
+    not the known ones): the build says so, and the builds after it are as clean builds.
+    A bug there shows its traceback, as anywhere in feeder."""
     _three(project)
     project.build()
     main, keep = os.getpid(), cache_module.BuildCache._keep_known
 
     def dying(self: Any, *args: Any) -> None:
         if os.getpid() != main:  # in the child only
-            os._exit(3)
+            if how == "killed":
+                os._exit(3)
+            raise RuntimeError("a bug in the child")
         keep(self, *args)
 
     monkeypatch.setattr(cache_module.BuildCache, "_keep_known", dying)
@@ -556,6 +561,7 @@ def test_a_child_storing_the_briefs_that_dies_costs_the_next_build_its_speed_onl
         ".feeder-cache: warning: cannot write the build cache (the process storing the briefs "
         "failed); the next build will not be faster"]
     assert b"Changed once." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
+    assert ("RuntimeError: a bug in the child" in capfd.readouterr().err) == (how == "a bug")
     monkeypatch.undo()
     project.brief("2016-10-04-a.txt", house("Alpha", "russia", short="Changed twice."))
     assert project.build().problems == ()
