@@ -165,9 +165,16 @@ def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
 
 
 def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
-    """The XML of each of `entries` in a feed document `name`: feedgen's, cut out of a
-    document of those entries alone, with the indentation they have in any feed (for a JSON
-    Feed, each item on one line, indented).
+    """The XML of each of `entries` in a feed document `name` (see `_entries_in`)."""
+    return _entries_in(entries, scheme, (name,))[0]
+
+
+def _entries_in(entries: Sequence[Entry], scheme: str,
+                names: Sequence[str]) -> list[list[bytes]]:
+    """The XML of each of `entries` in a feed document of each of `names`: feedgen's, cut
+    out of a document of those entries alone, with the indentation they have in any feed
+    (for a JSON Feed, each item on one line, indented). Atom and RSS are both cut from one
+    feedgen document: its entries are made once for the two.
 
     An entry's XML depends on nothing else in its feed (the categories' scheme is the
     site's, dc:creator is declared wherever an entry has an author), so each entry is
@@ -175,12 +182,23 @@ def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[byt
     the entries a feed needs are written together (one document for each would take twice
     as long).
     """
-    if name == "feed.json":
-        return [f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
-                for entry in entries]
-    if not entries:
-        return []
-    rss = name == "rss.xml"
+    written: list[list[bytes]] = []
+    document = None
+    for name in names:
+        if name == "feed.json":
+            written.append([f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+                            for entry in entries])
+        elif not entries:
+            written.append([])
+        else:
+            if document is None:
+                document = _entries_document(entries, scheme, rss="rss.xml" in names)
+            written.append(_cut_entries(document, name == "rss.xml", len(entries)))
+    return written
+
+
+def _entries_document(entries: Sequence[Entry], scheme: str, *, rss: bool) -> Any:
+    """A feedgen document of `entries` alone, to cut them out of (`rss`: as RSS too)."""
     fg = FeedGenerator()
     fg.id(scheme)
     fg.title("-")
@@ -188,10 +206,15 @@ def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[byt
     fg.description("-")
     fg.updated(entries[0].updated)
     dc = rss and any(entry.author for entry in entries)
-    if dc:
+    if dc:  # (an RSS extension only: the Atom document is the same with it or without)
         fg.load_extension("dc", atom=False, rss=True)
     for entry in entries:
-        _add_entry(fg, entry, scheme, dc=rss and bool(entry.author))
+        _add_entry(fg, entry, scheme, dc=dc and bool(entry.author))
+    return fg
+
+
+def _cut_entries(fg: Any, rss: bool, count: int) -> list[bytes]:
+    """The XML of each of the `count` entries of the feedgen document `fg`, as Atom or RSS."""
     if rss:
         data = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
         start, end = b"<item>", b"</item>\n"
@@ -200,18 +223,18 @@ def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[byt
         start, end = b"<entry>", b"</entry>\n"
     # Each entry from the start of its first line (its indentation) to the next one's.
     firsts = [data.rindex(b"\n", 0, at) + 1 for at in find_all(data, start)]
-    if len(firsts) != len(entries):
-        raise RuntimeError(f"feedgen wrote {len(firsts)} entries of {len(entries)}")
+    if len(firsts) != count:
+        raise RuntimeError(f"feedgen wrote {len(firsts)} entries of {count}")
     firsts.append(data.rindex(end) + len(end))
     return [data[first:after] for first, after in pairwise(firsts)]
 
 
 class EntriesToWrite(NamedTuple):
-    """Entries whose XML (or JSON) a build needs in the files `name` of feeds whose
+    """Entries whose XML (or JSON) a build needs in the files `names` of feeds whose
     categories' scheme is `scheme`."""
 
     scheme: str
-    name: str
+    names: tuple[str, ...]
     entries: tuple[Entry, ...]
 
     def chunks(self, size: int) -> list[EntriesToWrite]:
@@ -220,9 +243,9 @@ class EntriesToWrite(NamedTuple):
                 for at in range(0, len(self.entries), size)]
 
 
-def write_entries(todo: EntriesToWrite) -> list[bytes]:
-    """The XML (or JSON) of each entry of `todo`, as feeds copy it."""
-    return _entries_bytes(todo.entries, todo.scheme, todo.name)
+def write_entries(todo: EntriesToWrite) -> list[list[bytes]]:
+    """The XML (or JSON) of each entry of `todo` in each of its files, as feeds copy it."""
+    return _entries_in(todo.entries, todo.scheme, todo.names)
 
 
 def entries_to_write(files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
@@ -233,7 +256,7 @@ def entries_to_write(files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
     return _FRAGMENTS.missing(files)
 
 
-def keep_written(todo: EntriesToWrite, written: Sequence[bytes]) -> None:
+def keep_written(todo: EntriesToWrite, written: Sequence[Sequence[bytes]]) -> None:
     """Keep `written`, the output of write_entries(todo) (made in another process)."""
     _FRAGMENTS.keep_written(todo, written)
 
@@ -283,14 +306,26 @@ class _Fragments:
             for entry in feed.entries:
                 if entry.digest not in found:
                     group.setdefault(entry.digest, entry)
-        return [EntriesToWrite(scheme, name, tuple(group.values()))
-                for (scheme, name), group in groups.items() if group]
+        todo: list[EntriesToWrite] = []
+        xml: dict[tuple[str, tuple[bytes, ...]], int] = {}
+        """Where in `todo` the XML of the same entries goes (Atom and RSS: one task)."""
+        for (scheme, name), group in groups.items():
+            if not group:
+                continue
+            if name != "feed.json":
+                same = xml.setdefault((scheme, tuple(group)), len(todo))
+                if same < len(todo):
+                    todo[same] = todo[same]._replace(names=(*todo[same].names, name))
+                    continue
+            todo.append(EntriesToWrite(scheme, (name,), tuple(group.values())))
+        return todo
 
-    def keep_written(self, todo: EntriesToWrite, written: Sequence[bytes]) -> None:
+    def keep_written(self, todo: EntriesToWrite, written: Sequence[Sequence[bytes]]) -> None:
         """Keep the XML of `todo`'s entries written elsewhere (by write_entries)."""
-        found = self.found.setdefault((todo.scheme, todo.name), {})
-        for entry, data in zip(todo.entries, written, strict=True):
-            self._keep(found, entry.digest, data)
+        for name, written_in in zip(todo.names, written, strict=True):
+            found = self.found.setdefault((todo.scheme, name), {})
+            for entry, data in zip(todo.entries, written_in, strict=True):
+                self._keep(found, entry.digest, data)
 
     def clear(self) -> None:
         self.found.clear()

@@ -153,10 +153,11 @@ def _remembered(found: Sequence[Parsed | None], fresh: Iterable[Parsed],
 
 _ENTRIES: Sequence[EntriesToWrite] = ()
 _ENTRY_CHUNK = 64
-"""Entries a worker writes at a time (feedgen writes them as one document: see feeds)."""
+"""Entries a worker writes at a time (feedgen writes them as one document, for Atom and RSS
+alike: see feeds)."""
 
 
-def _entries_in_worker(index: int) -> list[bytes]:
+def _entries_in_worker(index: int) -> list[list[bytes]]:
     from feeder.feeds import write_entries  # imported already: by the parent, before the fork
 
     return write_entries(_ENTRIES[index])

@@ -337,7 +337,8 @@ def test_entries_written_ahead_are_what_each_feed_would_write(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_jobs: int) -> None:
     """A large build has worker processes write every entry once, ahead, for the processes
     that then make the feeds (see parallel.write_entries_ahead): those write no entry again,
-    and their documents are the same bytes."""
+    and their documents are the same bytes (Atom and RSS cut from one feedgen document, with
+    authors on every other entry, as from one document each)."""
     from feeder import feeds, parallel
 
     monkeypatch.setattr(parallel, "MIN_JOBS", min_jobs)
@@ -347,6 +348,9 @@ def test_entries_written_ahead_are_what_each_feed_would_write(
     expected = {(feed.folder, name): feeds.RENDERERS[name](feed, config) for feed, name in files}
     feeds.forget_entries()
     feeds.keep_room_for(site.entries)
+    # the same entries' Atom and RSS are one task (one feedgen document), JSON another
+    assert [todo.names for todo in feeds.entries_to_write(files)] == [
+        ("atom.xml", "rss.xml"), ("feed.json",)]
     parallel.write_entries_ahead(files)
     if parallel.workers_for(len(files)) == 0:  # too few feed files: nothing written ahead
         assert len(feeds._FRAGMENTS) == 0
