@@ -50,7 +50,6 @@ import signal
 import struct
 import sys
 import tempfile
-import threading
 import traceback
 import weakref
 from collections import OrderedDict
@@ -65,7 +64,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
 
 from feeder.body import Rendered, StoredBody, register_store
 from feeder.errors import ContentError, Problem
-from feeder.output import MANIFEST
+from feeder.output import MANIFEST, can_fork
 from feeder.sources import FileInfo, decode, read_bytes, scan_content
 
 if TYPE_CHECKING:
@@ -1493,7 +1492,7 @@ def _fork(work: Callable[[], Any]) -> _Child | None:
     """`work` done by a forked child process, which has this one's data already, on another
     core; its answer (plain data: see marshal) comes back through a pipe. None where forking
     is not safe (another thread is running, or not Linux) or fails: then nothing is done."""
-    if sys.platform != "linux" or threading.active_count() > 1:
+    if not can_fork():
         return None
     read, write = os.pipe()
     try:

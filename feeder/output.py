@@ -393,6 +393,13 @@ class _EarlySync:
             self.thread = None
 
 
+def can_fork() -> bool:
+    """Whether this process may fork workers that go on running its code: on Linux, and
+    while no other thread runs (a fork copies only the forking thread, and any lock another
+    held stays taken in the child)."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 def cores() -> int:
     """How many cores this process may run on."""
     try:

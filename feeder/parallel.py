@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from feeder.body import StoredBody
 from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
-from feeder.output import Staged, cores, stage_each, stage_file
+from feeder.output import Staged, can_fork, cores, stage_each, stage_file
 from feeder.sources import FileInfo
 
 if TYPE_CHECKING:
@@ -40,7 +38,7 @@ _CHUNK = 16
 
 def workers_for(jobs: int) -> int:
     """How many worker processes `jobs` tasks deserve (0: work in this process)."""
-    if jobs < max(MIN_JOBS, 1) or sys.platform != "linux" or threading.active_count() > 1:
+    if jobs < max(MIN_JOBS, 1) or not can_fork():
         return 0
     cpus = cores()
     return min(cpus, jobs) if cpus > 1 else 0

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -343,7 +344,7 @@ def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
     project.build()
     project.build()
     if how == "threads":  # another thread running: no fork, the files are checked in turn
-        monkeypatch.setattr(cache_module.threading, "active_count", lambda: 2)
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
     forks: list[int] = []
     fork = os.fork
 
@@ -525,7 +526,7 @@ def test_a_cache_folder_that_cannot_be_written_slows_the_build_down_only(
     """The briefs are stored by a forked child process (BuildCache.keep_briefs), or by the
     build's own where forking is not safe: either way a failure is one warning."""
     if how == "in this process":  # another thread running: nothing is forked
-        monkeypatch.setattr(cache_module.threading, "active_count", lambda: 2)
+        monkeypatch.setattr(threading, "active_count", lambda: 2)
     _three(project)
     (project.root / ".feeder-cache").write_text("not a folder")
     result = project.build()
