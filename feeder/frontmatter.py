@@ -9,24 +9,35 @@ own date rules (and their error messages) apply to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from feeder.errors import Problem
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """PyYAML's safe loader (the C one when it exists), without timestamp resolution."""
+@cache
+def _loader() -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader (the C one when it exists), without timestamp resolution.
 
+    PyYAML is imported here, when a brief has front matter: a build that parses only
+    briefs in the house layout (or none: see cache.BuildCache) does without it (10 ms)."""
+    import yaml
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +76,9 @@ def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
         problem = _refuse_references(text, first_line, path)
         if problem:
             return problem
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -93,9 +106,11 @@ def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
 def _refuse_references(text: str, first_line: int, path: str) -> Problem | None:
     """Aliases (the billion laughs), anchors and explicit tags, found before any object is
     built: the first alias, else the first anchor or tag."""
+    import yaml
+
     first: Problem | None = None
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=_loader()):
             line = first_line + (event.start_mark.line if event.start_mark else 0)
             if isinstance(event, yaml.AliasEvent):
                 return Problem(path, line,
@@ -111,6 +126,8 @@ def _refuse_references(text: str, first_line: int, path: str) -> Problem | None:
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str, first_line: int, path: str) -> Problem:
+    import yaml
+
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if "end of stream" in str(getattr(exc, "problem", "")) and getattr(exc, "context_mark", None):
         mark = exc.context_mark  # type: ignore[attr-defined]  # where the unclosed thing opened

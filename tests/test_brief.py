@@ -407,3 +407,32 @@ def test_not_utf8_names_the_line() -> None:
     problem = decode(b"Title\n\ntags\n\ncaf\xe9\n", "content/x.txt", "x.txt")
     assert str(problem) == ("content/x.txt:5: not valid UTF-8 (byte 0xe9 at offset 16); save the "
                             "file as UTF-8")
+
+
+def test_pyyaml_is_imported_only_for_a_brief_with_front_matter() -> None:
+    """Parsing a brief in the house layout does without PyYAML (10 ms of a rebuild's start);
+    the first brief with front matter brings it in, and is read as ever."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    probe = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from feeder.brief import parse_brief
+        from feeder.config import parse_config
+        from feeder.sources import Source
+        config = parse_config({"base_url": "https://news.example.com/"}, root=Path("/p"))
+        house = "Alpha\\n\\nTags: US\\n\\nThe Short of It\\n\\nShort.\\n"
+        brief, _ = parse_brief(Source("content/2016-10-04-a.txt", "2016-10-04-a.txt",
+                                      house), config)
+        print(brief.title, "yaml" in sys.modules)
+        yamlish = "---\\ntitle: Beta\\ntags: [US]\\n---\\n## The Short of It\\n\\nShort.\\n"
+        brief, _ = parse_brief(Source("content/2016-10-05-b.md", "2016-10-05-b.md",
+                                      yamlish), config)
+        print(brief.title, "yaml" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=REPO, check=False)
+    assert result.stdout.split("\n")[:2] == ["Alpha False", "Beta True"], result.stderr
