@@ -982,6 +982,8 @@ class BuildCache:
         self._known_rels: set[str] = set()
         self._changed: set[str] = set()
         """The files whose record is in the changes, not in the file of known briefs."""
+        self._checked: dict[str, tuple[Any, bytes]] = {}
+        """Known briefs found unchanged by `unknown`, with their stat, for `known`."""
         self._reused: set[str] = set()
         """The briefs of this build that `known` gave, by path..."""
         self._carried: dict[str, Any] = {}
@@ -994,7 +996,7 @@ class BuildCache:
         self._inputs: dict[str, bytes] = {}
         self._window: tuple[int | None, int | None] = (None, None)
         self._outputs_checked: _OutputCheck | None = None
-        self._storing: _Child | None = None
+        self._storing: Child | None = None
 
     # -- the state of the last build ---------------------------------------------------------
 
@@ -1203,31 +1205,57 @@ class BuildCache:
             self._changed = set(changes)
         self._known, self._signature, self._known_rels = base, signature, set(base)
 
-    def known(self, info: FileInfo) -> tuple[Candidate, tuple[Problem, ...]] | None:
-        """The valid brief of an unchanged file as the last build had it (with its problems),
-        without reading the file or decoding its brief: None when there is none."""
+    def unknown(self, infos: Iterable[FileInfo]) -> list[FileInfo]:
+        """The files of `infos` whose brief the last build did not keep as they are now (to
+        be looked up or parsed); `known` gives the others. Their briefs are not decoded."""
+        fresh = []
+        checked = self._checked
+        for info in infos:
+            found = self._check_known(info)
+            if found is None:
+                fresh.append(info)
+            else:
+                checked[info.rel] = found
+        return fresh
+
+    def _check_known(self, info: FileInfo) -> tuple[Any, bytes] | None:
+        """The record of an unchanged file among the known briefs, with its packed stat."""
         record = self._known.get(info.rel)
         if record is None or self._state is None:
             return None
         try:
-            sha, key, problem_codes, code = record
+            sha, key = record[0], record[1]
             stat = _info_stat(info)
             if self._same_input(info, self._state["inputs"].get(info.rel), stat) != sha \
                     or type(key) is not bytes:
                 return None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+        return record, stat
+
+    def known(self, info: FileInfo) -> tuple[Candidate, tuple[Problem, ...]] | None:
+        """The valid brief of an unchanged file as the last build had it (with its problems),
+        without reading the file or decoding its brief: None when there is none. (A file
+        found by `unknown` is not checked again.)"""
+        found = self._checked.pop(info.rel, None) or self._check_known(info)
+        if found is None:
+            return None
+        record, stat = found
+        try:
+            sha, key, problem_codes, code = record
             problems = tuple(map(_decode_problem, problem_codes)) if problem_codes else ()
-            found = _decode_candidate(code, self.bodies, info)
+            candidate = _decode_candidate(code, self.bodies, info)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None
         self._note_input(info, sha, key, stat)
-        path = found.path
+        path = candidate.path
         self._files[path] = info.rel
         if problem_codes:
             self._problems[path] = problem_codes
         self._reused.add(path)
         if info.rel in self._changed:
             self._carried[path] = record
-        return found, problems
+        return candidate, problems
 
     def keep_briefs(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
         """Store the briefs of this build for the next, once every brief file was looked up
@@ -1248,11 +1276,11 @@ class BuildCache:
                     return exc.errno, exc.strerror or str(exc)
                 return None
 
-            self._storing = _fork(store)
+            self._storing = fork_child(store)
             if self._storing is None:
                 self._briefs_stored(True, store())
         # What the child (or `store`) wrote is done with here.
-        self._known, self._new_parsed, self._parsed = {}, {}, {}
+        self._known, self._new_parsed, self._parsed, self._checked = {}, {}, {}, {}
         self._files, self._problems, self._reused, self._carried = {}, {}, set(), {}
         if self._state is not None:  # every brief file is looked up: its record is done with
             self._state["inputs"] = {}
@@ -1462,8 +1490,8 @@ class BuildCache:
                     path.unlink()
 
 
-class _Child:
-    """A forked child process doing some work while this one goes on (see `_fork`)."""
+class Child:
+    """A forked child process doing some work while this one goes on (see `fork_child`)."""
 
     def __init__(self, pid: int, read: int) -> None:
         self._pid = pid
@@ -1488,7 +1516,7 @@ class _Child:
             return False, None
 
 
-def _fork(work: Callable[[], Any]) -> _Child | None:
+def fork_child(work: Callable[[], Any]) -> Child | None:
     """`work` done by a forked child process, which has this one's data already, on another
     core; its answer (plain data: see marshal) comes back through a pipe. None where forking
     is not safe (another thread is running, or not Linux) or fails: then nothing is done."""
@@ -1514,7 +1542,7 @@ def _fork(work: Callable[[], Any]) -> _Child | None:
         finally:
             os._exit(code)
     os.close(write)
-    return _Child(pid, read)
+    return Child(pid, read)
 
 
 class _OutputCheck:
@@ -1523,7 +1551,7 @@ class _OutputCheck:
     Asked of a child process (forked: it has the records already), which takes the stat of
     every file while this one lists the brief files: two processes on two cores, where two
     threads would take turns holding the interpreter at each of those system calls. Where
-    forking is not safe (see `_fork`), the answer is found when it is asked for.
+    forking is not safe (see `fork_child`), the answer is found when it is asked for.
     """
 
     def __init__(self, folder: Path, outputs: Mapping[str, bytes],
@@ -1536,7 +1564,7 @@ class _OutputCheck:
         """Every file was checked: `changed` lists those that are not as they were left."""
         self.changed: set[str] = set()
         self.manifest_same = False
-        self._child: _Child | None = None
+        self._child: Child | None = None
 
     def _check(self) -> tuple[list[str], bool]:
         """The files not as they were left, and whether the manifest is."""
@@ -1546,7 +1574,7 @@ class _OutputCheck:
         return changed, _output_stamp(folder + MANIFEST) == self.manifest
 
     def start(self) -> None:
-        self._child = _fork(self._check)
+        self._child = fork_child(self._check)
 
     def finish(self, *, stop: bool) -> None:
         """Wait for the answer (`stop`: it is not needed): no child outlives the check."""

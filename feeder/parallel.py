@@ -13,11 +13,21 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 from feeder.body import StoredBody
-from feeder.cache import BodyStore, BuildCache, Deferred, Parsed, Progress, parse_file
+from feeder.cache import (
+    BodyStore,
+    BuildCache,
+    Child,
+    Deferred,
+    Parsed,
+    Progress,
+    fork_child,
+    parse_file,
+)
+from feeder.errors import FeederError
 from feeder.output import Staged, can_fork, cores, stage_each, stage_file
 from feeder.sources import FileInfo
 
@@ -84,43 +94,120 @@ _HAND_OVER = False
 def _parse_in_worker(info: FileInfo) -> Parsed:
     if _CONFIG is None:  # pragma: no cover - set before the workers are forked
         raise RuntimeError("worker started without a configuration")
-    parsed = parse_file(info, _CONFIG, bodies=_BODIES)
-    if _HAND_OVER and isinstance(parsed.rendered, StoredBody) and _BODIES is not None:
-        return parsed._replace(html=_BODIES.load(parsed.rendered))
+    return _parse_for_parent(info, _CONFIG, _BODIES, hand_over=_HAND_OVER)
+
+
+def _parse_for_parent(info: FileInfo, config: Config, bodies: BodyStore | None, *,
+                      hand_over: bool) -> Parsed:
+    """A brief file parsed in a process of its own (`hand_over`: with the HTML it stored)."""
+    parsed = parse_file(info, config, bodies=bodies)
+    if hand_over and isinstance(parsed.rendered, StoredBody) and bodies is not None:
+        return parsed._replace(html=bodies.load(parsed.rendered))
     return parsed
 
 
+FEW_IN_A_CHILD = True
+"""Whether fewer brief files than MIN_JOBS are parsed by one forked child process (see
+read_briefs), rather than by this one."""
+
+
+class ParsedBriefs(Iterator[Parsed], Protocol):
+    def close(self) -> None: ...
+
+
 def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | None, *,
-                progress: Progress | None = None) -> Generator[Parsed, None, None]:
+                progress: Progress | None = None) -> ParsedBriefs:
     """Every brief file parsed and rendered, in the order of `infos`: from the cache when
-    unchanged, otherwise read, parsed and rendered (in worker processes when there are
-    many), each given as soon as it is there, so that the caller's work on it overlaps the
-    workers'. The cache learns each as it comes."""
-    global _CONFIG, _BODIES, _HAND_OVER
+    unchanged, otherwise read, parsed and rendered, each given as soon as it is there, so
+    that the caller's work on it overlaps the parsing. The cache learns each as it comes.
+    Close it when done (contextlib.closing), even before the last brief.
+
+    Many files go to worker processes as they are asked for. A few (a rebuild after an
+    edit) go at once to one forked child, which parses them (importing Markdown, nh3 and
+    PyYAML, which this process then does without) while the caller goes on (see
+    pipeline._parse_all); where forking is not safe, or the child fails, this process
+    parses them when they are asked for."""
     bodies = cache.bodies if cache is not None else None
     found = [cache.lookup(info) if cache is not None else None for info in infos]
     missing = [infos[index] for index, parsed in enumerate(found) if parsed is None]
     workers = workers_for(len(missing))
+    if workers:
+        return _read_by_workers(config, found, missing, workers, cache, progress)
+    child = fork_child(partial(_parsed_apart, config, bodies, missing)) \
+        if missing and FEW_IN_A_CHILD else None
+    return _ReadApart(config, found, missing, child, cache)
+
+
+def _parsed_apart(config: Config, bodies: BodyStore | None, infos: Sequence[FileInfo]
+                  ) -> bytes | None:
+    """In the child of read_briefs: the briefs of `infos`, pickled (None: an error of the
+    publisher's, left for the parent to find and report)."""
+    import pickle
+
+    try:
+        return pickle.dumps([_parse_for_parent(info, config, bodies, hand_over=True)
+                             for info in infos])
+    except FeederError:
+        return None
+
+
+class _ReadApart(Iterator[Parsed]):
+    """The briefs of read_briefs, those not found parsed by one child process (`child`;
+    None: by this one)."""
+
+    def __init__(self, config: Config, found: Sequence[Parsed | None],
+                 missing: Sequence[FileInfo], child: Child | None,
+                 cache: BuildCache | None) -> None:
+        self._config, self._missing, self._child, self._cache = config, missing, child, cache
+        self._found = found
+        self._briefs: Iterator[Parsed] | None = None
+
+    def __next__(self) -> Parsed:
+        if self._briefs is None:
+            self._briefs = _remembered(self._found, self._fresh(), self._cache, None)
+        return next(self._briefs)
+
+    def _fresh(self) -> Iterable[Parsed]:
+        child, self._child = self._child, None
+        if child is not None:
+            answered, answer = child.wait()
+            if answered and isinstance(answer, bytes):
+                import pickle
+
+                fresh: list[Parsed] = pickle.loads(answer)  # noqa: S301 - from our child
+                # the file's own FileInfo, not a copy of it (as from the workers)
+                return [parsed._replace(info=info)
+                        for info, parsed in zip(self._missing, fresh, strict=True)]
+        bodies = self._cache.bodies if self._cache is not None else None
+        return (parse_file(info, self._config, bodies=bodies) for info in self._missing)
+
+    def close(self) -> None:
+        child, self._child = self._child, None
+        if child is not None:  # not asked for: not needed
+            child.wait(stop=True)
+
+
+def _read_by_workers(config: Config, found: Sequence[Parsed | None],
+                     missing: Sequence[FileInfo], workers: int, cache: BuildCache | None,
+                     progress: Progress | None) -> Generator[Parsed, None, None]:
+    global _CONFIG, _BODIES, _HAND_OVER
+    bodies = cache.bodies if cache is not None else None
     if progress is not None and len(missing) >= PROGRESS_MIN:
         progress.start("reading briefs", len(missing))
     else:
         progress = None
     try:
-        if workers:
-            _CONFIG, _BODIES = config, bodies
-            if bodies is not None:  # many at a time: into one pack per worker
-                bodies.packing = True
-                # and their HTML kept here, if it all may be: not read back later
-                _HAND_OVER = bodies.may_hold(sum(info.size for info in missing))
-            with _pool(workers) as pool:
-                fresh = pool.imap(_parse_in_worker, missing, _CHUNK)
-                # the file's own FileInfo, not the worker's copy of it (memory)
-                yield from _remembered(found, (parsed._replace(info=info) for info, parsed
-                                               in zip(missing, fresh, strict=True)),
-                                       cache, progress)
-        else:
-            yield from _remembered(found, (parse_file(info, config, bodies=bodies)
-                                           for info in missing), cache, progress)
+        _CONFIG, _BODIES = config, bodies
+        if bodies is not None:  # many at a time: into one pack per worker
+            bodies.packing = True
+            # and their HTML kept here, if it all may be: not read back later
+            _HAND_OVER = bodies.may_hold(sum(info.size for info in missing))
+        with _pool(workers) as pool:
+            fresh = pool.imap(_parse_in_worker, missing, _CHUNK)
+            # the file's own FileInfo, not the worker's copy of it (memory)
+            yield from _remembered(found, (parsed._replace(info=info) for info, parsed
+                                           in zip(missing, fresh, strict=True)),
+                                   cache, progress)
     finally:
         _CONFIG = _BODIES = None
         _HAND_OVER = False

@@ -93,22 +93,26 @@ def _parse_all(config: Config, cache: BuildCache,
                                    "content folder not found; create it or set content_dir")])
     infos, scan_problems = cache.scan()
     cache.read_known()
-    known = [cache.known(info) for info in infos]
+    fresh = cache.unknown(infos)
     problems = list(scan_problems)
     candidates: list[Candidate] = []
-    with contextlib.closing(read_briefs(config, [info for info, found
-                                                 in zip(infos, known, strict=True)
-                                                 if found is None],
-                                        cache, progress=progress)) as parsed:
-        for found in known:
-            if found is None:
-                fresh = next(parsed)
-                problems.extend(fresh.problems)
-                if fresh.brief is not None:
-                    candidates.append(candidate(config, fresh.brief, _rendered(fresh)))
-            else:
-                candidates.append(found[0])
-                problems.extend(found[1])
+    # The fresh files are parsed (a few by a child process) while the known briefs are
+    # decoded here; a known brief that cannot be decoded after all is parsed here, after.
+    with contextlib.closing(read_briefs(config, fresh, cache, progress=progress)) as parsed:
+        fresh_rels = {info.rel for info in fresh}
+        known = [None if info.rel in fresh_rels else cache.known(info) for info in infos]
+        late = [info for info, found in zip(infos, known, strict=True)
+                if found is None and info.rel not in fresh_rels]
+        with contextlib.closing(read_briefs(config, late, cache)) as parsed_late:
+            for info, found in zip(infos, known, strict=True):
+                if found is None:
+                    brief = next(parsed if info.rel in fresh_rels else parsed_late)
+                    problems.extend(brief.problems)
+                    if brief.brief is not None:
+                        candidates.append(candidate(config, brief.brief, _rendered(brief)))
+                else:
+                    candidates.append(found[0])
+                    problems.extend(found[1])
     return candidates, problems, len(infos) + len(scan_problems)
 
 

@@ -92,6 +92,7 @@ class Counter:
 @pytest.fixture
 def counter(monkeypatch: pytest.MonkeyPatch) -> Counter:
     monkeypatch.setattr(parallel, "MIN_JOBS", 10**9)  # in this process, where it is counted
+    monkeypatch.setattr(parallel, "FEW_IN_A_CHILD", False)
     return Counter(monkeypatch)
 
 
@@ -368,8 +369,9 @@ def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
     assert tampered.read_bytes() == original
     assert not any(rel.startswith("tags/politics/") and rel != "tags/politics/atom.xml"
                    for rel in result.report.written)
-    # forked: the check of the output files, and the child storing the briefs (keep_briefs)
-    assert len(forks) == (2 if how == "forked" else 0)
+    # forked: the check of the output files, the child parsing the edited brief
+    # (parallel.read_briefs) and the one storing the briefs (keep_briefs)
+    assert len(forks) == (3 if how == "forked" else 0)
 
 
 def test_only_the_outputs_whose_inputs_changed_are_rendered(project: Project,
