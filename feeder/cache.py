@@ -1220,7 +1220,7 @@ class BuildCache:
 
     def _check_known(self, info: FileInfo) -> tuple[Any, bytes] | None:
         """The record of an unchanged file among the known briefs, with its packed stat."""
-        record = self._known.get(info.rel)
+        record = self._known.pop(info.rel, None)  # freed once decoded (while in cache)
         if record is None or self._state is None:
             return None
         try:
