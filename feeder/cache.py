@@ -1041,16 +1041,18 @@ class BuildCache:
         # goes on, what the child found spares `unchanged_outputs` the same calls.
         outputs = _OutputCheck(self.config.output_dir, state["outputs"], state["manifest"])
         outputs.start()
-        done = False
+        same_inputs = None
         try:
             self.scan()
             same_inputs = replayable and self._same_inputs(state)
-            done = True
         finally:
-            outputs.finish(stop=not done)
-        if outputs.done:
-            self._outputs_checked = outputs
-        if not (same_inputs and outputs.same):
+            if same_inputs is None:
+                outputs.finish(stop=True)
+        self._outputs_checked = outputs
+        if not same_inputs:  # the build goes on: the answer is for `unchanged_outputs`
+            return None
+        outputs.finish(stop=False)
+        if not outputs.same:
             return None
         problems, briefs, held_back, feeds = state["result"]
         return Replay(tuple(_decode_problem(p) for p in problems), briefs, held_back, feeds,
@@ -1292,7 +1294,10 @@ class BuildCache:
             self._fail(OSError(*failed))
 
     def wait(self) -> None:
-        """Wait for the child process that stores the briefs (see `keep_briefs`), if any."""
+        """Wait for the child process that stores the briefs (see `keep_briefs`), if any,
+        and stop the check of the output files if its answer was not asked for."""
+        if self._outputs_checked is not None:
+            self._outputs_checked.finish(stop=True)
         child, self._storing = self._storing, None
         if child is not None:
             self._briefs_stored(*child.wait())
@@ -1369,6 +1374,10 @@ class BuildCache:
         state = self._state
         folder = f"{self.config.output_dir}{os.sep}"
         checked = self._outputs_checked  # every file's stat, taken by `replay` (_OutputCheck)
+        if checked is not None:
+            checked.finish(stop=False)
+            if not checked.done:
+                checked = None
         if state is None or not (checked.manifest_same if checked is not None else
                                  _output_stamp(folder + MANIFEST) == state["manifest"]):
             return {}
@@ -1565,6 +1574,7 @@ class _OutputCheck:
         self.changed: set[str] = set()
         self.manifest_same = False
         self._child: Child | None = None
+        self._finished = False
 
     def _check(self) -> tuple[list[str], bool]:
         """The files not as they were left, and whether the manifest is."""
@@ -1577,7 +1587,11 @@ class _OutputCheck:
         self._child = fork_child(self._check)
 
     def finish(self, *, stop: bool) -> None:
-        """Wait for the answer (`stop`: it is not needed): no child outlives the check."""
+        """Wait for the answer (`stop`: it is not needed): no child outlives the check.
+        Only the first call counts."""
+        if self._finished:
+            return
+        self._finished = True
         child, self._child = self._child, None
         if child is None:
             if not stop:

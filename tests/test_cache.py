@@ -326,6 +326,44 @@ def test_a_brief_dated_in_the_future_is_published_when_its_day_comes(project: Pr
     assert b"Later" in (project.public / "atom.xml").read_bytes()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the output check forks on Linux only")
+def test_no_child_process_outlives_a_build_that_stops_before_using_the_output_check(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a brief changed, the stat of every output file (taken by a child process while
+    the brief files are listed) is asked for only when the outputs are planned; a build
+    that fails before that stops the child, and a build that gets there has its answer."""
+    _three(project)
+    project.build()
+    forks: list[int] = []
+    fork = os.fork
+
+    def counting_fork() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    project.brief("2016-10-05-b.txt", "Beta\n\nNo tags, no sections.\n")
+    with pytest.raises(ContentError):
+        project.build()
+    assert forks  # the output check (and the child parsing the brief) ran
+    for pid in forks:  # every child reaped already
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    forks.clear()
+    tampered = project.public / "tags" / "politics" / "rss.xml"  # not Beta's: found changed
+    original = tampered.read_bytes()
+    tampered.write_bytes(b"<rss>edited by hand</rss>")
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Changed."))
+    result = project.build()
+    assert "tags/politics/rss.xml" in result.report.written
+    assert tampered.read_bytes() == original
+    for pid in forks:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
 def test_the_opml_list_is_made_again_only_when_a_feed_or_the_newest_change_moves(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """feeds.opml has a key like any output: an edit that changes no feed's title and no
