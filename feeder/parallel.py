@@ -108,7 +108,12 @@ def _parse_for_parent(info: FileInfo, config: Config, bodies: BodyStore | None, 
 
 FEW_IN_A_CHILD = True
 """Whether fewer brief files than MIN_JOBS are parsed by one forked child process (see
-read_briefs), rather than by this one."""
+read_briefs), rather than by this one..."""
+CHILD_MAX_FILES = 20_000
+"""...in a site of at most this many brief files. A fork costs this process a page fault
+for each page it writes afterwards (copied while the child lives): at 10,000 briefs about
+6,000, less than the imports the child saves (0.02 to 0.03 s); at 100,000 about 54,000,
+which cost more (0.2 to 0.4 s of a 5.5 s rebuild). See docs/PERFORMANCE.md."""
 
 
 class ParsedBriefs(Iterator[Parsed], Protocol):
@@ -125,16 +130,17 @@ def read_briefs(config: Config, infos: Sequence[FileInfo], cache: BuildCache | N
     Many files go to worker processes as they are asked for. A few (a rebuild after an
     edit) go at once to one forked child, which parses them (importing Markdown, nh3 and
     PyYAML, which this process then does without) while the caller goes on (see
-    pipeline._parse_all); where forking is not safe, or the child fails, this process
-    parses them when they are asked for."""
+    pipeline._parse_all), unless the site is large (CHILD_MAX_FILES); where forking is not
+    safe, or the child fails, this process parses them when they are asked for."""
     bodies = cache.bodies if cache is not None else None
     found = [cache.lookup(info) if cache is not None else None for info in infos]
     missing = [infos[index] for index, parsed in enumerate(found) if parsed is None]
     workers = workers_for(len(missing))
     if workers:
         return _read_by_workers(config, found, missing, workers, cache, progress)
-    child = fork_child(partial(_parsed_apart, config, bodies, missing)) \
-        if missing and FEW_IN_A_CHILD else None
+    apart = missing and FEW_IN_A_CHILD and \
+        (cache is None or len(cache.scan()[0]) <= CHILD_MAX_FILES)
+    child = fork_child(partial(_parsed_apart, config, bodies, missing)) if apart else None
     return _ReadApart(config, found, missing, child, cache)
 
 

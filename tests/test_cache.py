@@ -364,6 +364,33 @@ def test_no_child_process_outlives_a_build_that_stops_before_using_the_output_ch
             os.waitpid(pid, os.WNOHANG)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the children fork on Linux only")
+@pytest.mark.parametrize("largest", [3, 2])
+def test_changed_briefs_are_parsed_by_a_child_in_a_site_of_few_files(
+        project: Project, monkeypatch: pytest.MonkeyPatch, largest: int) -> None:
+    """A rebuild's few changed briefs are parsed by a forked child while the build decodes
+    the others, in a site of at most CHILD_MAX_FILES brief files; in a larger one, by the
+    build process (a fork costs it more there). The output is the same either way."""
+    monkeypatch.setattr(parallel, "CHILD_MAX_FILES", largest)
+    _three(project)
+    project.build()
+    forks: list[int] = []
+    fork = os.fork
+
+    def counting_fork() -> int:
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Changed again."))
+    project.build()
+    # the output check and the child storing the briefs, and (3 files) the one parsing
+    assert len(forks) == (3 if largest == 3 else 2)
+    assert b"Changed again." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
+
+
 def test_the_opml_list_is_made_again_only_when_a_feed_or_the_newest_change_moves(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """feeds.opml has a key like any output: an edit that changes no feed's title and no
