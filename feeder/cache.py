@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from feeder.body import Body, Sizes
     from feeder.brief import Brief
     from feeder.config import Config
-    from feeder.site import Candidate, Dated, Entry, Feed, Site
+    from feeder.site import Candidate, Dated, Entry, Feed
 
 FORMAT = 5
 _MAGIC = b"feeder-cache"
@@ -1700,18 +1700,6 @@ class OutputKeys:
             digest.update(b"".join([entry.digest for entry in feed.entries]))
             body = self._feeds[id(feed)] = (feed, digest.digest())
         return hashlib.sha256(name.encode() + b"\0" + body[1]).digest()[:20]
-
-    def subscriptions(self, site: Site) -> bytes:
-        """The key of a file made from the subscription feeds (not their entries) and the
-        newest change to any entry, as the OPML list is: every field of each of those feeds
-        but its entries, and that date."""
-        digest = hashlib.sha256(b"subscriptions\0")
-        for feed in site.feeds:
-            if not feed.archive:
-                _digest_fields(digest, feed,
-                               (f.name for f in fields(feed) if f.name != "entries"))
-        digest.update(repr(max(entry.updated for entry in site.entries)).encode())
-        return digest.digest()[:20]
 
 
 def strip_markdown(brief: Brief) -> Brief:

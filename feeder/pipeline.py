@@ -193,7 +193,7 @@ def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | Non
             plan[feed.folder + name] = Later(keys.feed(feed, name),
                                              partial(RENDERERS[name], feed, config))
     plan.update(plan_pages(site, config, templates, compiled))
-    plan[OPML_FILE] = Later(keys.subscriptions(site), partial(opml_bytes, site, config))
+    plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
     return plan
 
 

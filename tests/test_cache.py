@@ -391,36 +391,6 @@ def test_changed_briefs_are_parsed_by_a_child_in_a_site_of_few_files(
     assert b"Changed again." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
 
 
-def test_the_opml_list_is_made_again_only_when_a_feed_or_the_newest_change_moves(
-        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    """feeds.opml has a key like any output: an edit that changes no feed's title and no
-    entry's date leaves it alone (not made at all); a new tag, or a newer brief, makes it
-    again, as a clean build would."""
-    from feeder import opml
-
-    _three(project)
-    project.build()
-    made: list[int] = []
-    real = opml.opml_bytes
-
-    def counting(*args: Any) -> bytes:
-        made.append(1)
-        return real(*args)
-
-    monkeypatch.setattr(opml, "opml_bytes", counting)
-    project.brief("2016-10-05-b.txt", house("Beta", "US", short="A new short version."))
-    project.build()
-    assert made == []
-    project.brief("2016-10-05-b.txt", house("Beta", "US, Brazil"))
-    project.build()
-    assert made == [1]
-    assert b"Brazil" in (project.public / "feeds.opml").read_bytes()
-    project.brief("2016-10-07-d.txt", house("Delta", "US"))
-    project.build()
-    assert made == [1, 1]
-    assert b"07 Oct 2016" in (project.public / "feeds.opml").read_bytes()
-
-
 def test_deleting_an_output_file_brings_it_back(project: Project) -> None:
     _three(project)
     project.build()
