@@ -109,6 +109,24 @@ def _calls(monkeypatch: pytest.MonkeyPatch, owner: type, method: str) -> list[An
     return calls
 
 
+def _counted_forks(monkeypatch: pytest.MonkeyPatch, *, refused: bool = False) -> list[int]:
+    """The pid of every child forked from now on (`refused`: every fork fails, as when the
+    system has no process to spare)."""
+    forks: list[int] = []
+    fork = os.fork
+
+    def counting_fork() -> int:
+        if refused:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    return forks
+
+
 def _three(project: Project) -> None:
     project.brief("2016-10-04-a.txt", house("Alpha", "russia, US"))
     project.brief("2016-10-05-b.txt", house("Beta", "US"))
@@ -334,16 +352,7 @@ def test_no_child_process_outlives_a_build_that_stops_before_using_the_output_ch
     that fails before that stops the child, and a build that gets there has its answer."""
     _three(project)
     project.build()
-    forks: list[int] = []
-    fork = os.fork
-
-    def counting_fork() -> int:
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = _counted_forks(monkeypatch)
     project.brief("2016-10-05-b.txt", "Beta\n\nNo tags, no sections.\n")
     with pytest.raises(ContentError):
         project.build()
@@ -374,16 +383,7 @@ def test_changed_briefs_are_parsed_by_a_child_in_a_site_of_few_files(
     monkeypatch.setattr(parallel, "CHILD_MAX_FILES", largest)
     _three(project)
     project.build()
-    forks: list[int] = []
-    fork = os.fork
-
-    def counting_fork() -> int:
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = _counted_forks(monkeypatch)
     project.brief("2016-10-05-b.txt", house("Beta", "US", short="Changed again."))
     project.build()
     # the output check and the child storing the briefs, and (3 files) the one parsing
@@ -411,18 +411,7 @@ def test_an_output_changed_by_hand_is_made_again_with_the_changed_briefs(
     project.build()
     if how == "threads":  # another thread running: no fork, the files are checked in turn
         monkeypatch.setattr(threading, "active_count", lambda: 2)
-    forks: list[int] = []
-    fork = os.fork
-
-    def counting_fork() -> int:
-        if how == "no process to spare":
-            raise BlockingIOError(11, "Resource temporarily unavailable")
-        pid = fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = _counted_forks(monkeypatch, refused=how == "no process to spare")
     tampered = project.public / "tags" / "politics" / "atom.xml"
     original = tampered.read_bytes()
     tampered.write_bytes(b"<feed>edited by hand</feed>")
