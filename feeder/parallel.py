@@ -117,6 +117,8 @@ which cost more (0.2 to 0.4 s of a 5.5 s rebuild). See docs/PERFORMANCE.md."""
 
 
 class ParsedBriefs(Iterator[Parsed], Protocol):
+    """What read_briefs gives: the briefs in order, and `close` for what is left of them."""
+
     def close(self) -> None: ...
 
 

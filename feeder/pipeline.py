@@ -254,7 +254,7 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
             return _build_locked(config, cache, templates, now=now, options=options,
                                  progress=progress)
         finally:
-            cache.wait()  # for the child storing the briefs, also when the build fails
+            cache.wait()  # for the cache's children, also when the build fails
 
 
 def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], *,
