@@ -29,6 +29,6 @@ def test_every_setting_is_documented() -> None:
 
 def test_the_two_setup_commands_are_there() -> None:
     assert "pip install -e . && feeder build" in README
-    assert "pip install -e '.[test]' && ruff check . && python -m pytest" in README
+    assert "pip install -e '.[test]' && ruff check . && mypy && python -m pytest" in README
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install -q -e '.[test]' && ruff check . && python -m pytest" in ci
+    assert "pip install -q -e '.[test]' && ruff check . && mypy && python -m pytest" in ci
