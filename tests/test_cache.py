@@ -391,6 +391,33 @@ def test_changed_briefs_are_parsed_by_a_child_in_a_site_of_few_files(
     assert b"Changed again." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the children fork on Linux only")
+@pytest.mark.parametrize("how", ["dies", "finds a publisher's error"])
+def test_changed_briefs_are_parsed_here_when_their_child_gives_no_answer(
+        project: Project, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The child parsing the changed briefs dies (killed, out of memory) or meets an error
+    of the publisher's, which it leaves for the build to report: the build parses them
+    itself, and publishes what a clean build publishes."""
+    _three(project)
+    project.build()
+
+    def no_answer(*_args: object) -> bytes | None:
+        if how == "dies":
+            os._exit(9)
+        return None
+
+    monkeypatch.setattr(parallel, "_parsed_apart", no_answer)
+    project.brief("2016-10-05-b.txt", house("Beta", "US", short="Parsed here."))
+    project.build()
+    assert b"Parsed here." in (project.public / "tags" / "us" / "atom.xml").read_bytes()
+    clean = Project(project.root.parent / "clean")
+    clean.settings(SETTINGS)
+    for path in sorted(project.content.rglob("*.txt")):
+        clean.brief(path.relative_to(project.content).as_posix(), path.read_text())
+    clean.build()
+    assert _tree(clean.public) == _tree(project.public)
+
+
 def test_deleting_an_output_file_brings_it_back(project: Project) -> None:
     _three(project)
     project.build()
