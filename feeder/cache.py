@@ -45,12 +45,9 @@ import hashlib
 import marshal
 import os
 import re
-import shutil
 import signal
 import struct
 import sys
-import tempfile
-import traceback
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -64,7 +61,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
 
 from feeder.body import Rendered, StoredBody, register_store
 from feeder.errors import ContentError, Problem
-from feeder.output import MANIFEST, can_fork
+from feeder.output import MANIFEST, can_fork, temp_file
 from feeder.sources import FileInfo, decode, read_bytes, scan_content
 
 if TYPE_CHECKING:
@@ -513,7 +510,7 @@ def _dump_items(path: Path, header: bytes, items: Iterable[tuple[Any, Any]],
 def _replacing(path: Path) -> Iterator[BinaryIO]:
     """A file to write that replaces `path` once written (atomically), or is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = temp_file(os.fspath(path.parent), f".{path.name}.", ".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -944,6 +941,8 @@ class BodyStore:
         _dump(record, self._used_header, now)
         legacy = self.folder.parent / "html"  # the HTML shards of feeder's first cache
         if legacy.is_dir():
+            import shutil  # (once, ever: imported here)
+
             shutil.rmtree(legacy, ignore_errors=True)
 
 
@@ -982,8 +981,8 @@ class BuildCache:
         self._known_rels: set[str] = set()
         self._changed: set[str] = set()
         """The files whose record is in the changes, not in the file of known briefs."""
-        self._checked: dict[str, tuple[Any, bytes]] = {}
-        """Known briefs found unchanged by `unknown`, with their stat, for `known`."""
+        self._checked: list[tuple[Any, bytes] | None] = []
+        """The record and stat of each file given to `unknown` that is unchanged, for `known`."""
         self._reused: set[str] = set()
         """The briefs of this build that `known` gave, by path..."""
         self._carried: dict[str, Any] = {}
@@ -1207,17 +1206,17 @@ class BuildCache:
             self._changed = set(changes)
         self._known, self._signature, self._known_rels = base, signature, set(base)
 
-    def unknown(self, infos: Iterable[FileInfo]) -> list[FileInfo]:
+    def unknown(self, infos: Sequence[FileInfo]) -> list[FileInfo]:
         """The files of `infos` whose brief the last build did not keep as they are now (to
         be looked up or parsed); `known` gives the others. Their briefs are not decoded."""
         fresh = []
-        checked = self._checked
+        checked = self._checked = []
+        check = self._check_known
         for info in infos:
-            found = self._check_known(info)
+            found = check(info)
+            checked.append(found)
             if found is None:
                 fresh.append(info)
-            else:
-                checked[info.rel] = found
         return fresh
 
     def _check_known(self, info: FileInfo) -> tuple[Any, bytes] | None:
@@ -1235,29 +1234,44 @@ class BuildCache:
             return None
         return record, stat
 
-    def known(self, info: FileInfo) -> tuple[Candidate, tuple[Problem, ...]] | None:
-        """The valid brief of an unchanged file as the last build had it (with its problems),
-        without reading the file or decoding its brief: None when there is none. (A file
-        found by `unknown` is not checked again.)"""
-        found = self._checked.pop(info.rel, None) or self._check_known(info)
-        if found is None:
-            return None
-        record, stat = found
-        try:
-            sha, key, problem_codes, code = record
-            problems = tuple(map(_decode_problem, problem_codes)) if problem_codes else ()
-            candidate = _decode_candidate(code, self.bodies, info)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            return None
-        self._note_input(info, sha, key, stat)
-        path = candidate.path
-        self._files[path] = info.rel
-        if problem_codes:
-            self._problems[path] = problem_codes
-        self._reused.add(path)
-        if info.rel in self._changed:
-            self._carried[path] = record
-        return candidate, problems
+    def known(self, infos: Sequence[FileInfo]
+              ) -> list[tuple[Candidate, tuple[Problem, ...]] | None]:
+        """The valid brief of each unchanged file of `infos` (the files given to `unknown`)
+        as the last build had it, with its problems, without reading the file: None for
+        the files `unknown` returned, and for those whose record cannot be decoded after
+        all (to be parsed too). Each record is let go once decoded."""
+        checked, self._checked = self._checked, []
+        if len(checked) != len(infos):
+            raise ValueError("known() is given the files given to unknown()")
+        found: list[tuple[Candidate, tuple[Problem, ...]] | None] = []
+        append = found.append
+        decode, bodies = _decode_candidate, self.bodies
+        note, files, reused = self._note_input, self._files, self._reused
+        problems_of, changed, carried = self._problems, self._changed, self._carried
+        for at, info in enumerate(infos):
+            item = checked[at]
+            if item is None:
+                append(None)
+                continue
+            checked[at] = None
+            record, stat = item
+            try:
+                sha, key, problem_codes, code = record
+                problems = tuple(map(_decode_problem, problem_codes)) if problem_codes else ()
+                candidate = decode(code, bodies, info)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                append(None)
+                continue
+            note(info, sha, key, stat)
+            path = candidate.path
+            files[path] = info.rel
+            if problem_codes:
+                problems_of[path] = problem_codes
+            reused.add(path)
+            if info.rel in changed:
+                carried[path] = record
+            append((candidate, problems))
+        return found
 
     def keep_briefs(self, candidates: Sequence[Candidate], entries: Mapping[str, Entry]) -> None:
         """Store the briefs of this build for the next, once every brief file was looked up
@@ -1282,7 +1296,7 @@ class BuildCache:
             if self._storing is None:
                 self._briefs_stored(True, store())
         # What the child (or `store`) wrote is done with here.
-        self._known, self._new_parsed, self._parsed, self._checked = {}, {}, {}, {}
+        self._known, self._new_parsed, self._parsed, self._checked = {}, {}, {}, []
         self._files, self._problems, self._reused, self._carried = {}, {}, set(), {}
         if self._state is not None:  # every brief file is looked up: its record is done with
             self._state["inputs"] = {}
@@ -1546,6 +1560,8 @@ def fork_child(work: Callable[[], Any]) -> Child | None:
                 pipe.write(marshal.dumps(work()))
             code = 0
         except Exception:  # a bug: its traceback, as anywhere in feeder (the parent goes on)
+            import traceback
+
             traceback.print_exc()
             sys.stderr.flush()
         finally:
@@ -1669,22 +1685,21 @@ def _window(briefs: Sequence[Dated], now: datetime,
 
 # --- output keys ------------------------------------------------------------------------------
 
-def _digest_fields(digest: Any, value: Any, names: Iterable[str]) -> None:
-    """Add every field of the dataclass `value` to `digest`: text as it is (its repr would
-    copy and escape kilobytes of HTML), anything else by its repr; each with its length."""
-    for name in names:
-        item = getattr(value, name)
-        data = (item if type(item) is str else repr(item)).encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
+@cache
+def _feed_fields() -> tuple[str, ...]:
+    """The fields of Feed that go into its key by their repr: all but its entries."""
+    from feeder.site import Feed
+
+    return tuple(f.name for f in fields(Feed) if f.name != "entries")
 
 
 class OutputKeys:
     """Keys of output files: digests of everything a feed file is made from.
 
-    Every field of the feed goes in (by name, so that no field can be forgotten), and each
-    entry by its digest (`Entry.digest`, computed once though the entry is in several
-    feeds); a feed's digest is computed once for all its formats.
+    Every field of the feed goes in (by name, so that no field can be forgotten; short texts,
+    tags, links and dates, as the repr of them all), and each entry by its digest
+    (`Entry.digest`, computed once though the entry is in several feeds); a feed's digest is
+    computed once for all its formats.
     """
 
     def __init__(self) -> None:
@@ -1695,11 +1710,11 @@ class OutputKeys:
         """The key of the file `name` (e.g. `atom.xml`) of `feed`."""
         body = self._feeds.get(id(feed))
         if body is None:
-            digest = hashlib.sha256()
-            _digest_fields(digest, feed, (f.name for f in fields(feed) if f.name != "entries"))
+            head = repr([getattr(feed, field) for field in _feed_fields()])
+            digest = hashlib.sha256(head.encode("utf-8", "surrogatepass"))
             digest.update(b"".join([entry.digest for entry in feed.entries]))
-            body = self._feeds[id(feed)] = (feed, digest.digest())
-        return hashlib.sha256(name.encode() + b"\0" + body[1]).digest()[:20]
+            body = self._feeds[id(feed)] = (feed, digest.digest()[:20])
+        return body[1] + name.encode()
 
 
 def strip_markdown(brief: Brief) -> Brief:

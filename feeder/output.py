@@ -20,7 +20,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -264,6 +263,20 @@ def _temp_path(path: str, token: str) -> str:
     return os.path.join(folder, f".{name}.{token}{TEMP_SUFFIX}")  # noqa: PTH118
 
 
+def temp_file(folder: str, prefix: str, suffix: str) -> tuple[int, str]:
+    """A new file `folder/<prefix><random><suffix>`, open for writing, readable by its
+    owner only: tempfile.mkstemp's, without importing tempfile (and shutil and random with
+    it: 4 ms of every build's start)."""
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}{suffix}")  # noqa: PTH118
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                           getattr(os, "O_BINARY", 0), 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name for a temporary file", folder)
+
+
 def _stage(path: str | Path, data: bytes | Iterable[bytes], *, sync: bool = True,
            make_folder: bool = True, token: str | None = None) -> str:
     """Write `data` (bytes, or chunks of them) to a new temporary file next to `path`
@@ -284,7 +297,7 @@ def _stage(path: str | Path, data: bytes | Iterable[bytes], *, sync: bool = True
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o600)
     except FileExistsError:
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=TEMP_SUFFIX)
+        fd, temp = temp_file(folder, f".{name}.", TEMP_SUFFIX)
     try:
         if isinstance(data, bytes):  # one file of a build: no file object (13,000 a build)
             _write_all(fd, data)

@@ -99,8 +99,8 @@ def _parse_all(config: Config, cache: BuildCache,
     # The fresh files are parsed (a few by a child process) while the known briefs are
     # decoded here; a known brief that cannot be decoded after all is parsed here, after.
     with contextlib.closing(read_briefs(config, fresh, cache, progress=progress)) as parsed:
+        known = cache.known(infos)
         fresh_rels = {info.rel for info in fresh}
-        known = [None if info.rel in fresh_rels else cache.known(info) for info in infos]
         late = [info for info, found in zip(infos, known, strict=True)
                 if found is None and info.rel not in fresh_rels]
         with contextlib.closing(read_briefs(config, late, cache)) as parsed_late:

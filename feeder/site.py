@@ -14,14 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 from urllib.parse import quote
 
 from feeder.body import Body
-from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
 from feeder.text import fold, slugify
+
+if TYPE_CHECKING:
+    from feeder.brief import Brief  # parsed by another module (a rebuild may parse none)
 
 TAGS_FOLDER = "tags"
 
@@ -280,21 +282,28 @@ def is_published(brief: Dated, now: datetime, *, drafts: bool, future: bool) -> 
 
 def make_entries(briefs: Iterable[Candidate], tags: dict[str, Tag]) -> list[Entry]:
     """The entries of published briefs (`tags` are the site's, by folded name)."""
-    resolved: dict[tuple[str, ...], tuple[tuple[Tag, ...], tuple[str, ...]]] = {}
-    """Each set of spellings (briefs share a few hundred) as tags, and their texts."""
-    entries = []
+    spelled: dict[str, tuple[Tag, tuple[str, str]] | None] = {}
+    """Each spelling of a tag (a site has a few hundred) as its tag, with the tag's name and
+    slug; None for a tag that lost a slug clash (only kept going with keep_going)."""
+    entries: list[Entry] = []
+    append = entries.append
     for brief in briefs:
-        found = resolved.get(brief.tags)
-        if found is None:
-            # A tag missing from `tags` lost a slug clash (only kept going with keep_going).
-            chosen = tuple(tags[key] for key in map(_key, brief.tags) if key in tags)
-            found = resolved[brief.tags] = (
-                chosen, tuple(text for tag in chosen for text in (tag.name, tag.slug)))
-        chosen, texts = found
+        try:
+            found = [spelled[name] for name in brief.tags]
+        except KeyError:
+            for name in brief.tags:
+                if name not in spelled:
+                    tag = tags.get(_key(name))
+                    spelled[name] = None if tag is None else (tag, (tag.name, tag.slug))
+            found = [spelled[name] for name in brief.tags]
+        pairs = [item for item in found if item is not None] if None in found else \
+            cast("list[tuple[Tag, tuple[str, str]]]", found)
+        chosen = tuple([tag for tag, _ in pairs])
+        texts = tuple([text for _, pair in pairs for text in pair])
         # (positional: the fields of Entry in order)
-        entries.append(Entry(brief.id, brief.url, brief.slug, brief.path, brief.title,
-                             brief.date, brief.updated or brief.date, chosen, brief.author,
-                             brief.body, brief.digest if brief.digest_tags == texts else b""))
+        append(Entry(brief.id, brief.url, brief.slug, brief.path, brief.title, brief.date,
+                     brief.updated or brief.date, chosen, brief.author, brief.body,
+                     brief.digest if brief.digest_tags == texts else b""))
     return entries
 
 
@@ -317,11 +326,15 @@ def plan_site(entries: Iterable[Entry], config: Config) -> Site:
     from feeder.archive import plan_history  # here: feeder.archive imports this module
 
     ordered = newest_first(entries)
-    by_tag: dict[Tag, list[Entry]] = defaultdict(list)
+    by_tag: dict[str, tuple[Tag, list[Entry]]] = {}
+    """By slug (a str keeps its hash; a Tag's is computed at each look-up)."""
     for entry in ordered:
         for tag in entry.tags:
-            by_tag[tag].append(entry)
-    tags = tuple((tag, tuple(by_tag[tag])) for tag in sorted(by_tag, key=lambda t: t.slug))
+            found = by_tag.get(tag.slug)
+            if found is None:
+                found = by_tag[tag.slug] = (tag, [])
+            found[1].append(entry)
+    tags = tuple((tag, tuple(tagged)) for _, (tag, tagged) in sorted(by_tag.items()))
     feeds = [Feed("", config.title, config.description or config.title, config.base_url,
                   config.base_url, ordered, hubs=config.hubs)]
     for tag, tagged in tags:
