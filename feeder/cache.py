@@ -55,6 +55,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from types import CodeType
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
@@ -882,7 +883,7 @@ class BodyStore:
     def room_for(self, bodies: Sequence[Body]) -> None:
         """Keep every one of `bodies` once read, if their HTML takes at most HOLD_ALL_BYTES
         (else the last _RECENT read)."""
-        size = sum(max(body.sizes) for body in bodies)
+        size = sum(map(max, map(attrgetter("sizes"), bodies)))
         self._keep = max(_RECENT, len(bodies)) if size <= HOLD_ALL_BYTES else _RECENT
         while len(self._recent) > self._keep:
             self._recent.popitem(last=False)
@@ -1063,7 +1064,7 @@ class BuildCache:
         if len(infos) != len(inputs) or [_encode_problem(p) for p in scan_problems] != \
                 state["scan"]:
             return False
-        for info in infos:
+        for info in reversed(infos):  # newest last (a dated name): where edits are
             old = inputs.get(info.rel)
             if old is None or self._same_input(info, old, _info_stat(info)) is None:
                 return False
@@ -1425,9 +1426,10 @@ class BuildCache:
             if self.write else None
 
     def manifest_before(self) -> bytes | None:
-        """The SHA-256 of the manifest as this build finds it (to know whether the build
-        changed what it reads)."""
-        return _hash_file(self.config.output_dir / MANIFEST)
+        """The stamp of the manifest as this build finds it (to know whether the build
+        changed what it reads: the manifest is only ever replaced, by a rename, and only
+        when its bytes change)."""
+        return _output_stamp(os.fspath(self.config.output_dir / MANIFEST))
 
     def note_briefs(self, briefs: Sequence[Dated], *, now: datetime, options: Any) -> None:
         """Note the valid briefs of this build: their dates bound the window of `now` in
@@ -1469,13 +1471,12 @@ class BuildCache:
                     stamp = _output_stamp(folder + rel)
                     if stamp is not None:
                         recorded[rel] = stamp + (key or b"")
-                manifest = self.config.output_dir / MANIFEST
                 state["outputs"] = recorded
                 state["manifest"] = _output_stamp(folder + MANIFEST)
                 # A later build reads the manifest written now: it does the same as this
                 # one if this one found it so already, or if the build found it steady.
                 state["fixpoint"] = len(recorded) == len(outputs) and (steady or (
-                    manifest_before is not None and _hash_file(manifest) == manifest_before))
+                    manifest_before is not None and state["manifest"] == manifest_before))
                 problems, count, held, feeds = result
                 state["result"] = ([_encode_problem(p) for p in problems], count, held, feeds)
             _dump(self.folder / "state", _header("state", self.env, self.settings), state,
