@@ -54,7 +54,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import cache, lru_cache
-from itertools import islice
+from itertools import islice, product
 from operator import attrgetter
 from pathlib import Path
 from types import CodeType
@@ -388,8 +388,11 @@ def _encode_candidate(brief: Candidate, digest: bytes, tags: tuple[str, ...],
 _CANDIDATE_TYPES: tuple[Any, ...] = (
     str, str, tuple, (tuple, type(None)), tuple, str, (str, type(None)), bool, (int, type(None)),
     str, str, bytes, tuple, (bytes, type(None)), bytes, tuple)
-"""The type of each item of an encoded candidate (checked before any is used)."""
-_STR = {str}
+"""The type of each item of an encoded candidate (checked before any is used)..."""
+_CANDIDATE_SIGNATURES = frozenset(product(*(
+    types if isinstance(types, tuple) else (types,) for types in _CANDIDATE_TYPES)))
+"""...as the exact types it may have, all at once (marshal makes no subclasses)."""
+_TWO_INTS = (int, int)
 _INT = {int}
 
 
@@ -401,14 +404,16 @@ def _candidate_class() -> type[Candidate]:
 
 
 def _decode_candidate(code: Any, bodies: BodyStore, info: FileInfo) -> Candidate:
-    if type(code) is not tuple or len(code) != len(_CANDIDATE_TYPES) or \
-            not all(map(isinstance, code, _CANDIDATE_TYPES)):
+    if type(code) is not tuple or tuple(map(type, code)) not in _CANDIDATE_SIGNATURES:
         raise ValueError("bad brief in the cache")
     (path, title, date, updated, tags, slug, author, draft, id_line, entry_id, url, key,
      sizes, where, digest, digest_tags) = code
-    if not (_ints(sizes, 2) and set(map(type, tags)) <= _STR and
-            set(map(type, digest_tags)) <= _STR and path == info.path):
+    if not (tuple(map(type, sizes)) == _TWO_INTS and path == info.path):
         raise ValueError("bad brief in the cache")
+    try:  # (joining texts fails unless each is a str)
+        "".join(tags), "".join(digest_tags)
+    except TypeError:
+        raise ValueError("bad brief in the cache") from None
     return _candidate_class()(
         path, title, _moment(date), None if updated is None else _moment(updated), tags, slug,
         author, draft, id_line, entry_id, url, bodies.stored(key, sizes, info, where), digest,

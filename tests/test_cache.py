@@ -558,6 +558,43 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Count
     assert _tree(project.public) == _tree(clean.public)
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    (1, 7),  # the title: a number
+    (4, ("US", 1)),  # a tag: a number
+    (12, (1, "2")),  # the sizes of the HTML: a text
+    (0, "content/elsewhere.txt"),  # the path: another file's
+    (15, (None,)),  # the tags the digest was made with: not texts
+])
+def test_a_well_signed_known_brief_of_the_wrong_shape_is_not_trusted(
+        project: Project, counter: Counter, monkeypatch: pytest.MonkeyPatch, field: int,
+        value: Any) -> None:
+    """A record of the known briefs with one field of the wrong type (though its file's
+    checksum holds) is not trusted: that brief is looked up among the parsed briefs, as a
+    changed one is, and the output is a clean build's."""
+    _three(project)
+    project.build()
+    known = project.root / ".feeder-cache" / "known"
+    victim = "2016-10-05-b.txt"
+
+    def spoil(records: dict[str, Any]) -> dict[str, Any]:
+        sha, key, problems, code = records[victim]
+        return {**records, victim: (sha, key, problems, (*code[:field], value,
+                                                         *code[field + 1:]))}
+
+    _resign(known, spoil)
+    project.brief("2016-10-04-a.txt", house("Alpha", "russia, US", short="Edited."))
+    lookups = _calls(monkeypatch, cache_module.BuildCache, "lookup")
+    counter.reset()
+    project.build()
+    assert [info.rel for info in lookups] == ["2016-10-04-a.txt", victim]
+    assert counter.parsed == ["2016-10-04-a.txt"]  # the other, found parsed
+    clean = Project(project.root.parent / "clean")
+    clean.settings(SETTINGS)
+    shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+    build(clean.config(), now=NOW, options=Options(clean=True))
+    assert _tree(project.public) == _tree(clean.public)
+
+
 def test_html_is_kept_in_the_cache_and_read_only_for_what_is_made(project: Project) -> None:
     """Entries carry a key to their HTML, not the HTML: the outputs are the same bytes as
     those made from HTML held in memory, and a brief's HTML file goes with the brief."""
