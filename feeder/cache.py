@@ -87,6 +87,11 @@ KNOWN_CHANGES = "known-changes"
 KNOWN_REWRITE = 8
 """The file of known briefs is written whole again once the changes since hold more than
 one record for this many in it."""
+ENTRIES = "entries"
+"""The XML and JSON of the entries of the feeds the last build wrote (see
+feeds.kept_entries): most of what a rebuild writes again."""
+ENTRIES_BYTES = 8 << 20
+"""...kept when they take at most this much (a rebuild's few feeds: not a cold build's)."""
 OUTPUT_LIBRARIES = ("markdown", "nh3", "feedgen", "PyYAML", "python-dateutil", "lxml",
                     "Jinja2", "MarkupSafe", "tzdata")
 """Libraries whose version can change feeder's output."""
@@ -1441,15 +1446,31 @@ class BuildCache:
         which a later build publishes the same ones."""
         self._window = _window(briefs, now, options)
 
+    def stored_entries(self) -> dict[tuple[str, str], dict[bytes, bytes]]:
+        """The entries' XML and JSON the last build kept (see `save`), or none."""
+        if not self._read:
+            return {}
+        stored = _load(self.folder / ENTRIES, _header(ENTRIES, self.env, self.settings))
+        if not isinstance(stored, dict) or not all(
+                type(group) is tuple and len(group) == 2 and set(map(type, group)) <= {str}
+                and type(found) is dict and all(type(digest) is bytes and type(data) is bytes
+                                                for digest, data in found.items())
+                for group, found in stored.items()):
+            return {}
+        return stored
+
     def save(self, *, result: tuple[tuple[Problem, ...], int, int, int] | None = None,
              outputs: Mapping[str, bytes | None] | None = None,
              manifest_before: bytes | None = None, steady: bool = False,
-             unchanged: Collection[str] = ()) -> None:
+             unchanged: Collection[str] = (),
+             entries: Mapping[tuple[str, str], Mapping[bytes, bytes]] | None = None) -> None:
         """Store the parsed briefs, their HTML and (after a build that wrote its output)
         the state a later build compares itself with.
 
         `outputs` maps each written or unchanged path to its key; `unchanged` are the ones
-        `unchanged_outputs` found as the last build left them (their record is kept).
+        `unchanged_outputs` found as the last build left them (their record is kept);
+        `entries`, the XML and JSON of the entries of the feeds written (`stored_entries`
+        gives them to the next build).
         """
         self.wait()
         if not self.write:
@@ -1457,6 +1478,9 @@ class BuildCache:
         try:
             if self._ref_ns is None:
                 return
+            if entries is not None:
+                _dump(self.folder / ENTRIES, _header(ENTRIES, self.env, self.settings),
+                      dict(entries))
             state: dict[str, Any] = {
                 "key": self.build_key,
                 "ref_ns": self._ref_ns,

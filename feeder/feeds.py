@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import pairwise
 from operator import itemgetter
@@ -332,6 +332,29 @@ class _Fragments:
         self.found.clear()
         self.size = 0
 
+    def kept(self, limit: int) -> dict[tuple[str, str], dict[bytes, bytes]] | None:
+        """Every entry's XML or JSON kept, if it takes at most `limit` bytes."""
+        if self.size > limit:
+            return None
+        return {group: dict(found) for group, found in self.found.items() if found}
+
+    def prime(self, stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],
+              files: Iterable[tuple[Feed, str]]) -> None:
+        """Keep the entries' XML or JSON of `stored` (kept by an earlier build: see
+        `kept`) that the feed files `files` hold."""
+        for feed, name in files:
+            group = (_scheme(feed, name), name)
+            given = stored.get(group)
+            if not given:
+                continue
+            found = self.found.setdefault(group, {})
+            for entry in feed.entries:
+                digest = entry.digest
+                if digest not in found:
+                    data = given.get(digest)
+                    if data is not None:
+                        self._keep(found, digest, data)
+
 
 FRAGMENT_BUDGET = 160 << 20
 """Bytes of entries' XML and JSON a process may keep (see _Fragments) when every entry of
@@ -342,6 +365,22 @@ SMALL_BUDGET = 16 << 20
 _ENTRY_EXTRA = 2048
 """Bytes an entry takes in each format besides its HTML (its id, URL, title, dates, tags)."""
 _FRAGMENTS = _Fragments(SMALL_BUDGET)
+
+
+def kept_entries(limit: int) -> dict[tuple[str, str], dict[bytes, bytes]] | None:
+    """The entries' XML and JSON this process wrote or was given (by `reuse_entries`),
+    by categories' scheme and file name, then by entry digest; None when they take more
+    than `limit` bytes. What a later build may give `reuse_entries` (the build cache keeps
+    them): the entries of the feeds a rebuild writes are mostly those the last one wrote."""
+    return _FRAGMENTS.kept(limit)
+
+
+def reuse_entries(stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],
+                  files: Iterable[tuple[Feed, str]]) -> None:
+    """Keep, for the feed files `files` (a feed, the name of its file), the XML and JSON of
+    their entries found in `stored` (see `kept_entries`): an entry's XML depends only on the
+    entry (its digest), the categories' scheme and the format."""
+    _FRAGMENTS.prime(stored, files)
 
 
 def forget_entries() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from feeder.cache import BuildCache, Deferred, Later, OutputKeys, Progress
+from feeder.cache import ENTRIES_BYTES, BuildCache, Deferred, Later, OutputKeys, Progress
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
@@ -266,7 +266,7 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
         return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
                            replay.briefs, replay.held_back, replay.feeds)
     cache.start_recording()
-    from feeder.feeds import forget_entries, keep_room_for
+    from feeder.feeds import forget_entries, keep_room_for, kept_entries, reuse_entries
 
     forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
     manifest_before = cache.manifest_before()
@@ -287,8 +287,11 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     plan = plan_deferred(site, config, templates, cache.compiled_templates())
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     names = config.feed_files
-    write_entries_ahead([(feed, name) for feed in site.feeds for name in names
-                         if feed.folder + name not in known], progress=progress)
+    feed_files = [(feed, name) for feed in site.feeds for name in names
+                  if feed.folder + name not in known]
+    reuse_entries(cache.stored_entries(), feed_files)
+    write_entries_ahead(feed_files, progress=progress)
+    del feed_files
     with LazyPlan(plan, known, progress=progress) as lazy:
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
                             entries=collected.published,
@@ -299,6 +302,7 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     # Every planned page and feed, both manifests: let them go before the cache is saved.
     del plan, lazy, collected
     cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
-               manifest_before=manifest_before, steady=steady, unchanged=known)
+               manifest_before=manifest_before, steady=steady, unchanged=known,
+               entries=kept_entries(ENTRIES_BYTES))
     return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
                        len(site.feeds))

@@ -35,9 +35,12 @@ from hypothesis.stateful import (
 )
 
 from feeder import cache as cache_module
+from feeder import feeds as feeds_module
 from feeder import parallel
+from feeder import pipeline as pipeline_module
 from feeder.body import Rendered, StoredBody
 from feeder.errors import ContentError, OutputError
+from feeder.feeds import FORMATS
 from feeder.output import STAGING
 from feeder.pipeline import Options, build, collect, plan_outputs
 from tests.conftest import NOW, REPO, Project, house
@@ -519,7 +522,8 @@ def _well_signed_bad_records(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_flip_last_byte, _truncate, _garbage, _other_format,
                                     _well_signed_nonsense, _well_signed_bad_records])
-@pytest.mark.parametrize("which", ["state", "parsed", "bodies", "known", "parsed known"])
+@pytest.mark.parametrize("which", ["state", "parsed", "bodies", "known", "parsed known",
+                                   "entries"])
 def test_a_damaged_cache_is_rebuilt_not_trusted(project: Project, counter: Counter,
                                                 damage: Any, which: str) -> None:
     _three(project)
@@ -588,6 +592,48 @@ def test_a_well_signed_known_brief_of_the_wrong_shape_is_not_trusted(
     project.build()
     assert [info.rel for info in lookups] == ["2016-10-04-a.txt", victim]
     assert counter.parsed == ["2016-10-04-a.txt"]  # the other, found parsed
+    clean = Project(project.root.parent / "clean")
+    clean.settings(SETTINGS)
+    shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+    build(clean.config(), now=NOW, options=Options(clean=True))
+    assert _tree(project.public) == _tree(clean.public)
+
+
+def test_a_rebuild_writes_the_xml_of_the_changed_entries_only(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XML and JSON of the entries of the feeds a build writes are kept in the cache
+    (`entries`): the next build writes those of the entries that changed, copies the others
+    (an entry is in several feeds, and a rebuild writes the same feeds again), and its
+    output is a clean build's."""
+    for number in range(1, 13):
+        project.brief(f"2016-10-{number:02d}-b{number}.txt",
+                      house(f"Brief {number}", "US, world" if number % 2 else "US"))
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline_module, "ENTRIES_BYTES", 1000)  # more than that: none kept
+        project.build()
+    assert not (project.root / ".feeder-cache" / "entries").exists()
+    made: list[str] = []
+    real = feeds_module._entries_in
+
+    def counting(entries: Any, scheme: str, names: Any) -> Any:
+        made.extend(f"{entry.title} {name}" for entry in entries for name in names)
+        return real(entries, scheme, names)
+
+    monkeypatch.setattr(feeds_module, "_entries_in", counting)
+    project.brief("2016-10-12-b12.txt", house("Brief 12", "US", short="Edited."))
+    project.build()
+    # The first rebuild writes every entry of the feeds it writes (the cold build kept
+    # none, as a large site's does: see ENTRIES_BYTES), each once per format...
+    assert sorted(made) == sorted(f"Brief {n} {name}" for n in range(1, 13)
+                                  for name in FORMATS)
+    made.clear()
+    project.brief("2016-10-12-b12.txt", house("Brief 12", "US", short="Edited again."))
+    project.build()
+    assert sorted(made) == sorted(f"Brief 12 {name}" for name in FORMATS)  # ...then only it
+    made.clear()
+    project.brief("2016-10-13-new.txt", house("New", "world"))
+    project.build()
+    assert sorted(made) == sorted(f"New {name}" for name in FORMATS)
     clean = Project(project.root.parent / "clean")
     clean.settings(SETTINGS)
     shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
