@@ -1700,10 +1700,9 @@ def _window(briefs: Sequence[Dated], now: datetime,
     drafts = getattr(options, "drafts", False)
     latest: datetime | None = None  # compared as datetimes: converted once, at the end
     soonest: datetime | None = None
-    for brief in briefs:
-        if brief.draft and not drafts:
-            continue
-        date = brief.date
+    # Each date once (briefs share them: a datetime keeps its hash; comparing two asks
+    # their zones for their offsets each time).
+    for date in {brief.date for brief in briefs if drafts or not brief.draft}:
         if date <= now:
             if latest is None or date > latest:
                 latest = date
