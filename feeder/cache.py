@@ -91,7 +91,8 @@ ENTRIES = "entries"
 """The XML and JSON of the entries of the feeds the last build wrote (see
 feeds.kept_entries): most of what a rebuild writes again."""
 ENTRIES_BYTES = 8 << 20
-"""...kept when they take at most this much (a rebuild's few feeds: not a cold build's)."""
+"""...at most this much of it (a rebuild's few feeds; of a cold build's every feed, the
+newest entries)."""
 OUTPUT_LIBRARIES = ("markdown", "nh3", "feedgen", "PyYAML", "python-dateutil", "lxml",
                     "Jinja2", "MarkupSafe", "tzdata")
 """Libraries whose version can change feeder's output."""

@@ -332,11 +332,25 @@ class _Fragments:
         self.found.clear()
         self.size = 0
 
-    def kept(self, limit: int) -> dict[tuple[str, str], dict[bytes, bytes]] | None:
-        """Every entry's XML or JSON kept, if it takes at most `limit` bytes."""
-        if self.size > limit:
-            return None
-        return {group: dict(found) for group, found in self.found.items() if found}
+    def kept(self, limit: int,
+             preferred: Iterable[Entry]) -> dict[tuple[str, str], dict[bytes, bytes]]:
+        """The entries' XML and JSON kept: all of it if it takes at most `limit` bytes,
+        else that of the first entries of `preferred` whose XML and JSON fit."""
+        if self.size <= limit:
+            return {group: dict(found) for group, found in self.found.items() if found}
+        chosen: dict[tuple[str, str], dict[bytes, bytes]] = {}
+        size = 0
+        groups = [(group, found) for group, found in self.found.items() if found]
+        for entry in preferred:
+            digest = entry.digest
+            for group, found in groups:
+                data = found.get(digest)
+                if data is not None:
+                    size += len(data)
+                    if size > limit:
+                        return chosen
+                    chosen.setdefault(group, {})[digest] = data
+        return chosen
 
     def prime(self, stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],
               files: Iterable[tuple[Feed, str]]) -> None:
@@ -367,12 +381,15 @@ _ENTRY_EXTRA = 2048
 _FRAGMENTS = _Fragments(SMALL_BUDGET)
 
 
-def kept_entries(limit: int) -> dict[tuple[str, str], dict[bytes, bytes]] | None:
+def kept_entries(limit: int, preferred: Iterable[Entry]
+                 ) -> dict[tuple[str, str], dict[bytes, bytes]]:
     """The entries' XML and JSON this process wrote or was given (by `reuse_entries`),
-    by categories' scheme and file name, then by entry digest; None when they take more
-    than `limit` bytes. What a later build may give `reuse_entries` (the build cache keeps
-    them): the entries of the feeds a rebuild writes are mostly those the last one wrote."""
-    return _FRAGMENTS.kept(limit)
+    by categories' scheme and file name, then by entry digest: at most `limit` bytes, those
+    of the first entries of `preferred` when there is more (a cold build writes every
+    entry: the newest are those a rebuild writes again). What a later build may give
+    `reuse_entries` (the build cache keeps them): the entries of the feeds a rebuild writes
+    are mostly those the last one wrote."""
+    return _FRAGMENTS.kept(limit, preferred)
 
 
 def reuse_entries(stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],

@@ -303,6 +303,6 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     del plan, lazy, collected
     cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
                manifest_before=manifest_before, steady=steady, unchanged=known,
-               entries=kept_entries(ENTRIES_BYTES))
+               entries=kept_entries(ENTRIES_BYTES, site.entries))
     return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
                        len(site.feeds))

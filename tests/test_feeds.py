@@ -361,3 +361,24 @@ def test_entries_written_ahead_are_what_each_feed_would_write(
     assert {(feed.folder, name): feeds.RENDERERS[name](feed, config)
             for feed, name in files} == expected
     feeds.forget_entries()
+
+
+def test_the_entries_xml_kept_for_the_next_build_is_the_preferred_entries_when_too_much() -> None:
+    """feeds.kept_entries: all of it when it fits; else the XML and JSON of the first
+    entries given (the newest), entry by entry, up to the limit."""
+    from types import SimpleNamespace
+
+    from feeder.feeds import _Fragments
+
+    fragments = _Fragments(1 << 20)
+    groups = {("s", "atom.xml"): 100, ("s", "feed.json"): 60}
+    for group, size in groups.items():
+        found = fragments.found.setdefault(group, {})
+        for number in range(4):
+            fragments._keep(found, bytes([number]), bytes(size))
+    assert fragments.kept(640, []) == fragments.found  # 4 x (100 + 60): all of it
+    newest_first = [SimpleNamespace(digest=bytes([number])) for number in (3, 1, 0, 2)]
+    kept = fragments.kept(400, newest_first)  # two entries and a half: two
+    assert kept == {group: {bytes([3]): bytes(size), bytes([1]): bytes(size)}
+                    for group, size in groups.items()}
+    assert fragments.kept(90, newest_first) == {}
