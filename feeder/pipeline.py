@@ -289,9 +289,9 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     names = config.feed_files
     feed_files = [(feed, name) for feed in site.feeds for name in names
                   if feed.folder + name not in known]
-    reuse_entries(cache.stored_entries(), feed_files)
+    if feed_files:  # (a build that writes no feed neither reads the entries' XML nor keeps it)
+        reuse_entries(cache.stored_entries(), feed_files)
     write_entries_ahead(feed_files, progress=progress)
-    del feed_files
     with LazyPlan(plan, known, progress=progress) as lazy:
         report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
                             entries=collected.published,
@@ -303,6 +303,6 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     del plan, lazy, collected
     cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
                manifest_before=manifest_before, steady=steady, unchanged=known,
-               entries=kept_entries(ENTRIES_BYTES, site.entries))
+               entries=kept_entries(ENTRIES_BYTES, site.entries) if feed_files else None)
     return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
                        len(site.feeds))

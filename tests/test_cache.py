@@ -635,9 +635,19 @@ def test_a_rebuild_writes_the_xml_of_the_changed_entries_only(
     project.brief("2016-10-13-new.txt", house("New", "world"))
     project.build()
     assert sorted(made) == sorted(f"New {name}" for name in FORMATS)
+    # A build that writes no feed (a new stylesheet: pages only) keeps what was kept.
+    kept = cache_module.BuildCache(project.config()).stored_entries()
+    assert kept
+    (project.root / "templates").mkdir()
+    (project.root / "templates" / "style.css").write_text("body { color: teal; }\n",
+                                                         encoding="utf-8")
+    result = project.build()
+    assert result.report.written == ("style.css",)
+    assert cache_module.BuildCache(project.config()).stored_entries() == kept
     clean = Project(project.root.parent / "clean")
     clean.settings(SETTINGS)
     shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+    shutil.copytree(project.root / "templates", clean.root / "templates")
     build(clean.config(), now=NOW, options=Options(clean=True))
     assert _tree(project.public) == _tree(clean.public)
 
