@@ -8,11 +8,10 @@ the future) and nothing below it does.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -143,11 +142,13 @@ def cli() -> None:
               help="Then tell the WebSub hubs (setting hubs) which feeds changed.")
 @click.option("--clean", is_flag=True,
               help="Ignore the build cache (setting cache_dir): read, parse and render every "
-                   "brief again, and rewrite the cache.")
+                   "brief and make every file again.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files in the output folder that feeder did not write.")
 @_ping_options
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
-          keep_going: bool, ping: bool, clean: bool, strict: bool, hub_timeout: float,
-          **settings: Any) -> None:
+          keep_going: bool, ping: bool, clean: bool, overwrite: bool, strict: bool,
+          hub_timeout: float, **settings: Any) -> None:
     """Build the feeds from the briefs into the output folder.
 
     Nothing is written if any brief is invalid (unless --keep-going): every problem is
@@ -163,7 +164,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _require_hubs(config)
         result = run_build(config, now=_now(),
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
-                                           clean=clean),
+                                           clean=clean, overwrite=overwrite),
                            on_wait=None if quiet else lambda message: click.echo(message, err=True),
                            progress=_ProgressBar.on_terminal(quiet))
         _echo_problems(result.problems, quiet=quiet)
@@ -183,7 +184,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if ping:
             from feeder.websub import changed_feed_urls
 
-            urls = changed_feed_urls(result.site, report.written) if result.site else ()
+            urls = changed_feed_urls(result.site, report.written)
             pinged = _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
@@ -201,12 +202,11 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     Writes nothing.
     """
     with _reporting(quiet):
-        from feeder.cache import BuildCache
-        from feeder.pipeline import Options, collect
+        from feeder.pipeline import Options
+        from feeder.pipeline import check as run_check
 
         config = _load(project, settings, quiet)
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
-                            cache=BuildCache(config, write=False))
+        collected = run_check(config, now=_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
@@ -249,38 +249,29 @@ def _ping(config: Any, urls: tuple[str, ...], *, timeout: float, strict: bool, q
 
 @cli.command()
 @_project_options
-@click.option("--since", type=click.Path(path_type=Path), metavar="MANIFEST",
-              help="A copy of the output folder's .feeder-manifest.json saved when the site "
-                   "was last deployed: ping only the feeds that changed since.")
+@click.option("--since", type=click.Path(path_type=Path), metavar="RECORD",
+              help="A copy of the build record (.feeder-cache/feeder.sqlite) saved when the "
+                   "site was last deployed: ping only the feeds that changed since.")
 @_ping_options
 def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
          since: Path | None, strict: bool, hub_timeout: float, **settings: Any) -> None:
     """Tell the WebSub hubs (setting hubs) which feeds changed; run it after deploying.
 
-    Compares the output folder's manifest (from the last build) with MANIFEST and pings the
-    hubs with every feed that differs; every feed when MANIFEST does not exist yet or
-    without --since. Give it the options you gave feeder build.
+    Compares the record of the last build with RECORD and pings the hubs with every feed
+    that differs; every feed when RECORD does not exist yet or without --since. Give it the
+    options you gave feeder build.
     """
     with _reporting(quiet):
-        from feeder.errors import ContentError
-        from feeder.output import read_manifest
-        from feeder.pipeline import Options, collect
-        from feeder.websub import changed_feed_urls, changed_files, read_file_hashes
+        from feeder.pipeline import Options, changed_feeds
 
         config = _load(project, settings, quiet)
         _require_hubs(config)
-        built, problems = read_manifest(config.output_dir)
-        _echo_problems(problems, quiet=quiet)
-        output = config.display_path(config.output_dir)
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future))
-        if not built.files or collected.site is None:
-            raise ContentError([Problem(output, None, "nothing built here: run feeder build")])
-        before = read_file_hashes(since, since.as_posix()) if since else None
-        if since and before is None and not quiet:
+        changed = changed_feeds(config, now=_now(), options=Options(drafts=drafts, future=future),
+                                since=since)
+        if since and not changed.since_found and not quiet:
             click.echo(f"{since.as_posix()}: not found, so every feed counts as changed",
                        err=True)
-        urls = changed_feed_urls(collected.site, changed_files(before or {}, built.files))
-        if not _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
+        if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
             _exit(1)
 
@@ -369,44 +360,6 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
               echo=echo, announce=click.echo, log=echo if verbose else None)
 
 
-GC_THRESHOLDS = (500_000, 20, 100)
-"""Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a
-build makes millions of objects, almost none in cycles, and each collection goes through
-the young ones again. With the default, a rebuild after one edit at 10,000 briefs spent
-90 ms in 347 collections; with 50,000 new objects between collections, 40 to 55 ms in 3
-(each went through 50,000 live objects); with 500,000, none (a cold build, a few). Cycles
-are still collected: the count is of objects made and not freed since the last collection,
-and almost everything a build frees it frees at once, by reference counting."""
-
-
-def main() -> NoReturn:
-    """Entry point of the `feeder` script.
-
-    Ends the process without tearing the interpreter down: a large build leaves millions of
-    objects, and freeing them one by one took 0.1 s of a cold build of 10,000 briefs. By
-    then every file feeder wrote is closed (and the output flushed to disk), its worker
-    processes are gone and its lock is released by the exit itself; the output streams are
-    flushed here. A bug's traceback still goes the usual way.
-    """
-    import gc
-
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        cli()
-        status = 0
-    except SystemExit as stop:  # how click ends every command
-        status = _exit_status(stop.code)
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):  # a closed pipe (`feeder tags | head`) or stream
-            stream.flush()
-    os._exit(status)
-
-
-def _exit_status(code: object) -> int:
-    """The exit status `sys.exit(code)` gives."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
+def main() -> None:
+    """Entry point of the `feeder` script."""
+    cli()

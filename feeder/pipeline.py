@@ -1,35 +1,58 @@
-"""The build: read files -> parse briefs -> index tags -> plan outputs -> write.
+"""The build: read sources -> parse briefs -> render -> plan the site -> make outputs -> write.
 
-Only `collect` (which reads the content folder) and `build` (which writes the output folder)
-touch the disk; `plan_outputs` is pure. Every problem in every brief is collected before
-anything is written, and any error leaves the output folder exactly as it was, unless
-`keep_going` asks to publish the valid briefs anyway.
+`build` and `check` are the library's entry points. Both read the brief files (through the
+build cache: a file whose stamp or hash did not change is not parsed or rendered again) and
+plan the site; `build` then makes the outputs whose key changed and writes them. Every
+problem in every brief is collected before anything is written, and any error leaves the
+output folder as it was, unless `keep_going` asks to publish the valid briefs anyway. The
+stages between reading and writing are pure; this module is the only user of the cache.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Protocol
 
-from feeder.cache import ENTRIES_BYTES, BuildCache, Deferred, Later, OutputKeys, Progress
-from feeder.config import Config
+from feeder import cache, manifest
+from feeder.archive import html_needed
+from feeder.brief import Brief
+from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
-from feeder.output import STAGING, Manifest, WriteReport, read_manifest, write_plan
-from feeder.parallel import LazyPlan, read_briefs, write_entries_ahead
+from feeder.output import Staging, WriteReport, stamp_of
+from feeder.plan import plan_files, plan_outputs, plan_site, site_of
+from feeder.render import Rendered, sanitise
+from feeder.site import (
+    Body,
+    Entry,
+    Site,
+    check_unique,
+    group_feeds,
+    index_tags,
+    is_published,
+    make_entries,
+)
+from feeder.sources import FileInfo, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
+from feeder.text import strip_xml_forbidden
+from feeder.workers import read_brief, read_briefs
 
-if TYPE_CHECKING:
-    from feeder.body import Body
-    from feeder.cache import Parsed
-    from feeder.site import Candidate, Site
+__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
+           "plan_site"]
 
-# The modules that parse, render and write feeds and pages are imported where they are used:
-# a build with nothing to do (see BuildCache.replay) never imports Markdown, nh3, feedgen,
-# lxml, PyYAML, dateutil or Jinja2. tests/test_cache.py checks it.
+
+class Progress(Protocol):
+    """Hears how far the long stages of a build are (the CLI's progress bar)."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, count: int = 1) -> None: ...
+    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +63,9 @@ class Options:
     future: bool = False
     keep_going: bool = False
     clean: bool = False
-    """Ignore the build cache (and rewrite it): `feeder build --clean`."""
+    """Read, parse and render every brief and make every output again (`build --clean`)."""
+    overwrite: bool = False
+    """Replace files in the output folder that feeder did not write (`build --overwrite`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +81,11 @@ class Collected:
     """Briefs read without error."""
     held_back: int
     """Valid briefs not published: drafts and briefs dated in the future."""
-    manifest: Manifest = field(default_factory=Manifest)
-    """The output folder's manifest, as the previous build left it."""
-    published: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """The entry ids the new manifest records (see stability.remembered)."""
-    steady: bool = False
-    """Whether a build reading the manifest this one writes would report and write the
-    same (see BuildCache.replay)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site | None
-    """None when the build cache showed that nothing changed, so nothing was planned."""
+    site: Site
     report: WriteReport
     problems: tuple[Problem, ...]
     briefs: int
@@ -81,130 +98,203 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-def _parse_all(config: Config, cache: BuildCache,
-               progress: Progress | None) -> tuple[list[Candidate], list[Problem], int]:
-    """Every valid brief, in the order of the content folder, with the problems of every
-    brief file and how many there are: unchanged briefs as the last build had them
-    (BuildCache.known), the others looked up in the cache, or parsed and rendered."""
-    from feeder.site import candidate
+# --- reading ----------------------------------------------------------------------------------
 
+@dataclass
+class _Briefs:
+    """Every brief file of the content folder, as read (through the cache)."""
+
+    files: list[tuple[FileInfo, cache.Stored]]
+    """In the order of the content folder."""
+    problems: list[Problem]
+    html: dict[bytes, Rendered]
+    """The HTML rendered by this build, by body digest."""
+    rows: list[tuple[object, ...]]
+    """The rows of the cache to write (cache.brief_row)."""
+    gone: list[str]
+    """Brief files the cache knows and that are gone."""
+
+
+def _stamp(info: FileInfo) -> tuple[int, int, int]:
+    return info.size, info.mtime_ns, info.ino
+
+
+def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
+    """True when the file is surely unchanged, None when only its hash can tell."""
+    if old is None:
+        return False
+    if old.stamp == _stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
+        return True
+    try:
+        data = Path(info.abspath).read_bytes()
+    except OSError:
+        return False
+    return None if hashlib.sha256(data).digest() != old.sha else True
+
+
+def read_all(config: Config, stored: Mapping[str, cache.Stored],
+             progress: Progress | None = None) -> _Briefs:
+    """Scan the content folder and read every brief file; those `stored` (by the cache)
+    with the same stamp or hash are not read again."""
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
-    infos, scan_problems = cache.scan()
-    cache.read_known()
-    fresh = cache.unknown(infos)
-    problems = list(scan_problems)
-    candidates: list[Candidate] = []
-    # The fresh files are parsed (a few by a child process) while the known briefs are
-    # decoded here; a known brief that cannot be decoded after all is parsed here, after.
-    with contextlib.closing(read_briefs(config, fresh, cache, progress=progress)) as parsed:
-        known = cache.known(infos)
-        fresh_rels = {info.rel for info in fresh}
-        late = [info for info, found in zip(infos, known, strict=True)
-                if found is None and info.rel not in fresh_rels]
-        with contextlib.closing(read_briefs(config, late, cache)) as parsed_late:
-            for info, found in zip(infos, known, strict=True):
-                if found is None:
-                    brief = next(parsed if info.rel in fresh_rels else parsed_late)
-                    problems.extend(brief.problems)
-                    if brief.brief is not None:
-                        candidates.append(candidate(config, brief.brief, _rendered(brief)))
-                else:
-                    candidates.append(found[0])
-                    problems.extend(found[1])
-    return candidates, problems, len(infos) + len(scan_problems)
+    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+    seen_ns = time.time_ns()
+    found: dict[str, cache.Stored] = {}
+    todo: list[FileInfo] = []
+    rows: list[tuple[object, ...]] = []
+    for info in infos:
+        old = stored.get(info.rel)
+        if old is not None and _unchanged(info, old):
+            if old.stamp != _stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
+                old = old._replace(stamp=_stamp(info), seen_ns=seen_ns)
+                rows.append(cache.brief_row(info.rel, old, None))
+            found[info.rel] = old
+        else:
+            todo.append(info)
+    html: dict[bytes, Rendered] = {}
+    if progress is not None and len(todo) >= 200:
+        progress.start("reading briefs", len(todo))
+    for read in read_briefs(todo, config):
+        body = Body.of(read.html) if read.html is not None else None
+        new = cache.Stored(_stamp(read.info), seen_ns, read.sha or b"", read.brief,
+                           read.problems, body)
+        if read.sha is not None:
+            keep = read.html if not config.allow_raw_html else None
+            rows.append(cache.brief_row(read.info.rel, new, keep))
+        if body is not None and read.html is not None:
+            html[body.digest] = read.html
+        found[read.info.rel] = new
+        if progress is not None and len(todo) >= 200:
+            progress.advance()
+    if progress is not None and len(todo) >= 200:
+        progress.finish()
+    files = [(info, found[info.rel]) for info in infos]
+    gone = sorted(stored.keys() - found.keys())
+    return _Briefs(files, list(scan_problems), html, rows, gone)
 
 
-def _rendered(parsed: Parsed) -> Body:
-    if parsed.rendered is None:  # read_briefs renders every valid brief
-        raise RuntimeError(f"{parsed.info.path} was not rendered")
-    return parsed.rendered
+# --- checking and planning --------------------------------------------------------------------
+
+@dataclass
+class _Checked:
+    entries: list[Entry]
+    problems: list[Problem]
+    briefs: int
+    held: dict[str, EntryRecord]
+    """The valid briefs held back, by entry id."""
 
 
-def collect(config: Config, *, now: datetime, options: Options = Options(),
-            cache: BuildCache | None = None, progress: Progress | None = None) -> Collected:
-    """Read, parse and check every brief, and plan the site from the publishable ones.
+def check_briefs(config: Config, read: _Briefs, *, now: datetime,
+                 options: Options) -> _Checked:
+    """The entries to publish from the briefs read, with every problem found."""
+    from feeder.site import entry_id
 
-    `cache` skips reading, parsing and rendering unchanged briefs (and learns the others).
-    Raises ConfigError when the content folder is missing. Content errors are returned in
-    `problems`, not raised, so that `check` can list them; `build` raises them.
-    """
-    from feeder.site import check_unique, index_tags, is_published, make_entries, plan_site
-
-    cache = cache or BuildCache(config, None, read=False, write=False)
-    candidates, problems, files = _parse_all(config, cache, progress)
-    cache.note_briefs(candidates, now=now, options=options)
-    valid = candidates
-    unique_problems = check_unique(valid)
+    problems = [*read.problems]
+    valid: list[tuple[Brief, Body]] = []
+    for _info, stored in read.files:
+        problems.extend(stored.problems)
+        if stored.brief is not None and stored.body is not None:
+            valid.append((stored.brief, stored.body))
+    unique_problems = check_unique(config, [brief for brief, _ in valid])
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
-        valid = [b for b in valid if b.path not in clashing]
-    published: list[Candidate] = []
-    held: list[Candidate] = []
-    for brief in valid:
-        publish = is_published(brief, now, drafts=options.drafts, future=options.future)
-        (published if publish else held).append(brief)
-    tags, tag_problems = index_tags(published)
+        valid = [item for item in valid if item[0].path not in clashing]
+    published = [item for item in valid if is_published(item[0], now, drafts=options.drafts,
+                                                        future=options.future)]
+    held = {entry_id(config, brief): EntryRecord(brief.path, brief.title)
+            for brief, _ in valid if not is_published(brief, now, drafts=options.drafts,
+                                                      future=options.future)}
+    tags, tag_problems = index_tags(brief for brief, _ in published)
     problems.extend(tag_problems)
-    entries = make_entries(published, tags)
-    cache.keep_briefs(candidates, {entry.path: entry for entry in entries})
-    site = plan_site(entries, config) if entries else None
-    kept = {b.id: EntryRecord(b.path, b.title) for b in held}
-    count = len(valid)
-    del candidates, valid, published, held  # the entries have what is needed (memory)
-    # Ids published by earlier builds that this one would drop or change: warnings.
-    manifest, manifest_problems = read_manifest(config.output_dir)
-    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
-    failed = {p.path for p in errors_in(problems)}
-    warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
-    problems += [*manifest_problems, *warnings]
-    recorded = remembered(manifest.entries, current, held=kept, failed=failed)
-    # The same briefs checked against the manifest this build writes: if that changes
-    # nothing, a rebuild would do exactly this again (and the build cache can replay it).
-    steady = not manifest_problems and \
-        remembered(recorded, current, held=kept, failed=failed) == recorded and \
-        stability_warnings(recorded, current, held=kept, failed=failed) == warnings
-    # The earlier entries are needed from now on only where this build does not record
-    # them (see output.write_plan's interim manifest): keep only those (memory).
-    manifest = replace(manifest, entries={entry: record for entry, record
-                                          in manifest.entries.items() if entry not in recorded})
-    return Collected(site, _sorted(problems), files, count, len(kept), manifest, recorded,
-                     steady)
+    return _Checked(make_entries(config, published, tags), problems, len(valid), held)
 
 
-def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | None = None,
-                  compiled: Any = None) -> dict[str, Deferred]:
-    """Every file of the site, not made yet: relative POSIX path -> how to make its bytes,
-    with the key of what they are made from (see cache.Deferred). Pure (`compiled`: see
-    pages.plan_pages)."""
-    from functools import partial
-
-    from feeder.feeds import RENDERERS
-    from feeder.opml import OPML_FILE, opml_bytes
-    from feeder.pages import plan_pages
-
-    keys = OutputKeys()
-    plan: dict[str, Deferred] = {}
-    names = config.feed_files
-    for feed in site.feeds:
-        for name in names:
-            plan[feed.folder + name] = Later(keys.feed(feed, name),
-                                             partial(RENDERERS[name], feed, config))
-    plan.update(plan_pages(site, config, templates, compiled))
-    plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
-    return plan
+def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
+               ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
+    """Warnings for ids published before that this build drops or changes, and the entries
+    the record keeps."""
+    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
+    failed = {p.path for p in errors_in(checked.problems)}
+    warnings = stability_warnings(before, current, held=checked.held, failed=failed)
+    return warnings, remembered(before, current, held=checked.held, failed=failed)
 
 
-def plan_outputs(site: Site, config: Config,
-                 templates: Mapping[str, str] | None = None) -> dict[str, bytes]:
-    """Every file of the site: relative POSIX path -> bytes. Pure.
+def _plan_site(config: Config, db: sqlite3.Connection, read: _Briefs,
+               entries: list[Entry]) -> Site:
+    grouped = group_feeds(entries, config)
+    needed = html_needed(grouped[2], config)
+    html = load_html(config, db, read, needed) if needed else {}
+    return site_of(grouped, config, html)
 
-    `templates` are the publisher's page templates (see `read_templates`).
+
+def load_html(config: Config, db: sqlite3.Connection | None, read: _Briefs,
+              digests: Iterable[bytes]) -> dict[bytes, Rendered]:
+    """The HTML of the briefs whose body digests are `digests`: rendered by this build, or
+    kept by the cache (and sanitised again: the cache is never trusted to be safe), or read
+    and rendered again."""
+    from feeder.site import brief_url
+
+    wanted = set(digests)
+    html = {digest: read.html[digest] for digest in wanted if digest in read.html}
+    where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
+             if stored.body is not None and stored.body.digest in wanted - html.keys()}
+    kept = cache.stored_html(db, [info.rel for info, _ in where.values()]) \
+        if db is not None and not config.allow_raw_html else {}
+    for digest, (info, brief) in where.items():
+        found = kept.get(info.rel)
+        if found is not None and brief is not None:
+            base = brief_url(config, brief)
+            html[digest] = Rendered(strip_xml_forbidden(sanitise(found.summary_html, base)),
+                                    strip_xml_forbidden(found.summary_text),
+                                    strip_xml_forbidden(sanitise(found.content_html, base)))
+        else:
+            again = read_brief(info, config).html
+            if again is not None:
+                html[digest] = again
+    return html
+
+
+def _environment(config: Config) -> str:
+    """What the cache's memo depends on besides the files: feeder, its libraries, the
+    settings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from feeder import __version__
+
+    versions = []
+    for name in ("markdown", "nh3", "feedgen", "lxml", "jinja2", "PyYAML", "python-dateutil"):
+        try:
+            versions.append(version(name))
+        except PackageNotFoundError:
+            versions.append("")
+    return hashlib.sha256(repr((__version__, versions, config)).encode(
+        "utf-8", "surrogatepass")).hexdigest()
+
+
+def collect(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
+    """Read and check every brief and plan the site, writing nothing (`feeder check`).
+
+    Raises ConfigError when the content folder is missing. Content errors are returned in
+    `problems`, not raised.
     """
-    return {rel: deferred.make() for rel, deferred in plan_deferred(site, config,
-                                                                      templates).items()}
+    db = cache.open_readonly(config.cache_dir, _environment(config))
+    try:
+        read = read_all(config, cache.stored_briefs(db) if db is not None else {})
+        checked = check_briefs(config, read, now=now, options=options)
+        before = manifest.read_record(db).entries if db is not None else {}
+        warnings, _record = _stability(checked, before)
+        site = _plan_site(config, db, read, checked.entries) if checked.entries else None
+    finally:
+        if db is not None:
+            db.close()
+    return Collected(site, _sorted([*checked.problems, *warnings]), len(read.files) +
+                     len(read.problems), checked.briefs, len(checked.held))
+
+
+check = collect
 
 
 def read_templates(config: Config) -> dict[str, str]:
@@ -212,8 +302,6 @@ def read_templates(config: Config) -> dict[str, str]:
 
     Raises ConfigError when one cannot be read as UTF-8 text.
     """
-    from feeder.config import TEMPLATES_FOLDER
-
     folder = config.root / TEMPLATES_FOLDER
     if not folder.is_dir():
         return {}
@@ -233,76 +321,131 @@ def read_templates(config: Config) -> dict[str, str]:
     return templates
 
 
+# --- building ---------------------------------------------------------------------------------
+
 def build(config: Config, *, now: datetime, options: Options = Options(),
           on_wait: Callable[[str], None] | None = None,
           progress: Progress | None = None) -> BuildResult:
-    """Build the feeds of the project into its output folder.
+    """Build the feeds and pages of the project into its output folder.
 
     `now` decides which briefs are in the future. Raises ContentError (listing every
     problem) when a brief is invalid, unless `options.keep_going`; the output folder is then
     left exactly as it was. Raises ConfigError or OutputError (also when another build of
     the project holds the lock for longer than `lock_timeout`; `on_wait` hears of the wait).
-    The build cache (`cache_dir`) skips the work whose inputs did not change, unless
-    `options.clean`; `progress` hears how far the long stages are.
     """
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
         templates = read_templates(config)
-        cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
-                           read=not options.clean)
+        db, warnings = cache.open_cache(config.cache_dir, config.display_path(config.cache_dir),
+                                        _environment(config))
         try:
-            return _build_locked(config, cache, templates, now=now, options=options,
-                                 progress=progress)
+            return _build(config, db, templates, warnings, now=now, options=options,
+                          progress=progress)
         finally:
-            cache.wait()  # for the cache's children, also when the build fails
+            db.close()
 
 
-def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], *,
-                  now: datetime, options: Options, progress: Progress | None) -> BuildResult:
-    # A build stopped while staging its files (see output.STAGING) left temporary files
-    # that only a build that writes sweeps away: then do not replay.
-    replay = None if (config.output_dir / STAGING).exists() else cache.replay(now)
-    if replay is not None:  # nothing changed since the last build: it would do the same
-        return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
-                           replay.briefs, replay.held_back, replay.feeds)
-    cache.start_recording()
-    from feeder.feeds import forget_entries, keep_room_for, kept_entries, reuse_entries
-
-    forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
-    manifest_before = cache.manifest_before()
-    collected = collect(config, now=now, options=options, cache=cache, progress=progress)
-    problems = collected.problems
-    if errors_in(problems) and not options.keep_going:
-        cache.save()
-        raise ContentError(problems)
-    if collected.site is None:
-        cache.save()
-        held = f" ({collected.held_back} held back as drafts or dated in the future)" \
-            if collected.held_back else ""
+def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
+           warnings: tuple[Problem, ...], *, now: datetime, options: Options,
+           progress: Progress | None) -> BuildResult:
+    record = manifest.read_record(db)
+    if not record.files:
+        legacy, legacy_problems = manifest.read_legacy(config.output_dir)
+        record = legacy or record
+        warnings += legacy_problems
+    read = read_all(config, {} if options.clean else cache.stored_briefs(db), progress)
+    checked = check_briefs(config, read, now=now, options=options)
+    dropped, published = _stability(checked, record.entries)
+    problems = _sorted([*checked.problems, *dropped, *warnings])
+    if not checked.entries or (errors_in(problems) and not options.keep_going):
+        cache.save_briefs(db, read.rows, read.gone)
+        if checked.entries:
+            raise ContentError(problems)
+        held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
+            if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
-    site = collected.site
-    keep_room_for(site.entries, config.feed_files)
-    cache.bodies.room_for([entry.body for entry in site.entries])
-    plan = plan_deferred(site, config, templates, cache.compiled_templates())
-    known = cache.unchanged_outputs(plan, collected.manifest.files)
-    names = config.feed_files
-    feed_files = [(feed, name) for feed in site.feeds for name in names
-                  if feed.folder + name not in known]
-    if feed_files:  # (a build that writes no feed neither reads the entries' XML nor keeps it)
-        reuse_entries(cache.stored_entries(), feed_files)
-    write_entries_ahead(feed_files, progress=progress)
-    with LazyPlan(plan, known, progress=progress) as lazy:
-        report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
-                            entries=collected.published,
-                            display=config.display_path(config.output_dir), known=known,
-                            stager=lazy.stage)
-        outputs = lazy.output_keys()
-    counts, steady = (collected.briefs, collected.held_back), collected.steady
-    # Every planned page and feed, both manifests: let them go before the cache is saved.
-    del plan, lazy, collected
-    cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
-               manifest_before=manifest_before, steady=steady, unchanged=known,
-               entries=kept_entries(ENTRIES_BYTES, site.entries) if feed_files else None)
-    return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
+    site = _plan_site(config, db, read, checked.entries)
+    report = _write(config, db, read, site, templates, record, options, progress)
+    cache.save_briefs(db, read.rows, read.gone)
+    manifest.save_entries(db, record.entries, published)
+    return BuildResult(site, report, problems, checked.briefs, len(checked.held),
                        len(site.feeds))
+
+
+def _kept(root: Path, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
+    """Whether the output `rel` holds what the key says, as the last build left it."""
+    return key is not None and written is not None and written.key == key and \
+        written.stamp is not None and stamp_of(root / rel) == written.stamp
+
+
+def _write(config: Config, db: sqlite3.Connection, read: _Briefs, site: Site,
+           templates: Mapping[str, str], record: manifest.Record, options: Options,
+           progress: Progress | None) -> WriteReport:
+    """Make the outputs whose key changed and write them; update the record."""
+    root = config.output_dir
+    plan = plan_files(site, config, templates)
+    todo = [rel for rel, output in plan.items()
+            if options.clean or not _kept(root, rel, output.key, record.files.get(rel))]
+    html = load_html(config, db, read, {entry.body.digest for rel in todo
+                                        for entry in plan[rel].entries
+                                        if entry.body.html is None})
+    made: dict[str, manifest.Written] = {}
+    stale = [rel for rel in record.files if rel not in plan]
+    with Staging(root, config.display_path(root), record.files.keys(),
+                 options.overwrite) as staging:
+        if progress is not None and len(todo) >= 200:
+            progress.start("writing", len(todo))
+        for rel in todo:
+            output = plan[rel]
+            data = output.make(html)
+            staging.stage(rel, data)
+            made[rel] = manifest.Written(hashlib.sha256(data).hexdigest(), output.key, None)
+            if progress is not None and len(todo) >= 200:
+                progress.advance()
+        if progress is not None and len(todo) >= 200:
+            progress.finish()
+        staging.check_foreign()
+        staging.sync()
+        # Claim the new files before they appear: a build killed among the renames leaves
+        # no file that the next one would not know it may replace.
+        manifest.save_files(db, {rel: written._replace(key=None) for rel, written
+                                 in made.items() if rel not in record.files}, ())
+        report = staging.commit(stale)
+    manifest.save_files(db, {rel: written._replace(stamp=stamp_of(root / rel))
+                             for rel, written in made.items()}, stale)
+    skipped = [rel for rel in plan if rel not in made]
+    return WriteReport(report.written, report.removed,
+                       tuple(sorted([*skipped, *report.unchanged])))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFeeds:
+    """The subscription feeds to announce to the hubs (`feeder ping`)."""
+
+    urls: tuple[str, ...]
+    since_found: bool
+    """Whether the saved record to compare with was found (else every feed counts)."""
+
+
+def changed_feeds(config: Config, *, now: datetime, options: Options = Options(),
+                  since: Path | None = None) -> ChangedFeeds:
+    """The URLs of the feed files the last build wrote that differ from those of `since`, a
+    copy of the build record saved at the last deployment (every feed without it).
+
+    Raises ContentError when nothing was built yet, ConfigError when `since` is not a copy
+    of the record.
+    """
+    from feeder.websub import changed_feed_urls, changed_files
+
+    db = cache.open_readonly(config.cache_dir, None)
+    built = {rel: w.sha for rel, w in manifest.read_record(db).files.items()} if db else {}
+    if db is not None:
+        db.close()
+    collected = collect(config, now=now, options=options)
+    if not built or collected.site is None:
+        raise ContentError([Problem(config.display_path(config.output_dir), None,
+                                    "nothing built here: run feeder build")])
+    before = manifest.read_file_hashes(since, since.as_posix()) if since else None
+    urls = changed_feed_urls(collected.site, changed_files(before or {}, built))
+    return ChangedFeeds(urls, since is None or before is not None)
