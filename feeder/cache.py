@@ -123,10 +123,13 @@ def _connect(path: Path, environment: str) -> sqlite3.Connection:
     return db
 
 
-def open_cache(folder: Path, display: str, environment: str
+def open_cache(folder: Path | None, display: str, environment: str
                ) -> tuple[sqlite3.Connection, tuple[Problem, ...]]:
     """The build state in `folder` (named `display` in messages), made anew when it cannot
-    be used (with one warning), or kept in memory when the folder cannot be written."""
+    be used (with one warning), or kept in memory when the folder cannot be written (or
+    is None: no cache)."""
+    if folder is None:
+        return _in_memory(environment), ()
     path = folder / FILE_NAME
     shown = f"{display}/{FILE_NAME}"
     reason = None
@@ -216,10 +219,9 @@ def _decode(row: tuple[object, ...]) -> tuple[str, Stored]:
     module writes."""
     (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
      slug, entry_id, id_line, author, draft, digest, xml_size, json_size) = row
-    numbers = (size, mtime_ns, ino, seen_ns)
-    if not all(type(n) is int for n in numbers) or type(sha) is not bytes:
+    if type(size) is not int or type(mtime_ns) is not int or type(ino) is not int or \
+            type(seen_ns) is not int or type(sha) is not bytes:
         raise TypeError("bad stamp")
-    stamp = (size, mtime_ns, ino)
     brief = body = None
     if title is not None:
         names = json.loads(_text(tags))
@@ -231,7 +233,7 @@ def _decode(row: tuple[object, ...]) -> tuple[str, Stored]:
         if type(digest) is not bytes or type(xml_size) is not int or type(json_size) is not int:
             raise TypeError("bad body")
         body = Body(digest, (xml_size, json_size))
-    return _text(rel), Stored(stamp, cast(int, seen_ns), cast(bytes, sha), brief,
+    return _text(rel), Stored((size, mtime_ns, ino), seen_ns, sha, brief,
                               _problems(problems), body)
 
 
@@ -281,9 +283,11 @@ def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
     return found
 
 
-def open_readonly(folder: Path, environment: str | None) -> sqlite3.Connection | None:
+def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Connection | None:
     """The build state in `folder` to read only (`feeder check`): None when there is none
     this feeder can use with these settings (`environment`; None: with any)."""
+    if folder is None:
+        return None
     path = folder / FILE_NAME
     if not path.is_file() or _odd_files(path):
         return None

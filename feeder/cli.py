@@ -287,11 +287,11 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     """
     del verbose
     with _reporting(quiet):
-        from feeder.pipeline import Options, collect
+        from feeder.pipeline import Options, check
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future))
+        collected = check(config, now=_now(), options=Options(drafts=drafts, future=future))
         _echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))

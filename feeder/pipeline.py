@@ -14,7 +14,7 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -222,7 +222,7 @@ def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
     return warnings, remembered(before, current, held=checked.held, failed=failed)
 
 
-def _plan_site(config: Config, db: sqlite3.Connection, read: _Briefs,
+def _plan_site(config: Config, db: sqlite3.Connection | None, read: _Briefs,
                entries: list[Entry]) -> Site:
     grouped = group_feeds(entries, config)
     needed = html_needed(grouped[2], config)
@@ -274,15 +274,25 @@ def _environment(config: Config) -> str:
         "utf-8", "surrogatepass")).hexdigest()
 
 
-def collect(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
+def collect(config: Config, *, now: datetime, options: Options = Options(),
+            html: bool = True) -> Collected:
     """Read and check every brief and plan the site, writing nothing (`feeder check`).
 
-    Raises ConfigError when the content folder is missing. Content errors are returned in
+    With `html`, every entry of the site carries its HTML (so that every output can be
+    made from it); without, only the digests (enough to check and list the site). Raises
+    ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised.
     """
     db = cache.open_readonly(config.cache_dir, _environment(config))
     try:
         read = read_all(config, cache.stored_briefs(db) if db is not None else {})
+        if html:
+            read.html.update(load_html(config, db, read, [
+                stored.body.digest for _, stored in read.files if stored.body is not None]))
+            read.files = [(info, stored._replace(body=replace(stored.body,
+                                                              html=read.html[stored.body.digest])))
+                          if stored.body is not None and stored.body.digest in read.html
+                          else (info, stored) for info, stored in read.files]
         checked = check_briefs(config, read, now=now, options=options)
         before = manifest.read_record(db).entries if db is not None else {}
         warnings, _record = _stability(checked, before)
@@ -294,7 +304,10 @@ def collect(config: Config, *, now: datetime, options: Options = Options()) -> C
                      len(read.problems), checked.briefs, len(checked.held))
 
 
-check = collect
+def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
+    """Read and check every brief, writing nothing (`feeder check`): `collect` without the
+    HTML."""
+    return collect(config, now=now, options=options, html=False)
 
 
 def read_templates(config: Config) -> dict[str, str]:
@@ -336,7 +349,8 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
         templates = read_templates(config)
-        db, warnings = cache.open_cache(config.cache_dir, config.display_path(config.cache_dir),
+        folder = config.cache_dir
+        db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
                                         _environment(config))
         try:
             return _build(config, db, templates, warnings, now=now, options=options,
@@ -442,7 +456,7 @@ def changed_feeds(config: Config, *, now: datetime, options: Options = Options()
     built = {rel: w.sha for rel, w in manifest.read_record(db).files.items()} if db else {}
     if db is not None:
         db.close()
-    collected = collect(config, now=now, options=options)
+    collected = collect(config, now=now, options=options, html=False)
     if not built or collected.site is None:
         raise ContentError([Problem(config.display_path(config.output_dir), None,
                                     "nothing built here: run feeder build")])
