@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import NamedTuple
 
 from feeder.errors import ConfigError, Problem
 from feeder.stability import EntryRecord
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 LEGACY_MANIFEST = ".feeder-manifest.json"
 """Where feeder kept the record before: in the output folder. Read once, then removed."""
@@ -78,9 +81,11 @@ def _legacy_files(data: object) -> dict[str, str] | None:
     if not isinstance(data, dict) or data.get("version") != 1:
         return None
     files = data.get("files")
-    if not isinstance(files, dict):
+    if not isinstance(files, dict) or not all(
+            isinstance(text, str) and text.isprintable() and not _SURROGATE.search(text)
+            for item in files.items() for text in item):
         return None
-    return {str(path): str(sha) for path, sha in files.items()}
+    return dict(files)
 
 
 def read_legacy(output_dir: Path) -> tuple[Record | None, tuple[Problem, ...]]:
