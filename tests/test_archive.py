@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeder.archive import SizeBounds, split_feed, subscription_size
-from feeder.render import Rendered, text_sizes
 from feeder.config import parse_config
 from feeder.feeds import RENDERERS
+from feeder.render import Rendered, text_sizes
 from feeder.site import Body, Entry, Feed, Tag
 from tests.conftest import JSONFEED_SCHEMA, Project, check_atom, house, jing, parse_feed
 

@@ -31,8 +31,8 @@ import pytest
 from lxml import etree
 
 from feeder.lock import LOCK_FILE
-from feeder.output import MANIFEST, TEMP_SUFFIX
-from tests.conftest import Project, parse_feed
+from feeder.output import TEMP_SUFFIX
+from tests.conftest import Project, parse_feed, recorded
 
 BRIEFS = 2000
 TAGS = 30
@@ -120,15 +120,15 @@ class Versions:
             assert (public / rel).stat().st_mtime_ns == mtime, rel
         versions = set()
         for rel, digest in files.items():
-            if rel in self.foreign or rel == MANIFEST:
+            if rel in self.foreign:
                 continue
             assert digest in (self.a.get(rel), self.b.get(rel)), f"{rel} is neither old nor new"
             if self.a.get(rel) != self.b.get(rel):
                 versions.add("a" if digest == self.a.get(rel) else "b")
         missing = (set(self.a) & set(self.b)) - set(files)
         assert not missing, f"lost: {sorted(missing)[:5]}"
-        manifest = json.loads((public / MANIFEST).read_bytes())
-        unclaimed = set(files) - set(manifest["files"]) - set(self.foreign) - {MANIFEST}
+        claimed = recorded(public.parent / ".feeder-cache" / "feeder.sqlite")[0]
+        unclaimed = set(files) - set(claimed) - set(self.foreign)
         assert not unclaimed, f"not in the manifest: {sorted(unclaimed)[:5]}"
         kind = "mixed" if versions == {"a", "b"} else "new" if versions == {"b"} else "old"
         self.seen[kind] = self.seen.get(kind, 0) + 1
@@ -202,7 +202,7 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     versions = Versions(old, new, foreign)
     restore(big.public, pristine, new, old)
     assert versions.check(big.public) == old
-    first_file = big.public / min(changed - {MANIFEST})  # the first staged and renamed
+    first_file = big.public / min(changed)  # the first staged and renamed
     started = time.monotonic()
     measured = start_build(big, "-q")
     staging = wait_for(measured, temp_of(first_file))
@@ -253,12 +253,11 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     assert final.returncode == 0, final.stderr
     after = hashes(big.public)
     wrong = sorted(rel for rel in set(after) | set(new)
-                   if rel != MANIFEST and after.get(rel) != new.get(rel))
+                   if after.get(rel) != new.get(rel))
     assert not wrong, [(rel, "is old" if after.get(rel) == old.get(rel) else "other")
                        for rel in wrong[:10]]
     assert after.keys() == new.keys()
-    assert json.loads((big.public / MANIFEST).read_bytes())["files"].keys() == \
-        set(new) - set(FOREIGN) - {MANIFEST}
+    assert recorded(big.database)[0].keys() == set(new) - set(FOREIGN)
     versions.check(big.public)
 
 

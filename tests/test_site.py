@@ -92,9 +92,11 @@ def test_an_entry_digest_changes_with_every_field_and_only_then() -> None:
 
     moment = datetime(2016, 10, 4, tzinfo=timezone.utc)
     entry = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
-                  (Tag("US", "us"), Tag("Russia", "russia")), None, Body.of(Rendered("<p>s</p>", "s", "c")))
+                  (Tag("US", "us"), Tag("Russia", "russia")), None,
+                  Body.of(Rendered("<p>s</p>", "s", "c")))
     same = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
-                 (Tag("US", "us"), Tag("Russia", "russia")), None, Body.of(Rendered("<p>s</p>", "s", "c")))
+                 (Tag("US", "us"), Tag("Russia", "russia")), None,
+                  Body.of(Rendered("<p>s</p>", "s", "c")))
     assert entry.digest == same.digest
     later = datetime(2016, 10, 5, tzinfo=timezone.utc)
     changes = [{"id": "id2"}, {"url": "https://y/"}, {"slug": "t"}, {"path": "b.txt"},

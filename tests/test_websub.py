@@ -413,7 +413,7 @@ def test_ping_since_a_saved_record_sends_what_changed_since(
     failed(bad, 2)
     assert bad.stderr.endswith("deployed.sqlite: not a copy of feeder's build record "
                                "(.feeder-cache/feeder.sqlite)\n")
-    for hostile in (b"\0" * 40, '{"version": 1, "files": {"\\ud800": 1}}'.encode(),
+    for hostile in (b"\0" * 40, b'{"version": 1, "files": {"\\ud800": 1}}',
                     b"[" * 200_000 + b"]" * 200_000):
         deployed.write_bytes(hostile)
         failed(run(runner, project, "ping", "--since", str(deployed)), 2)
