@@ -14,6 +14,7 @@ written makes the build slower, never failing.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import NamedTuple, cast
 
 from feeder.brief import Brief
+from feeder.config import Config
 from feeder.errors import Problem
 from feeder.render import Rendered
 from feeder.site import Body
@@ -305,3 +307,20 @@ def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Conne
         pass
     db.close()
     return None
+
+
+def environment(config: Config) -> str:
+    """What the cache's memo depends on besides the files: feeder, its libraries, the
+    settings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from feeder import __version__
+
+    versions = []
+    for name in ("markdown", "nh3", "feedgen", "lxml", "jinja2", "PyYAML", "python-dateutil"):
+        try:
+            versions.append(version(name))
+        except PackageNotFoundError:
+            versions.append("")
+    return hashlib.sha256(repr((__version__, versions, config)).encode(
+        "utf-8", "surrogatepass")).hexdigest()

@@ -257,23 +257,6 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: _Briefs,
     return html
 
 
-def _environment(config: Config) -> str:
-    """What the cache's memo depends on besides the files: feeder, its libraries, the
-    settings."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    from feeder import __version__
-
-    versions = []
-    for name in ("markdown", "nh3", "feedgen", "lxml", "jinja2", "PyYAML", "python-dateutil"):
-        try:
-            versions.append(version(name))
-        except PackageNotFoundError:
-            versions.append("")
-    return hashlib.sha256(repr((__version__, versions, config)).encode(
-        "utf-8", "surrogatepass")).hexdigest()
-
-
 def collect(config: Config, *, now: datetime, options: Options = Options(),
             html: bool = True) -> Collected:
     """Read and check every brief and plan the site, writing nothing (`feeder check`).
@@ -283,7 +266,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised.
     """
-    db = cache.open_readonly(config.cache_dir, _environment(config))
+    db = cache.open_readonly(config.cache_dir, cache.environment(config))
     try:
         read = read_all(config, cache.stored_briefs(db) if db is not None else {})
         if html:
@@ -351,7 +334,7 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
         templates = read_templates(config)
         folder = config.cache_dir
         db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
-                                        _environment(config))
+                                        cache.environment(config))
         try:
             return _build(config, db, templates, warnings, now=now, options=options,
                           progress=progress)
