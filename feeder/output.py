@@ -155,8 +155,8 @@ class Staging:
                 self.foreign.append(rel)
                 return
             if not self.marked:
-                (self.root / STAGING).write_bytes(b"a feeder build is staging files here\n")
                 self.marked = True
+                (self.root / STAGING).write_bytes(b"a feeder build is staging files here\n")
             self._make_folder(target.parent)
             fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
                                         dir=target.parent)

@@ -354,10 +354,11 @@ def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
     checked = check_briefs(config, read, now=now, options=options)
     dropped, published = _stability(checked, record.entries)
     problems = _sorted([*checked.problems, *dropped, *warnings])
-    if not checked.entries or (errors_in(problems) and not options.keep_going):
+    if errors_in(problems) and not options.keep_going:
         cache.save_briefs(db, read.rows, read.gone)
-        if checked.entries:
-            raise ContentError(problems)
+        raise ContentError(problems)
+    if not checked.entries:
+        cache.save_briefs(db, read.rows, read.gone)
         held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
             if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -151,6 +152,22 @@ def restore(public: Path, pristine: Path, now: dict[str, str], old: dict[str, st
             link.replace(public / rel)
 
 
+def restore_record(database: Path, pristine: Path) -> None:
+    """Put back the record of version A's build (kept with the build state, outside the
+    output folder), keeping the cache's memo of the briefs."""
+    db = sqlite3.connect(database, isolation_level=None)
+    try:
+        db.execute("ATTACH DATABASE ? AS pristine", (str(pristine),))
+        db.execute("BEGIN")
+        for table in ("files", "published"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608
+            db.execute(f"INSERT INTO {table} SELECT * FROM pristine.{table}")  # noqa: S608
+        db.execute("COMMIT")
+        db.execute("DETACH DATABASE pristine")
+    finally:
+        db.close()
+
+
 def check_feeds(public: Path, versions: dict[str, str]) -> None:
     """The known versions are valid: the combined feeds parse cleanly, every other feed file
     is well-formed XML or JSON. A file equal to one of them byte for byte is as good."""
@@ -184,6 +201,8 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     check_feeds(big.public, old)
     pristine = tmp_path / "pristine"
     shutil.copytree(big.public, pristine, copy_function=os.link)
+    pristine_record = tmp_path / "pristine.sqlite"
+    shutil.copy(big.database, pristine_record)
     foreign = {rel: ((big.public / rel).read_bytes(), (big.public / rel).stat().st_mtime_ns)
                for rel in FOREIGN}
 
@@ -201,6 +220,7 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     assert set(new) - set(old), "a tag folder appears"
     versions = Versions(old, new, foreign)
     restore(big.public, pristine, new, old)
+    restore_record(big.database, pristine_record)
     assert versions.check(big.public) == old
     first_file = big.public / min(changed)  # the first staged and renamed
     started = time.monotonic()
@@ -225,6 +245,7 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     now = new
     for number, (kind, when) in enumerate(plans):
         restore(big.public, pristine, now, old)
+        restore_record(big.database, pristine_record)
         proc = start_build(big, "-q")
         begun = time.monotonic()
         delay = when * duration if kind == "any" else when
