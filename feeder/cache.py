@@ -210,6 +210,8 @@ def _moment(value: object) -> datetime:
 
 
 def _problems(value: object) -> tuple[Problem, ...]:
+    if value is None:
+        return ()
     items = json.loads(_text(value))
     return tuple(Problem(_text(path), line if type(line) is int else None, _text(message),
                          "warning" if severity == "warning" else "error")
@@ -252,7 +254,8 @@ def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
 
 def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, ...]:
     """The row of `briefs` for a brief file (BRIEF_COLUMNS, then HTML_COLUMNS)."""
-    problems = json.dumps([[p.path, p.line, p.message, p.severity] for p in stored.problems])
+    problems = json.dumps([[p.path, p.line, p.message, p.severity]
+                           for p in stored.problems]) if stored.problems else None
     head = (rel, *stored.stamp, stored.seen_ns, stored.sha, problems)
     brief, body = stored.brief, stored.body
     if brief is None or body is None:

@@ -69,12 +69,24 @@ def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],
 def save_entries(db: sqlite3.Connection, before: Mapping[str, object],
                  after: Mapping[str, Mapping[str, str]]) -> None:
     """Record the published entries `after`, writing only what differs from `before`."""
-    changed = [(entry_id, record["path"], record["title"], record.get("url"))
-               for entry_id, record in after.items() if before.get(entry_id) != record]
+    changed = []
+    for entry_id, record in after.items():
+        row = _row(record)
+        if row is not None and _row(before.get(entry_id)) != row:
+            changed.append((entry_id, *row))
     with db:
         db.executemany("DELETE FROM published WHERE id = ?",
                        [(entry_id,) for entry_id in before.keys() - after.keys()])
         db.executemany("INSERT OR REPLACE INTO published VALUES (?, ?, ?, ?)", changed)
+
+
+def _row(record: object) -> tuple[object, object, object] | None:
+    """An entry's record as (path, title, url)."""
+    if isinstance(record, EntryRecord):
+        return record.path, record.title, record.url
+    if isinstance(record, Mapping):
+        return record.get("path"), record.get("title"), record.get("url")
+    return None
 
 
 def _legacy_files(data: object) -> dict[str, str] | None:

@@ -45,7 +45,7 @@ def check_path(rel: str) -> None:
         raise OutputError(f"refusing to write outside the output folder: {rel!r}")
 
 
-def stamp_of(path: Path) -> Stamp | None:
+def stamp_of(path: Path | str) -> Stamp | None:
     """Size, modification time (ns) and inode of a regular file; None otherwise."""
     try:
         info = os.lstat(path)

@@ -31,7 +31,7 @@ from feeder.errors import ConfigError, Problem
 from feeder.feeds import FORMATS, rfc3339
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
-from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, with_html
+from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
 from feeder.views import (
     EntryView,
     FeedLink,
@@ -56,7 +56,7 @@ def relative(here: str, target: str) -> str:
     unquoted, folders ending with `/`): up to the root, then down to the target, so that it
     depends on the depth of `here` alone (`relative("tags/a/", "tags/b/")` is
     `../../tags/b/`) and every link from the pages at one depth is made once."""
-    return "../" * here.count("/") + quote(target) or "./"
+    return "../" * here.count("/") + quote_path(target) or "./"
 
 
 _Key = TypeVar("_Key")

@@ -11,6 +11,7 @@ stages between reading and writing are pure; this module is the only user of the
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +22,6 @@ from typing import Protocol
 
 from feeder import cache, manifest
 from feeder.archive import html_needed
-from feeder.brief import Brief
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
@@ -30,8 +30,10 @@ from feeder.plan import plan_files, plan_outputs, plan_site, site_of
 from feeder.render import Rendered, sanitise
 from feeder.site import (
     Body,
+    Candidate,
     Entry,
     Site,
+    candidate,
     check_unique,
     group_feeds,
     index_tags,
@@ -189,27 +191,27 @@ class _Checked:
 def check_briefs(config: Config, read: _Briefs, *, now: datetime,
                  options: Options) -> _Checked:
     """The entries to publish from the briefs read, with every problem found."""
-    from feeder.site import entry_id
-
     problems = [*read.problems]
-    valid: list[tuple[Brief, Body]] = []
+    valid: list[Candidate] = []
     for _info, stored in read.files:
         problems.extend(stored.problems)
         if stored.brief is not None and stored.body is not None:
-            valid.append((stored.brief, stored.body))
-    unique_problems = check_unique(config, [brief for brief, _ in valid])
+            valid.append(candidate(config, stored.brief, stored.body))
+    unique_problems = check_unique(valid)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
-        valid = [item for item in valid if item[0].path not in clashing]
-    published = [item for item in valid if is_published(item[0], now, drafts=options.drafts,
-                                                        future=options.future)]
-    held = {entry_id(config, brief): EntryRecord(brief.path, brief.title)
-            for brief, _ in valid if not is_published(brief, now, drafts=options.drafts,
-                                                      future=options.future)}
-    tags, tag_problems = index_tags(brief for brief, _ in published)
+        valid = [item for item in valid if item.brief.path not in clashing]
+    published: list[Candidate] = []
+    held: dict[str, EntryRecord] = {}
+    for item in valid:
+        if is_published(item.brief, now, drafts=options.drafts, future=options.future):
+            published.append(item)
+        else:
+            held[item.id] = EntryRecord(item.brief.path, item.brief.title)
+    tags, tag_problems = index_tags(item.brief for item in published)
     problems.extend(tag_problems)
-    return _Checked(make_entries(config, published, tags), problems, len(valid), held)
+    return _Checked(make_entries(published, tags), problems, len(valid), held)
 
 
 def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
@@ -371,10 +373,11 @@ def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
                        len(site.feeds))
 
 
-def _kept(root: Path, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
-    """Whether the output `rel` holds what the key says, as the last build left it."""
+def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
+    """Whether the output `rel` holds what the key says, as the last build left it (`root`:
+    the output folder, ending with a separator)."""
     return key is not None and written is not None and written.key == key and \
-        written.stamp is not None and stamp_of(root / rel) == written.stamp
+        written.stamp is not None and stamp_of(root + rel) == written.stamp
 
 
 def _write(config: Config, db: sqlite3.Connection, read: _Briefs, site: Site,
@@ -383,8 +386,9 @@ def _write(config: Config, db: sqlite3.Connection, read: _Briefs, site: Site,
     """Make the outputs whose key changed and write them; update the record."""
     root = config.output_dir
     plan = plan_files(site, config, templates)
+    prefix = os.path.join(root, "")  # noqa: PTH118 - a string per output, no Path
     todo = [rel for rel, output in plan.items()
-            if options.clean or not _kept(root, rel, output.key, record.files.get(rel))]
+            if options.clean or not _kept(prefix, rel, output.key, record.files.get(rel))]
     html = load_html(config, db, read, {entry.body.digest for rel in todo
                                         for entry in plan[rel].entries
                                         if entry.body.html is None})

@@ -9,11 +9,13 @@ then cuts each into its subscription feed and archive pages: feeder.archive).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from itertools import chain
+from typing import NamedTuple
 from urllib.parse import quote
 
 from feeder.brief import Brief
@@ -161,19 +163,44 @@ class Site:
 
 def _day(moment: datetime, sep: str) -> str:
     """`YYYY<sep>MM<sep>DD`, as strftime writes it."""
-    return moment.strftime(f"%Y{sep}%m{sep}%d")
+    if moment.year < 1000:  # strftime does not pad the year everywhere
+        return moment.strftime(f"%Y{sep}%m{sep}%d")
+    return f"{moment.year}{sep}{moment.month:02d}{sep}{moment.day:02d}"
+
+
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/-]*")
+"""What `quote` leaves as it is."""
+
+
+def quote_path(path: str) -> str:
+    """`urllib.parse.quote(path)`, without its cost for the plain paths most are."""
+    return path if _UNQUOTED.fullmatch(path) else quote(path)
 
 
 def brief_url(config: Config, brief: Brief) -> str:
     """The URL of a brief's page: `<base_url>YYYY/MM/DD/<slug>/`."""
-    return f"{config.base_url}{_day(brief.date, '/')}/{quote(brief.slug)}/"
+    return f"{config.base_url}{_day(brief.date, '/')}/{quote_path(brief.slug)}/"
 
 
 def entry_id(config: Config, brief: Brief) -> str:
     """The permanent id: the one pinned in front matter, else a tag: URI (RFC 4151)."""
     if brief.id:
         return brief.id
-    return f"tag:{config.domain},{_day(brief.date, '-')}:{quote(brief.slug)}"
+    return f"tag:{config.domain},{_day(brief.date, '-')}:{quote_path(brief.slug)}"
+
+
+class Candidate(NamedTuple):
+    """A valid brief with its permanent id and URL and its body: what the checks and the
+    entries are made from."""
+
+    brief: Brief
+    id: str
+    url: str
+    body: Body
+
+
+def candidate(config: Config, brief: Brief, body: Body) -> Candidate:
+    return Candidate(brief, entry_id(config, brief), brief_url(config, brief), body)
 
 
 def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
@@ -203,13 +230,13 @@ def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, 
     return tags, tuple(problems)
 
 
-def check_unique(config: Config, briefs: Sequence[Brief]) -> tuple[Problem, ...]:
+def check_unique(candidates: Sequence[Candidate]) -> tuple[Problem, ...]:
     """Two briefs with one id, or with one date and slug (one URL), are errors."""
     problems: list[Problem] = []
     for what in ("id", "date and slug"):
         first: dict[str, Brief] = {}
-        for brief in briefs:
-            value = entry_id(config, brief) if what == "id" else brief_url(config, brief)
+        for found in candidates:
+            brief, value = found.brief, found.id if what == "id" else found.url
             if value in first:
                 line = brief.id_line if what == "id" else None
                 problems.append(Problem(brief.path, line,
@@ -225,20 +252,18 @@ def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> 
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entries(config: Config, briefs: Iterable[tuple[Brief, Body]],
-                 tags: Mapping[str, Tag]) -> list[Entry]:
+def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag]) -> list[Entry]:
     """The entries of published briefs (`tags`: the site's, by folded name; a tag missing
     there lost a slug clash and is left out)."""
     spelled: dict[str, Tag | None] = {}
     entries = []
-    for brief, body in briefs:
+    for brief, entry_id_, url, body in candidates:
         for name in brief.tags:
             if name not in spelled:
                 spelled[name] = tags.get(fold(name))
         chosen = tuple(tag for name in brief.tags if (tag := spelled[name]) is not None)
-        entries.append(Entry(entry_id(config, brief), brief_url(config, brief), brief.slug,
-                             brief.path, brief.title, brief.date, brief.updated or brief.date,
-                             chosen, brief.author, body))
+        entries.append(Entry(entry_id_, url, brief.slug, brief.path, brief.title, brief.date,
+                             brief.updated or brief.date, chosen, brief.author, body))
     return entries
 
 

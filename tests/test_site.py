@@ -17,6 +17,7 @@ from feeder.site import (
     Entry,
     Tag,
     brief_url,
+    candidate,
     check_unique,
     entry_id,
     index_tags,
@@ -68,7 +69,8 @@ def test_same_id_or_same_date_and_slug_are_errors() -> None:
     briefs = [brief("content/a.txt", slug="x"), brief("content/b.txt", slug="x"),
               brief("content/c.txt", slug="c", pinned="urn:x"),
               brief("content/d.txt", slug="d", pinned="urn:x")]
-    problems = check_unique(CONFIG, briefs)
+    empty = Body.of(Rendered("", "", ""))
+    problems = check_unique([candidate(CONFIG, b, empty) for b in briefs])
     assert [str(p) for p in problems] == [
         "content/b.txt: same id as content/a.txt (tag:news.example.com,2016-10-04:x); give one "
         "of them another slug or id",
