@@ -22,7 +22,7 @@ import stat
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from feeder.brief import Brief
 from feeder.config import Config
@@ -51,10 +51,16 @@ CREATE TABLE IF NOT EXISTS published (
 _MEMO = ("DELETE FROM briefs", "UPDATE files SET key = NULL")
 """What depends on the settings and the versions of feeder and its libraries."""
 
+_COLUMNS = {
+    "files": ("path", "sha", "key", "size", "mtime_ns", "ino"),
+    "published": ("id", "path", "title", "url"),
+}
+"""The columns of the tables (besides `briefs`: BRIEF_COLUMNS + HTML_COLUMNS)."""
 BRIEF_COLUMNS = ("rel", "size", "mtime_ns", "ino", "seen_ns", "sha", "problems", "path",
                  "title", "date", "updated", "tags", "slug", "id", "id_line", "author",
                  "draft", "digest", "xml_size", "json_size")
 HTML_COLUMNS = ("summary_html", "summary_text", "content_html")
+_COLUMNS["briefs"] = BRIEF_COLUMNS + HTML_COLUMNS
 
 
 class CacheUnusable(Exception):
@@ -99,7 +105,9 @@ def _check(db: sqlite3.Connection, environment: str) -> None:
     meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
     if meta.get("application") != APPLICATION:
         raise CacheUnusable("not a feeder build cache")
-    if meta.get("schema") != str(SCHEMA):
+    if meta.get("schema") != str(SCHEMA) or any(
+            [row[1] for row in db.execute(f"PRAGMA table_info({table})")] != list(columns)
+            for table, columns in _COLUMNS.items() if table in tables):
         raise CacheUnusable(f"made by another version of feeder (schema {meta.get('schema')})")
     if meta.get("environment") != environment:
         with db:
@@ -192,61 +200,68 @@ class Stored(NamedTuple):
 RACY_NS = 2_000_000_000
 
 
-def _text(value: object) -> str:
-    if type(value) is not str:
-        raise TypeError("not a text")
-    return value
+_WELL_TYPED = """
+typeof(rel) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer'
+AND typeof(ino) = 'integer' AND typeof(seen_ns) = 'integer' AND typeof(sha) = 'blob'
+AND typeof(problems) IN ('text', 'null') AND (title IS NULL OR (
+    typeof(title) = 'text' AND typeof(path) = 'text' AND typeof(date) = 'text'
+    AND typeof(updated) IN ('text', 'null') AND typeof(tags) = 'text'
+    AND typeof(slug) = 'text' AND typeof(id) IN ('text', 'null')
+    AND typeof(id_line) IN ('integer', 'null') AND typeof(author) IN ('text', 'null')
+    AND typeof(draft) = 'integer' AND typeof(digest) = 'blob'
+    AND typeof(xml_size) = 'integer' AND typeof(json_size) = 'integer'))
+"""
+"""The rows of `briefs` whose every column has the type this module writes (SQLite checks
+them; what is left to check here are the texts' contents)."""
 
 
-def _optional(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _moment(value: object) -> datetime:
-    moment = datetime.fromisoformat(_text(value))
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError("a date without zone")
     return moment
 
 
-def _problems(value: object) -> tuple[Problem, ...]:
+def _texts(value: str) -> tuple[str, ...]:
+    items = json.loads(value)
+    if type(items) is not list or not all(type(item) is str for item in items):
+        raise TypeError("not a list of texts")
+    return tuple(items)
+
+
+def _problems(value: str | None) -> tuple[Problem, ...]:
     if value is None:
         return ()
-    items = json.loads(_text(value))
-    return tuple(Problem(_text(path), line if type(line) is int else None, _text(message),
-                         "warning" if severity == "warning" else "error")
-                 for path, line, message, severity in items)
+    problems = []
+    for path, line, message, severity in json.loads(value):
+        if type(path) is not str or type(message) is not str:
+            raise TypeError("not a problem")
+        problems.append(Problem(path, line if type(line) is int else None, message,
+                                "warning" if severity == "warning" else "error"))
+    return tuple(problems)
 
 
-def _decode(row: tuple[object, ...]) -> tuple[str, Stored]:
-    """A row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when it is not what this
-    module writes."""
+def _decode(row: Any) -> tuple[str, Stored]:
+    """A well-typed row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when its texts
+    are not what this module writes."""
     (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
      slug, entry_id, id_line, author, draft, digest, xml_size, json_size) = row
-    if type(size) is not int or type(mtime_ns) is not int or type(ino) is not int or \
-            type(seen_ns) is not int or type(sha) is not bytes:
-        raise TypeError("bad stamp")
     brief = body = None
     if title is not None:
-        names = json.loads(_text(tags))
-        brief = Brief(_text(path), _text(rel), _text(title), _moment(date),
-                      None if updated is None else _moment(updated),
-                      tuple(_text(name) for name in names), _text(slug), _optional(entry_id),
-                      id_line if type(id_line) is int else None, _optional(author),
-                      bool(draft), "", "")
-        if type(digest) is not bytes or type(xml_size) is not int or type(json_size) is not int:
-            raise TypeError("bad body")
+        brief = Brief(path, rel, title, _moment(date),
+                      None if updated is None else _moment(updated), _texts(tags), slug,
+                      entry_id, id_line, author, bool(draft), "", "")
         body = Body(digest, (xml_size, json_size))
-    return _text(rel), Stored((size, mtime_ns, ino), seen_ns, sha, brief,
-                              _problems(problems), body)
+    return rel, Stored((size, mtime_ns, ino), seen_ns, sha, brief, _problems(problems), body)
 
 
 def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
     """Every brief file the cache remembers, by path in the content folder (rows it cannot
     read are left out: those files are parsed again)."""
     found = {}
-    for row in db.execute(f"SELECT {', '.join(BRIEF_COLUMNS)} FROM briefs"):  # noqa: S608
-        with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
+    query = f"SELECT {', '.join(BRIEF_COLUMNS)} FROM briefs WHERE {_WELL_TYPED}"  # noqa: S608
+    for row in db.execute(query):
+        with contextlib.suppress(ValueError, TypeError, RecursionError):
             rel, stored = _decode(row)
             found[rel] = stored
     return found

@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 from feeder import cache, manifest
 from feeder.archive import html_needed
@@ -27,9 +25,7 @@ from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
 from feeder.plan import plan_files, plan_outputs, plan_site, site_of
-from feeder.render import Rendered, sanitise
 from feeder.site import (
-    Body,
     Candidate,
     Entry,
     Site,
@@ -40,21 +36,11 @@ from feeder.site import (
     is_published,
     make_entries,
 )
-from feeder.sources import FileInfo, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
-from feeder.text import strip_xml_forbidden
-from feeder.workers import read_brief, read_briefs
+from feeder.workers import Briefs, Progress, counted, load_html, read_all
 
 __all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
            "plan_site"]
-
-
-class Progress(Protocol):
-    """Hears how far the long stages of a build are (the CLI's progress bar)."""
-
-    def start(self, label: str, total: int) -> None: ...
-    def advance(self, count: int = 1) -> None: ...
-    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,83 +86,6 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-# --- reading ----------------------------------------------------------------------------------
-
-@dataclass
-class _Briefs:
-    """Every brief file of the content folder, as read (through the cache)."""
-
-    files: list[tuple[FileInfo, cache.Stored]]
-    """In the order of the content folder."""
-    problems: list[Problem]
-    html: dict[bytes, Rendered]
-    """The HTML rendered by this build, by body digest."""
-    rows: list[tuple[object, ...]]
-    """The rows of the cache to write (cache.brief_row)."""
-    gone: list[str]
-    """Brief files the cache knows and that are gone."""
-
-
-def _stamp(info: FileInfo) -> tuple[int, int, int]:
-    return info.size, info.mtime_ns, info.ino
-
-
-def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
-    """True when the file is surely unchanged, None when only its hash can tell."""
-    if old is None:
-        return False
-    if old.stamp == _stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
-        return True
-    try:
-        data = Path(info.abspath).read_bytes()
-    except OSError:
-        return False
-    return None if hashlib.sha256(data).digest() != old.sha else True
-
-
-def read_all(config: Config, stored: Mapping[str, cache.Stored],
-             progress: Progress | None = None) -> _Briefs:
-    """Scan the content folder and read every brief file; those `stored` (by the cache)
-    with the same stamp or hash are not read again."""
-    if not config.content_dir.is_dir():
-        raise ConfigError([Problem(config.display_path(config.content_dir), None,
-                                   "content folder not found; create it or set content_dir")])
-    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
-    seen_ns = time.time_ns()
-    found: dict[str, cache.Stored] = {}
-    todo: list[FileInfo] = []
-    rows: list[tuple[object, ...]] = []
-    for info in infos:
-        old = stored.get(info.rel)
-        if old is not None and _unchanged(info, old):
-            if old.stamp != _stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
-                old = old._replace(stamp=_stamp(info), seen_ns=seen_ns)
-                rows.append(cache.brief_row(info.rel, old, None))
-            found[info.rel] = old
-        else:
-            todo.append(info)
-    html: dict[bytes, Rendered] = {}
-    if progress is not None and len(todo) >= 200:
-        progress.start("reading briefs", len(todo))
-    for read in read_briefs(todo, config):
-        body = Body.of(read.html) if read.html is not None else None
-        new = cache.Stored(_stamp(read.info), seen_ns, read.sha or b"", read.brief,
-                           read.problems, body)
-        if read.sha is not None:
-            keep = read.html if not config.allow_raw_html else None
-            rows.append(cache.brief_row(read.info.rel, new, keep))
-        if body is not None and read.html is not None:
-            html[body.digest] = read.html
-        found[read.info.rel] = new
-        if progress is not None and len(todo) >= 200:
-            progress.advance()
-    if progress is not None and len(todo) >= 200:
-        progress.finish()
-    files = [(info, found[info.rel]) for info in infos]
-    gone = sorted(stored.keys() - found.keys())
-    return _Briefs(files, list(scan_problems), html, rows, gone)
-
-
 # --- checking and planning --------------------------------------------------------------------
 
 @dataclass
@@ -188,7 +97,7 @@ class _Checked:
     """The valid briefs held back, by entry id."""
 
 
-def check_briefs(config: Config, read: _Briefs, *, now: datetime,
+def check_briefs(config: Config, read: Briefs, *, now: datetime,
                  options: Options) -> _Checked:
     """The entries to publish from the briefs read, with every problem found."""
     problems = [*read.problems]
@@ -224,39 +133,12 @@ def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
     return warnings, remembered(before, current, held=checked.held, failed=failed)
 
 
-def _plan_site(config: Config, db: sqlite3.Connection | None, read: _Briefs,
+def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
                entries: list[Entry]) -> Site:
     grouped = group_feeds(entries, config)
     needed = html_needed(grouped[2], config)
     html = load_html(config, db, read, needed) if needed else {}
     return site_of(grouped, config, html)
-
-
-def load_html(config: Config, db: sqlite3.Connection | None, read: _Briefs,
-              digests: Iterable[bytes]) -> dict[bytes, Rendered]:
-    """The HTML of the briefs whose body digests are `digests`: rendered by this build, or
-    kept by the cache (and sanitised again: the cache is never trusted to be safe), or read
-    and rendered again."""
-    from feeder.site import brief_url
-
-    wanted = set(digests)
-    html = {digest: read.html[digest] for digest in wanted if digest in read.html}
-    where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
-             if stored.body is not None and stored.body.digest in wanted - html.keys()}
-    kept = cache.stored_html(db, [info.rel for info, _ in where.values()]) \
-        if db is not None and not config.allow_raw_html else {}
-    for digest, (info, brief) in where.items():
-        found = kept.get(info.rel)
-        if found is not None and brief is not None:
-            base = brief_url(config, brief)
-            html[digest] = Rendered(strip_xml_forbidden(sanitise(found.summary_html, base)),
-                                    strip_xml_forbidden(found.summary_text),
-                                    strip_xml_forbidden(sanitise(found.content_html, base)))
-        else:
-            again = read_brief(info, config).html
-            if again is not None:
-                html[digest] = again
-    return html
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
@@ -380,7 +262,7 @@ def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | No
         written.stamp is not None and stamp_of(root + rel) == written.stamp
 
 
-def _write(config: Config, db: sqlite3.Connection, read: _Briefs, site: Site,
+def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
            templates: Mapping[str, str], record: manifest.Record, options: Options,
            progress: Progress | None) -> WriteReport:
     """Make the outputs whose key changed and write them; update the record."""
@@ -396,17 +278,11 @@ def _write(config: Config, db: sqlite3.Connection, read: _Briefs, site: Site,
     stale = [rel for rel in record.files if rel not in plan]
     with Staging(root, config.display_path(root), record.files.keys(),
                  options.overwrite) as staging:
-        if progress is not None and len(todo) >= 200:
-            progress.start("writing", len(todo))
-        for rel in todo:
+        for rel in counted(todo, progress, "writing", len(todo)):
             output = plan[rel]
             data = output.make(html)
             staging.stage(rel, data)
             made[rel] = manifest.Written(hashlib.sha256(data).hexdigest(), output.key, None)
-            if progress is not None and len(todo) >= 200:
-                progress.advance()
-        if progress is not None and len(todo) >= 200:
-            progress.finish()
         staging.check_foreign()
         staging.sync()
         # Claim the new files before they appear: a build killed among the renames leaves

@@ -90,12 +90,13 @@ class Entry:
 
 
 def entry_digest(entry: Entry) -> bytes:
-    """SHA-256 of every field of `entry` but the HTML, which counts by its digest."""
-    texts = [entry.id, entry.url, entry.slug, entry.path, entry.title, entry.author or "",
+    """SHA-256 of every field of `entry` but the HTML, which counts by its digest: the texts,
+    each with its length (so that no two of them can run into each other)."""
+    texts = (entry.id, entry.url, entry.slug, entry.path, entry.title, entry.author or "",
              entry.published.isoformat(), entry.updated.isoformat(),
-             *(text for tag in entry.tags for text in (tag.name, tag.slug))]
-    head = repr((entry.author is None, len(entry.tags), [len(text) for text in texts]))
-    data = "\0".join([head, *texts]).encode("utf-8", "surrogatepass")
+             *[text for tag in entry.tags for text in (tag.name, tag.slug)])
+    head = f"{entry.author is None} {len(entry.tags)} {' '.join(map(str, map(len, texts)))}"
+    data = "\0".join((head, *texts)).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data + entry.body.digest).digest()
 
 

@@ -139,6 +139,11 @@ def _old_version(path: Path) -> None:
         db.execute("UPDATE meta SET value = '0' WHERE name = 'schema'")
 
 
+def _other_shape(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE files ADD COLUMN extra TEXT")
+
+
 def _fifo(path: Path) -> None:
     path.unlink()
     os.mkfifo(path)
@@ -168,8 +173,8 @@ def _odd_rows(path: Path) -> None:
         db.execute("INSERT INTO published VALUES (?, 1, 2, 3)", ("x\0",))
 
 
-@pytest.mark.parametrize("damage", [_garbage, _foreign, _old_version, _fifo, _folder, _symlink,
-                                    _fifo_wal, _odd_rows])
+@pytest.mark.parametrize("damage", [_garbage, _foreign, _old_version, _other_shape, _fifo,
+                                    _folder, _symlink, _fifo_wal, _odd_rows])
 def test_a_cache_that_cannot_be_used_is_set_aside_with_one_warning(
         project: Project, runner: Any, damage: Any) -> None:
     _three(project)
