@@ -8,6 +8,7 @@ the future) and nothing below it does.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -361,5 +362,11 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
 
 
 def main() -> None:
-    """Entry point of the `feeder` script."""
+    """Entry point of the `feeder` script.
+
+    A build makes millions of objects, almost none in cycles: the cyclic garbage collector
+    runs after 200,000 new ones rather than 700 (a fifth of a rebuild's time at 10,000
+    briefs otherwise). The library leaves its caller's settings alone.
+    """
+    gc.set_threshold(200_000, 20, 100)
     cli()
