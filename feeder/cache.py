@@ -163,6 +163,14 @@ def open_cache(folder: Path | None, display: str, environment: str
         return _in_memory(environment), (_warning(shown, reason or str(exc), "kept in memory"),)
 
 
+def forget_all(db: sqlite3.Connection, display: str, exc: Exception) -> Problem:
+    """Empty a database found unreadable while it was read; the warning that says so."""
+    with contextlib.suppress(sqlite3.Error), db:
+        for table in _COLUMNS:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - a table of this module
+    return _warning(f"{display}/{FILE_NAME}", str(exc), "made anew")
+
+
 def _in_memory(environment: str) -> sqlite3.Connection:
     return _connect(Path(":memory:"), environment)
 

@@ -46,7 +46,7 @@ def read_record(db: sqlite3.Connection) -> Record:
     """The record as the last build left it (rows of the wrong shape are left out)."""
     files = {}
     for path, sha, key, size, mtime_ns, ino in db.execute("SELECT * FROM files"):
-        if type(path) is str and type(sha) is str:
+        if type(path) is str and type(sha) is str and "\0" not in path:
             stamp = (size, mtime_ns, ino) if all(
                 type(n) is int for n in (size, mtime_ns, ino)) else None
             files[path] = Written(sha, key if type(key) is bytes else None, stamp)

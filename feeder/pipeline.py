@@ -152,7 +152,11 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     """
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
     try:
-        read = read_all(config, cache.stored_briefs(db) if db is not None else {})
+        before, stored, unreadable = _read_state(db, "")
+        if unreadable and db is not None:
+            db.close()
+            db = None
+        read = read_all(config, stored)
         if html:
             read.html.update(load_html(config, db, read, [
                 stored.body.digest for _, stored in read.files if stored.body is not None]))
@@ -161,8 +165,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
                           if stored.body is not None and stored.body.digest in read.html
                           else (info, stored) for info, stored in read.files]
         checked = check_briefs(config, read, now=now, options=options)
-        before = manifest.read_record(db).entries if db is not None else {}
-        warnings, _record = _stability(checked, before)
+        warnings, _record = _stability(checked, before.entries)
         site = _plan_site(config, db, read, checked.entries) if checked.entries else None
     finally:
         if db is not None:
@@ -226,15 +229,30 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
             db.close()
 
 
+def _read_state(db: sqlite3.Connection | None, shown: str
+                ) -> tuple[manifest.Record, dict[str, cache.Stored], tuple[Problem, ...]]:
+    """The record of the last build and the briefs the cache remembers. A database that
+    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, with one
+    warning."""
+    if db is None:
+        return manifest.Record({}, {}), {}, ()
+    try:
+        return manifest.read_record(db), cache.stored_briefs(db), ()
+    except sqlite3.Error as exc:
+        return manifest.Record({}, {}), {}, (cache.forget_all(db, shown, exc),)
+
+
 def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
            warnings: tuple[Problem, ...], *, now: datetime, options: Options,
            progress: Progress | None) -> BuildResult:
-    record = manifest.read_record(db)
+    record, stored, unreadable = _read_state(db, config.display_path(config.cache_dir)
+                                             if config.cache_dir else "")
+    warnings += unreadable
     if not record.files:
         legacy, legacy_problems = manifest.read_legacy(config.output_dir)
         record = legacy or record
         warnings += legacy_problems
-    read = read_all(config, {} if options.clean else cache.stored_briefs(db), progress)
+    read = read_all(config, {} if options.clean else stored, progress)
     checked = check_briefs(config, read, now=now, options=options)
     dropped, published = _stability(checked, record.entries)
     problems = _sorted([*checked.problems, *dropped, *warnings])

@@ -9,6 +9,7 @@ build that reads few files reads them in its own process (starting workers costs
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -199,8 +200,10 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
     html = {digest: read.html[digest] for digest in wanted if digest in read.html}
     where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
              if stored.body is not None and stored.body.digest in wanted - html.keys()}
-    kept = cache.stored_html(db, [info.rel for info, _ in where.values()]) \
-        if db is not None and not config.allow_raw_html else {}
+    kept: dict[str, Rendered] = {}
+    if db is not None and not config.allow_raw_html:
+        with contextlib.suppress(sqlite3.Error):  # unreadable: rendered again
+            kept = cache.stored_html(db, [info.rel for info, _ in where.values()])
     for digest, (info, brief) in where.items():
         found = kept.get(info.rel)
         if found is not None and brief is not None:

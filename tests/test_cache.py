@@ -164,6 +164,15 @@ def _fifo_wal(path: Path) -> None:
     os.mkfifo(f"{path}-wal")
 
 
+def _not_utf8(path: Path) -> None:
+    """Texts that are not UTF-8 (a lone surrogate, a stray byte), a NUL in a path."""
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT), "
+                   "content_html = CAST(x'ff' AS TEXT)")
+        db.execute("INSERT INTO files VALUES (CAST(x'ff2f' AS TEXT), 'x', NULL, 1, 2, 3)")
+        db.execute("INSERT INTO files VALUES (?, 'x', NULL, 1, 2, 3)", ("a\x00b",))
+
+
 def _odd_rows(path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE briefs SET title = 7, tags = '[' || tags WHERE rel LIKE '%a.txt'")
@@ -174,7 +183,7 @@ def _odd_rows(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [_garbage, _foreign, _old_version, _other_shape, _fifo,
-                                    _folder, _symlink, _fifo_wal, _odd_rows])
+                                    _folder, _symlink, _fifo_wal, _not_utf8, _odd_rows])
 def test_a_cache_that_cannot_be_used_is_set_aside_with_one_warning(
         project: Project, runner: Any, damage: Any) -> None:
     _three(project)
@@ -297,6 +306,22 @@ def test_the_manifest_of_an_earlier_feeder_is_taken_over_and_removed(project: Pr
     assert "atom.xml" in result.report.written
     assert ".feeder-manifest.json" in result.report.removed
     assert _tree(project.public) == _clean_build(project)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"version": 1, "files": {"atom.xml\\u0000": "x"}, "entries": {}}',
+    b'{"version": 1, "files": {"\\ud800": "x"}, "entries": {}}',
+    b'{"version": 1, "files": ' + b"[" * 200_000 + b"]" * 200_000 + b', "entries": {}}',
+    b"\0\0\0"])
+def test_a_hand_edited_manifest_of_an_earlier_feeder_is_a_warning(
+        project: Project, runner: Any, text: bytes) -> None:
+    _three(project)
+    project.public.mkdir()
+    (project.public / ".feeder-manifest.json").write_bytes(text)
+    result = runner.invoke(cli, ["build", "-C", str(project.root)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.count("warning: ignoring unreadable manifest") == 1
 
 
 # --- incremental builds equal clean builds --------------------------------------------------
