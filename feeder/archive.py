@@ -65,21 +65,21 @@ def archive_folder(feed: Feed, number: int) -> str:
 
 
 def plan_history(feeds: Iterable[Feed], config: Config,
-                 html: Mapping[bytes, Rendered] | None = None) -> tuple[Feed, ...]:
+                 html: Mapping[bytes, Rendered] | None = None,
+                 sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
     """Each feed (holding all its entries, newest first) as its subscription feed followed
     by its archive pages, oldest first. `html` holds the HTML (by body digest) of the
-    entries that have none and that `html_needed` names."""
-    sizes = SizeBounds(config)
+    entries that have none and that `html_needed` names; `sizes`, the bounds it computed."""
+    sizes = sizes or SizeBounds(config)
     documents: list[Feed] = []
     for feed in feeds:
         documents.extend(split_feed(feed, config, sizes, html))
     return tuple(documents)
 
 
-def html_needed(feeds: Iterable[Feed], config: Config) -> set[bytes]:
+def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set[bytes]:
     """The body digests of the entries without HTML that `plan_history` must render to
     measure their feeds: those of each feed whose size bounds exceed max_feed_bytes."""
-    sizes = SizeBounds(config)
     needed: set[bytes] = set()
     for feed in feeds:
         whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from feeder import cache, manifest
-from feeder.archive import html_needed
+from feeder.archive import SizeBounds, html_needed
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
@@ -136,9 +136,10 @@ def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
                entries: list[Entry]) -> Site:
     grouped = group_feeds(entries, config)
-    needed = html_needed(grouped[2], config)
+    sizes = SizeBounds(config)
+    needed = html_needed(grouped[2], config, sizes)
     html = load_html(config, db, read, needed) if needed else {}
-    return site_of(grouped, config, html)
+    return site_of(grouped, config, html, sizes)
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 
-from feeder.archive import plan_history
+from feeder.archive import SizeBounds, plan_history
 from feeder.config import Config
 from feeder.feeds import RENDERERS
 from feeder.opml import OPML_FILE, opml_bytes
@@ -44,11 +44,12 @@ def plan_site(entries: Iterable[Entry], config: Config,
     return site_of(group_feeds(entries, config), config, html)
 
 
-def site_of(grouped: Grouped, config: Config,
-            html: Mapping[bytes, Rendered] | None = None) -> Site:
-    """The site of entries grouped by site.group_feeds (`html`: see archive.html_needed)."""
+def site_of(grouped: Grouped, config: Config, html: Mapping[bytes, Rendered] | None = None,
+            sizes: SizeBounds | None = None) -> Site:
+    """The site of entries grouped by site.group_feeds (`html`, `sizes`: see
+    archive.html_needed)."""
     ordered, tags, feeds = grouped
-    return Site(ordered, tags, plan_history(feeds, config, html))
+    return Site(ordered, tags, plan_history(feeds, config, html, sizes))
 
 
 def _feed_key(base: hashlib._Hash, feed: Feed) -> hashlib._Hash:

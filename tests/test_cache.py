@@ -79,6 +79,27 @@ def test_adding_a_brief_writes_only_what_it_reaches(project: Project) -> None:
     assert _tree(project.public) == _clean_build(project)
 
 
+def test_feeds_measured_to_fit_max_feed_bytes_are_the_same_from_the_cache(
+        project: Project) -> None:
+    """A feed over max_feed_bytes is measured by rendering it: a rebuild reads the HTML it
+    needs for that from the cache."""
+    _three(project)
+    project.settings(SETTINGS + "max_feed_bytes = 6000\n")
+    long = " ".join(["A sentence of the longer version."] * 40)
+    for day in range(7, 12):
+        project.brief(f"2016-10-{day:02d}-l{day}.txt", house(f"Long {day}", "US", short=long))
+    project.build()
+    project.brief("2016-10-20-z.txt", house("Zeta", "US", short=long))
+    result = project.build()
+    assert "archive/1/atom.xml" in _tree(project.public)
+    assert result.report.written
+    clean = Project(project.root.parent / "clean-measured")
+    clean.settings(SETTINGS + "max_feed_bytes = 6000\n")
+    shutil.copytree(project.content, clean.content, dirs_exist_ok=True)
+    build(clean.config(), now=NOW)
+    assert _tree(project.public) == _tree(clean.public)
+
+
 def test_deleting_an_output_file_brings_it_back(project: Project) -> None:
     _three(project)
     project.build()
