@@ -117,13 +117,14 @@ def _check(db: sqlite3.Connection, environment: str) -> None:
 
 
 def _connect(path: Path, environment: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    # (The default isolation level: each `with db:` block is one transaction.)
+    db = sqlite3.connect(path, timeout=10, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         _check(db, environment)
+        db.executescript(_TABLES)
         with db:
-            db.executescript(f"BEGIN; {_TABLES} COMMIT;")
             db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
                            [("application", APPLICATION), ("schema", str(SCHEMA)),
                             ("environment", environment)])
