@@ -275,11 +275,9 @@ def _archived_site(tmp_path: Path, settings: str = "") -> tuple[Site, Config]:
     return site, config
 
 
-def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
-        tmp_path: Path) -> None:
-    """feeds.py has feedgen write each entry's XML once and copies it into every document
-    that holds it (see feeds._Fragments): every document is byte for byte what feedgen
-    writes with all its entries added to one generator, archives, hubs and authors too."""
+def test_every_document_is_what_feedgen_writes_with_all_its_entries(tmp_path: Path) -> None:
+    """Every document, archives, hubs and authors too, is byte for byte what feedgen writes
+    with all its entries added to one generator (and the RSS profile's references)."""
     from feeder import feeds
 
     site, config = _archived_site(tmp_path, 'hubs = ["https://hub.example.com/"]\n')
