@@ -4,7 +4,7 @@
 briefs, paged), `tags/index.html` (every tag), one page per tag (`tags/<slug>/index.html`,
 paged), and one page per brief at the URL its feed entries link to
 (`YYYY/MM/DD/<slug>/index.html`). Each planned page carries the key of everything it is made
-from and renders on demand, so the build cache skips the pages that cannot have changed;
+from and renders on demand, so a rebuild makes only the pages whose key changed;
 `render_pages` renders them all. Every page names its feeds in `<head>` with
 `<link rel="alternate">`, so browsers and feed readers discover them from the page address.
 
@@ -101,7 +101,7 @@ class _Views:
 
     Pages link to the same few feeds and tags again and again, and show each brief on
     several listing pages; every link depends on the page's depth alone (see `relative`),
-    so each view of a feed, a tag or a brief is made once per depth and process.
+    so each view of a feed, a tag or a brief is made once per depth and build.
     """
 
     ENTRY_VIEWS = 20_000
