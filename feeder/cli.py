@@ -347,14 +347,18 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 @cli.command("serve")
 @_project_options
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port on 127.0.0.1 (0: any free port).")
+              help="The port (0: any free port).")
+@click.option("--bind", "host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
+              help="The address to listen on; anything but 127.0.0.1 (0.0.0.0: every "
+                   "address) lets other machines read the site, with a warning.")
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
-                  port: int, **settings: Any) -> None:
-    """Build, serve the output folder on 127.0.0.1, and rebuild when briefs change.
+                  port: int, host: str, **settings: Any) -> None:
+    """Build, serve the output folder, and rebuild when briefs change; pages reload.
 
-    Watches the content folder, feeder.toml/pyproject.toml and templates/; a failed rebuild
-    prints its problems and the last good build stays served. --verbose logs each request.
-    Stop with Ctrl-C.
+    Prints the URL to open. Watches the content folder, feeder.toml/pyproject.toml and
+    templates/; after each rebuild the pages open in a browser reload themselves (a script
+    added by the server only, never to the files). A failed rebuild prints its problems and
+    the last good build stays served. -v logs each request. Stop with Ctrl-C.
     """
     with _reporting(quiet):
         from feeder.pipeline import Options
@@ -366,8 +370,48 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
               build=pipeline_build(_now, Options(drafts=drafts, future=future), echo),
-              echo=echo, announce=click.echo, log=echo if verbose else None)
+              echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
+
+@cli.command()
+@click.argument("folder", metavar="[DIR]", default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", help="The publication's name (setting title). Asked on a terminal.")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="The address the site will be published at (setting base_url). Asked on a "
+                   "terminal; else the placeholder https://example.org/, to change before "
+                   "publishing.")
+@click.option("--github-actions", is_flag=True,
+              help="Also write .github/workflows/publish.yml: check, build and deploy to GitHub "
+                   "Pages on every push.")
+def init(folder: Path, title: str | None, base_url: str | None, github_actions: bool) -> None:
+    """Start a site in DIR (default: here): feeder.toml, content/ with an example brief.
+
+    Also writes a .gitignore for the build cache (unless one exists). Never overwrites a
+    file: a folder that has feeder.toml or content/ already is refused. Then run feeder
+    build (or feeder serve) in DIR.
+    """
+    with _reporting(quiet=False):
+        from feeder.config import PLACEHOLDER_BASE_URL
+        from feeder.starter import starter_files, write_starter
+
+        ask = sys.stdin.isatty()
+        if title is None:
+            title = click.prompt("Title of the publication", default="Briefs") if ask \
+                else "Briefs"
+        if base_url is None:
+            base_url = click.prompt("Address it will be published at",
+                                    default=PLACEHOLDER_BASE_URL) if ask else PLACEHOLDER_BASE_URL
+        files = starter_files(title, base_url, _now().date(), github_actions=github_actions)
+        written = write_starter(folder, files)
+        for rel in written:
+            click.echo((folder / rel).as_posix())
+        for file in files:
+            if file.rel not in written:
+                click.echo(f"{(folder / file.rel).as_posix()}: exists, left as it is", err=True)
+        where = "" if folder == Path() else f" -C {folder.as_posix()}"
+        click.echo(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)",
+                   err=True)
 
 GC_THRESHOLDS = (500_000, 20, 100)
 """Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a

@@ -459,12 +459,15 @@ class _Renderer:
         self.plan[here + name] = PlannedPage(key, template, here, values, (self, *args))
 
     def make(self, template: str, here: str, given: dict[str, Any]) -> bytes:
+        from feeder.extras import favicon_file
+
         given.setdefault("feeds", ())
         given.update(site=self.site_view, root=relative(here, ""),
                      page_url=self.config.base_url + quote(here),
                      stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
-                     opml=relative(here, OPML_FILE))
+                     opml=relative(here, OPML_FILE),
+                     favicon=relative(here, favicon_file(self.config)))
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
         except jinja2.TemplateError as exc:
