@@ -126,12 +126,26 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
     return config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group, listing each command with its whole first sentence (click cuts
+    them at the width of the terminal)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=1000))
+                for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
-    """Publish a folder of dated Markdown news briefs as Atom and RSS feeds.
+    """Publish a folder of dated Markdown news briefs as feeds: Atom, RSS and JSON Feed.
 
-    Briefs in content/ become one combined feed and one feed per tag in public/.
+    Briefs in content/ become one combined feed and one feed per tag, with web pages, in
+    public/. Start a site with feeder init; each command has --help.
     """
 
 
@@ -148,7 +162,7 @@ def cli() -> None:
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
           keep_going: bool, ping: bool, clean: bool, strict: bool, hub_timeout: float,
           **settings: Any) -> None:
-    """Build the feeds from the briefs into the output folder.
+    """Build the feeds, pages and sitemap from the briefs into the output folder.
 
     Nothing is written if any brief is invalid (unless --keep-going): every problem is
     listed as path:line: message and the command exits with status 1.
@@ -204,13 +218,14 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.cache import BuildCache
         from feeder.pipeline import Options, collect
 
-        config = _load(project, settings, quiet)
+        config = _load(project, settings, quiet and not strict)
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
-        warnings = len(collected.problems) - errors
+        # base_url left at the placeholder: warned of by _load, and a warning here too.
+        warnings = len(collected.problems) - errors + config.is_placeholder
         if not quiet or errors or (strict and warnings):
             click.echo(f"checked {collected.files} brief files: "
                        f"{errors} errors, {warnings} warnings", err=True)
@@ -395,7 +410,7 @@ def init(folder: Path, title: str | None, base_url: str | None, github_actions: 
         from feeder.config import PLACEHOLDER_BASE_URL
         from feeder.starter import starter_files, write_starter
 
-        ask = sys.stdin.isatty()
+        ask = _on_terminal()
         if title is None:
             title = click.prompt("Title of the publication", default="Briefs") if ask \
                 else "Briefs"
@@ -412,6 +427,37 @@ def init(folder: Path, title: str | None, base_url: str | None, github_actions: 
         where = "" if folder == Path() else f" -C {folder.as_posix()}"
         click.echo(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)",
                    err=True)
+
+def _on_terminal() -> bool:
+    """Whether a person can answer questions (feeder init asks for what it was not given)."""
+    return sys.stdin.isatty()
+
+
+_VERBOSE_HELP = {
+    "build": "List every file written or removed.",
+    "check": "List every entry's id, by brief file.",
+    "tags": "No effect (the table and JSON hold everything).",
+    "ping": "Show each hub's answer for each feed.",
+    "serve": "Log each request.",
+}
+_STRICT_HELP = {
+    "build": "With --ping: exit 1 when a hub does not accept a ping (brief warnings never "
+             "fail a build: see check --strict).",
+    "check": "Count warnings as errors (exit 1), a base_url left at the placeholder included.",
+    "ping": "Exit 1 when a hub does not accept a ping.",
+}
+
+
+def _say_what_options_do() -> None:
+    """The options shared by several commands say what they do in each."""
+    for texts, option in ((_VERBOSE_HELP, "verbose"), (_STRICT_HELP, "strict")):
+        for name, text in texts.items():
+            for param in cli.commands[name].params:
+                if isinstance(param, click.Option) and param.name == option:
+                    param.help = text
+
+
+_say_what_options_do()
 
 GC_THRESHOLDS = (500_000, 20, 100)
 """Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a

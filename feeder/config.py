@@ -195,6 +195,10 @@ def _author(value: Any) -> Author:
     if not isinstance(value, dict):
         raise ValueError("expected a name, or a table with name and email")
     unknown = sorted(set(value) - {"name", "email", "uri"})
+    settings = [key for key in unknown if key in _SETTINGS]
+    if settings:  # a setting written after the [author] table belongs to the table in TOML
+        raise ValueError(f"{settings[0]} is read as part of the [author] table, since it comes "
+                         "after the [author] line: move it above that line")
     if unknown:
         raise ValueError(f"unknown author field {unknown[0]!r} (known: name, email, uri)")
     if "name" not in value:
