@@ -370,10 +370,11 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
                   port: int, host: str, **settings: Any) -> None:
     """Build, serve the output folder, and rebuild when briefs change; pages reload.
 
-    Prints the URL to open. Watches the content folder, feeder.toml/pyproject.toml and
-    templates/; after each rebuild the pages open in a browser reload themselves (a script
-    added by the server only, never to the files). A failed rebuild prints its problems and
-    the last good build stays served. -v logs each request. Stop with Ctrl-C.
+    Prints the URL to open. Watches the content folder, feeder.toml/pyproject.toml,
+    templates/, static/ and the favicon; after each rebuild the pages open in a browser
+    reload themselves (a script added by the server only, never to the files). A failed
+    rebuild prints its problems and the last good build stays served. -v logs each
+    request. Stop with Ctrl-C.
     """
     with _reporting(quiet):
         from feeder.pipeline import Options

@@ -41,6 +41,7 @@ from watchdog.observers import Observer
 
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, FeederError, Problem
+from feeder.extras import STATIC_FOLDER
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build
@@ -274,15 +275,18 @@ class _Changes(FileSystemEventHandler):
         self.content = config.content_dir
         self.output = config.output_dir
         self.settings = {config.root / SETTINGS_FILE, config.root / PYPROJECT_FILE}
+        if config.favicon is not None:
+            self.settings.add(config.root / config.favicon)
         self.templates = config.root / TEMPLATES_FOLDER
+        self.static = config.root / STATIC_FOLDER
 
     def relevant(self, raw: str | bytes) -> bool:
         path = Path(raw if isinstance(raw, str) else raw.decode(errors="replace"))
         if path.is_relative_to(self.output) or path.name.endswith("~"):
             return False
-        if path in self.settings or path == self.templates:
+        if path in self.settings or path in (self.templates, self.static):
             return True
-        for folder in (self.content, self.templates):
+        for folder in (self.content, self.templates, self.static):
             if path.is_relative_to(folder):
                 return not any(part.startswith(".") for part in path.relative_to(folder).parts)
         return False
@@ -312,11 +316,11 @@ class Rebuilder:
         self.thread = threading.Thread(target=self._loop, name="feeder-rebuild", daemon=True)
 
     def _watch(self) -> None:
-        """Watch the content folder, the project folder (for the settings files) and
-        templates/ when it exists; each once."""
+        """Watch the content folder, the project folder (for the settings files and the
+        favicon), and templates/ and static/ when they exist; each once."""
         config = self.config
         wanted = [(config.content_dir, True), (config.root, False),
-                  (config.root / TEMPLATES_FOLDER, True)]
+                  (config.root / TEMPLATES_FOLDER, True), (config.root / STATIC_FOLDER, True)]
         for folder, recursive in wanted:
             if folder not in self.watched and folder.is_dir():
                 self.observer.schedule(self.handler, str(folder), recursive=recursive)
