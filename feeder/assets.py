@@ -3,12 +3,34 @@ publisher's own files in the output folder: the disk side of feeder/extras.py.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from feeder.config import Config
 from feeder.errors import ConfigError, OutputError, Problem
-from feeder.extras import STATIC_FOLDER, Assets, Made
+
+STATIC_FOLDER = "static"
+"""The project's folder of files published as they are."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    """The files assets.read_assets read: published as they are."""
+
+    favicon: bytes | None = None
+    """The file the setting `favicon` names (None: the built-in icon)."""
+    static: Mapping[str, bytes] = field(default_factory=dict)
+    """Every file of `static/`, by its path in it (POSIX)."""
+
+    def digest(self) -> str:
+        """What the files are, for the build cache's key (a changed file is a new build)."""
+        digest = hashlib.sha256(self.favicon or b"")
+        for rel, data in sorted(self.static.items()):
+            digest.update(f"\0{rel}\0".encode("utf-8", "surrogatepass"))
+            digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()
 
 
 def read_assets(config: Config) -> Assets:
@@ -41,17 +63,18 @@ def read_assets(config: Config) -> Assets:
     return Assets(favicon, static)
 
 
-def foreign_files(output_dir: Path, made: Mapping[str, Made], written: Mapping[str, object],
-                  display: str) -> None:
-    """Raise OutputError when a file of `made` is in the output folder, was not written by
-    feeder (not in the manifest's `written`), and differs: it is the publisher's own."""
+def foreign_files(output_dir: Path, planned: Mapping[str, Callable[[], bytes]],
+                  written: Mapping[str, object], display: str) -> None:
+    """Raise OutputError when a file of `planned` (path -> how to make it) is in the output
+    folder, was not written by feeder (not in the manifest's `written`), and differs from
+    what feeder would write: it is the publisher's own."""
     problems = []
-    for rel, file in made.items():
+    for rel, make in planned.items():
         path = output_dir / rel
         if rel in written or not path.is_file():
             continue
         try:
-            same = path.read_bytes() == file.data
+            same = path.read_bytes() == make()
         except OSError:
             same = False
         if not same:

@@ -12,14 +12,16 @@ own files in the output folder: feeder/assets.py.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
+from feeder.assets import STATIC_FOLDER, Assets
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
 from feeder.site import TAGS_FOLDER, Entry, Site
@@ -27,7 +29,6 @@ from feeder.site import TAGS_FOLDER, Entry, Site
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
 NOT_FOUND = "404.html"
-STATIC_FOLDER = "static"
 SITEMAP_URLS = 50_000
 """The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
 listed by a sitemap index in `sitemap.xml`."""
@@ -41,24 +42,6 @@ DEFAULT_ICON = (
     b'stroke-width="2"/></svg>\n')
 """The favicon when the setting `favicon` names none: a feed icon."""
 _SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-
-
-@dataclass(frozen=True, slots=True)
-class Assets:
-    """The files assets.read_assets read: published as they are."""
-
-    favicon: bytes | None = None
-    """The file the setting `favicon` names (None: the built-in icon)."""
-    static: Mapping[str, bytes] = field(default_factory=dict)
-    """Every file of `static/`, by its path in it (POSIX)."""
-
-    def digest(self) -> str:
-        """What the files are, for the build cache's key (a changed file is a new build)."""
-        digest = hashlib.sha256(self.favicon or b"")
-        for rel, data in sorted(self.static.items()):
-            digest.update(f"\0{rel}\0".encode("utf-8", "surrogatepass"))
-            digest.update(hashlib.sha256(data).digest())
-        return digest.hexdigest()
 
 
 # --- pure makers ---------------------------------------------------------------------------------
@@ -118,24 +101,57 @@ def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
 def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
     """`sitemap.xml`: every page with the newest date of the briefs on it (`lastmod`). Past
     SITEMAP_URLS pages, `sitemap.xml` is a sitemap index of `sitemap-<n>.xml` files."""
-    urls = [(config.base_url + quote(folder), moment)
-            for folder, moment in page_dates(site, config).items()]
-    if len(urls) <= SITEMAP_URLS:
-        return {SITEMAP: _xml("urlset", urls, "url")}
-    files: dict[str, bytes] = {}
-    index = []
-    for number, start in enumerate(range(0, len(urls), SITEMAP_URLS), 1):
-        part = urls[start:start + SITEMAP_URLS]
-        name = f"sitemap-{number}.xml"
-        files[name] = _xml("urlset", part, "url")
-        index.append((config.base_url + name, max(moment for _, moment in part)))
-    files[SITEMAP] = _xml("sitemapindex", index, "sitemap")
-    return files
+    sitemap = _Sitemap(site, config)
+    return {name: sitemap.make(name) for name in sitemap.names()}
 
 
-def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
+def page_count(site: Site, config: Config) -> int:
+    """How many pages `page_dates` lists, counted without making them."""
+    size = config.max_entries
+
+    def listing(count: int) -> int:  # as pages.listing_pages cuts them
+        return max(0, count // size - 1) + 1
+
+    return (listing(len(site.entries)) + 1 + sum(listing(len(e)) for _, e in site.tags)
+            + len(site.entries))
+
+
+class _Sitemap:
+    """The sitemap's files, named before they are made (their URLs are listed once, when the
+    first is made)."""
+
+    def __init__(self, site: Site, config: Config) -> None:
+        self.site, self.config = site, config
+        self.urls: list[tuple[str, datetime]] | None = None
+
+    def names(self) -> list[str]:
+        parts = -(-page_count(self.site, self.config) // SITEMAP_URLS)
+        return [SITEMAP] if parts == 1 else [SITEMAP, *(f"sitemap-{n}.xml"
+                                                        for n in range(1, parts + 1))]
+
+    def _urls(self) -> list[tuple[str, datetime]]:
+        if self.urls is None:
+            base = self.config.base_url
+            self.urls = [(base + quote(folder), moment)
+                         for folder, moment in page_dates(self.site, self.config).items()]
+        return self.urls
+
+    def make(self, name: str) -> bytes:
+        urls = self._urls()
+        if len(urls) <= SITEMAP_URLS:
+            return _xml("urlset", urls, "url")
+        parts = [urls[at:at + SITEMAP_URLS] for at in range(0, len(urls), SITEMAP_URLS)]
+        if name != SITEMAP:
+            return _xml("urlset", parts[int(name[8:-4]) - 1], "url")
+        return _xml("sitemapindex", [(f"{self.config.base_url}sitemap-{n}.xml",
+                                      max(moment for _, moment in part))
+                                     for n, part in enumerate(parts, 1)], "sitemap")
+
+
+def not_found_page(config: Config, templates: Mapping[str, str], compiled: Any = None) -> bytes:
     """`404.html` from the template of that name (which the publisher may replace): served
-    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
+    at any address, so its links start at the root of base_url's host (`/` or `/sub/`).
+    `compiled`: see pages.plan_pages."""
     import jinja2
 
     from feeder.opml import OPML_FILE
@@ -150,45 +166,55 @@ def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
         "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
         "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
     try:
-        return make_environment(templates).get_template(NOT_FOUND).render(values).encode()
+        page = make_environment(templates, compiled).get_template(NOT_FOUND).render(values)
     except jinja2.TemplateError as exc:
         problem = _template_problem(exc, templates)
         if problem is None:
             raise
         raise ConfigError([problem]) from None
+    return page.encode()
 
 
-def extra_files(site: Site, config: Config, templates: Mapping[str, str],
-                assets: Assets) -> dict[str, bytes]:
-    """Every file of this module's, by path: the sitemap, robots.txt, 404.html, the favicon,
-    then `static/` (whose files replace any of those of the same name)."""
-    files = sitemap_files(site, config)
-    files[ROBOTS] = robots_txt(config)
-    files[NOT_FOUND] = not_found_page(config, templates)
-    files[favicon_file(config)] = assets.favicon if assets.favicon is not None else DEFAULT_ICON
-    files.update(assets.static)
-    return files
+def _same(data: bytes) -> bytes:
+    return data
 
 
 @dataclass(frozen=True, slots=True)
-class Made:
-    """A planned file whose bytes are made already (a cache.Deferred)."""
+class Extra:
+    """A planned file of this module's (a cache.Deferred): the key of what it is made from,
+    and how to make it."""
 
-    data: bytes
-    key: bytes | None = None
+    key: bytes | None
+    made: Callable[[], bytes]
 
     def make(self) -> bytes:
-        return self.data
+        return self.made()
 
 
-def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
-                  assets: Assets, planned: Iterable[str]) -> dict[str, Made]:
-    """`extra_files` as planned files, keyed by their bytes. Raises ConfigError when a file
-    of `static/` would replace one of `planned` (a page, a feed)."""
-    files = extra_files(site, config, templates, assets)
+def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
+    digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass"))
+    digest.update(b"".join([entry.digest for entry in entries]))
+    return digest.digest()[:20]
+
+
+def extra_outputs(site: Site, config: Config, templates: Mapping[str, str], assets: Assets,
+                  planned: Iterable[str], compiled: Any = None) -> dict[str, Extra]:
+    """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
+    then `static/` (whose files replace any of those of the same name). The sitemap and
+    404.html are made only when their key changed. Raises ConfigError when a file of
+    `static/` would replace one of `planned` (a page, a feed)."""
     clashes = sorted(set(assets.static) & set(planned))
     if clashes:
         raise ConfigError([Problem(f"{STATIC_FOLDER}/{rel}", None,
                                    "feeder makes a file there (a page, a feed or feeds.opml): "
                                    "rename or move this one") for rel in clashes])
-    return {rel: Made(data, hashlib.sha256(data).digest()[:20]) for rel, data in files.items()}
+    sitemap = _Sitemap(site, config)
+    files = {name: Extra(_key(name, config.base_url, config.max_entries, entries=site.entries),
+                         partial(sitemap.make, name)) for name in sitemap.names()}
+    files[NOT_FOUND] = Extra(_key(NOT_FOUND, config, sorted(templates.items())),
+                             partial(not_found_page, config, templates, compiled))
+    icon = assets.favicon if assets.favicon is not None else DEFAULT_ICON
+    for rel, data in {ROBOTS: robots_txt(config), favicon_file(config): icon,
+                      **assets.static}.items():
+        files[rel] = Extra(hashlib.sha256(data).digest()[:20], partial(_same, data))
+    return files

@@ -23,9 +23,9 @@ from feeder.parallel import LazyPlan, read_briefs, write_entries_ahead
 from feeder.stability import EntryRecord, remembered, stability_warnings
 
 if TYPE_CHECKING:
+    from feeder.assets import Assets
     from feeder.body import Body
     from feeder.cache import Parsed
-    from feeder.extras import Assets
     from feeder.site import Candidate, Site
 
 # The modules that parse, render and write feeds and pages are imported where they are used:
@@ -196,9 +196,10 @@ def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | Non
     plan.update(plan_pages(site, config, templates, compiled))
     plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
     # The sitemap, robots.txt, 404.html, the favicon and static/ (feeder/extras.py).
-    from feeder.extras import Assets, extra_outputs
+    from feeder.assets import Assets
+    from feeder.extras import extra_outputs
 
-    plan.update(extra_outputs(site, config, templates or {}, assets or Assets(), plan))
+    plan.update(extra_outputs(site, config, templates or {}, assets or Assets(), plan, compiled))
     return plan
 
 
@@ -296,10 +297,10 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     cache.bodies.room_for([entry.body for entry in site.entries])
     plan = plan_deferred(site, config, templates, cache.compiled_templates(), assets)
     from feeder.assets import foreign_files
-    from feeder.extras import Made
+    from feeder.extras import Extra
 
-    foreign_files(config.output_dir, {rel: file for rel, file in plan.items()
-                                      if isinstance(file, Made)},
+    foreign_files(config.output_dir, {rel: file.make for rel, file in plan.items()
+                                      if isinstance(file, Extra)},
                   collected.manifest.files, config.display_path(config.output_dir))
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     names = config.feed_files

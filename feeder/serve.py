@@ -39,9 +39,9 @@ from urllib.parse import quote, unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from feeder.assets import STATIC_FOLDER
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, FeederError, Problem
-from feeder.extras import STATIC_FOLDER
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build

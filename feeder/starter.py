@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from feeder.brief import parse_brief
-from feeder.config import SETTINGS_FILE, parse_config
+from feeder.config import PLACEHOLDER_BASE_URL, SETTINGS_FILE, parse_config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.sources import Source
 
@@ -35,7 +35,10 @@ def _toml(text: str) -> str:
 
 
 def settings_text(title: str, base_url: str) -> str:
-    """feeder.toml of a new site: the two settings given, the other essential ones commented."""
+    """feeder.toml of a new site: the two settings given, the other essential ones commented
+    (and base_url too while it is the placeholder, which builds warn about until it is set)."""
+    address = f"base_url = {_toml(base_url)}" if base_url != PLACEHOLDER_BASE_URL else \
+        '# base_url = "https://news.example.com/"'
     return f"""\
 # The settings of this site. Every setting: docs/GUIDE.md#settings in feeder's repository.
 
@@ -44,7 +47,7 @@ title = {_toml(title)}
 
 # The address the output folder (public/) is published at. Entry ids are made from its
 # domain: set it before the first real build, and keep it.
-base_url = {_toml(base_url)}
+{address}
 
 # A sentence about the publication (the feeds' subtitle, the pages' description).
 # description = ""

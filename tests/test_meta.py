@@ -102,6 +102,7 @@ def test_a_large_site_gets_a_sitemap_index(project: Project,
                for n in range(1, len(parts) + 1))
     assert len(listed) == len(set(listed))
     assert set(listed) == pages
+    assert extras.page_count(site, config) == len(pages)
 
 
 def test_brief_pages_carry_canonical_open_graph_and_twitter_meta(sample: Path) -> None:
