@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from feeder import __version__
+from feeder.clihelp import CommandList, explain_shared_options
 from feeder.errors import FeederError, Problem, errors_in
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,20 +127,7 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
     return config
 
 
-class _Group(click.Group):
-    """The command group, listing each command with its whole first sentence (click cuts
-    them at the width of the terminal)."""
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, command.get_short_help_str(limit=1000))
-                for name in self.list_commands(ctx)
-                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandList, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
     """Publish a folder of dated Markdown news briefs as feeds: Atom, RSS and JSON Feed.
@@ -395,70 +383,29 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
 @click.option("--title", help="The publication's name (setting title). Asked on a terminal.")
 @click.option("--base-url", "base_url", metavar="URL",
               help="The address the site will be published at (setting base_url). Asked on a "
-                   "terminal; else the placeholder https://example.org/, to change before "
-                   "publishing.")
+                   "terminal; else left unset: set it before publishing.")
 @click.option("--github-actions", is_flag=True,
               help="Also write .github/workflows/publish.yml: check, build and deploy to GitHub "
                    "Pages on every push.")
 def init(folder: Path, title: str | None, base_url: str | None, github_actions: bool) -> None:
     """Start a site in DIR (default: here): feeder.toml, content/ with an example brief.
 
-    Also writes a .gitignore for the build cache (unless one exists). Never overwrites a
-    file: a folder that has feeder.toml or content/ already is refused. Then run feeder
-    build (or feeder serve) in DIR.
+    Also a .gitignore for the build cache. Never overwrites a file: a folder with feeder.toml
+    or content/ is refused. Then run feeder serve or feeder build in DIR.
     """
     with _reporting(quiet=False):
-        from feeder.config import PLACEHOLDER_BASE_URL
-        from feeder.starter import starter_files, write_starter
+        from feeder.starter import start_site
 
-        ask = _on_terminal()
-        if title is None:
-            title = click.prompt("Title of the publication", default="Briefs") if ask \
-                else "Briefs"
-        if base_url is None:
-            base_url = click.prompt("Address it will be published at",
-                                    default=PLACEHOLDER_BASE_URL) if ask else PLACEHOLDER_BASE_URL
-        files = starter_files(title, base_url, _now().date(), github_actions=github_actions)
-        written = write_starter(folder, files)
-        for rel in written:
-            click.echo((folder / rel).as_posix())
-        for file in files:
-            if file.rel not in written:
-                click.echo(f"{(folder / file.rel).as_posix()}: exists, left as it is", err=True)
-        where = "" if folder == Path() else f" -C {folder.as_posix()}"
-        click.echo(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)",
-                   err=True)
+        start_site(folder, title, base_url, _now().date(), github_actions=github_actions,
+                   ask=click.prompt if _on_terminal() else None, echo=click.echo,
+                   note=lambda line: click.echo(line, err=True))
 
-def _on_terminal() -> bool:
-    """Whether a person can answer questions (feeder init asks for what it was not given)."""
+
+def _on_terminal() -> bool:  # (feeder init asks for what it was not given)
     return sys.stdin.isatty()
 
 
-_VERBOSE_HELP = {
-    "build": "List every file written or removed.",
-    "check": "List every entry's id, by brief file.",
-    "tags": "No effect (the table and JSON hold everything).",
-    "ping": "Show each hub's answer for each feed.",
-    "serve": "Log each request.",
-}
-_STRICT_HELP = {
-    "build": "With --ping: exit 1 when a hub does not accept a ping (brief warnings never "
-             "fail a build: see check --strict).",
-    "check": "Count warnings as errors (exit 1), a base_url left at the placeholder included.",
-    "ping": "Exit 1 when a hub does not accept a ping.",
-}
-
-
-def _say_what_options_do() -> None:
-    """The options shared by several commands say what they do in each."""
-    for texts, option in ((_VERBOSE_HELP, "verbose"), (_STRICT_HELP, "strict")):
-        for name, text in texts.items():
-            for param in cli.commands[name].params:
-                if isinstance(param, click.Option) and param.name == option:
-                    param.help = text
-
-
-_say_what_options_do()
+explain_shared_options(cli)
 
 GC_THRESHOLDS = (500_000, 20, 100)
 """Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a

@@ -187,10 +187,10 @@ class LiveReload:
     files built."""
 
     PATH = "/.feeder-live"
-    SCRIPT = (b'<script>(function(){var v=null;setInterval(function(){fetch("/.feeder-live",'
-              b'{cache:"no-store"}).then(function(r){return r.text()}).then(function(t){'
-              b'if(v!==null&&t!==v){location.reload()}v=t}).catch(function(){})},1000)})();'
-              b"</script>\n")
+    SCRIPT = ('<script>(function(){{setInterval(function(){{fetch("/.feeder-live",'
+              '{{cache:"no-store"}}).then(function(r){{return r.text()}}).then(function(t){{'
+              'if(t!=="{build}"){{location.reload()}}}}).catch(function(){{}})}},1000)}})();'
+              "</script>\n")
 
     def __init__(self) -> None:
         self.builds = 0
@@ -198,11 +198,12 @@ class LiveReload:
     def built(self) -> None:
         self.builds += 1
 
-    @classmethod
-    def inject(cls, page: bytes) -> bytes:
-        """`page` with the script before its `</body>` (at its end when it has none)."""
+    def inject(self, page: bytes) -> bytes:
+        """`page` with the script, which knows the build it came from, before its `</body>`
+        (at its end when it has none)."""
+        script = self.SCRIPT.format(build=self.builds).encode()
         at = page.rfind(b"</body>")
-        return page + cls.SCRIPT if at == -1 else page[:at] + cls.SCRIPT + page[at:]
+        return page + script if at == -1 else page[:at] + script + page[at:]
 
 
 class _LiveHandler(_Handler):
@@ -211,17 +212,23 @@ class _LiveHandler(_Handler):
     live: LiveReload
 
     def do_GET(self) -> None:
-        if urlsplit(self.path).path == LiveReload.PATH:
+        path = urlsplit(self.path).path
+        if path == LiveReload.PATH:
             data = str(self.live.builds).encode()
             self._send(HTTPStatus.OK, data, "text/plain; charset=utf-8",
                        {"Cache-Control": "no-store"}, body=True)
             return
+        last = path.rpartition("/")[2]
+        if last.endswith(".html") or "." not in last:
+            # A page's bytes carry the build number: never "304 Not Modified" for a page
+            # from an older build, which would reload itself again and again.
+            del self.headers["If-None-Match"], self.headers["If-Modified-Since"]
         super().do_GET()
 
     def _send(self, status: HTTPStatus, data: bytes, content_type: str,
               headers: dict[str, str], *, body: bool) -> None:
         if content_type.startswith("text/html"):
-            data = LiveReload.inject(data)
+            data = self.live.inject(data)
         super()._send(status, data, content_type, headers, body=body)
 
 

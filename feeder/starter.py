@@ -9,6 +9,7 @@ example brief checked by the brief parser itself, so a new site always builds);
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from feeder.sources import Source
 
 WORKFLOW_FILE = ".github/workflows/publish.yml"
 GITIGNORE = ".gitignore"
+Echo = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,29 @@ def write_starter(root: Path, files: tuple[StarterFile, ...]) -> tuple[str, ...]
                                         f"cannot create: {exc.strerror or exc}")]) from None
         written.append(file.rel)
     return tuple(written)
+
+
+def start_site(folder: Path, title: str | None, base_url: str | None, day: date, *,
+               github_actions: bool, ask: Callable[..., str] | None, echo: Echo,
+               note: Echo) -> None:
+    """`feeder init`: ask for the title and base_url not given (when `ask`, a prompt, is
+    given), write the files, and print their paths (`echo`) and what was not written and
+    what to do next (`note`). Raises ConfigError or ContentError, writing nothing."""
+    if title is None:
+        title = ask("Title of the publication", default="Briefs") if ask else "Briefs"
+    if base_url is None:
+        base_url = ask("Address it will be published at", default=PLACEHOLDER_BASE_URL) \
+            if ask else PLACEHOLDER_BASE_URL
+    files = starter_files(title, base_url, day, github_actions=github_actions)
+    written = write_starter(folder, files)
+    for file in files:
+        shown = (folder / file.rel).as_posix()
+        if file.rel in written:
+            echo(shown)
+        else:
+            note(f"{shown}: exists, left as it is")
+    where = "" if folder == Path() else f" -C {folder.as_posix()}"
+    note(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)")
 
 
 WORKFLOW = """\

@@ -159,6 +159,11 @@ def test_serve_reloads_open_pages_after_a_rebuild_and_never_writes_the_script(
         served.wait_for_output("built ")
         page = fetch(served.url)
         assert b"/.feeder-live" in page.body
+        # a page carries its build's number: never 304 for it, the feeds still get theirs
+        assert fetch(served.url, {"If-None-Match": page.headers["etag"]}).status == 200
+        atom = fetch(served.url + "atom.xml")
+        assert fetch(served.url + "atom.xml",
+                     {"If-None-Match": atom.headers["etag"]}).status == 304
         assert b"/.feeder-live" not in (project.public / "index.html").read_bytes()
         assert fetch(served.url + "atom.xml").body == (project.public / "atom.xml").read_bytes()
         before = fetch(served.url + ".feeder-live").body
