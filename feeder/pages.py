@@ -34,6 +34,7 @@ from markupsafe import Markup
 from feeder.body import Body
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
+from feeder.extras import favicon_file
 from feeder.feeds import FORMATS, rfc3339
 from feeder.opml import OPML_FILE
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag
@@ -459,8 +460,6 @@ class _Renderer:
         self.plan[here + name] = PlannedPage(key, template, here, values, (self, *args))
 
     def make(self, template: str, here: str, given: dict[str, Any]) -> bytes:
-        from feeder.extras import favicon_file
-
         given.setdefault("feeds", ())
         given.update(site=self.site_view, root=relative(here, ""),
                      page_url=self.config.base_url + quote(here),
