@@ -352,8 +352,8 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port (0: any free port).")
 @click.option("--bind", "host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
-              help="The address to listen on; anything but 127.0.0.1 (0.0.0.0: every "
-                   "address) lets other machines read the site, with a warning.")
+              help="The address to listen on; one not of this machine only (0.0.0.0: every "
+                   "address) lets others read the site, with a warning.")
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                   port: int, host: str, **settings: Any) -> None:
     """Build, serve the output folder, and rebuild when briefs change; pages reload.

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import ipaddress
 import mimetypes
 import signal
 import socket
@@ -259,6 +260,14 @@ def make_server(root: Path, port: int, *, log: Echo | None = None, host: str = H
 _BAD_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, socket.EAI_NONAME})
 
 
+def _loopback(host: str) -> bool:
+    """Whether `host` is an address of this machine only (127.0.0.1, ::1, localhost)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -409,7 +418,7 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
     """
     live = LiveReload()
     server = make_server(config.output_dir, port, log=log, host=host, live=live)
-    if host != HOST:
+    if not _loopback(host):
         echo(f"warning: serving on {_host(host)}, not only to this machine: anyone who can "
              "reach it can read the site, drafts included when built with --drafts")
 
