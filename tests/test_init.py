@@ -184,3 +184,11 @@ def test_serve_bind_elsewhere_warns_and_prints_a_url_to_open(project: Project) -
         assert "warning: serving on 0.0.0.0" in served.stderr
         assert fetch(served.url).status == 200
 
+
+
+def test_serve_bind_to_a_loopback_name_gives_no_warning(project: Project) -> None:
+    project.brief("2016-10-04-a.txt", house("A", "russia"))
+    with feeder_serve(project.root, "--bind", "localhost") as served:
+        served.wait_for_output("built ")
+        assert fetch(served.url).status == 200
+        assert "warning" not in served.stderr
