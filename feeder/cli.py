@@ -190,30 +190,101 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _exit(1)
 
 
+def _read_brief_file(config: Any, path: Path) -> Any:
+    """The Source of the brief file at `path` (given on the command line), or its Problem."""
+    from feeder.sources import decode
+
+    shown = config.display_path(path.absolute())
+    try:
+        rel = path.resolve().relative_to(config.content_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        rel = path.name
+    try:
+        return decode(path.read_bytes(), shown, rel)
+    except OSError as exc:
+        return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
+
+
+def _drafts(config: Any) -> list[str]:
+    """The brief files whose front matter says draft: true (only those starting with ---
+    are read whole)."""
+    from feeder.explain import is_draft
+    from feeder.sources import read_source, scan_content
+
+    found = []
+    for info in scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]:
+        try:
+            with open(info.abspath, "rb") as handle:  # noqa: PTH123
+                head = handle.read(6)
+        except OSError:
+            continue
+        if head.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
+            source = read_source(info)
+            if not isinstance(source, Problem) and is_draft(source):
+                found.append(info.path)
+    return found
+
+
+def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+    from feeder.explain import as_json as to_json
+    from feeder.explain import as_text, explain
+
+    explained: list[dict[str, Any]] = []
+    for path in paths:
+        source = _read_brief_file(config, path)
+        if isinstance(source, Problem):
+            explained.append({"path": source.path, "valid": False, "brief": None,
+                              "sections": [], "problems": [str(source)]})
+        else:
+            explained.append(explain(source, config, _now()))
+    click.echo(to_json(explained) if as_json else as_text(explained))
+    failing = [item for item in explained if not item["valid"] or (strict and item["problems"])]
+    if failing:
+        _exit(1)
+
+
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@click.option("--explain", "explain", is_flag=True,
+              help="Print how feeder reads each brief PATH: title, date, tags, slug, id, URL, "
+                   "status, sections with their lines, summary.")
+@click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
-          **settings: Any) -> None:
-    """Check every brief and list each problem as path:line: message.
+          explain: bool, as_json: bool, paths: tuple[Path, ...], **settings: Any) -> None:
+    """Check every brief and list each problem as path:line: message, then the drafts.
 
     Exits with status 1 when any brief has an error (or a warning, with --strict).
-    Writes nothing.
+    Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
     with _reporting(quiet):
         from feeder.cache import BuildCache
+        from feeder.errors import ConfigError
         from feeder.pipeline import Options, collect
 
+        if (paths or as_json) and not explain:
+            raise ConfigError("PATH and --json go with --explain: feeder check --explain PATH")
+        if explain and not paths:
+            raise ConfigError("--explain needs the brief files to explain: feeder check "
+                              "--explain content/2016-10-04-radio-silent.txt")
         config = _load(project, settings, quiet)
+        if explain:
+            _explain(config, paths, as_json=as_json, strict=strict)
+            return
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
         warnings = len(collected.problems) - errors
+        drafts_found = [] if quiet else _drafts(config)
+        for path in drafts_found:
+            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
         if not quiet or errors or (strict and warnings):
+            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
             click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings", err=True)
+                       f"{errors} errors, {warnings} warnings{listed}", err=True)
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
@@ -315,7 +386,9 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft", is_flag=True, help="Start it as a draft (front matter draft: true).")
+@click.option("--draft/--publish", "draft", default=True, show_default=True,
+              help="Start it as a draft (front matter draft: true; the default), or as a "
+                   "brief to publish once its sections are written.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")
@@ -328,7 +401,8 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     """Start a brief: content/YYYY-MM-DD-<slug>.txt in the house layout, dated today.
 
     The file has the title, the tags and every section label, ready to fill; its path is
-    printed. An existing file is never overwritten.
+    printed. It starts as a draft (not published) unless --publish. An existing file is
+    never overwritten.
     """
     with _reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
