@@ -29,6 +29,14 @@ _SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 _NOT_A_LABEL = re.compile(r"^([-+>|<`~]|\*[ \t]|\d+[.)][ \t]|#|[ \t])")
 _EMPHASIS = re.compile(r"^(\*\*|__|\*|_)(?![\s*_])(.+?)(?<![\s*_])\1(?:[ \t]*(:))?$")
 _OPENING = re.compile(r"^(\*\*|__|\*|_)(?=\S)")
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)]*\s")
+"""A sentence ends inside the line: a label followed directly by text holds none."""
+_SPACES = re.compile(r"[^\S\n\t]")
+
+
+def _spaced(text: str) -> str:
+    """`text` with every kind of space as a plain one."""
+    return text if text.isascii() else _SPACES.sub(" ", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,9 +237,9 @@ class _Pass:
             if known and (colon or emphasis or alone):
                 self.label(number, known, 2)
                 return True
-            if colon:
+            if colon and (alone or not _SENTENCE_END.search(text)):
                 self.near(number, text, line.strip())
-                self.label(number, text, 3)
+                self.label(number, _spaced(text), 3)
                 return True
             if emphasis and not text.endswith((".", "!", "?")):
                 self.near(number, text, line.strip())
