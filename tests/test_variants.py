@@ -63,7 +63,8 @@ VARIANTS: dict[str, tuple[Spell, str]] = {
 
 def body(spell: Spell, sep: str, *, same_line: bool = False) -> str:
     """The sections of the brief, each label written by `spell`."""
-    short = f"The Short of It: {SHORT}" if same_line else spell("The Short of It", True) + sep + SHORT
+    short = f"The Short of It: {SHORT}" if same_line else \
+        spell("The Short of It", True) + sep + SHORT
     happened = spell("Here's what happened", False)
     return (f"This conversation is over.\n\n{short}\n\n{LIST}\n\n"
             f"{spell('The Longer Version of It', True)}{sep}{LONGER}\n\n"
@@ -290,5 +291,6 @@ def test_other_empty_sections_are_warnings_and_an_unfilled_draft_is_quiet() -> N
     assert problems == [f"{P}:9: warning: the section 'The Longer Version of It:' is empty"]
     draft, problems = problems_of("---\ndraft: true\n---\nT\n\na\n\nThe Short of It:\n\n"
                                   "The Takeaway:\n")
-    assert draft is not None and draft.draft
+    assert draft is not None
+    assert draft.draft
     assert problems == []
