@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from feeder.text import fold_label
 
@@ -39,8 +40,7 @@ def _spaced(text: str) -> str:
     return text if text.isascii() else _SPACES.sub(" ", text)
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
+class Heading(NamedTuple):
     """A label or heading that opens a section (level 2) or a sub-section (level 3)."""
 
     line: int
@@ -75,6 +75,8 @@ class Labels:
 
     sections: dict[str, str]
     summary: frozenset[str]
+    reach: int = MAX_LABEL_LENGTH
+    """How far into a line the colon of a section label with text after it can be."""
 
 
 @lru_cache(maxsize=16)
@@ -82,7 +84,9 @@ def labels_of(section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) 
     """The labels of the settings `section_labels` and `summary_labels`."""
     sections = {fold_label(label): label for label in section_labels}
     sections.update({fold_label(label): label for label in summary_labels})
-    return Labels(sections, frozenset(fold_label(label) for label in summary_labels))
+    reach = max(map(len, sections), default=0) * 2 + 8  # room for spaces and emphasis
+    return Labels(sections, frozenset(fold_label(label) for label in summary_labels),
+                  min(reach, MAX_LABEL_LENGTH))
 
 
 def _shape(line: str) -> tuple[str, bool, bool] | None:
@@ -186,6 +190,9 @@ class _Pass:
 
     def paragraph(self, start: int, lines: list[str]) -> None:
         """Split one blank-line paragraph into blocks of text and labels."""
+        if len(lines) == 1 and self.plain(lines[0]):  # most paragraphs: one line of prose
+            self.text(self.first + start, lines[0])
+            return
         fence: str | None = None
         at_start = True
         index = 0
@@ -213,6 +220,12 @@ class _Pass:
             if opened is None:
                 self.inside(number, line)
             at_start = bool(opened)
+
+    def plain(self, line: str) -> bool:
+        """Whether a paragraph of this one line is certainly text: too long for a label,
+        starting with a letter, with no colon where a section label's could be."""
+        return len(line) > MAX_LABEL_LENGTH and line[0].isalnum() and \
+            ":" not in line[:self.labels.reach]
 
     def heading(self, number: int, line: str, text: str, underline: str | None = None) -> None:
         """A Markdown heading: a section when it names one, else kept as written (a heading
@@ -278,35 +291,34 @@ def _assemble(blocks: list[tuple[int, str, int]], notes: tuple[tuple[int, str], 
     in_short = False
     first_text: str | None = None
     standfirst: str | None = None
-    headings: list[Heading] = []
-    counts: list[int] = []
-    section_index: int | None = None
+    headings: list[list[Any]] = []  # [line, label, level, blocks of text]
+    section: list[Any] | None = None
     for line, text, level in blocks:
         if level == 0:
             content.append(text)
-            first_text = first_text or text
-            if section_index is None and standfirst is None and not _HEADING.match(text):
-                standfirst = text
-            if in_short and short is not None:
-                short.append(text)
-            if section_index is not None:
-                counts[section_index] += 1
-            if headings and headings[-1].level == 3:
-                counts[-1] += 1
+            if first_text is None:
+                first_text = text
+            if section is None:
+                if standfirst is None and not _HEADING.match(text):
+                    standfirst = text
+                continue
+            section[3] += 1
+            if headings[-1] is not section:  # a sub-label's
+                headings[-1][3] += 1
+            if in_short:
+                short.append(text)  # type: ignore[union-attr]
             continue
-        content.append(f"{'#' * level} {text}")
-        headings.append(Heading(line, text, level))
-        counts.append(0)
+        content.append(("## " if level == 2 else "### ") + text)
+        heading = [line, text, level, 0]
+        headings.append(heading)
         if level == 2:
-            section_index = len(headings) - 1
-            in_short = fold_label(text) in summary and short is None
+            section = heading
+            in_short = short is None and fold_label(text) in summary
             if in_short:
                 short = []
-        elif in_short and short is not None:
-            short.append(f"### {text}")
-    found = tuple(Heading(h.line, h.label, h.level, count)
-                  for h, count in zip(headings, counts, strict=True))
-    has_text = any(level == 0 for _line, _text, level in blocks)
+        elif in_short:
+            short.append("### " + text)  # type: ignore[union-attr]
     return Outline("\n\n".join(content) + "\n" if content else "",
                    "\n\n".join(short) if short is not None else None,
-                   standfirst, first_text, found, notes, has_text)
+                   standfirst, first_text, tuple(Heading(*h) for h in headings), notes,
+                   first_text is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 # XML 1.0 allows TAB, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; everything
 # else (other C0 controls, lone surrogates, U+FFFE and U+FFFF) makes lxml refuse the
@@ -73,6 +74,7 @@ def fold(name: str) -> str:
 _APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u2032\u00b4`", "'"))
 
 
+@lru_cache(maxsize=4096)  # a memo: the same labels recur in every brief
 def fold_label(text: str) -> str:
     """The key under which a label's spellings are one label: Unicode form (NFKC), every
     kind of space (and the invisible ones) as one space, typographic apostrophes as `'`,
