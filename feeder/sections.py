@@ -113,13 +113,14 @@ def _heading_text(text: str) -> str:
     return shape[0] if shape else text.strip().rstrip(":").strip()
 
 
-def _same_line(line: str, labels: Labels) -> tuple[str, str] | None:
-    """(section label, rest) of `The Short of It: text` (emphasis allowed around the label)."""
+def _split_label(line: str, reach: int) -> tuple[str, str] | None:
+    """(label, rest) of a line shaped `Label: text` (emphasis allowed around the label), the
+    colon within `reach` characters."""
     opening = _OPENING.match(line)
     mark = opening.group(1) if opening else ""
     body = line[len(mark):]
-    colon = body.find(":")
-    if colon <= 0 or colon > MAX_LABEL_LENGTH:
+    colon = body.find(":", 0, reach)
+    if colon <= 0:
         return None
     label, rest = body[:colon], body[colon + 1:]
     if mark and label.endswith(mark):
@@ -128,10 +129,9 @@ def _same_line(line: str, labels: Labels) -> tuple[str, str] | None:
         rest = rest[len(mark):]
     elif mark:
         return None
-    if not rest[:1].isspace() or not rest.strip():
+    if not rest[:1].isspace() or not rest.strip() or _NOT_A_LABEL.match(label):
         return None
-    known = labels.sections.get(fold_label(label))
-    return (known, rest.strip()) if known else None
+    return label.strip(), rest.strip()
 
 
 def _unarticled(text: str) -> str:
@@ -256,18 +256,25 @@ class _Pass:
                 return True
             if emphasis and not text.endswith((".", "!", "?")):
                 self.near(number, text, line.strip())
-        same = _same_line(line, self.labels)
-        if same is not None:
-            self.label(number, same[0], 2)
-            self.text(number, same[1])
-            return False
+        split = _split_label(line, self.labels.reach)
+        if split is not None:
+            known = self.labels.sections.get(fold_label(split[0]))
+            if known:
+                self.label(number, known, 2)
+                self.text(number, split[1])
+                return False
+            self.near(number, split[0], split[0] + ":")
         return None
 
     def inside(self, number: int, line: str) -> None:
         """A line inside a block of text: a section label here is a mistake."""
         shape = _shape(line)
-        if shape is not None and shape[0] and fold_label(shape[0]) in self.labels.sections \
-                and (shape[1] or shape[2]):
+        if shape is not None and (shape[1] or shape[2]):
+            label: str | None = shape[0]
+        else:
+            split = _split_label(line, self.labels.reach)
+            label = split[0] if split is not None else None
+        if label is not None and fold_label(label) in self.labels.sections:
             self.notes.append((number, f"{line.strip()!r} is inside a paragraph or list item, "
                                        "so it opens no section: put a blank line before it"))
         self.text(number, line)

@@ -294,3 +294,15 @@ def test_other_empty_sections_are_warnings_and_an_unfilled_draft_is_quiet() -> N
     assert draft is not None
     assert draft.draft
     assert problems == []
+
+
+def test_a_near_miss_with_its_text_on_the_same_line_and_a_misplaced_one() -> None:
+    brief, problems = problems_of("T\n\na\n\nShort of It: The US announced.\n\nThe Short of It:"
+                                  "\n\nS.\n- x\nThe Takeaway: End.\n\nPoint blank: no.\n")
+    assert brief is not None
+    assert brief.summary == "S.\n- x\nThe Takeaway: End.\n\nPoint blank: no."
+    assert problems == [
+        f"{P}:5: warning: 'Short of It:' is not a section label, so it opens no section; did "
+        "you mean 'The Short of It:'?",
+        f"{P}:11: warning: 'The Takeaway: End.' is inside a paragraph or list item, so it "
+        "opens no section: put a blank line before it"]
