@@ -371,19 +371,15 @@ class _Parser:
             if heading.level == 2 and not heading.texts and heading is not short and not draft:
                 self.warn(heading.line, f"the section {heading.label + ':'!r} is empty")
         summary_field = self._text(fields, "summary")
-        if summary_field:
-            summary = summary_field
-        elif short is not None:  # (empty: an error, or an unfilled draft)
-            summary = found.short if short.texts and found.short else \
-                found.standfirst or found.first_text or ""
-        else:
-            fallback = found.standfirst or found.first_text or ""
+        fallback = found.standfirst or found.first_text or ""
+        if not summary_field and short is None:
             names = " or ".join(repr(f"{label}:") for label in self.config.summary_labels)
             self.warn(None, f"no short version ({names} section) and no summary in front "
                             "matter; using the " + ("standfirst" if found.standfirst else
                                                     "first paragraph") + " as the summary")
-            summary = fallback
-        return summary, found.content
+        # (an empty short version is an error, or an unfilled draft's: the fallback)
+        return summary_field or (short and short.texts and found.short) or fallback, \
+            found.content
 
     def _when(self, fields: dict[str, frontmatter.Field], key: str) -> datetime | None:
         field = fields.get(key)

@@ -190,65 +190,33 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _exit(1)
 
 
-def _read_brief_file(config: Any, path: Path) -> Any:
-    """The Source of the brief file at `path` (given on the command line), or its Problem."""
-    from feeder.sources import decode
-
-    shown = config.display_path(path.absolute())
-    try:
-        rel = path.resolve().relative_to(config.content_dir.resolve()).as_posix()
-    except (ValueError, OSError):
-        rel = path.name
-    try:
-        return decode(path.read_bytes(), shown, rel)
-    except OSError as exc:
-        return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
-
-
 def _drafts(config: Any) -> list[str]:
-    """The brief files whose front matter says draft: true (only those starting with ---
-    are read whole)."""
+    """The brief files whose front matter says draft: true (only those with any are read)."""
     from feeder.explain import is_draft
-    from feeder.sources import read_source, scan_content
+    from feeder.sources import begins_with, read_source, scan_content
 
-    found = []
-    for info in scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]:
-        try:
-            with open(info.abspath, "rb") as handle:  # noqa: PTH123
-                head = handle.read(6)
-        except OSError:
-            continue
-        if head.lstrip(b"\xef\xbb\xbf").startswith(b"---"):
-            source = read_source(info)
-            if not isinstance(source, Problem) and is_draft(source):
-                found.append(info.path)
-    return found
+    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
+    return [info.path for info in infos
+            if begins_with(info, b"---") and is_draft(read_source(info))]
 
 
 def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
     from feeder.explain import as_json as to_json
-    from feeder.explain import as_text, explain
+    from feeder.explain import as_text, explain, failed
+    from feeder.sources import read_named
 
-    explained: list[dict[str, Any]] = []
-    for path in paths:
-        source = _read_brief_file(config, path)
-        if isinstance(source, Problem):
-            explained.append({"path": source.path, "valid": False, "brief": None,
-                              "sections": [], "problems": [str(source)]})
-        else:
-            explained.append(explain(source, config, _now()))
+    explained = [explain(read_named(path, config.content_dir,
+                                    config.display_path(path.absolute())), config, _now())
+                 for path in paths]
     click.echo(to_json(explained) if as_json else as_text(explained))
-    failing = [item for item in explained if not item["valid"] or (strict and item["problems"])]
-    if failing:
+    if failed(explained, strict=strict):
         _exit(1)
 
 
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
-@click.option("--explain", "explain", is_flag=True,
-              help="Print how feeder reads each brief PATH: title, date, tags, slug, id, URL, "
-                   "status, sections with their lines, summary.")
+@click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
 @click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
@@ -263,11 +231,8 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.errors import ConfigError
         from feeder.pipeline import Options, collect
 
-        if (paths or as_json) and not explain:
-            raise ConfigError("PATH and --json go with --explain: feeder check --explain PATH")
-        if explain and not paths:
-            raise ConfigError("--explain needs the brief files to explain: feeder check "
-                              "--explain content/2016-10-04-radio-silent.txt")
+        if explain != bool(paths) or (as_json and not explain):
+            raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
         config = _load(project, settings, quiet)
         if explain:
             _explain(config, paths, as_json=as_json, strict=strict)
@@ -386,9 +351,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft/--publish", "draft", default=True, show_default=True,
-              help="Start it as a draft (front matter draft: true; the default), or as a "
-                   "brief to publish once its sections are written.")
+@click.option("--draft/--publish", "draft", default=True,
+              help="Start it as a draft (draft: true; the default) or as a brief to publish.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")

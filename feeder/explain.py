@@ -19,9 +19,9 @@ from feeder.sources import Source
 from feeder.text import slugify
 
 
-def is_draft(source: Source) -> bool:
+def is_draft(source: Source | Problem) -> bool:
     """Whether the brief's front matter says `draft: true` (whatever else is wrong in it)."""
-    if not source.text.startswith("---"):
+    if isinstance(source, Problem) or not source.text.startswith("---"):
         return False
     split = frontmatter.split(source.text, source.path)
     if isinstance(split, Problem) or split.front_matter is None \
@@ -31,11 +31,15 @@ def is_draft(source: Source) -> bool:
     return isinstance(fields, dict) and "draft" in fields and fields["draft"].value is True
 
 
-def explain(source: Source, config: Config, now: datetime) -> dict[str, Any]:
-    """Everything feeder made of one brief: `brief` is None when it has errors."""
+def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str, Any]:
+    """Everything feeder made of one brief (or why it could not be read): `brief` is None
+    when it has errors."""
     from feeder.render import render
     from feeder.site import brief_url, entry_id
 
+    if isinstance(source, Problem):
+        return {"path": source.path, "valid": False, "brief": None, "sections": [],
+                "problems": [str(source)]}
     reading = read_brief(source, config)
     sections = [{"line": h.line, "level": h.level, "label": h.label, "blocks": h.texts}
                 for h in reading.headings]
@@ -68,6 +72,11 @@ def _front_matter_has(source: Source, key: str) -> bool:
         return False
     fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
     return isinstance(fields, dict) and key in fields
+
+
+def failed(explained: Iterable[dict[str, Any]], *, strict: bool) -> bool:
+    """Whether a brief explained has an error (or, `strict`, a warning)."""
+    return any(not item["valid"] or (strict and item["problems"]) for item in explained)
 
 
 _STATUS = {"published": "published", "draft": "draft: not published (draft: true)",
