@@ -33,6 +33,8 @@ _OPENING = re.compile(r"^(\*\*|__|\*|_)(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)]*\s")
 """A sentence ends inside the line: a label followed directly by text holds none."""
 _SPACES = re.compile(r"[^\S\n\t]")
+_MAY_OPEN = frozenset("#`~ \t")
+"""The first characters of a line that may be a heading or a fence (in a paragraph)."""
 
 
 def _spaced(text: str) -> str:
@@ -199,6 +201,14 @@ class _Pass:
         while index < len(lines):
             line, number = lines[index], self.first + start + index
             index += 1
+            if not at_start and fence is None and line[:1] not in _MAY_OPEN and (
+                    index == len(lines) or lines[index][:1] not in "=-"):
+                # inside a block, and no fence or heading: text (unless a misplaced label)
+                if ":" in line[:self.labels.reach] or line[:1] in "*_":
+                    self.inside(number, line)
+                else:
+                    self.text(number, line)
+                continue
             fenced = _FENCE.match(line)
             if fence is not None or fenced:
                 if fenced and (fence is None or fenced.group(1).startswith(fence)):

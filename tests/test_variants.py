@@ -50,6 +50,7 @@ VARIANTS: dict[str, tuple[Spell, str]] = {
     "underscores": (lambda label, section: f"__{label}__" if section else f"__{label}:__",
                     "\n\n"),
     "italic-colon": (lambda label, _s: f"*{label}:*", "\n"),
+    "plain-alone": (lambda label, section: label if section else f"{label}:", "\n\n"),
     "bold-only": (lambda label, section: f"**{label}**" if section else f"**{label}:**",
                   "\n\n"),
     "no-break-spaces": (lambda label, _s: label.replace(" ", "\u00a0") + ":", "\n\n"),
