@@ -307,3 +307,32 @@ def test_a_near_miss_with_its_text_on_the_same_line_and_a_misplaced_one() -> Non
         "you mean 'The Short of It:'?",
         f"{P}:11: warning: 'The Takeaway: End.' is inside a paragraph or list item, so it "
         "opens no section: put a blank line before it"]
+
+
+_LISTS = st.lists(_PROSE, min_size=1, max_size=3).map(
+    lambda items: "\n".join(f"- {item}" for item in items))
+
+
+@settings(max_examples=100, deadline=None)
+@given(layout=st.sampled_from(sorted(LAYOUTS)),
+       short=st.lists(st.one_of(_PROSE.map(lambda text: "Some " + text + "."), _LISTS),
+                      min_size=1, max_size=3),
+       after=_PARAGRAPHS, spell=st.sampled_from(sorted(VARIANTS)),
+       sub_spell=st.sampled_from(sorted(VARIANTS)))
+def test_the_summary_text_is_the_short_version_with_its_lists_and_sub_labels(
+        layout: str, short: list[str], after: list[str], spell: str, sub_spell: str) -> None:
+    """With lists and a sub-label inside the short version, the summary (read as plain text,
+    as JSON Feed shows it) is exactly the short version's text."""
+    from feeder.text import fold_label
+
+    label, sep = VARIANTS[spell]
+    sub, sub_sep = VARIANTS[sub_spell]
+    happened = sub("Here's what happened", False)
+    text = (f"{label('The Short of It', True)}{sep}{short[0]}\n\n"
+            f"{happened}{sub_sep}" + "\n\n".join(short[1:] or after)
+            + f"\n\n{label('The Takeaway', True)}{sep}The end.\n")
+    brief, problems = read(LAYOUTS[layout] + text)
+    assert problems == []
+    plain = render(brief.summary, brief.content, "https://news.example.com/").summary_text
+    expected = " ".join([short[0], "Here's what happened", *(short[1:] or after)])
+    assert fold_label(plain) == fold_label(expected.replace("- ", ""))
