@@ -190,30 +190,66 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _exit(1)
 
 
+def _drafts(config: Any) -> list[str]:
+    """The brief files whose front matter says draft: true (only those with any are read)."""
+    from feeder.explain import is_draft
+    from feeder.sources import begins_with, read_source, scan_content
+
+    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
+    return [info.path for info in infos
+            if begins_with(info, b"---") and is_draft(read_source(info))]
+
+
+def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+    from feeder.explain import as_json as to_json
+    from feeder.explain import as_text, explain, failed
+    from feeder.sources import read_named
+
+    explained = [explain(read_named(path, config.content_dir,
+                                    config.display_path(path.absolute())), config, _now())
+                 for path in paths]
+    click.echo(to_json(explained) if as_json else as_text(explained))
+    if failed(explained, strict=strict):
+        _exit(1)
+
+
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
-          **settings: Any) -> None:
-    """Check every brief and list each problem as path:line: message.
+          explain: bool, as_json: bool, paths: tuple[Path, ...], **settings: Any) -> None:
+    """Check every brief and list each problem as path:line: message, then the drafts.
 
     Exits with status 1 when any brief has an error (or a warning, with --strict).
-    Writes nothing.
+    Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
     with _reporting(quiet):
         from feeder.cache import BuildCache
+        from feeder.errors import ConfigError
         from feeder.pipeline import Options, collect
 
+        if explain != bool(paths) or (as_json and not explain):
+            raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
         config = _load(project, settings, quiet)
+        if explain:
+            _explain(config, paths, as_json=as_json, strict=strict)
+            return
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
         warnings = len(collected.problems) - errors
+        drafts_found = [] if quiet else _drafts(config)
+        for path in drafts_found:
+            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
         if not quiet or errors or (strict and warnings):
+            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
             click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings", err=True)
+                       f"{errors} errors, {warnings} warnings{listed}", err=True)
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
@@ -315,7 +351,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft", is_flag=True, help="Start it as a draft (front matter draft: true).")
+@click.option("--draft/--publish", "draft", default=True,
+              help="Start it as a draft (draft: true; the default) or as a brief to publish.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")
@@ -328,7 +365,8 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     """Start a brief: content/YYYY-MM-DD-<slug>.txt in the house layout, dated today.
 
     The file has the title, the tags and every section label, ready to fill; its path is
-    printed. An existing file is never overwritten.
+    printed. It starts as a draft (not published) unless --publish. An existing file is
+    never overwritten.
     """
     with _reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
