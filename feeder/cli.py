@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from feeder import __version__
-from feeder.clihelp import CommandList, explain_shared_options
+from feeder.clihelp import BIND, CommandList, finish
 from feeder.errors import FeederError, Problem, errors_in
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,11 +130,7 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
 @click.group(cls=CommandList, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
-    """Publish a folder of dated Markdown news briefs as feeds: Atom, RSS and JSON Feed.
-
-    Briefs in content/ become one combined feed and one feed per tag, with web pages, in
-    public/. Start a site with feeder init; each command has --help.
-    """
+    """Publish dated Markdown news briefs as feeds (Atom, RSS, JSON Feed) and web pages."""
 
 
 @cli.command()
@@ -192,31 +188,66 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _exit(1)
 
 
+def _drafts(config: Any) -> list[str]:
+    """The brief files whose front matter says draft: true (only those with any are read)."""
+    from feeder.explain import is_draft
+    from feeder.sources import begins_with, read_source, scan_content
+
+    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
+    return [info.path for info in infos
+            if begins_with(info, b"---") and is_draft(read_source(info))]
+
+
+def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+    from feeder.explain import as_json as to_json
+    from feeder.explain import as_text, explain, failed
+    from feeder.sources import read_named
+
+    explained = [explain(read_named(path, config.content_dir,
+                                    config.display_path(path.absolute())), config, _now())
+                 for path in paths]
+    click.echo(to_json(explained) if as_json else as_text(explained))
+    if failed(explained, strict=strict):
+        _exit(1)
+
+
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
-          **settings: Any) -> None:
-    """Check every brief and list each problem as path:line: message.
+          explain: bool, as_json: bool, paths: tuple[Path, ...], **settings: Any) -> None:
+    """Check every brief and list each problem as path:line: message, then the drafts.
 
     Exits with status 1 when any brief has an error (or a warning, with --strict).
-    Writes nothing.
+    Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
     with _reporting(quiet):
         from feeder.cache import BuildCache
+        from feeder.errors import ConfigError
         from feeder.pipeline import Options, collect
 
+        if explain != bool(paths) or (as_json and not explain):
+            raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
         config = _load(project, settings, quiet and not strict)
+        if explain:
+            _explain(config, paths, as_json=as_json, strict=strict)
+            return
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
-        # base_url left at the placeholder: warned of by _load, and a warning here too.
-        warnings = len(collected.problems) - errors + config.is_placeholder
+        warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
+        drafts_found = [] if quiet else _drafts(config)
+        for path in drafts_found:
+            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
         if not quiet or errors or (strict and warnings):
+            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
             click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings", err=True)
+                       f"{errors} errors, {warnings} warnings{listed}", err=True)
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
@@ -318,7 +349,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft", is_flag=True, help="Start it as a draft (front matter draft: true).")
+@click.option("--draft/--publish", "draft", default=True,
+              help="Start it as a draft (draft: true; the default) or as a brief to publish.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")
@@ -331,7 +363,8 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     """Start a brief: content/YYYY-MM-DD-<slug>.txt in the house layout, dated today.
 
     The file has the title, the tags and every section label, ready to fill; its path is
-    printed. An existing file is never overwritten.
+    printed. It starts as a draft (not published) unless --publish. An existing file is
+    never overwritten.
     """
     with _reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
@@ -351,19 +384,14 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 @_project_options
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port (0: any free port).")
-@click.option("--bind", "host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
-              help="The address to listen on; one not of this machine only (0.0.0.0: every "
-                   "address) lets others read the site, with a warning.")
+@BIND
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                   port: int, host: str, **settings: Any) -> None:
     """Build, serve the output folder, and rebuild when briefs change; pages reload.
 
-    Prints the URL to open. Watches the content folder, feeder.toml/pyproject.toml,
-    templates/, static/ and the favicon; after each rebuild the pages open in a browser
-    reload themselves (a script added by the server only, never to the files). A failed
-    rebuild prints its problems and the last good build stays served. -v logs each
-    request. Stop with Ctrl-C.
-    """
+    Prints the URL to open. Watches content/, the settings, templates/, static/ and the
+    favicon; open pages reload after each rebuild (a script the server adds, never in the
+    files). A failed rebuild prints its problems and the last good build stays served."""
     with _reporting(quiet):
         from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
@@ -376,36 +404,7 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
               build=pipeline_build(_now, Options(drafts=drafts, future=future), echo),
               echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
-
-@cli.command()
-@click.argument("folder", metavar="[DIR]", default=".",
-                type=click.Path(file_okay=False, path_type=Path))
-@click.option("--title", help="The publication's name (setting title). Asked on a terminal.")
-@click.option("--base-url", "base_url", metavar="URL",
-              help="The address the site will be published at (setting base_url). Asked on a "
-                   "terminal; else left unset: set it before publishing.")
-@click.option("--github-actions", is_flag=True,
-              help="Also write .github/workflows/publish.yml: check, build and deploy to GitHub "
-                   "Pages on every push.")
-def init(folder: Path, title: str | None, base_url: str | None, github_actions: bool) -> None:
-    """Start a site in DIR (default: here): feeder.toml, content/ with an example brief.
-
-    Also a .gitignore for the build cache. Never overwrites a file: a folder with feeder.toml
-    or content/ is refused. Then run feeder serve or feeder build in DIR.
-    """
-    with _reporting(quiet=False):
-        from feeder.starter import start_site
-
-        start_site(folder, title, base_url, _now().date(), github_actions=github_actions,
-                   ask=click.prompt if _on_terminal() else None, echo=click.echo,
-                   note=lambda line: click.echo(line, err=True))
-
-
-def _on_terminal() -> bool:  # (feeder init asks for what it was not given)
-    return sys.stdin.isatty()
-
-
-explain_shared_options(cli)
+finish(cli)
 
 GC_THRESHOLDS = (500_000, 20, 100)
 """Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a

@@ -1,5 +1,6 @@
-"""Words of `feeder --help` shared by several commands: the list of commands, each with its
-whole first sentence, and what -v and --strict do in each command."""
+"""Words of `feeder --help` shared by several commands (the list of commands, each with its
+whole first sentence, and what -v and --strict do in each command), the option --bind of
+`feeder serve`, and `finish`, which adds `feeder init` (feeder/starter.py)."""
 
 from __future__ import annotations
 
@@ -34,8 +35,17 @@ _STRICT_HELP = {
 }
 
 
-def explain_shared_options(cli: click.Group) -> None:
-    """The options shared by several commands say what they do in each."""
+BIND = click.option(
+    "--bind", "host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
+    help="The address to listen on; one not of this machine only (0.0.0.0: every address) "
+         "lets others read the site, with a warning.")
+
+
+def finish(cli: click.Group) -> None:
+    """Add `feeder init`; the options shared by several commands say what they do in each."""
+    from feeder.starter import init
+
+    cli.add_command(init)
     for texts, option in ((_VERBOSE_HELP, "verbose"), (_STRICT_HELP, "strict")):
         for name, text in texts.items():
             for param in cli.commands[name].params:

@@ -9,15 +9,16 @@ example brief checked by the brief parser itself, so a new site always builds);
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from feeder.brief import parse_brief
+import click
+
 from feeder.config import PLACEHOLDER_BASE_URL, SETTINGS_FILE, parse_config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
-from feeder.sources import Source
 
 WORKFLOW_FILE = ".github/workflows/publish.yml"
 GITIGNORE = ".gitignore"
@@ -107,6 +108,9 @@ def starter_files(title: str, base_url: str, day: date, *,
 
     Raises ConfigError when the title or base_url is not a valid setting.
     """
+    from feeder.brief import parse_brief
+    from feeder.sources import Source
+
     # The settings as feeder will read them: a bad title or URL is refused before any file.
     config = parse_config({"title": title, "base_url": base_url}, root=Path(),
                           source="feeder init")
@@ -149,6 +153,11 @@ def write_starter(root: Path, files: tuple[StarterFile, ...]) -> tuple[str, ...]
     return tuple(written)
 
 
+def _on_terminal() -> bool:
+    """Whether a person can answer questions (feeder init asks for what it was not given)."""
+    return sys.stdin.isatty()
+
+
 def start_site(folder: Path, title: str | None, base_url: str | None, day: date, *,
                github_actions: bool, ask: Callable[..., str] | None, echo: Echo,
                note: Echo) -> None:
@@ -170,6 +179,30 @@ def start_site(folder: Path, title: str | None, base_url: str | None, day: date,
             note(f"{shown}: exists, left as it is")
     where = "" if folder == Path() else f" -C {folder.as_posix()}"
     note(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)")
+
+
+@click.command()
+@click.argument("folder", metavar="[DIR]", default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", help="The publication's name (setting title). Asked on a terminal.")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="The address the site will be published at (setting base_url). Asked on a "
+                   "terminal; else left unset: set it before publishing.")
+@click.option("--github-actions", is_flag=True,
+              help="Also write .github/workflows/publish.yml: check, build and deploy to GitHub "
+                   "Pages on every push.")
+def init(folder: Path, title: str | None, base_url: str | None, github_actions: bool) -> None:
+    """Start a site in DIR (default: here): feeder.toml, content/ with an example brief.
+
+    Also a .gitignore for the build cache. Never overwrites a file: a folder with feeder.toml
+    or content/ is refused. Then run feeder serve or feeder build in DIR.
+    """
+    from feeder.cli import _now, _reporting
+
+    with _reporting(quiet=False):
+        start_site(folder, title, base_url, _now().date(), github_actions=github_actions,
+                   ask=click.prompt if _on_terminal() else None, echo=click.echo,
+                   note=lambda line: click.echo(line, err=True))
 
 
 WORKFLOW = """\

@@ -97,7 +97,7 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
                          (JSON, url + "feed.json", "The Short of It (JSON Feed)")]
         check_feed_links(feeds)
         articles = browser.find_elements(By.CSS_SELECTOR, "main article")
-        assert len(articles) == 23
+        assert len(articles) == 27
         shot = tmp_path / "screenshot-index.png"
         assert browser.save_screenshot(str(shot))
 
