@@ -1,9 +1,9 @@
 """The `feeder` command: a thin layer over the library.
 
-Options become setting overrides; the library does the work; `_reporting` is the one place
-where a `FeederError` becomes `path:line: message` lines on stderr and an exit code
-(1 content, 2 settings or usage). This module reads the clock (to know which briefs are in
-the future) and nothing below it does.
+Options become setting overrides; the library does the work; `clihelp.reporting` is the one
+place where a `FeederError` becomes `path:line: message` lines on stderr and an exit code
+(1 content, 2 settings or usage). The CLI reads the clock (`clihelp.utc_now`, to know which
+briefs are in the future) and nothing below it does.
 """
 
 from __future__ import annotations
@@ -11,45 +11,19 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from feeder import __version__
-from feeder.errors import FeederError, Problem, errors_in
+from feeder.clihelp import BIND, CommandList, echo_problems, exit_with, finish, reporting, utc_now
+from feeder.errors import Problem, errors_in
+from feeder.starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _echo_problems(problems: Iterable[Problem], *, quiet: bool = False) -> None:
-    for problem in problems:
-        if problem.is_error or not quiet:
-            click.echo(str(problem), err=True)
-
-
-@contextmanager
-def _reporting(quiet: bool) -> Iterator[None]:
-    """Turn user errors into their messages and exit code; a bug keeps its traceback."""
-    try:
-        yield
-    except FeederError as err:
-        _echo_problems(err.problems, quiet=quiet)
-        count = len(errors_in(err.problems))
-        if count > 1:
-            click.echo(f"feeder: {count} errors", err=True)
-        _exit(err.exit_code)
-
-
-def _exit(code: int) -> NoReturn:
-    raise SystemExit(code)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _ProgressBar:
@@ -122,17 +96,14 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
 
     overrides = {key: options[key] for key in _SETTING_OPTIONS if options.get(key) is not None}
     config, warnings = load_config(project, overrides)
-    _echo_problems(warnings, quiet=quiet)
+    echo_problems(warnings, quiet=quiet)
     return config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandList, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
-    """Publish a folder of dated Markdown news briefs as Atom and RSS feeds.
-
-    Briefs in content/ become one combined feed and one feed per tag in public/.
-    """
+    """Publish dated Markdown news briefs as feeds (Atom, RSS, JSON Feed) and web pages."""
 
 
 @cli.command()
@@ -150,25 +121,25 @@ def cli() -> None:
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
           keep_going: bool, ping: bool, clean: bool, overwrite: bool, strict: bool,
           hub_timeout: float, **settings: Any) -> None:
-    """Build the feeds from the briefs into the output folder.
+    """Build the feeds, pages and sitemap from the briefs into the output folder.
 
     Nothing is written if any brief is invalid (unless --keep-going): every problem is
     listed as path:line: message and the command exits with status 1.
     """
     started = time.perf_counter()
-    with _reporting(quiet):
+    with reporting(quiet):
         from feeder.pipeline import Options
         from feeder.pipeline import build as run_build
 
         config = _load(project, settings, quiet)
         if ping:
             _require_hubs(config)
-        result = run_build(config, now=_now(),
+        result = run_build(config, now=utc_now(),
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
                                            clean=clean, overwrite=overwrite),
                            on_wait=None if quiet else lambda message: click.echo(message, err=True),
                            progress=_ProgressBar.on_terminal(quiet))
-        _echo_problems(result.problems, quiet=quiet)
+        echo_problems(result.problems, quiet=quiet)
         report = result.report
         if verbose:
             for rel in report.written:
@@ -189,37 +160,73 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             pinged = _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
-            _exit(1)
+            exit_with(1)
+
+
+def _drafts(config: Any) -> list[str]:
+    """The brief files whose front matter says draft: true (only those with any are read)."""
+    from feeder.explain import is_draft
+    from feeder.sources import begins_with, read_source, scan_content
+
+    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
+    return [info.path for info in infos
+            if begins_with(info, b"---") and is_draft(read_source(info))]
+
+
+def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+    from feeder.explain import as_json as to_json
+    from feeder.explain import as_text, explain, failed
+    from feeder.sources import read_named
+
+    explained = [explain(read_named(path, config.content_dir,
+                                    config.display_path(path.absolute())), config, utc_now())
+                 for path in paths]
+    click.echo(to_json(explained) if as_json else as_text(explained))
+    if failed(explained, strict=strict):
+        exit_with(1)
 
 
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
-          **settings: Any) -> None:
-    """Check every brief and list each problem as path:line: message.
+          explain: bool, as_json: bool, paths: tuple[Path, ...], **settings: Any) -> None:
+    """Check every brief and list each problem as path:line: message, then the drafts.
 
     Exits with status 1 when any brief has an error (or a warning, with --strict).
-    Writes nothing.
+    Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
-    with _reporting(quiet):
+    with reporting(quiet):
+        from feeder.errors import ConfigError
         from feeder.pipeline import Options
         from feeder.pipeline import check as run_check
 
-        config = _load(project, settings, quiet)
-        collected = run_check(config, now=_now(), options=Options(drafts=drafts, future=future))
+        if explain != bool(paths) or (as_json and not explain):
+            raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
+        config = _load(project, settings, quiet and not strict)
+        if explain:
+            _explain(config, paths, as_json=as_json, strict=strict)
+            return
+        collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
-        _echo_problems(collected.problems, quiet=quiet and not strict)
+        echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
-        warnings = len(collected.problems) - errors
+        warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
+        drafts_found = [] if quiet else _drafts(config)
+        for path in drafts_found:
+            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
         if not quiet or errors or (strict and warnings):
+            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
             click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings", err=True)
+                       f"{errors} errors, {warnings} warnings{listed}", err=True)
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
         if errors or (strict and warnings):
-            _exit(1)
+            exit_with(1)
 
 
 def _require_hubs(config: Any) -> None:
@@ -244,7 +251,7 @@ def _ping(config: Any, urls: tuple[str, ...], *, timeout: float, strict: bool, q
     report = ping_hubs(config.hubs, urls, timeout=timeout)
     for line in (report.details() if verbose else ()) + (() if quiet else report.summary()):
         click.echo(line, err=True)
-    _echo_problems(report.problems("error" if strict else "warning"), quiet=quiet)
+    echo_problems(report.problems("error" if strict else "warning"), quiet=quiet)
     return not (strict and report.failed)
 
 
@@ -262,19 +269,19 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     that differs; every feed when RECORD does not exist yet or without --since. Give it the
     options you gave feeder build.
     """
-    with _reporting(quiet):
+    with reporting(quiet):
         from feeder.pipeline import Options, changed_feeds
 
         config = _load(project, settings, quiet)
         _require_hubs(config)
-        changed = changed_feeds(config, now=_now(), options=Options(drafts=drafts, future=future),
-                                since=since)
+        changed = changed_feeds(config, now=utc_now(),
+                                options=Options(drafts=drafts, future=future), since=since)
         if since and not changed.since_found and not quiet:
             click.echo(f"{since.as_posix()}: not found, so every feed counts as changed",
                        err=True)
         if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
-            _exit(1)
+            exit_with(1)
 
 
 @cli.command()
@@ -287,17 +294,17 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     Exits with status 1 when a brief has an error (the table shows the valid briefs).
     """
     del verbose
-    with _reporting(quiet):
+    with reporting(quiet):
         from feeder.pipeline import Options, check
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = check(config, now=_now(), options=Options(drafts=drafts, future=future))
-        _echo_problems(collected.problems, quiet=quiet)
+        collected = check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
+        echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
         if errors_in(collected.problems):
-            _exit(1)
+            exit_with(1)
 
 
 @cli.command()
@@ -307,7 +314,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft", is_flag=True, help="Start it as a draft (front matter draft: true).")
+@click.option("--draft/--publish", "draft", default=True,
+              help="Start it as a draft (draft: true; the default) or as a brief to publish.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")
@@ -320,13 +328,14 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     """Start a brief: content/YYYY-MM-DD-<slug>.txt in the house layout, dated today.
 
     The file has the title, the tags and every section label, ready to fill; its path is
-    printed. An existing file is never overwritten.
+    printed. It starts as a draft (not published) unless --publish. An existing file is
+    never overwritten.
     """
-    with _reporting(quiet=False):
+    with reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
 
         config = _load(project, settings, quiet=True)
-        today = day.date() if day else _now().astimezone(config.tzinfo).date()
+        today = day.date() if day else utc_now().astimezone(config.tzinfo).date()
         brief = new_brief(config, title, tag_names, today, slug=slug, draft=draft)
         write_brief(brief)
         try:
@@ -339,16 +348,16 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 @cli.command("serve")
 @_project_options
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port on 127.0.0.1 (0: any free port).")
+              help="The port (0: any free port).")
+@BIND
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
-                  port: int, **settings: Any) -> None:
-    """Build, serve the output folder on 127.0.0.1, and rebuild when briefs change.
+                  port: int, host: str, **settings: Any) -> None:
+    """Build, serve the output folder, and rebuild when briefs change; pages reload.
 
-    Watches the content folder, feeder.toml/pyproject.toml and templates/; a failed rebuild
-    prints its problems and the last good build stays served. --verbose logs each request.
-    Stop with Ctrl-C.
-    """
-    with _reporting(quiet):
+    Prints the URL to open. Watches content/, the settings, templates/, static/ and the
+    favicon; open pages reload after each rebuild (a script the server adds, never in the
+    files). A failed rebuild prints its problems and the last good build stays served."""
+    with reporting(quiet):
         from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
 
@@ -357,9 +366,11 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
 
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
-              build=pipeline_build(_now, Options(drafts=drafts, future=future), echo),
-              echo=echo, announce=click.echo, log=echo if verbose else None)
+              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), echo),
+              echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
+finish(cli)
+cli.add_command(init)
 
 def main() -> None:
     """Entry point of the `feeder` script.

@@ -21,6 +21,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feeder import HOME
 from feeder.config import Author, Config
 from feeder.site import Entry, Feed
 
@@ -29,7 +30,7 @@ RSS_TYPE = "application/rss+xml"
 JSON_FEED_TYPE = "application/feed+json"
 HTML_TYPE = "text/html"
 GENERATOR = "feeder"
-GENERATOR_URI = "https://pypi.org/project/feeder/"
+GENERATOR_URI = HOME
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
@@ -100,7 +101,7 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     return fg
 
 
-def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
+def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | None = None) -> None:
     fe = fg.add_entry(order="append")
     fe.id(entry.id)
     fe.guid(entry.id, permalink=entry.id.startswith(("http://", "https://")))
@@ -112,6 +113,8 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
         fe.author({"name": entry.author})
         if dc:
             fe.dc.dc_creator(entry.author)
+    elif byline:
+        fe.author({"name": byline})
     for tag in entry.tags:
         fe.category(term=tag.slug, label=tag.name, scheme=scheme)
     # Summary = the short version (RSS <description>), content = the full text
@@ -123,8 +126,9 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
 def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
+    byline = _feed_author(config).name  # readers show an entry's author, not the feed's
     for entry in feed.entries:
-        _add_entry(fg, entry, feed.tag_scheme, dc=False)
+        _add_entry(fg, entry, feed.tag_scheme, dc=False, byline=byline)
     return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
@@ -50,6 +51,13 @@ FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.jso
 
 
 # --- pure helpers ----------------------------------------------------------------------------
+
+def favicon_file(config: Config) -> str:
+    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
+    the suffix of the file the setting names."""
+    return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
+                        else ".svg")
+
 
 def relative(here: str, target: str) -> str:
     """The URL of `target` relative to a page in the folder `here` (both under the site root,
@@ -219,7 +227,7 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     return env
 
 
-def _template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
+def template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
     """Where in the publisher's templates `exc` happened, or None when it did not."""
     prefix = f"{TEMPLATES_FOLDER}/"
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.name is not None \
@@ -314,11 +322,12 @@ class _Renderer:
                      page_url=self.config.base_url + quote(here),
                      stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
-                     opml=relative(here, OPML_FILE))
+                     opml=relative(here, OPML_FILE),
+                     favicon=relative(here, favicon_file(self.config)))
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
         except jinja2.TemplateError as exc:
-            problem = _template_problem(exc, self.overrides)
+            problem = template_problem(exc, self.overrides)
             if problem is None:
                 raise  # the package's own templates are broken: a bug
             raise ConfigError([problem]) from None

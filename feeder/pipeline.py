@@ -37,6 +37,7 @@ from feeder.site import (
     make_entries,
 )
 from feeder.stability import EntryRecord, remembered, stability_warnings
+from feeder.static import StaticFiles, read_static
 from feeder.workers import Briefs, Progress, counted, load_html, read_all
 
 __all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
@@ -220,12 +221,13 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
         templates = read_templates(config)
+        static = read_static(config)
         folder = config.cache_dir
         db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
                                         cache.environment(config))
         try:
-            return _build(config, db, templates, warnings, now=now, options=options,
-                          progress=progress)
+            return _build(config, db, (templates, static), warnings, now=now,
+                          options=options, progress=progress)
         finally:
             db.close()
 
@@ -243,7 +245,7 @@ def _read_state(db: sqlite3.Connection | None, shown: str
         return manifest.Record({}, {}), {}, (cache.forget_all(db, shown, exc),)
 
 
-def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
+def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], StaticFiles],
            warnings: tuple[Problem, ...], *, now: datetime, options: Options,
            progress: Progress | None) -> BuildResult:
     record, stored, unreadable = _read_state(db, config.display_path(config.cache_dir)
@@ -267,7 +269,7 @@ def _build(config: Config, db: sqlite3.Connection, templates: dict[str, str],
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
-    report = _write(config, db, read, site, templates, record, options, progress)
+    report = _write(config, db, read, site, files, record, options, progress)
     cache.save_briefs(db, read.rows, read.gone)
     manifest.save_entries(db, record.entries, published)
     return BuildResult(site, report, problems, checked.briefs, len(checked.held),
@@ -282,11 +284,12 @@ def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | No
 
 
 def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
-           templates: Mapping[str, str], record: manifest.Record, options: Options,
-           progress: Progress | None) -> WriteReport:
-    """Make the outputs whose key changed and write them; update the record."""
+           files: tuple[Mapping[str, str], StaticFiles], record: manifest.Record,
+           options: Options, progress: Progress | None) -> WriteReport:
+    """Make the outputs whose key changed and write them (`files`: the publisher's templates
+    and static files); update the record."""
     root = config.output_dir
-    plan = plan_files(site, config, templates)
+    plan = plan_files(site, config, *files)
     prefix = os.path.join(root, "")  # noqa: PTH118 - a string per output, no Path
     todo = [rel for rel, output in plan.items()
             if options.clean or not _kept(prefix, rel, output.key, record.files.get(rel))]

@@ -15,11 +15,13 @@ from functools import partial
 
 from feeder.archive import SizeBounds, plan_history
 from feeder.config import Config
+from feeder.extras import extra_outputs
 from feeder.feeds import RENDERERS
 from feeder.opml import OPML_FILE, opml_bytes
 from feeder.pages import plan_pages
 from feeder.render import Rendered
 from feeder.site import Entry, Feed, Site, Tag, group_feeds, with_html
+from feeder.static import StaticFiles
 
 Grouped = tuple[tuple[Entry, ...], tuple[tuple[Tag, tuple[Entry, ...]], ...], list[Feed]]
 """What site.group_feeds gives: the entries, the tags with their entries, the feeds."""
@@ -70,10 +72,11 @@ def _make_opml(site: Site, config: Config, _html: Mapping[bytes, Rendered]) -> b
     return opml_bytes(site, config)
 
 
-def plan_files(site: Site, config: Config,
-               templates: Mapping[str, str] | None = None) -> dict[str, Output]:
-    """Every file of the site (feeds in each published format, pages, the OPML list):
-    relative POSIX path -> Output. `templates` are the publisher's page templates."""
+def plan_files(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+               static: StaticFiles | None = None) -> dict[str, Output]:
+    """Every file of the site (feeds in each published format, pages, the OPML list, the
+    sitemap, robots.txt, 404.html, the favicon and `static/`): relative POSIX path -> Output.
+    `templates` are the publisher's page templates, `static` the files published as they are."""
     base = hashlib.sha256(repr(config).encode("utf-8", "surrogatepass"))
     plan: dict[str, Output] = {}
     for feed in site.feeds:
@@ -86,10 +89,18 @@ def plan_files(site: Site, config: Config,
     for rel, page in plan_pages(site, config, templates).items():
         plan[rel] = Output(page.key, page.entries, page.make)
     plan[OPML_FILE] = Output(None, (), partial(_make_opml, site, config))
+    for rel, extra in extra_outputs(site, config, templates or {}, static or StaticFiles(),
+                                    plan).items():
+        plan[rel] = Output(extra.key, (), partial(_make_extra, extra.made))
     return plan
 
 
-def plan_outputs(site: Site, config: Config,
-                 templates: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def _make_extra(made: Callable[[], bytes], _html: Mapping[bytes, Rendered]) -> bytes:
+    return made()
+
+
+def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+                 static: StaticFiles | None = None) -> dict[str, bytes]:
     """Every file of the site: relative POSIX path -> bytes (every entry with its HTML)."""
-    return {rel: output.make({}) for rel, output in plan_files(site, config, templates).items()}
+    return {rel: output.make({})
+            for rel, output in plan_files(site, config, templates, static).items()}

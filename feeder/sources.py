@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from feeder.errors import Problem
+from feeder.text import Source
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -43,15 +43,6 @@ class FileInfo(NamedTuple):
     def abspath(self) -> str:
         """Where to read the file (made when asked: a scan of 100,000 files keeps little)."""
         return os.path.join(self.folder, *self.rel.split("/"))  # noqa: PTH118
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """The text of one brief file: UTF-8 decoded, BOM removed, line endings made `\\n`."""
-
-    path: str
-    rel: str
-    text: str
 
 
 def scan_content(
@@ -145,3 +136,25 @@ def read_source(info: FileInfo) -> Source | Problem:
     """The text of one brief file, or the problem that stopped it being read."""
     data = read_bytes(info)
     return data if isinstance(data, Problem) else decode(data, info.path, info.rel)
+
+
+def read_named(path: Path, content_dir: Path, shown: str) -> Source | Problem:
+    """The text of a brief file named on the command line (`feeder check --explain`), with
+    its path relative to the content folder when inside it, else its name."""
+    try:
+        rel = path.resolve().relative_to(content_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        rel = path.name
+    try:
+        return decode(path.read_bytes(), shown, rel)
+    except OSError as exc:
+        return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
+
+
+def begins_with(info: FileInfo, prefix: bytes) -> bool:
+    """Whether a brief file starts with `prefix` (after a byte order mark); reads only that."""
+    try:
+        with open(info.abspath, "rb") as handle:  # noqa: PTH123 - one short read
+            return handle.read(len(prefix) + 3).removeprefix(b"\xef\xbb\xbf").startswith(prefix)
+    except OSError:
+        return False

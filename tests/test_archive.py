@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +19,7 @@ from feeder.config import parse_config
 from feeder.feeds import RENDERERS
 from feeder.render import Rendered, text_sizes
 from feeder.site import Body, Entry, Feed, Tag
-from tests.conftest import JSONFEED_SCHEMA, Project, check_atom, house, jing, parse_feed
+from tests.conftest import Project, check_atom, house, jing, jsonfeed_validator, parse_feed
 
 BASE = "https://news.example.com/"
 FH = "http://purl.org/syndication/history/1.0"
@@ -206,13 +205,11 @@ def test_archives_are_valid_atom_and_json_feed(history: Project) -> None:
     assert len([p for p in atoms if "archive" in p.parts]) == 5 + 3 + 3 + 1
     for path in atoms:
         check_atom(path.read_bytes())
-    jing(atoms)
-    schema = json.loads(JSONFEED_SCHEMA.read_text(encoding="utf-8"))
-    validator = jsonschema.Draft7Validator(
-        schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    validator = jsonfeed_validator()
     for path in sorted(history.public.rglob("feed.json")):
         errors = [error.message for error in validator.iter_errors(json.loads(path.read_bytes()))]
         assert errors == [], path
+    jing(atoms)
 
 
 # --- stability: publishing rewrites only the newest archive page -----------------------------
@@ -355,7 +352,6 @@ def test_a_brief_too_large_for_any_feed_goes_to_the_archive(tmp_path: Path) -> N
     assert all(path.stat().st_size <= 12000 for path in _subscriptions(project.public))
     # an empty feed still has a date: that of its newest entry, wherever it is
     assert project.feed("atom.xml").feed.updated == "2016-01-04T00:00:00+00:00"
-    jing(sorted(project.public.rglob("atom.xml")))
     check_atom((project.public / "atom.xml").read_bytes())
     # the next brief is published in the subscription feed again
     _write_brief(project, 4, words=10)
@@ -363,6 +359,7 @@ def test_a_brief_too_large_for_any_feed_goes_to_the_archive(tmp_path: Path) -> N
     assert [e.id for e in project.feed("atom.xml").entries] == [_id(4)]
     assert [i for doc in walk(project.public, "", "rss.xml") for i in doc.ids] == _expected(
         [0, 1, 2, 3, 4])
+    jing(sorted(project.public.rglob("atom.xml")))
 
 
 # --- measuring sizes ------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_adding_a_brief_writes_only_what_it_reaches(project: Project) -> None:
     project.brief("2016-10-07-d.txt", house("Delta", "russia"))
     result = project.build()
     assert set(result.report.written) == {
-        "2016/10/07/d/index.html", "index.html", "tags/index.html", "feeds.opml",
+        "2016/10/07/d/index.html", "index.html", "tags/index.html", "feeds.opml", "sitemap.xml",
         *(f"{folder}{name}" for folder in ("", "tags/russia/")
           for name in ("atom.xml", "rss.xml", "feed.json")), "tags/russia/index.html"}
     assert _tree(project.public) == _clean_build(project)
