@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -89,7 +90,9 @@ def _cores() -> int:
 def read_briefs(infos: Sequence[FileInfo], config: Config) -> Iterator[Read]:
     """Each of `infos`, read (see read_brief), in order."""
     workers = min(_cores(), 8)
-    if len(infos) < MIN_FILES or workers < 2:
+    # Worker processes are forked: only from a process with no other thread running (a
+    # fork copies the forking thread alone, and a lock another thread held stays taken).
+    if len(infos) < MIN_FILES or workers < 2 or threading.active_count() > 1:
         yield from (read_brief(info, config) for info in infos)
         return
     with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config,)) as pool:
