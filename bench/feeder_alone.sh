@@ -13,6 +13,7 @@ set -euo pipefail
 root=$(cd "$1" && pwd)
 runs=${2:-1}
 feeder=${3:-python -m feeder build}
+unset PYTHONDONTWRITEBYTECODE  # feeder's modules compiled once, as a user's installed copy has them
 timed() { /usr/bin/time -f "$1 %e s wall %U user %S sys %M KB" $feeder -C "$root" -q; }
 quiet() { $feeder -C "$root" -q; }
 manifest() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \

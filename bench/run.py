@@ -344,6 +344,13 @@ def detect(args: argparse.Namespace, families: set[str]) -> Installed:
     )
 
 
+def compiled_once(env: dict[str, str] | None) -> dict[str, str]:
+    """The environment without PYTHONDONTWRITEBYTECODE, which some machines set: with it, a
+    feeder run from its source folder (an editable install) would compile its modules on
+    every build; a user's installed copy has them compiled once."""
+    return {k: v for k, v in (env or os.environ).items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def make_tool(name: str, root: Path, inst: Installed) -> Tool | None:
     if name == "feeder":
         if inst.feeder is None:
@@ -355,7 +362,7 @@ def make_tool(name: str, root: Path, inst: Installed) -> Tool | None:
             cwd=root,
             output=root / "public",
             state=[root / "public", root / ".feeder-cache"],
-            env=inst.feeder_env,
+            env=compiled_once(inst.feeder_env),
             note=inst.feeder_note,
             keeps_state=True,
         )
