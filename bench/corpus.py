@@ -827,14 +827,20 @@ HUGO_ATOM = (
 
 HUGO_JSON = (
     HUGO_FEED_PAGES
-    + """{{- $items := slice -}}
-{{- range $pages -}}
-{{- $items = $items | append (dict "id" .Permalink "url" .Permalink "title" .Title
-    "summary" (.Summary | plainify) "content_html" .Content
-    "date_published" (.Date.Format "2006-01-02T15:04:05Z07:00") "tags" .Params.tags) -}}
-{{- end -}}
-{{- dict "version" "https://jsonfeed.org/version/1.1" "title" $title
-    "home_page_url" site.BaseURL "feed_url" .Permalink "items" $items | jsonify -}}
+    + """{
+  "version": "https://jsonfeed.org/version/1.1",
+  "title": {{ $title | jsonify }},
+  "home_page_url": {{ site.BaseURL | jsonify }},
+  "feed_url": {{ .Permalink | jsonify }},
+  "items": [
+  {{- range $i, $page := $pages }}{{ if $i }},{{ end }}
+    {{ dict "id" .Permalink "url" .Permalink "title" .Title
+      "summary" (.Summary | plainify) "content_html" .Content
+      "date_published" (.Date.Format "2006-01-02T15:04:05Z07:00") "tags" .Params.tags
+      | jsonify }}
+  {{- end }}
+  ]
+}
 """
 )
 

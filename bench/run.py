@@ -82,6 +82,7 @@ TARGETS = (
     ("edit", "wall", "hugo-50", 1 / 8),
     ("cold", "wall", "hugo-all", 1.5),
     ("cold", "maxrss", "hugo-50", 1 / 4),
+    ("add", "maxrss", "hugo-50", 1 / 4),
     ("cold", "maxrss", "hugo-all", 1 / 4),
 )
 FEED_SUFFIXES = (".xml", ".atom", ".rss", ".json")
@@ -776,35 +777,49 @@ def fmt_x(row: dict[str, Any], base: str, key: str) -> str:
 def targets_table(rows: list[dict[str, Any]], limit: int) -> list[str]:
     """feeder's medians against the targets, and its cold build against md-floor."""
     by_key = {(r["scenario"], r["tool"]): r for r in rows}
-    out = ["| feeder | against | ratio | target | met |", "|---|---|---:|---:|---|"]
+    out = [
+        "| feeder | against | ratio | CPU time ratio | target | met |",
+        "|---|---|---:|---:|---:|---|",
+    ]
     for scenario, measure, base, most in TARGETS:
         row = by_key.get((scenario, "feeder"))
         ratio = row.get(f"ratio_vs_{base}") if row else None
         if ratio is None:
             continue
-        what = "peak RSS" if measure == "maxrss" else f"{SCENARIO_TITLES[scenario]}, wall"
+        rss = measure == "maxrss"
+        what = f"peak RSS, {SCENARIO_TITLES[scenario]}" if rss else SCENARIO_TITLES[scenario]
+        what += "" if rss else ", wall"
+        cpu = "-" if rss else f"{ratio['cpu']:.3f}x"
         met = "yes" if ratio[measure] <= most else "**no**"
         out.append(
-            f"| {what} | {label(base, limit)} | {ratio[measure]:.3f}x | <= {most:.3g}x | {met} |"
+            f"| {what} | {label(base, limit)} | {ratio[measure]:.3f}x | {cpu} | "
+            f"<= {most:.3g}x | {met} |"
         )
     floor = (by_key.get(("cold", "feeder")) or {}).get("ratio_vs_md-floor")
     if floor:
-        out.append(f"| cold build, wall | md-floor | {floor['wall']:.2f}x | - | - |")
-        out.append(f"| cold build, CPU | md-floor | {floor['cpu']:.2f}x | - | - |")
+        out.append(
+            f"| cold build, wall | md-floor | {floor['wall']:.2f}x | {floor['cpu']:.2f}x | - | - |"
+        )
     return [*out, ""] if len(out) > 2 else []
 
 
-def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> str:
-    limit = bench.args.feed_limit
+def markdown(report: dict[str, Any]) -> str:
+    """The report's tables (from the JSON that --out writes)."""
+    args, rows = report["args"], report["results"]
+    limit = args["feed_limit"]
     out = []
     versions = "; ".join(
-        re.sub(r"^(\S+ v?\d+(?:\.\d+)*).*", r"\1", v)
-        for v in bench.inst.versions.values()
-        if v != "unknown"
+        sorted(
+            {
+                re.sub(r"^(\S+ v?\d+(?:\.\d+)*).*", r"\1", t["version"])
+                for t in report["tools"].values()
+                if t["version"] != "unknown"
+            }
+        )
     )
-    hugos = [b for b in baselines if b.startswith("hugo-")]
+    hugos = [b for b in report["baselines"] if b.startswith("hugo-")]
     for size in sorted({r["briefs"] for r in rows}):
-        out.append(f"### {size} briefs, {bench.args.tags} tags\n")
+        out.append(f"### {size} briefs, {args['tags']} tags\n")
         head = ["scenario", "tool", "wall s", "CPU s", "peak RSS MiB"]
         head += [f"wall x {label(b, limit)}" for b in hugos]
         head += [f"RSS x {label(b, limit)}" for b in hugos if b != "hugo-feeds"]
@@ -825,28 +840,27 @@ def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> 
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
         out += targets_table([r for r in rows if r["briefs"] == size], limit)
-    out += [
-        "Targets are issue 19's, set for 10,000 briefs; a ratio is the median over the runs "
-        "of feeder's figure divided by the same run's figure of the other tool.",
-        "",
-    ]
+    machine = report["machine"]
     out.append(
-        f"Medians of {bench.args.runs} interleaved runs; ratios are medians of per-run "
-        f"ratios against the same run's Hugo build. {versions}; "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}."
+        f"Medians of {args['runs']} interleaved runs ({args.get('style', 'markdown')} corpus, "
+        f"seed {args['seed']}); a ratio is the median over the runs of the tool's figure "
+        f"divided by the same run's figure of the other tool; the targets are issue 19's, "
+        f"set for 10,000 briefs. {versions}; {machine['system']} {machine['machine']}, "
+        f"{machine['cpus']} CPUs, Python {machine['python']}."
     )
-    loads = [r.sample.other_cores for r in bench.records if r.sample.other_cores is not None]
+    loads = [
+        s["other_cores"] for r in rows for s in r["samples"] if s.get("other_cores") is not None
+    ]
     if loads and statistics.median(loads) > BUSY_CORES:
         out.append(
             f"\n**Warning:** other processes used a median {statistics.median(loads):.2f} "
-            f"cores (max {max(loads):.2f}) while the builds ran, on {os.cpu_count()} CPUs: "
+            f"cores (max {max(loads):.2f}) while the builds ran, on {machine['cpus']} CPUs: "
             "wall times are inflated and noisy; CPU times and ratios hold up better. "
             "Rerun on an idle machine for numbers to quote."
         )
-    if bench.skipped:
+    if report["skipped"]:
         out.append("")
-    for s in bench.skipped:
+    for s in report["skipped"]:
         where = f" at {s['briefs']} briefs" if s["briefs"] else ""
         out.append(f"- skipped {s['tool']}{where}: {s['reason']}")
     return "\n".join(out) + "\n"
@@ -897,7 +911,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--feeder-cmd", help='feeder command line (default: "python -m feeder build")'
     )
+    parser.add_argument(
+        "--report", type=Path, help="print the tables of a JSON report written by --out, only"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(args.report.read_text(encoding="utf-8"))))
+        return 0
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if bad := [s for s in args.scenarios if s not in SCENARIOS]:
         parser.error(f"unknown scenario(s) {bad}")
@@ -946,40 +966,38 @@ def main(argv: list[str] | None = None) -> int:
         elif tmp:
             print(f"kept {tmp}", file=sys.stderr)
 
-    rows = summarize(bench, baselines)
+    report = {
+        "schema": 1,
+        "started": started.isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "machine": {
+            "system": platform.system(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "args": {
+            "briefs": args.briefs,
+            "tags": args.tags,
+            "runs": args.runs,
+            "seed": args.seed,
+            "style": args.style,
+            "tools": names,
+            "scenarios": args.scenarios,
+            "feed_limit": args.feed_limit,
+            "timeout": args.timeout,
+        },
+        "tools": {
+            name: {"version": inst.versions.get(name.split("-")[0], "unknown")} for name in names
+        },
+        "baselines": baselines,
+        "corpora": bench.corpora,
+        "results": summarize(bench, baselines),
+        "skipped": bench.skipped,
+    }
     print()
-    print(markdown(bench, rows, baselines))
+    print(markdown(report))
     if args.out:
-        report = {
-            "schema": 1,
-            "started": started.isoformat(timespec="seconds"),
-            "interrupted": interrupted,
-            "machine": {
-                "system": platform.system(),
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-            },
-            "args": {
-                "briefs": args.briefs,
-                "tags": args.tags,
-                "runs": args.runs,
-                "seed": args.seed,
-                "style": args.style,
-                "tools": names,
-                "scenarios": args.scenarios,
-                "feed_limit": args.feed_limit,
-                "timeout": args.timeout,
-            },
-            "tools": {
-                name: {"version": inst.versions.get(name.split("-")[0], "unknown")}
-                for name in names
-            },
-            "baselines": baselines,
-            "corpora": bench.corpora,
-            "results": rows,
-            "skipped": bench.skipped,
-        }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
