@@ -15,7 +15,7 @@ RSS is the largest single process of the tree, not a sum).
 
 Medians go to stdout as Markdown tables, with ratios against Hugo from the same run
 and feeder's figures against the targets of issue 19; everything (every sample) goes
-to --out as JSON. Progress goes to stderr.
+to --out as JSON, whose tables ``--report FILE`` prints again. Progress goes to stderr.
 
 Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all,hugo-feeds):
 
