@@ -1,23 +1,24 @@
-"""Generate a seeded benchmark corpus of news briefs for feeder, Hugo and Pelican.
+"""Generate a seeded benchmark corpus of news briefs for feeder and Hugo.
 
 Usage::
 
-    python bench/corpus.py OUT_DIR --briefs 1000 --tags 200 --seed 1
+    python bench/corpus.py OUT_DIR --briefs 1000 --tags 200 --seed 1 [--style plain]
 
 Writes, from one set of generated briefs:
 
 * ``OUT_DIR/content/YYYY/...``: the briefs as feeder reads them, about half in the
-  house ``.txt`` layout (``YYYY-MM-DD-slug.txt``) and half as Markdown with YAML
-  front matter (``slug.md`` or ``YYYY-MM-DD-slug.md``);
-* ``OUT_DIR/feeder.toml``: the feeder project file (every format: Atom, RSS, JSON Feed);
-* ``OUT_DIR/feeder-ar/feeder.toml``: a second feeder project on the same ``content/``,
-  publishing Atom and RSS only (setting ``formats``), the feeds the peers write;
-* ``OUT_DIR/hugo/``: a Hugo site (``hugo.toml`` = every item per feed,
-  ``hugo-limit50.toml`` = 50 items per feed) with RSS and Atom templates that carry
-  the full content;
-* ``OUT_DIR/pelican/``: a Pelican site (``pelicanconf.py`` = every item,
-  ``pelicanconf-limit50.py`` = 50 items) with a bare one-template theme;
+  house layout (``YYYY-MM-DD-slug.txt``: title line, tags line, standfirst, label lines)
+  and half as Markdown with YAML front matter (``slug.md`` or ``YYYY-MM-DD-slug.md``);
+* ``OUT_DIR/feeder.toml``: the feeder project file, at feeder's defaults;
+* ``OUT_DIR/hugo/``: a Hugo site reading the same briefs as Markdown with front matter,
+  with three configurations (see ``hugo_config``) and the templates they share;
+* ``OUT_DIR/bench-scenarios/``: the brief the "add" scenario adds and the edited copy of
+  the brief the "edit" scenario edits, as feeder reads them (for bench/feeder_alone.sh);
 * ``OUT_DIR/bench-manifest.json``: what was generated.
+
+The default style, ``markdown``, writes briefs that use what real briefs use: links,
+emphasis, lists, block quotes, now and then a table or a fenced code block. ``plain``
+writes the same shapes in plain prose (no Markdown syntax at all).
 
 Standard library only; no network. The same seed gives the same corpus.
 """
@@ -152,12 +153,28 @@ TAG_PLACES = _items(
 TAG_QUALIFIERS = _items("policy|reform|crisis|talks|report|outlook|watch")
 
 
+LINK_HOSTS = _items(
+    "https://www.example.com/news|https://apnews.example.org|https://data.example.net/reports|"
+    "https://www.example.org/world|https://gov.example.com/press|https://example.net/analysis"
+)
+TABLE_HEADS = _items("Where|Figure|Change")
+CODE_HEADS = _items("STATEMENT|RESOLUTION|TALLY|FILING|NOTICE|SCHEDULE")
+
+STYLES = ("markdown", "plain")
+BODY_MIN = 2048  # bytes of a brief's body (the Markdown after the front matter)
+BODY_MAX = 4096
+
+
 # --------------------------------------------------------------------------- model
 
 
 @dataclass
 class Brief:
-    """One generated brief, independent of the file layout it is written in."""
+    """One generated brief, independent of the file layout it is written in.
+
+    Its blocks are Markdown text, the same in every layout; a layout only decides how the
+    title, tags, date and labels are written around them.
+    """
 
     slug: str
     title: str
@@ -165,7 +182,7 @@ class Brief:
     tags: list[str]
     dek: str | None
     short: list[str]  # sentences of the one short paragraph
-    longer: list[tuple[str, str]]  # ("p", paragraph) or ("label", sub-label)
+    longer: list[tuple[str, str]]  # ("p", paragraph), ("label", sub-label), ("block", Markdown)
     takeaway: list[str]  # paragraphs
     layout: str  # "txt" or "md"
     md_time: str | None = None  # "T09:00:00-04:00" when the .md carries a time
@@ -191,12 +208,8 @@ class Brief:
     def hugo_relpath(self) -> str:
         return f"hugo/content/posts/{self.day.year}/{self.slug}.md"
 
-    @property
-    def pelican_relpath(self) -> str:
-        return f"pelican/content/{self.day.year}/{self.slug}.md"
-
     def relpaths(self) -> list[str]:
-        return [self.feeder_relpath, self.hugo_relpath, self.pelican_relpath]
+        return [self.feeder_relpath, self.hugo_relpath]
 
 
 def slugify(text: str) -> str:
@@ -354,14 +367,93 @@ def pick_tags(rng: random.Random, tags: list[str], weights: list[float], k: int)
     return chosen
 
 
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+class Markup:
+    """Markdown as briefs use it, laid over generated prose: links and emphasis inside
+    paragraphs, and lists, block quotes, tables and fenced code as blocks of their own."""
+
+    def __init__(self, gen: TextGen) -> None:
+        self.gen = gen
+        self.rng = gen.rng
+
+    def inline(self, paragraph: str) -> str:
+        """The paragraph with 0-3 links, sometimes an emphasis and a strong emphasis."""
+        rng = self.rng
+        words = paragraph.split(" ")
+        free = [bool(_WORD.fullmatch(w)) for w in words]
+        for kind in (
+            ["link"] * rng.choice([0, 1, 1, 2, 2, 3])
+            + ["em"] * (rng.random() < 0.5)
+            + ["strong"] * (rng.random() < 0.25)
+        ):
+            span = {"link": rng.randint(2, 4), "em": 1, "strong": rng.randint(1, 2)}[kind]
+            starts = [i for i in range(len(words) - span + 1) if all(free[i : i + span])]
+            if not starts:
+                continue
+            i = rng.choice(starts)
+            j = i + span - 1
+            if kind == "link":
+                path = "-".join(w.lower() for w in words[i : j + 1]).replace("'", "")
+                url = f"{rng.choice(LINK_HOSTS)}/{rng.randint(2015, 2024)}/{path}"
+                words[i] = "[" + words[i]
+                words[j] = f"{words[j]}]({url})"
+            else:
+                mark = "*" if kind == "em" else "**"
+                words[i] = mark + words[i]
+                words[j] = words[j] + mark
+            for k in range(max(0, i - 1), min(len(words), j + 2)):
+                free[k] = False
+        return " ".join(words)
+
+    def bullets(self) -> str:
+        numbered = self.rng.random() < 0.3
+        items = []
+        for n in range(1, self.rng.randint(3, 5) + 1):
+            clause = self.gen.clause()
+            text = self.inline(clause[0].upper() + clause[1:] + ".")
+            items.append(f"{n}. {text}" if numbered else f"- {text}")
+        return "\n".join(items)
+
+    def quote(self) -> str:
+        said = self.gen.pick(QUOTES)
+        who = self.gen.pick(PEOPLE)
+        lines = [f'> "{said[0].upper() + said[1:]}," {who} said {self.gen.pick(TIME_PHRASES)}.']
+        if self.rng.random() < 0.5:
+            lines += [">", f"> {self.gen.sentence()}"]
+        return "\n".join(lines)
+
+    def table(self) -> str:
+        rows = [f"| {' | '.join(TABLE_HEADS)} |", "| --- | ---: | ---: |"]
+        for _ in range(self.rng.randint(3, 5)):
+            change = f"{self.rng.choice('+-')}{self.rng.randint(1, 40)}%"
+            rows.append(
+                f"| {self.gen.pick(COUNTRIES)} | {self.rng.randint(100, 99000):,} | {change} |"
+            )
+        return "\n".join(rows)
+
+    def code(self) -> str:
+        head = f"{self.gen.pick(CODE_HEADS)} {self.rng.randint(100, 2999)}"
+        lines = [f"{self.gen.pick(NOUNS):<14} {self.rng.randint(1, 999):>4}" for _ in range(3)]
+        return "\n".join(["```text", head, *lines, "```"])
+
+
+def body_size(b: Brief) -> int:
+    return len(render_md_body(b).encode())
+
+
 def make_brief(
     gen: TextGen,
     slug_taken: set[str],
     day: date,
     tags: list[str],
     layout: str,
+    style: str = "markdown",
 ) -> Brief:
     rng = gen.rng
+    mark = Markup(gen)
+    inline = mark.inline if style == "markdown" else (lambda text: text)
     title = gen.headline()
     words = [w for w in slugify(title).split("-") if len(w) > 2]
     slug = "-".join(words[: rng.randint(2, 4)]) or "brief"
@@ -371,20 +463,30 @@ def make_brief(
         n += 1
     slug_taken.add(slug)
     dek = gen.dek() if rng.random() < 0.6 else None
-    short = [gen.sentence() for _ in range(rng.randint(1, 3))]
+    short = [inline(" ".join(gen.sentence() for _ in range(rng.randint(1, 3))))]
     longer: list[tuple[str, str]] = []
     n_paras = rng.randint(2, 4)
-    sub_at = rng.randint(1, n_paras - 1) if rng.random() < 0.45 else -1
+    sub_at = rng.randint(1, n_paras - 1) if rng.random() < 0.6 else -1
+    blocks: list[str] = []
+    if style == "markdown":
+        chances = ((0.5, mark.bullets), (0.4, mark.quote), (0.08, mark.table), (0.05, mark.code))
+        blocks = [make() for chance, make in chances if rng.random() < chance]
+        rng.shuffle(blocks)
     for i in range(n_paras):
         if i == sub_at:
             longer.append(("label", rng.choice(SUB_LABELS)))
-        longer.append(("p", gen.paragraph(3, 6)))
-    takeaway = [gen.paragraph(2, 4)]
+        longer.append(("p", inline(gen.paragraph(3, 5))))
+        if blocks and rng.random() < 0.5:
+            longer.append(("block", blocks.pop()))
+    for block in blocks:  # the rest, each after one of the paragraphs
+        after = rng.choice([i for i, (kind, _) in enumerate(longer) if kind == "p"])
+        longer.insert(after + 1, ("block", block))
+    takeaway = [inline(gen.paragraph(2, 4))]
     md_time = None
     if layout == "md" and rng.random() < 0.6:
         offset = rng.choice(["-05:00", "-04:00", "+00:00", "Z", "+01:00", "+02:00", "+09:00"])
         md_time = f"T{rng.randint(6, 20):02d}:{rng.choice([0, 15, 30, 45]):02d}:00{offset}"
-    return Brief(
+    brief = Brief(
         slug=slug,
         title=title,
         day=day,
@@ -397,6 +499,13 @@ def make_brief(
         md_time=md_time,
         md_dated_name=rng.random() < 0.5,
     )
+    # bodies of 2-4 KiB: another paragraph while short, the last paragraph off while long
+    while body_size(brief) < BODY_MIN + rng.randint(0, 1024):
+        brief.longer.append(("p", inline(gen.paragraph(2, 4))))
+    while body_size(brief) > BODY_MAX and sum(k == "p" for k, _ in brief.longer) > 1:
+        last = max(i for i, (k, _) in enumerate(brief.longer) if k == "p")
+        del brief.longer[last]
+    return brief
 
 
 @dataclass
@@ -415,7 +524,13 @@ class Corpus:
         return counts
 
 
-def generate(n_briefs: int, n_tags: int, seed: int, case_variation: float = 0.1) -> Corpus:
+def generate(
+    n_briefs: int,
+    n_tags: int,
+    seed: int,
+    case_variation: float = 0.1,
+    style: str = "markdown",
+) -> Corpus:
     rng = random.Random(seed)
     gen = TextGen(rng)
     tags = make_tags(n_tags, random.Random(f"tags-{seed}"))
@@ -438,13 +553,13 @@ def generate(n_briefs: int, n_tags: int, seed: int, case_variation: float = 0.1)
     for day, btags in zip(days, chosen_tags, strict=True):
         layout = "txt" if rng.random() < 0.5 else "md"
         spelled = [spell(t, rng, case_variation) for t in btags]
-        briefs.append(make_brief(gen, taken, day, spelled, layout))
+        briefs.append(make_brief(gen, taken, day, spelled, layout, style))
     # the brief to add: newest of all, in the most popular tag, house layout
     xgen = TextGen(random.Random(f"extra-{seed}"))
     newest = days[-1] if days else start
     others = [t for t in pick_tags(xgen.rng, tags, weights, 2) if t != tags[0]]
     extra_tags = [tags[0], *others[:1]]
-    extra = make_brief(xgen, set(taken), newest + timedelta(days=1), extra_tags, "txt")
+    extra = make_brief(xgen, set(taken), newest + timedelta(days=1), extra_tags, "txt", style)
     extra = replace(extra, slug="bench-added-" + extra.slug)
     edit_target = briefs[-1] if briefs else extra
     return Corpus(briefs, tags, seed, extra, edit_target)
@@ -467,6 +582,7 @@ def edited(brief: Brief, marker: str) -> Brief:
 
 
 def render_txt(b: Brief) -> str:
+    """The house layout, as content/2016-10-04-radio-silent.txt is written."""
     lines = [b.title, "", ", ".join(b.tags), ""]
     if b.dek:
         lines += [b.dek, ""]
@@ -518,18 +634,7 @@ def render_hugo(b: Brief) -> str:
     return "\n".join(head) + "\n" + render_md_body(b)
 
 
-def render_pelican(b: Brief) -> str:
-    head = [
-        f"Title: {b.title}",
-        f"Date: {b.date_value}",
-        f"Tags: {', '.join(b.tags)}",
-        f"Slug: {b.slug}",
-        "",
-    ]
-    return "\n".join(head) + "\n" + render_md_body(b)
-
-
-FAMILIES = ("feeder", "hugo", "pelican")
+FAMILIES = ("feeder", "hugo")
 
 
 def rendering(b: Brief, family: str) -> tuple[str, str]:
@@ -538,13 +643,11 @@ def rendering(b: Brief, family: str) -> tuple[str, str]:
         return b.feeder_relpath, render_txt(b) if b.layout == "txt" else render_feeder_md(b)
     if family == "hugo":
         return b.hugo_relpath, render_hugo(b)
-    if family == "pelican":
-        return b.pelican_relpath, render_pelican(b)
     raise ValueError(f"unknown tool family {family!r}")
 
 
 def renderings(b: Brief) -> dict[str, str]:
-    """relative path -> file text, for feeder, Hugo and Pelican."""
+    """relative path -> file text, for feeder and Hugo."""
     return dict(rendering(b, family) for family in FAMILIES)
 
 
@@ -570,23 +673,29 @@ base_url = "{BASE_URL}"
 content_dir = "content"
 output_dir = "public"
 """
-FEEDER_AR_TOML = f"""title = "{SITE_TITLE}"
-base_url = "{BASE_URL}"
-content_dir = "../content"
-output_dir = "public"
-formats = ["atom", "rss"]
+
+HUGO_VARIANTS = ("hugo-all", "hugo-50", "hugo-feeds")
+"""The Hugo configurations (hugo/<name>.toml, publishing to hugo/public-<name>/):
+
+* hugo-all: what feeder writes by default, every item in every feed: RSS, Atom and JSON
+  Feed for the combined list and every tag, a page per brief, a paged listing of every
+  tag and of the home page, the list of tags;
+* hugo-50: the same with 50 items (--feed-limit) per feed;
+* hugo-feeds: the 50-item feeds only (the brief pages are not written, only linked).
 """
 
 
-def hugo_config(limit: int, publish_dir: str) -> str:
-    return f"""# Hugo site for the feeder benchmark (generated by bench/corpus.py).
+def hugo_config(variant: str, limit: int) -> str:
+    items = -1 if variant == "hugo-all" else limit
+    pages = variant != "hugo-feeds"
+    html = '"html", ' if pages else ""
+    kinds = '"section", "sitemap", "robotstxt", "404"' + ("" if pages else ', "taxonomy"')
+    text = f"""# Hugo site for the feeder benchmark (generated by bench/corpus.py): {variant}
 baseURL = "{BASE_URL}"
 title = "{SITE_TITLE}"
-publishDir = "{publish_dir}"
+publishDir = "public-{variant}"
 timeZone = "UTC"
-# only what the feeds need: one page per brief (the feed links point there),
-# the home feeds and one pair of feeds per tag
-disableKinds = ["taxonomy", "section", "sitemap", "robotstxt", "404"]
+disableKinds = [{kinds}]
 
 [taxonomies]
 tag = "tags"
@@ -594,12 +703,18 @@ tag = "tags"
 [permalinks.page]
 posts = "/:year/:month/:day/:slug/"
 
-# items per feed (RSS and Atom, read by the templates in layouts/); -1 = every item
+[pagination]
+pagerSize = {limit}
+
+# items per feed, read by the feed templates in layouts/; -1 = every item
 [services.rss]
-limit = {limit}
+limit = {items}
 
 [mediaTypes."application/atom+xml"]
 suffixes = ["xml"]
+
+[mediaTypes."application/feed+json"]
+suffixes = ["json"]
 
 [outputFormats.atom]
 mediaType = "application/atom+xml"
@@ -610,11 +725,32 @@ isHTML = false
 noUgly = true
 permalinkable = false
 
+[outputFormats.jsonfeed]
+mediaType = "application/feed+json"
+baseName = "feed"
+isPlainText = true
+rel = "alternate"
+noUgly = true
+permalinkable = false
+
 [outputs]
-home = ["rss", "atom"]
-term = ["rss", "atom"]
-page = ["html"]
+home = [{html}"rss", "atom", "jsonfeed"]
+term = [{html}"rss", "atom", "jsonfeed"]
 """
+    if pages:
+        return text + 'taxonomy = ["html"]\npage = ["html"]\n'
+    # the feeds link to the brief pages: they keep their address but are not written
+    return (
+        text
+        + """page = ["html"]
+
+[[cascade]]
+[cascade.build]
+render = "link"
+[cascade.target]
+kind = "page"
+"""
+    )
 
 
 HUGO_FEED_PAGES = """{{- $pages := cond .IsHome site.RegularPages .Pages -}}
@@ -626,7 +762,8 @@ HUGO_FEED_PAGES = """{{- $pages := cond .IsHome site.RegularPages .Pages -}}
 HUGO_RSS = (
     HUGO_FEED_PAGES
     + """{{- printf "<?xml version=\\"1.0\\" encoding=\\"utf-8\\"?>" | safeHTML }}
-<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"
+  xmlns:content="http://purl.org/rss/1.0/modules/content/">
   <channel>
     <title>{{ $title }}</title>
     <link>{{ .Permalink }}</link>
@@ -648,7 +785,8 @@ HUGO_RSS = (
       {{- range .Params.tags }}
       <category>{{ . }}</category>
       {{- end }}
-      <description>{{ .Content | transform.XMLEscape | safeHTML }}</description>
+      <description>{{ .Summary | transform.XMLEscape | safeHTML }}</description>
+      <content:encoded>{{ .Content | transform.XMLEscape | safeHTML }}</content:encoded>
     </item>
     {{- end }}
   </channel>
@@ -679,6 +817,7 @@ HUGO_ATOM = (
     {{- range .Params.tags }}
     <category term="{{ . }}"/>
     {{- end }}
+    <summary type="html">{{ .Summary | transform.XMLEscape | safeHTML }}</summary>
     <content type="html">{{ .Content | transform.XMLEscape | safeHTML }}</content>
   </entry>
   {{- end }}
@@ -686,92 +825,94 @@ HUGO_ATOM = (
 """
 )
 
-HUGO_SINGLE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
-<body><article><h1>{{ .Title }}</h1>
+HUGO_JSON = (
+    HUGO_FEED_PAGES
+    + """{
+  "version": "https://jsonfeed.org/version/1.1",
+  "title": {{ $title | jsonify }},
+  "home_page_url": {{ site.BaseURL | jsonify }},
+  "feed_url": {{ .Permalink | jsonify }},
+  "items": [
+  {{- range $i, $page := $pages }}{{ if $i }},{{ end }}
+    {{ dict "id" .Permalink "url" .Permalink "title" .Title
+      "summary" (.Summary | plainify) "content_html" .Content
+      "date_published" (.Date.Format "2006-01-02T15:04:05Z07:00") "tags" .Params.tags
+      | jsonify }}
+  {{- end }}
+  ]
+}
+"""
+)
+
+HUGO_HEAD = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>
+{{- range .AlternativeOutputFormats }}
+<link rel="alternate" type="{{ .MediaType.Type }}" href="{{ .Permalink }}">
+{{- end }}
+</head>
+"""
+
+HUGO_SINGLE = (
+    HUGO_HEAD
+    + """<body><article><h1>{{ .Title }}</h1>
 <time datetime="{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}">
 {{- .Date.Format "2 January 2006" }}</time>
+<ul class="tags">{{ range .GetTerms "tags" }}
+<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>
+{{- end }}</ul>
 {{ .Content }}
 </article></body></html>
 """
+)
 
-
-def pelican_config(limit: int | None, output: str, cache: str) -> str:
-    return f"""# Pelican site for the feeder benchmark (generated by bench/corpus.py).
-SITENAME = "{SITE_TITLE}"
-SITEURL = "{BASE_URL.rstrip("/")}"
-FEED_DOMAIN = SITEURL
-RELATIVE_URLS = False
-TIMEZONE = "UTC"
-DEFAULT_LANG = "en"
-PATH = "content"
-OUTPUT_PATH = "{output}"
-THEME = "theme"  # one bare template: templates/article.html
-
-# feeds: combined and per tag, Atom and RSS, full content
-FEED_ALL_ATOM = "feeds/all.atom.xml"
-FEED_ALL_RSS = "feeds/all.rss.xml"
-TAG_FEED_ATOM = "feeds/tags/{{slug}}.atom.xml"
-TAG_FEED_RSS = "feeds/tags/{{slug}}.rss.xml"
-RSS_FEED_SUMMARY_ONLY = False
-FEED_MAX_ITEMS = {limit!r}  # None = every item
-FEED_ATOM = None
-FEED_RSS = None
-CATEGORY_FEED_ATOM = None
-CATEGORY_FEED_RSS = None
-AUTHOR_FEED_ATOM = None
-AUTHOR_FEED_RSS = None
-TRANSLATION_FEED_ATOM = None
-TRANSLATION_FEED_RSS = None
-
-# pages: keep the article pages (the feed links point there), nothing else
-ARTICLE_URL = "{{date:%Y}}/{{date:%m}}/{{date:%d}}/{{slug}}/"
-ARTICLE_SAVE_AS = "{{date:%Y}}/{{date:%m}}/{{date:%d}}/{{slug}}/index.html"
-DIRECT_TEMPLATES = []
-TAG_SAVE_AS = ""
-CATEGORY_SAVE_AS = ""
-AUTHOR_SAVE_AS = ""
-PAGE_PATHS = []
-STATIC_PATHS = []
-THEME_STATIC_PATHS = []
-USE_FOLDER_AS_CATEGORY = False
-DEFAULT_CATEGORY = "news"
-DEFAULT_PAGINATION = False
-
-# content cache for rebuilds
-CACHE_PATH = "{cache}"
-LOAD_CONTENT_CACHE = True
-CACHE_CONTENT = True
-CHECK_MODIFIED_METHOD = "mtime"
+HUGO_LIST = (
+    HUGO_HEAD
+    + """<body><h1>{{ .Title }}</h1>
+{{- $pages := cond .IsHome site.RegularPages .Pages }}
+<ol class="briefs">
+{{- range (.Paginate $pages).Pages }}
+<li><article><h3><a href="{{ .RelPermalink }}">{{ .Title }}</a></h3>
+<time datetime="{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}">
+{{- .Date.Format "2 January 2006" }}</time>
+<ul class="tags">{{ range .GetTerms "tags" }}
+<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>
+{{- end }}</ul>
+<div class="summary">{{ .Summary }}</div></article></li>
+{{- end }}
+</ol>
+{{- with .Paginator }}{{ with .Prev }}<a href="{{ .URL }}" rel="prev">Newer</a>{{ end }}
+{{- with .Next }}<a href="{{ .URL }}" rel="next">Older</a>{{ end }}{{ end }}
+</body></html>
 """
+)
 
-
-PELICAN_ARTICLE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ article.title|striptags }}</title></head>
-<body><article><h1>{{ article.title }}</h1>
-<time datetime="{{ article.date.isoformat() }}">{{ article.locale_date }}</time>
-{{ article.content }}
-</article></body></html>
+HUGO_TAGS = (
+    HUGO_HEAD
+    + """<body><h1>Tags</h1><ul>
+{{- range .Data.Terms.ByCount }}
+<li><a href="{{ .Page.RelPermalink }}">{{ .Page.Title }}</a> ({{ .Count }})</li>
+{{- end }}
+</ul></body></html>
 """
+)
 
 
 def write_site_files(out_dir: Path, feed_limit: int = DEFAULT_FEED_LIMIT) -> None:
     files = {
         "feeder.toml": FEEDER_TOML,
-        "feeder-ar/feeder.toml": FEEDER_AR_TOML,
-        "hugo/hugo.toml": hugo_config(-1, "public"),
-        f"hugo/hugo-limit{feed_limit}.toml": hugo_config(feed_limit, f"public-limit{feed_limit}"),
         "hugo/layouts/home.rss.xml": HUGO_RSS,
         "hugo/layouts/term.rss.xml": HUGO_RSS,
         "hugo/layouts/home.atom.xml": HUGO_ATOM,
         "hugo/layouts/term.atom.xml": HUGO_ATOM,
+        "hugo/layouts/home.jsonfeed.json": HUGO_JSON,
+        "hugo/layouts/term.jsonfeed.json": HUGO_JSON,
         "hugo/layouts/page.html": HUGO_SINGLE,
-        "pelican/pelicanconf.py": pelican_config(None, "output", "cache"),
-        f"pelican/pelicanconf-limit{feed_limit}.py": pelican_config(
-            feed_limit, f"output-limit{feed_limit}", f"cache-limit{feed_limit}"
-        ),
-        "pelican/theme/templates/article.html": PELICAN_ARTICLE,
+        "hugo/layouts/home.html": HUGO_LIST,
+        "hugo/layouts/term.html": HUGO_LIST,
+        "hugo/layouts/taxonomy.html": HUGO_TAGS,
     }
+    for variant in HUGO_VARIANTS:
+        files[f"hugo/{variant}.toml"] = hugo_config(variant, feed_limit)
     for rel, text in files.items():
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -785,27 +926,44 @@ def write_corpus(
     seed: int,
     feed_limit: int = DEFAULT_FEED_LIMIT,
     case_variation: float = 0.1,
+    style: str = "markdown",
 ) -> Corpus:
     """Generate and write everything; returns the corpus (to add/edit briefs later)."""
-    corpus = generate(n_briefs, n_tags, seed, case_variation)
-    for sub in ("content", "hugo/content", "pelican/content"):
+    corpus = generate(n_briefs, n_tags, seed, case_variation, style)
+    for sub in ("content", "hugo/content", "bench-scenarios"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     write_site_files(out_dir, feed_limit)
-    sizes = []
+    sizes, bodies = [], []
     for b in corpus.briefs:
         paths = write_brief(out_dir, b)
         sizes.append(paths[0].stat().st_size)
+        bodies.append(body_size(b))
+    scenarios = out_dir / "bench-scenarios"
+    scenarios.mkdir()
+    (scenarios / "added").write_text(rendering(corpus.extra, "feeder")[1], encoding="utf-8")
+    edited_text = rendering(edited(corpus.edit_target, "zqxedit"), "feeder")[1]
+    (scenarios / "edited").write_text(edited_text, encoding="utf-8")
     counts = corpus.tag_counts()
+    hugo_texts = [render_md_body(b) for b in corpus.briefs]
     manifest = {
         "briefs": n_briefs,
         "tags": n_tags,
         "seed": seed,
+        "style": style,
         "case_variation": case_variation,
         "feed_limit": feed_limit,
         "txt_briefs": sum(b.layout == "txt" for b in corpus.briefs),
         "md_briefs": sum(b.layout == "md" for b in corpus.briefs),
         "bytes_total": sum(sizes),
         "bytes_mean": round(sum(sizes) / len(sizes)) if sizes else 0,
+        "body_bytes_min": min(bodies, default=0),
+        "body_bytes_mean": round(sum(bodies) / len(bodies)) if bodies else 0,
+        "body_bytes_max": max(bodies, default=0),
+        "with_link": sum("](" in t for t in hugo_texts),
+        "with_list": sum(bool(re.search(r"^(- |1\. )", t, re.M)) for t in hugo_texts),
+        "with_quote": sum("\n> " in t for t in hugo_texts),
+        "with_table": sum("\n| " in t for t in hugo_texts),
+        "with_code": sum("```" in t for t in hugo_texts),
         "years": sorted({b.day.year for b in corpus.briefs}),
         "biggest_tags": sorted(counts.items(), key=lambda kv: -kv[1])[:10],
         "tags_used": sum(1 for c in counts.values() if c),
@@ -818,17 +976,23 @@ def write_corpus(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out_dir", type=Path, help="where to write content/, hugo/, pelican/")
+    parser.add_argument("out_dir", type=Path, help="where to write content/ and hugo/")
     parser.add_argument("--briefs", type=int, default=1000, help="number of briefs (default 1000)")
     parser.add_argument(
         "--tags", type=int, default=200, help="number of distinct tags (default 200)"
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
+        "--style",
+        choices=STYLES,
+        default="markdown",
+        help="markdown (links, emphasis, lists, quotes, tables, code; default) or plain prose",
+    )
+    parser.add_argument(
         "--feed-limit",
         type=int,
         default=DEFAULT_FEED_LIMIT,
-        help="items per feed of the limited Hugo/Pelican variants (default 50)",
+        help="items per feed of the hugo-50 and hugo-feeds sites (default 50)",
     )
     parser.add_argument(
         "--case-variation",
@@ -841,13 +1005,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--briefs and --tags must be positive")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_corpus(
-        args.out_dir, args.briefs, args.tags, args.seed, args.feed_limit, args.case_variation
+        args.out_dir,
+        args.briefs,
+        args.tags,
+        args.seed,
+        args.feed_limit,
+        args.case_variation,
+        args.style,
     )
-    manifest = json.loads((args.out_dir / "bench-manifest.json").read_text())
+    m = json.loads((args.out_dir / "bench-manifest.json").read_text())
     print(
-        f"wrote {manifest['briefs']} briefs ({manifest['txt_briefs']} .txt, "
-        f"{manifest['md_briefs']} .md, mean {manifest['bytes_mean']} bytes) over "
-        f"{manifest['tags_used']} tags to {args.out_dir}"
+        f"wrote {m['briefs']} {m['style']} briefs ({m['txt_briefs']} .txt, {m['md_briefs']} .md; "
+        f"bodies {m['body_bytes_min']}-{m['body_bytes_max']} bytes, mean {m['body_bytes_mean']})"
+        f" over {m['tags_used']} tags to {args.out_dir}"
     )
     return 0
 

