@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
+from feeder import frontmatter
 from feeder.assets import (
     Asset,
     LeadImage,
@@ -30,6 +31,7 @@ from feeder.assets import (
     plan_assets,
     resolve,
 )
+from feeder.errors import Problem
 from feeder.images import image_info_of
 
 BASE = "https://news.example.org/briefs/"
@@ -343,3 +345,45 @@ def test_bad_lead_images(content: Path, image: object, alt: object, message: str
                                 None if alt is None else (alt, 3), (), assets, {})
     assert lead is None
     assert [str(p) for p in problems] == [message]
+
+
+SAMPLES = Path(__file__).parent / "data" / "assets" / "content"
+"""The two sample briefs with pictures (content/ gets them when the build publishes assets):
+one a folder with its chart beside it, one using the shared folder img/."""
+
+
+def test_the_sample_briefs_link_only_published_pictures() -> None:
+    files = listing(SAMPLES)
+    urls = {"2016-10-10-matthew-by-the-numbers/index.txt":
+            BASE + "2016/10/10/matthew-by-the-numbers/",
+            "2016-10-06-colombia-vote-in-numbers.md":
+            BASE + "2016/10/06/colombia-vote-in-numbers/"}
+    assets, problems = plan_assets(files, BASE, urls)
+    assert problems == ()
+    assert {asset.url for asset in assets.values()} == {
+        BASE + "2016/10/10/matthew-by-the-numbers/matthew-winds.png",
+        BASE + "img/colombia-referendum.png"}
+    infos = {rel: image_info_of((SAMPLES / rel).read_bytes()) for rel in assets}
+    leads = []
+    for rel in urls:
+        text = (SAMPLES / rel).read_text(encoding="utf-8")
+        links = find_links(text)
+        assert check_links(rel, rel, links, files, assets) == ()
+        split = frontmatter.split(text, rel)
+        assert not isinstance(split, Problem)
+        fields = {} if split.front_matter is None else \
+            frontmatter.load(split.front_matter, split.front_matter_line, rel)
+        assert isinstance(fields, dict)
+        named = {key: (field.value, field.line) for key, field in fields.items()}
+        lead, problems = lead_image(rel, rel, named.get("image"), named.get("image_alt"),
+                                    links, assets, infos)
+        assert problems == ()
+        assert lead is not None
+        leads.append(lead)
+    matthew, colombia = leads
+    assert (matthew.url, matthew.media_type, matthew.width, matthew.height) == (
+        BASE + "2016/10/10/matthew-by-the-numbers/matthew-winds.png", "image/png", 1200, 630)
+    assert matthew.alt.startswith("Bar chart of Hurricane Matthew's top sustained winds")
+    assert (colombia.url, colombia.width, colombia.height) == (
+        BASE + "img/colombia-referendum.png", 1200, 630)
+    assert colombia.alt.endswith("6,377,482 for Yes (49.8%)")  # image_alt, not the text's
