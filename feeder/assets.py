@@ -167,7 +167,9 @@ class Link:
 
 _FENCED = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[`~]*[ \t]*$|\Z)",
                      re.MULTILINE | re.DOTALL)
-_CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_CODE_SPAN = re.compile(r"(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)")
+"""A code span: within one paragraph."""
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TARGET = r"(<[^<>\n]*>|(?:[^\s()<>]|\([^\s()]*\))+)"
 _INLINE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*" + _TARGET)
 _DEFINITION = re.compile(r"^[ \t]{0,3}\[([^\]\n]+)\]:[ \t]*" + _TARGET, re.MULTILINE)
@@ -190,9 +192,9 @@ def find_links(text: str) -> tuple[Link, ...]:
     """The links and images of a brief's text (Markdown or HTML), in order, with the line of
     each (1-based, counting from the first line of `text`): inline links and images,
     reference definitions and images, and the `src`, `href` and `poster` of HTML tags.
-    Code blocks and code spans hold none."""
-    text = _CODE_SPAN.sub(_blank, _FENCED.sub(_blank, text))
-    starts = [0] + [at + 1 for at, char in enumerate(text) if char == "\n"]
+    Fenced code, code spans and HTML comments hold none."""
+    text = _COMMENT.sub(_blank, _CODE_SPAN.sub(_blank, _FENCED.sub(_blank, text)))
+    starts = [0] + [match.end() for match in re.finditer("\n", text)]
     found: list[tuple[int, Link]] = []
 
     def add(at: int, target: str, *, image: bool, alt: str = "") -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from feeder import frontmatter
@@ -387,3 +389,28 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
     assert (colombia.url, colombia.width, colombia.height) == (
         BASE + "img/colombia-referendum.png", 1200, 630)
     assert colombia.alt.endswith("6,377,482 for Yes (49.8%)")  # image_alt, not the text's
+
+
+def test_no_links_in_code_or_comments() -> None:
+    text = ("`[a](one.png)` ``x ` [b](two.png) ``\n\n<!-- ![c](three.png)\n-->\n"
+            "~~~\n[d](four.png)\n~~~\n\n`unclosed [e](five.png)\n\n[f](six.png)\n")
+    assert [(link.target, link.line) for link in find_links(text)] \
+        == [("five.png", 9), ("six.png", 11)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="[]()!<>`~\n #\"'=:/.ab", max_size=300))
+def test_any_text_gives_links_within_it(text: str) -> None:
+    lines = text.count("\n") + 1
+    for link in find_links(text):
+        assert 1 <= link.line <= lines
+        assert "\n" not in link.target
+
+
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="/\0"),
+                        min_size=1, max_size=12), min_size=1, max_size=4))
+def test_any_file_name_makes_a_url_of_that_name(parts: list[str]) -> None:
+    path = "/".join(parts)
+    url = encode_path(path)
+    assert unquote(url) == path
+    assert all(char.isascii() and (char.isalnum() or char in "-._~%/") for char in url)
