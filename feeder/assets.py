@@ -26,11 +26,11 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from feeder.errors import Problem, Severity
+from feeder.errors import Problem
 from feeder.images import ImageInfo, media_type
-from feeder.sources import BRIEF_SUFFIXES
 from feeder.text import did_you_mean
 
+BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 FOLDER_BRIEF_STEM = "index"
 MAX_ASSET_BYTES = 20 << 20
 """The default of the setting `max_asset_bytes`: a file bigger than that is an error."""
@@ -172,7 +172,8 @@ _CODE_SPAN = re.compile(r"(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)")
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TARGET = r"(<[^<>\n]*>|(?:[^\s()<>]|\([^\s()]*\))+)"
 _INLINE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*" + _TARGET)
-_DEFINITION = re.compile(r"^[ \t]{0,3}\[([^\]\n]+)\]:[ \t]*" + _TARGET, re.MULTILINE)
+_DEFINITION = re.compile(r"^[ \t]{0,3}\[([^\]\n^][^\]\n]*)\]:[ \t]*" + _TARGET, re.MULTILINE)
+"""A reference definition (`[^1]: ...` is a footnote's)."""
 _REFERENCE_IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\](?:\[([^\]\n]*)\])?(?![(:])")
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]*)>")
 _ATTRIBUTE = re.compile(r"""\b(src|href|poster|alt)\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+)""",
@@ -239,46 +240,50 @@ def leaves_content(rel: str) -> bool:
     return rel == ".." or rel.startswith("../")
 
 
-def link_url(brief_rel: str, target: str, assets: Mapping[str, Asset]) -> str | None:
-    """The published URL of a link in the brief `brief_rel` when it names an asset (with the
-    link's query and fragment: `report.pdf#page=3`), else None."""
-    rel = resolve(brief_rel, target)
-    asset = None if rel is None else assets.get(rel)
-    if asset is None:
-        return None
-    parts = urlsplit(target.strip())
-    return asset.url + (f"?{parts.query}" if parts.query else "") \
-        + (f"#{parts.fragment}" if parts.fragment else "")
-
-
 def check_links(path: str, brief_rel: str, links: Iterable[Link], files: Collection[str],
-                assets: Mapping[str, Asset]) -> tuple[Problem, ...]:
-    """The problems of a brief's relative links (`path`: the brief as messages name it;
-    `files`: every file in the content folder). One that leaves the content folder is an
-    error; one that names no published file is a warning."""
+                assets: Mapping[str, Asset], lead: Link | None = None) -> tuple[Problem, ...]:
+    """The problems of a brief's relative links and of its lead image (`path`: the brief as
+    messages name it; `files`: every file in the content folder). One that leaves the
+    content folder is an error; one that names no published file is a warning."""
     problems: list[Problem] = []
-    for link in links:
+    seen = set()
+    for link in (*links, *([lead] if lead else [])):
         rel = resolve(brief_rel, link.target)
-        if rel is None or rel in assets:
+        if rel is None or (link.target.strip(), link.line) in seen:
             continue
-        what = f"{'image' if link.image else 'link'} {link.target!r}"
-        if leaves_content(rel):
-            problems.append(Problem(path, link.line, f"{what} leaves the content folder; only "
-                                                     "files inside it are published"))
-            continue
-        if is_hidden(rel):
-            reason = "names a hidden file, which is never published"
-        elif rel in files and is_brief_file(rel):
-            reason = "names a brief's text, which is not published: link to the brief's page"
-        elif rel in files:
-            reason = "names a file that is not published (its brief is not)"
-        else:
-            folder = posixpath.dirname(rel)
-            hint = did_you_mean(rel, [name for name in files
-                                      if posixpath.dirname(name) == folder])
-            reason = f"names no file: {rel} is not in the content folder{hint}"
-        problems.append(Problem(path, link.line, f"{what} {reason}", "warning"))
+        seen.add((link.target.strip(), link.line))
+        reason = _wrong(brief_rel, rel, files, assets, lead=link is lead)
+        if reason:
+            what = f"{'image' if link.image else 'link'} {link.target!r}"
+            problems.append(Problem(path, link.line, f"{what} {reason}",
+                                    "error" if leaves_content(rel) else "warning"))
     return tuple(problems)
+
+
+def _wrong(brief_rel: str, rel: str, files: Collection[str], assets: Mapping[str, Asset], *,
+           lead: bool) -> str | None:
+    """What is wrong with a link to the file `rel`, if anything."""
+    asset = assets.get(rel)
+    if asset is not None:
+        if asset.brief not in (None, brief_rel):
+            return (f"names a file published with {asset.brief}: link it from that brief, "
+                    "or move it to a shared folder")
+        kind = media_type(rel)
+        if lead and (kind is None or not kind.startswith("image/")):
+            return "is not a picture (PNG, JPEG, GIF, WebP, SVG or AVIF)"
+        return None
+    if leaves_content(rel):
+        return "leaves the content folder; only files inside it are published"
+    if is_hidden(rel):
+        return "names a hidden file, which is never published"
+    if rel in files and is_brief_file(rel):
+        return "names a brief's text, which is not published: link to the brief's page"
+    if rel in files:
+        return "names a file that is not published (its brief is not)"
+    folder, name = posixpath.split(rel)
+    hint = did_you_mean(name, [posixpath.basename(other) for other in files
+                               if posixpath.dirname(other) == folder])
+    return f"names no file: {rel} is not in the content folder{hint}"
 
 
 # --- the lead image ----------------------------------------------------------------------------
@@ -296,64 +301,111 @@ class LeadImage:
     height: int | None
 
 
-def lead_image(path: str, brief_rel: str, image: tuple[Any, int] | None,
-               image_alt: tuple[Any, int] | None, links: Iterable[Link],
-               assets: Mapping[str, Asset], infos: Mapping[str, ImageInfo | None]
-               ) -> tuple[LeadImage | None, tuple[Problem, ...]]:
-    """The lead image of a brief and the problems of its front matter `image` and
-    `image_alt` (each a value and its line, or None when absent).
-
-    `image:` names it (a path relative to the brief, or an http(s) URL), `image: none`
-    turns it off; without `image:` it is the brief's first image. `infos` holds the header
-    of the published pictures (see images.image_info), by path in the content folder.
-    """
-    images = [link for link in links if link.image]
+def choose_lead(path: str, image: tuple[Any, int] | None, image_alt: tuple[Any, int] | None,
+                links: Iterable[Link]) -> tuple[Link | None, tuple[Problem, ...]]:
+    """The lead image a brief asks for (a Link, not resolved yet: see `lead_image`) and the
+    problems of its front matter `image` and `image_alt` (each a value and its line, or None
+    when absent). `image:` names it (a path relative to the brief, or an http(s) URL),
+    `image: none` turns it off; without `image:` it is the brief's first image."""
+    images = [link for link in links if link.image and _may_lead(link.target)]
     alt = image_alt[0] if image_alt else None
     if image_alt is not None and not isinstance(alt, str):
         return None, (Problem(path, image_alt[1], "image_alt must be text"),)
-    if image is None or image[0] is None:  # the first image in the text, if any
-        if not images:
-            return None, ()
-        chosen = Link(images[0].target.strip(), images[0].line, True, alt or images[0].alt)
-        # (what is wrong with an image in the text, check_links tells)
-        return _lead(chosen, brief_rel, assets, infos)[0], ()
+    if image is None or image[0] is None:
+        first = images[0] if images else None
+        return first and Link(first.target.strip(), first.line, True, alt or first.alt), ()
     value, line = image
     if value is False or (isinstance(value, str) and value.strip().lower() == NONE):
         return None, ()
     if not isinstance(value, str):
         return None, (Problem(path, line, "image must be a path or an https: URL, or none"),)
     value = value.strip()
+    if not _may_lead(value):
+        return None, (Problem(path, line, f"image {value!r} must be a path relative to the "
+                                          "brief or an http: or https: URL"),)
     if alt is None:
-        named = resolve(brief_rel, value) or value
-        alt = next((link.alt for link in images
-                    if (resolve(brief_rel, link.target) or link.target.strip()) == named), "")
-    lead, problem = _lead(Link(value, line, True, alt), brief_rel, assets, infos)
-    if problem is None:
-        return lead, ()
-    return None, (Problem(path, line, f"image {value!r} {problem[0]}", problem[1]),)
+        alt = next((link.alt for link in images if link.target.strip() == value), "")
+    return Link(value, line, True, alt), ()
 
 
-def _lead(link: Link, brief_rel: str, assets: Mapping[str, Asset],
-          infos: Mapping[str, ImageInfo | None]
-          ) -> tuple[LeadImage | None, tuple[str, Severity] | None]:
-    """The lead image `link` names, or what is wrong with it."""
-    parts = urlsplit(link.target)
+def _may_lead(target: str) -> bool:
+    """Whether `target` may be a lead image: a relative path, or an http(s) URL (never
+    `javascript:` or `data:`, which the sanitiser removes from the HTML too)."""
+    parts = urlsplit(target.strip())
+    return not (parts.scheme or parts.netloc) or (
+        parts.scheme.lower() in ("http", "https") and bool(parts.netloc))
+
+
+def lead_image(lead: Link, brief_rel: str, assets: Mapping[str, Asset],
+               infos: Mapping[str, ImageInfo | None]) -> LeadImage | None:
+    """The lead image `lead` names (see `choose_lead`): an http(s) URL, or a published
+    picture (`infos`: the headers of the published pictures, by path in the content folder);
+    None when it names none (check_links tells why)."""
+    parts = urlsplit(lead.target)
     if parts.scheme or parts.netloc:
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            return None, ("must be a path relative to the brief or an http: or https: URL",
-                          "error")
-        return LeadImage(link.target, link.alt, media_type(parts.path), None, None, None), None
-    rel = resolve(brief_rel, link.target)
+        return LeadImage(lead.target, lead.alt, media_type(parts.path), None, None, None) \
+            if _may_lead(lead.target) else None
+    rel = resolve(brief_rel, lead.target)
     asset = None if rel is None else assets.get(rel)
     if rel is None or asset is None:
-        if rel is not None and leaves_content(rel):
-            return None, ("leaves the content folder; only files inside it are published",
-                          "error")
-        return None, ("names no published file in the content folder; the brief has no "
-                      "lead image", "warning")
+        return None
     info = infos.get(rel)
     kind = info.media_type if info else media_type(rel)
     if kind is None or not kind.startswith("image/"):
-        return None, ("is not a picture (PNG, JPEG, GIF, WebP, SVG or AVIF)", "warning")
-    return LeadImage(asset.url, link.alt, kind, asset.size, info.width if info else None,
-                     info.height if info else None), None
+        return None
+    return LeadImage(asset.url, lead.alt, kind, asset.size, info.width if info else None,
+                     info.height if info else None)
+
+
+Sizes = tuple[tuple[str, int, int], ...]
+"""Width and height of pictures by URL (see media.with_sizes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """What the links of a site's briefs say: their problems, each published brief's lead
+    image and the sizes of its pictures (by path in the content folder), and the files of
+    folder briefs that no brief links."""
+
+    problems: tuple[Problem, ...]
+    media: dict[str, tuple[LeadImage | None, Sizes]]
+    unused: tuple[str, ...]
+
+
+def check_all(briefs: Iterable[Any], published: Collection[str], files: Collection[str],
+                 assets: Mapping[str, Asset], infos: Mapping[str, ImageInfo | None]) -> Linked:
+    """The links of `briefs` (parsed: with `rel`, `path`, `links`, `lead`), checked; the
+    media of those of them that are `published` (by path in the content folder)."""
+    problems: list[Problem] = []
+    media: dict[str, tuple[LeadImage | None, Sizes]] = {}
+    linked: set[str] = set()
+    for brief in briefs:
+        problems += check_links(brief.path, brief.rel, brief.links, files, assets, brief.lead)
+        targets = [(link, rel) for link in (*brief.links, *([brief.lead] if brief.lead else []))
+                   if (rel := resolve(brief.rel, link.target)) is not None]
+        linked.update(rel for _, rel in targets)
+        if brief.rel in published:
+            sizes = {assets[rel].url: (info.width, info.height) for link, rel in targets
+                     if link.image and rel in assets and (info := infos.get(rel))}
+            media[brief.rel] = (brief.lead and lead_image(brief.lead, brief.rel, assets, infos),
+                                tuple((url, *size) for url, size in sorted(sizes.items())))
+    unused = tuple(rel for rel, asset in assets.items()
+                   if asset.brief is not None and rel not in linked)
+    return Linked(tuple(problems), media, unused)
+
+
+def published_url(brief_rel: str, page_url: str, base_url: str, target: str) -> str | None:
+    """Where a relative link of the brief `brief_rel` (whose page is at `page_url`) points
+    once published, whether or not the file exists (so that a brief's HTML depends on it
+    alone): a folder brief's own files beside its page, any other file of the content
+    folder at its path under `base_url`. None for a link to leave as it is (see resolve)."""
+    rel = resolve(brief_rel, target)
+    if rel is None or leaves_content(rel) or rel == ".":
+        return None
+    folder = posixpath.dirname(brief_rel) + "/" if is_folder_brief(brief_rel) else None
+    url = page_url + encode_path(rel[len(folder):]) if folder and rel.startswith(folder) \
+        else base_url + encode_path(rel)
+    parts = urlsplit(target.strip())
+    url += "/" if parts.path.endswith("/") and not url.endswith("/") else ""
+    return url + (f"?{parts.query}" if parts.query else "") \
+        + (f"#{parts.fragment}" if parts.fragment else "")

@@ -23,14 +23,15 @@ from feeder.assets import (
     Link,
     brief_name,
     check_links,
+    choose_lead,
     clashes,
     encode_path,
     find_links,
     is_asset,
     is_folder_brief,
     lead_image,
-    link_url,
     plan_assets,
+    published_url,
     resolve,
 )
 from feeder.errors import Problem
@@ -253,17 +254,33 @@ def test_links_resolve_against_the_brief_file() -> None:
         assert resolve("2016-10-03-colombia.txt", target) is None
 
 
-def test_links_to_assets_point_at_their_published_url(content: Path) -> None:
+def test_links_point_where_the_files_are_published(content: Path) -> None:
+    """The URL of a relative link depends on the brief alone (its HTML is made once), and is
+    where plan_assets publishes the file it names."""
     assets, _ = plan_assets(listing(content), BASE, URLS)
-    aleppo = "2016-10-14-aleppo/index.md"
-    assert link_url(aleppo, "map.png", assets) == BASE + "2016/10/14/aleppo/map.png"
-    assert link_url(aleppo, "../img/vote.png", assets) == BASE + "img/vote.png"
-    assert link_url("2016-10-03-colombia.txt", "docs/report.pdf#page=3", assets) \
-        == BASE + "docs/report.pdf#page=3"
-    assert link_url("2016-10-03-colombia.txt", "img/Weird%20name%20(1)%20%232%3F.png",
-                    assets) == BASE + "img/Weird%20name%20%281%29%20%232%3F.png"
-    assert link_url("2016-10-03-colombia.txt", "img/missing.png", assets) is None
-    assert link_url("2016-10-03-colombia.txt", "https://example.com/", assets) is None
+    aleppo, page = "2016-10-14-aleppo/index.md", URLS["2016-10-14-aleppo/index.md"]
+    colombia = "2016-10-03-colombia.txt"
+
+    def url(brief: str, target: str) -> str | None:
+        return published_url(brief, URLS[brief], BASE, target)
+
+    assert url(aleppo, "map.png") == page + "map.png" == assets[resolve(aleppo, "map.png")
+                                                                 or ""].url
+    assert url(aleppo, "./data/casualties.csv") == assets[
+        "2016-10-14-aleppo/data/casualties.csv"].url
+    assert url(aleppo, "../img/vote.png") == BASE + "img/vote.png" == assets["img/vote.png"].url
+    assert url(colombia, "docs/report.pdf#page=3") == BASE + "docs/report.pdf#page=3"
+    assert url(colombia, "img/Weird%20name%20(1)%20%232%3F.png") \
+        == assets["img/Weird name (1) #2?.png"].url
+    assert url(colombia, "img/missing.png") == BASE + "img/missing.png"  # (a warning)
+    for target in ("https://example.com/", "/statements/", "#top", "../../up.png", "."):
+        assert url(colombia, target) is None
+    assert url(colombia, "2016/10/05/other/") == BASE + "2016/10/05/other/"
+    for rel, asset in assets.items():  # every published file, from any brief
+        assert url(colombia, encode_path(rel)) == asset.url or asset.brief is not None
+        if asset.brief is not None:
+            own = rel[len(asset.brief) - len("index.md"):]
+            assert url(asset.brief, encode_path(own)) == asset.url
 
 
 def test_missing_and_escaping_links_are_reported_with_their_lines(content: Path) -> None:
@@ -276,7 +293,7 @@ def test_missing_and_escaping_links_are_reported_with_their_lines(content: Path)
                            find_links(text), files, assets)
     assert [str(p) for p in problems] == [
         "content/2016-10-03-colombia.txt:6: warning: image 'img/vtoe.png' names no file: "
-        "img/vtoe.png is not in the content folder; did you mean 'img/vote.png'?",
+        "img/vtoe.png is not in the content folder; did you mean 'vote.png'?",
         "content/2016-10-03-colombia.txt:7: link '../../secrets.txt' leaves the content "
         "folder; only files inside it are published",
         "content/2016-10-03-colombia.txt:7: warning: link 'img/.hidden.png' names a hidden "
@@ -293,16 +310,23 @@ def test_the_first_image_is_the_lead_image(content: Path) -> None:
     infos = {rel: image_info_of((content / rel).read_bytes()) for rel in files}
     links = find_links("Title\n\ntags\n\nText [a link](docs/report.pdf).\n\n"
                        "![The vote, by region](img/vote.png)\n\n![second](img/caf%C3%A9.jpg)\n")
-    lead, problems = lead_image("b.txt", "b.txt", None, None, links, assets, infos)
+    lead, problems = choose_lead("b.txt", None, None, links)
     assert problems == ()
-    assert lead == LeadImage(BASE + "img/vote.png", "The vote, by region", "image/png",
-                             files["img/vote.png"], 64, 48)
+    assert lead == Link("img/vote.png", 7, True, "The vote, by region")
+    assert lead_image(lead, "b.txt", assets, infos) == LeadImage(
+        BASE + "img/vote.png", "The vote, by region", "image/png", files["img/vote.png"], 64, 48)
     aleppo = find_links((content / "2016-10-14-aleppo/index.md").read_text())
-    lead, _ = lead_image("a", "2016-10-14-aleppo/index.md", None, None, aleppo, assets, infos)
-    assert lead == LeadImage(BASE + "2016/10/14/aleppo/map.png", "map", "image/png",
-                             files["2016-10-14-aleppo/map.png"], 40, 30)
-    assert lead_image("b.txt", "b.txt", None, None, find_links("No image [a](b.png)\n"),
-                      assets, infos) == (None, ())
+    lead, _ = choose_lead("a", None, None, aleppo)
+    assert lead is not None
+    assert lead_image(lead, "2016-10-14-aleppo/index.md", assets, infos) == LeadImage(
+        BASE + "2016/10/14/aleppo/map.png", "map", "image/png",
+        files["2016-10-14-aleppo/map.png"], 40, 30)
+    assert choose_lead("b.txt", None, None, find_links("No image [a](b.png)\n")) == (None, ())
+    missing = Link("elsewhere/absent.gif", 3, True)
+    assert lead_image(missing, "b.txt", assets, infos) is None
+    assert [str(p) for p in check_links("b.txt", "b.txt", (), files, assets, missing)] == [
+        "b.txt:3: warning: image 'elsewhere/absent.gif' names no file: elsewhere/absent.gif is "
+        "not in the content folder"]
 
 
 def test_front_matter_names_the_lead_image_or_turns_it_off(content: Path) -> None:
@@ -311,28 +335,28 @@ def test_front_matter_names_the_lead_image_or_turns_it_off(content: Path) -> Non
     infos = {rel: image_info_of((content / rel).read_bytes()) for rel in files}
     links = find_links("![first](../img/vote.png)\n")
     brief = "2016-10-14-aleppo/index.md"
-    lead, problems = lead_image("a", brief, ("map.png", 2), ("Aleppo, east and west", 3),
-                                links, assets, infos)
+    lead, problems = choose_lead("a", ("map.png", 2), ("Aleppo, east and west", 3), links)
     assert problems == ()
+    assert lead == Link("map.png", 2, True, "Aleppo, east and west")
+    found = lead_image(lead, brief, assets, infos)
+    assert found is not None
+    assert (found.url, found.alt, found.width) == (BASE + "2016/10/14/aleppo/map.png",
+                                                   "Aleppo, east and west", 40)
+    lead, _ = choose_lead("a", ("../img/vote.png", 2), None, links)
+    assert lead == Link("../img/vote.png", 2, True, "first")  # the alt text of the text's
+    lead, _ = choose_lead("a", ("https://cdn.example.com/p/Photo.JPG", 2), None, links)
     assert lead is not None
-    assert (lead.url, lead.alt, lead.width) == (BASE + "2016/10/14/aleppo/map.png",
-                                                "Aleppo, east and west", 40)
-    lead, _ = lead_image("a", brief, ("../img/vote.png", 2), None, links, assets, infos)
-    assert lead is not None
-    assert (lead.url, lead.alt) == (BASE + "img/vote.png", "first")  # alt from the text
-    lead, _ = lead_image("a", brief, ("https://cdn.example.com/p/Photo.JPG", 2), None, links,
-                         assets, infos)
-    assert lead == LeadImage("https://cdn.example.com/p/Photo.JPG", "", "image/jpeg", None,
-                             None, None)
+    assert lead_image(lead, brief, assets, infos) == LeadImage(
+        "https://cdn.example.com/p/Photo.JPG", "", "image/jpeg", None, None, None)
     for off in ("none", "None", False):
-        assert lead_image("a", brief, (off, 2), None, links, assets, infos) == (None, ())
+        assert choose_lead("a", (off, 2), None, links) == (None, ())
 
 
 @pytest.mark.parametrize(("image", "alt", "message"), [
     ("javascript:alert(1)", None, "a:2: image 'javascript:alert(1)' must be a path relative to "
                                   "the brief or an http: or https: URL"),
-    ("nothere.png", None, "a:2: warning: image 'nothere.png' names no published file in the "
-                          "content folder; the brief has no lead image"),
+    ("nothere.png", None, "a:2: warning: image 'nothere.png' names no file: "
+                          "2016-10-14-aleppo/nothere.png is not in the content folder"),
     ("../../x.png", None, "a:2: image '../../x.png' leaves the content folder; only files "
                           "inside it are published"),
     ("../docs/report.pdf", None, "a:2: warning: image '../docs/report.pdf' is not a picture "
@@ -343,10 +367,21 @@ def test_front_matter_names_the_lead_image_or_turns_it_off(content: Path) -> Non
 def test_bad_lead_images(content: Path, image: object, alt: object, message: str) -> None:
     files = listing(content)
     assets, _ = plan_assets(files, BASE, URLS)
-    lead, problems = lead_image("a", "2016-10-14-aleppo/index.md", (image, 2),
-                                None if alt is None else (alt, 3), (), assets, {})
-    assert lead is None
+    brief = "2016-10-14-aleppo/index.md"
+    lead, problems = choose_lead("a", (image, 2), None if alt is None else (alt, 3), ())
+    problems += check_links("a", brief, (), files, assets, lead)
     assert [str(p) for p in problems] == [message]
+    assert lead is None or lead_image(lead, brief, assets, {}) is None
+
+
+def test_a_file_of_another_folder_brief_is_linked_from_its_brief_only(content: Path) -> None:
+    files = listing(content)
+    assets, _ = plan_assets(files, BASE, URLS)
+    links = find_links("![map](2016-10-14-aleppo/map.png)\n")
+    assert [str(p) for p in check_links("c.txt", "2016-10-03-colombia.txt", links, files,
+                                        assets)] == [
+        "c.txt:1: warning: image '2016-10-14-aleppo/map.png' names a file published with "
+        "2016-10-14-aleppo/index.md: link it from that brief, or move it to a shared folder"]
 
 
 SAMPLES = Path(__file__).parent / "data" / "assets" / "content"
@@ -377,11 +412,13 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
             frontmatter.load(split.front_matter, split.front_matter_line, rel)
         assert isinstance(fields, dict)
         named = {key: (field.value, field.line) for key, field in fields.items()}
-        lead, problems = lead_image(rel, rel, named.get("image"), named.get("image_alt"),
-                                    links, assets, infos)
+        lead, problems = choose_lead(rel, named.get("image"), named.get("image_alt"), links)
         assert problems == ()
         assert lead is not None
-        leads.append(lead)
+        assert check_links(rel, rel, links, files, assets, lead) == ()
+        image = lead_image(lead, rel, assets, infos)
+        assert image is not None
+        leads.append(image)
     matthew, colombia = leads
     assert (matthew.url, matthew.media_type, matthew.width, matthew.height) == (
         BASE + "2016/10/10/matthew-by-the-numbers/matthew-winds.png", "image/png", 1200, 630)
@@ -389,6 +426,21 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
     assert (colombia.url, colombia.width, colombia.height) == (
         BASE + "img/colombia-referendum.png", 1200, 630)
     assert colombia.alt.endswith("6,377,482 for Yes (49.8%)")  # image_alt, not the text's
+
+
+def test_only_paths_and_web_urls_are_lead_images() -> None:
+    links = find_links("![x](javascript:alert(1)) ![y](data:image/png;base64,AA==) "
+                       "![z](img/vote.png)\n")
+    lead, _ = choose_lead("b.txt", None, None, links)
+    assert lead == Link("img/vote.png", 1, True, "z")
+    assert choose_lead("b.txt", None, None, links[:2]) == (None, ())
+    assert lead_image(Link("javascript:alert(1)", 1, True), "b.txt", {}, {}) is None
+    assert lead_image(Link("//cdn.example/x.png", 1, True), "b.txt", {}, {}) is None
+
+
+def test_footnotes_are_not_links() -> None:
+    assert find_links("A note.[^1]\n\n[^1]: The note, [linked](a.png).\n") == (
+        Link("a.png", 3, False, "linked"),)
 
 
 def test_no_links_in_code_or_comments() -> None:
