@@ -12,8 +12,8 @@
   picture, and some show the entry as a podcast episode.
 - JSON Feed: the item's `image` (JSON Feed's "main, featured image"; `banner_image` is a
   separate wide banner chosen for it, which a brief does not have).
-- The brief's page: Open Graph `og:image` (with its type, size and alt text) and a Twitter
-  card `summary_large_image`, with the title, description and URL those cards need.
+- The brief's page: Open Graph `og:image` (with its type, size and alt text), Twitter's
+  `twitter:image`, and a card `summary_large_image`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
-from feeder.assets import LeadImage
+from feeder.files import LeadImage
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 EXTENSION = "lead_image"
@@ -108,18 +108,16 @@ def json_feed_fields(lead: LeadImage, *, enclosure: bool = False) -> dict[str, A
     return fields
 
 
-def page_meta(lead: LeadImage, *, title: str, description: str,
-              url: str) -> tuple[tuple[str, str, str], ...]:
-    """The `<meta>` elements of a brief's page with a lead image, as (attribute, its value,
-    content): `("property", "og:image", url)` is `<meta property="og:image" content=url>`."""
-    og = [("og:type", "article"), ("og:title", title), ("og:description", description),
-          ("og:url", url), ("og:image", lead.url)]
-    og += [(f"og:image:{key}", str(value)) for key, value in
-           (("type", lead.media_type), ("width", lead.width), ("height", lead.height),
-            ("alt", lead.alt or None)) if value is not None]
-    twitter = [("twitter:card", "summary_large_image"), ("twitter:image", lead.url)]
-    if lead.alt:
-        twitter.append(("twitter:image:alt", lead.alt))
+def page_meta(lead: LeadImage) -> tuple[tuple[str, str, str], ...]:
+    """The `<meta>` elements of the lead image on a brief's page, as (attribute, its value,
+    content): `("property", "og:image", url)` is `<meta property="og:image" content=url>`.
+    (The page's template also makes its Twitter card `summary_large_image`.)"""
+    og = [("og:image", lead.url)] + [
+        (f"og:image:{key}", str(value)) for key, value in
+        (("type", lead.media_type), ("width", lead.width), ("height", lead.height),
+         ("alt", lead.alt or None)) if value is not None]
+    twitter = [("twitter:image", lead.url)] + ([("twitter:image:alt", lead.alt)] if lead.alt
+                                               else [])
     return (*(("property", key, value) for key, value in og),
             *(("name", key, value) for key, value in twitter))
 

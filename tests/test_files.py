@@ -1,4 +1,4 @@
-"""The files briefs bring (feeder/assets.py): which are published where, links, lead images.
+"""The files briefs bring (feeder/files.py): which are published where, links, lead images.
 
 The content folders are real folders on disk, listed as a build lists them; each URL given
 is checked against where the file is published, and each link against the file it names.
@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from feeder import frontmatter
-from feeder.assets import (
+from feeder.errors import Problem
+from feeder.files import (
     Asset,
     LeadImage,
     Link,
@@ -34,7 +35,6 @@ from feeder.assets import (
     published_url,
     resolve,
 )
-from feeder.errors import Problem
 from feeder.images import image_info_of
 
 BASE = "https://news.example.org/briefs/"
@@ -178,7 +178,7 @@ def test_two_files_published_at_one_path_are_an_error() -> None:
     assert len(assets) == 2
 
 
-def test_assets_where_feeds_and_pages_go_are_errors() -> None:
+def test_files_where_feeds_and_pages_go_are_errors() -> None:
     assets, _ = plan_assets({"atom.xml": 5, "tags/index.html": 5, "img/a.png": 5}, BASE, {})
     problems = clashes(assets.values(), {"atom.xml", "tags/index.html", "index.html"})
     assert [str(p) for p in problems] == [
