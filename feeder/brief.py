@@ -1,10 +1,9 @@
 """Parsing one brief: the house layout and Markdown with YAML front matter.
 
-The house layout (see README): line 1 the title, then the tags line, an optional one-line
-standfirst, and sections opened by label lines ending in a colon (`The Short of It:`).
-Front matter may replace the title and tags lines and add any field; section labels may
-also be Markdown headings (`## The Short of It`). `parse_brief` is pure: a `Source` in,
-a `Brief` (or None) and every problem found out.
+The house layout (see docs/BRIEFS.md): line 1 the title, then the tags line, an optional
+one-line standfirst, and sections opened by labels (`The Short of It:`, found by
+feeder.sections). Front matter may replace the title and tags lines and add any field.
+`parse_brief` is pure: a `Source` in, a `Brief` (or None) and every problem found out.
 """
 
 from __future__ import annotations
@@ -19,17 +18,24 @@ from feeder import frontmatter
 from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
+from feeder.sections import Heading, labels_of, outline
 from feeder.sources import Source
-from feeder.text import did_you_mean, find_xml_forbidden, fold, slugify, strip_xml_forbidden
+from feeder.text import (
+    did_you_mean,
+    find_xml_forbidden,
+    fold,
+    fold_label,
+    slugify,
+    strip_xml_forbidden,
+    strip_xml_forbidden_in,
+)
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
                      "draft")
 ID_SCHEMES = ("tag", "urn", "http", "https")
 """Schemes a pinned id may use: readers may follow an id, so never javascript: or data:."""
 MAX_TAG_LENGTH = 50
-MAX_LABEL_LENGTH = 100
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
-_NOT_A_LABEL = re.compile(r"^([-*+>|<`~]|\d+[.)][ \t]|#|[ \t])")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 MAX_NESTING = 100
@@ -136,38 +142,9 @@ def _paragraphs(body: list[str]) -> list[_Paragraph]:
     return paragraphs
 
 
-def _strip_forbidden(value: Any) -> Any:
-    """A front matter value without the characters XML forbids, in every string it holds."""
-    if isinstance(value, str):
-        return strip_xml_forbidden(value)
-    if isinstance(value, list):
-        return [_strip_forbidden(item) for item in value]
-    if isinstance(value, dict):
-        return {_strip_forbidden(k): _strip_forbidden(v) for k, v in value.items()}
-    return value
-
-
 def _is_tags_line(paragraph: _Paragraph) -> bool:
     """A one-line paragraph that is not a label: what the house layout's tags line must be."""
     return len(paragraph.lines) == 1 and not paragraph.lines[0].rstrip().endswith(":")
-
-
-def _label(paragraph: _Paragraph, sections: dict[str, str]) -> tuple[str, int] | None:
-    """(label, heading level) when the paragraph is a label line or a section heading."""
-    if len(paragraph.lines) != 1:
-        return None
-    line = paragraph.lines[0].strip()
-    heading = _HEADING.match(line)
-    if heading:
-        text = heading.group(2).rstrip(":").strip()
-        return (sections[text.casefold()], 2) if text.casefold() in sections else None
-    if (not line.endswith(":") or len(line) > MAX_LABEL_LENGTH
-            or _NOT_A_LABEL.match(paragraph.lines[0]) or "://" in line):
-        return None
-    text = line[:-1].strip()
-    if not text:
-        return None
-    return (sections[text.casefold()], 2) if text.casefold() in sections else (text, 3)
 
 
 class _Parser:
@@ -177,6 +154,7 @@ class _Parser:
         self.path = source.path
         self.problems: list[Problem] = []
         self.last_line = source.text.count("\n") + 1
+        self.headings: tuple[Heading, ...] = ()
 
     def _within(self, line: int | None) -> int | None:
         # "Missing" things are reported where they should have been: past the end of a short
@@ -211,7 +189,7 @@ class _Parser:
                 return None
             fields = {}
             for key, field in loaded.items():
-                value = _strip_forbidden(field.value)
+                value = strip_xml_forbidden_in(field.value)
                 if value != field.value:  # from YAML escapes such as "\x01"
                     self.warn(field.line, "removed characters that XML does not allow "
                                           "(control characters)")
@@ -375,50 +353,33 @@ class _Parser:
 
     def _sections(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
                   first: int) -> tuple[str, str]:
-        sections = {label.casefold(): label for label in self.config.section_labels}
-        sections.update({label.casefold(): label for label in self.config.summary_labels})
-        summary_keys = {label.casefold() for label in self.config.summary_labels}
-        content: list[str] = []
-        short: list[str] | None = None
-        in_short = False
-        first_text: str | None = None
-        standfirst: str | None = None
-        seen_section = False
-        for paragraph in paragraphs:
-            label = _label(paragraph, sections)
-            if label is None:
-                content.append(paragraph.text)
-                first_text = first_text or paragraph.text
-                if not seen_section and standfirst is None and not _HEADING.match(paragraph.text):
-                    standfirst = paragraph.text
-                if in_short and short is not None:
-                    short.append(paragraph.text)
-                continue
-            text, level = label
-            content.append(f"{'#' * level} {text}")
-            if level == 2:
-                seen_section = True
-                in_short = text.casefold() in summary_keys and short is None
-                if in_short:
-                    short = []
-            elif in_short and short is not None:
-                short.append(f"### {text}")
-        if not content:
+        labels = labels_of(self.config.section_labels, self.config.summary_labels)
+        found = outline([(p.start, p.lines) for p in paragraphs], first, labels)
+        self.headings = found.headings
+        for line, message in found.notes:
+            self.warn(line, message)
+        draft = "draft" in fields and fields["draft"].value is True
+        short = next((h for h in found.headings
+                      if h.level == 2 and fold_label(h.label) in labels.summary), None)
+        if short is not None and not short.texts and not draft:
+            self.error(short.line, f"the short version ({short.label + ':'!r}) is empty: write "
+                                   "it under its label (it is each entry's summary)")
+        elif not found.has_text and not (draft and found.content):
             self.error(first, "the brief has no text after its title and tags")
             return "", ""
+        for heading in found.headings:
+            if heading.level == 2 and not heading.texts and heading is not short and not draft:
+                self.warn(heading.line, f"the section {heading.label + ':'!r} is empty")
         summary_field = self._text(fields, "summary")
-        if summary_field:
-            summary = summary_field
-        elif short:
-            summary = "\n\n".join(short)
-        else:
-            fallback = standfirst or first_text or ""
-            labels = " or ".join(repr(f"{label}:") for label in self.config.summary_labels)
-            self.warn(None, f"no short version ({labels} section) and no summary in front "
-                            "matter; using the " + ("standfirst" if standfirst else
+        fallback = found.standfirst or found.first_text or ""
+        if not summary_field and short is None:
+            names = " or ".join(repr(f"{label}:") for label in self.config.summary_labels)
+            self.warn(None, f"no short version ({names} section) and no summary in front "
+                            "matter; using the " + ("standfirst" if found.standfirst else
                                                     "first paragraph") + " as the summary")
-            summary = fallback
-        return summary, "\n\n".join(content) + "\n"
+        # (an empty short version is an error, or an unfilled draft's: the fallback)
+        return summary_field or (short and short.texts and found.short) or fallback, \
+            found.content
 
     def _when(self, fields: dict[str, frontmatter.Field], key: str) -> datetime | None:
         field = fields.get(key)
@@ -463,8 +424,24 @@ class _Parser:
         return slug
 
 
-def parse_brief(source: Source, config: Config) -> tuple[Brief | None, tuple[Problem, ...]]:
-    """Parse one brief. Returns the Brief (None when it has errors) and every problem found."""
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A brief as the parser read it: what `feeder check --explain` shows."""
+
+    brief: Brief | None
+    problems: tuple[Problem, ...]
+    headings: tuple[Heading, ...]
+    """The sections and sub-labels found, with their lines."""
+
+
+def read_brief(source: Source, config: Config) -> Reading:
+    """Parse one brief, keeping what the parser found on the way."""
     parser = _Parser(source, config)
     brief = parser.parse()
-    return brief, tuple(parser.problems)
+    return Reading(brief, tuple(parser.problems), parser.headings)
+
+
+def parse_brief(source: Source, config: Config) -> tuple[Brief | None, tuple[Problem, ...]]:
+    """Parse one brief. Returns the Brief (None when it has errors) and every problem found."""
+    reading = read_brief(source, config)
+    return reading.brief, reading.problems

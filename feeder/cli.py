@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from feeder import __version__
+from feeder.clihelp import BIND, CommandList, finish
 from feeder.errors import FeederError, Problem, errors_in
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,13 +127,10 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
     return config
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandList, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
-    """Publish a folder of dated Markdown news briefs as Atom and RSS feeds.
-
-    Briefs in content/ become one combined feed and one feed per tag in public/.
-    """
+    """Publish dated Markdown news briefs as feeds (Atom, RSS, JSON Feed) and web pages."""
 
 
 @cli.command()
@@ -148,7 +146,7 @@ def cli() -> None:
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
           keep_going: bool, ping: bool, clean: bool, strict: bool, hub_timeout: float,
           **settings: Any) -> None:
-    """Build the feeds from the briefs into the output folder.
+    """Build the feeds, pages and sitemap from the briefs into the output folder.
 
     Nothing is written if any brief is invalid (unless --keep-going): every problem is
     listed as path:line: message and the command exits with status 1.
@@ -190,30 +188,66 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             _exit(1)
 
 
+def _drafts(config: Any) -> list[str]:
+    """The brief files whose front matter says draft: true (only those with any are read)."""
+    from feeder.explain import is_draft
+    from feeder.sources import begins_with, read_source, scan_content
+
+    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
+    return [info.path for info in infos
+            if begins_with(info, b"---") and is_draft(read_source(info))]
+
+
+def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+    from feeder.explain import as_json as to_json
+    from feeder.explain import as_text, explain, failed
+    from feeder.sources import read_named
+
+    explained = [explain(read_named(path, config.content_dir,
+                                    config.display_path(path.absolute())), config, _now())
+                 for path in paths]
+    click.echo(to_json(explained) if as_json else as_text(explained))
+    if failed(explained, strict=strict):
+        _exit(1)
+
+
 @cli.command()
 @_project_options
 @click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
+@click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, strict: bool,
-          **settings: Any) -> None:
-    """Check every brief and list each problem as path:line: message.
+          explain: bool, as_json: bool, paths: tuple[Path, ...], **settings: Any) -> None:
+    """Check every brief and list each problem as path:line: message, then the drafts.
 
     Exits with status 1 when any brief has an error (or a warning, with --strict).
-    Writes nothing.
+    Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
     with _reporting(quiet):
         from feeder.cache import BuildCache
+        from feeder.errors import ConfigError
         from feeder.pipeline import Options, collect
 
-        config = _load(project, settings, quiet)
+        if explain != bool(paths) or (as_json and not explain):
+            raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
+        config = _load(project, settings, quiet and not strict)
+        if explain:
+            _explain(config, paths, as_json=as_json, strict=strict)
+            return
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.
         _echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
-        warnings = len(collected.problems) - errors
+        warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
+        drafts_found = [] if quiet else _drafts(config)
+        for path in drafts_found:
+            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
         if not quiet or errors or (strict and warnings):
+            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
             click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings", err=True)
+                       f"{errors} errors, {warnings} warnings{listed}", err=True)
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
@@ -315,7 +349,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
 @click.option("--slug", help="The slug, for the file name and URL (default: from the title).")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The brief's date (default: today, in the timezone setting).")
-@click.option("--draft", is_flag=True, help="Start it as a draft (front matter draft: true).")
+@click.option("--draft/--publish", "draft", default=True,
+              help="Start it as a draft (draft: true; the default) or as a brief to publish.")
 @click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
               default=Path(), show_default=True,
               help="The project folder (where feeder.toml and content/ are).")
@@ -328,7 +363,8 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     """Start a brief: content/YYYY-MM-DD-<slug>.txt in the house layout, dated today.
 
     The file has the title, the tags and every section label, ready to fill; its path is
-    printed. An existing file is never overwritten.
+    printed. It starts as a draft (not published) unless --publish. An existing file is
+    never overwritten.
     """
     with _reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
@@ -347,15 +383,15 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 @cli.command("serve")
 @_project_options
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port on 127.0.0.1 (0: any free port).")
+              help="The port (0: any free port).")
+@BIND
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
-                  port: int, **settings: Any) -> None:
-    """Build, serve the output folder on 127.0.0.1, and rebuild when briefs change.
+                  port: int, host: str, **settings: Any) -> None:
+    """Build, serve the output folder, and rebuild when briefs change; pages reload.
 
-    Watches the content folder, feeder.toml/pyproject.toml and templates/; a failed rebuild
-    prints its problems and the last good build stays served. --verbose logs each request.
-    Stop with Ctrl-C.
-    """
+    Prints the URL to open. Watches content/, the settings, templates/, static/ and the
+    favicon; open pages reload after each rebuild (a script the server adds, never in the
+    files). A failed rebuild prints its problems and the last good build stays served."""
     with _reporting(quiet):
         from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
@@ -366,8 +402,9 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
               build=pipeline_build(_now, Options(drafts=drafts, future=future), echo),
-              echo=echo, announce=click.echo, log=echo if verbose else None)
+              echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
+finish(cli)
 
 GC_THRESHOLDS = (500_000, 20, 100)
 """Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a

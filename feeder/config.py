@@ -83,6 +83,8 @@ class Config:
     """Seconds a build waits for another build of the same project before giving up."""
     formats: tuple[str, ...] = tuple(FEED_FORMATS)
     """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
+    favicon: str | None = None
+    """An icon file (.ico, .png, .svg) relative to the project folder; None: a built-in one."""
     source: str | None = field(default=None, compare=False)
     """Where the settings came from (for messages), e.g. `feeder.toml`."""
 
@@ -193,6 +195,10 @@ def _author(value: Any) -> Author:
     if not isinstance(value, dict):
         raise ValueError("expected a name, or a table with name and email")
     unknown = sorted(set(value) - {"name", "email", "uri"})
+    settings = [key for key in unknown if key in _SETTINGS]
+    if settings:  # a setting written after the [author] table belongs to the table in TOML
+        raise ValueError(f"{settings[0]} is read as part of the [author] table, since it comes "
+                         "after the [author] line: move it above that line")
     if unknown:
         raise ValueError(f"unknown author field {unknown[0]!r} (known: name, email, uri)")
     if "name" not in value:
@@ -254,6 +260,13 @@ def _folder(value: Any) -> str:
     return path
 
 
+def _favicon(value: Any) -> str:
+    path = _folder(value)
+    if not path.lower().endswith((".ico", ".png", ".svg")):
+        raise ValueError(f"expected an .ico, .png or .svg file, got {path!r}")
+    return path
+
+
 _SETTINGS: dict[str, Convert] = {
     "title": _nonempty_text,
     "description": _text,
@@ -274,6 +287,7 @@ _SETTINGS: dict[str, Convert] = {
     "cache_dir": _folder,
     "lock_timeout": _seconds,
     "formats": _formats,
+    "favicon": _favicon,
 }
 SETTING_NAMES = tuple(_SETTINGS)
 

@@ -25,6 +25,7 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feeder import HOME
 from feeder.config import Author, Config
 from feeder.site import Entry, Feed
 
@@ -33,7 +34,7 @@ RSS_TYPE = "application/rss+xml"
 JSON_FEED_TYPE = "application/feed+json"
 HTML_TYPE = "text/html"
 GENERATOR = "feeder"
-GENERATOR_URI = "https://pypi.org/project/feeder/"
+GENERATOR_URI = HOME
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
@@ -134,7 +135,20 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
     head = bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
-    return _with_entries(head, b"</feed>", _FRAGMENTS.get(feed, "atom.xml"))
+    entries = _FRAGMENTS.get(feed, "atom.xml")
+    if any(entry.author is None for entry in feed.entries):  # the site's author: a byline
+        byline = _atom_author(_feed_author(config).name)
+        entries = [xml if entry.author else
+                   xml.replace(b"</updated>\n", b"</updated>\n" + byline, 1)
+                   for entry, xml in zip(feed.entries, entries, strict=True)]
+    return _with_entries(head, b"</feed>", entries)
+
+
+def _atom_author(name: str) -> bytes:
+    """An entry's `<author>` as feedgen writes it (after `<updated>`), for an entry without
+    one of its own: readers show an entry's author, not the feed's."""
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"    <author>\n      <name>{escaped}</name>\n    </author>\n".encode()
 
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:

@@ -73,8 +73,9 @@ def opml_bytes(site: Site, config: Config) -> bytes:
         else:
             tagged.append(feed)
     if tagged:
-        name = f"{config.title}: tags"
-        folder = ET.SubElement(body, "outline", {"text": name, "title": name})
+        # A folder: `text` only (the W3C validator warns of an outline with a title but no
+        # type, which readers would take for a feed).
+        folder = ET.SubElement(body, "outline", {"text": f"{config.title}: tags"})
         for feed in tagged:
             _outline(folder, feed, config)
     ET.indent(root)

@@ -34,6 +34,7 @@ from markupsafe import Markup
 from feeder.body import Body
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
+from feeder.extras import favicon_file
 from feeder.feeds import FORMATS, rfc3339
 from feeder.opml import OPML_FILE
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag
@@ -464,7 +465,8 @@ class _Renderer:
                      page_url=self.config.base_url + quote(here),
                      stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
-                     opml=relative(here, OPML_FILE))
+                     opml=relative(here, OPML_FILE),
+                     favicon=relative(here, favicon_file(self.config)))
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
         except jinja2.TemplateError as exc:

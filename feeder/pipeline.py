@@ -23,6 +23,7 @@ from feeder.parallel import LazyPlan, read_briefs, write_entries_ahead
 from feeder.stability import EntryRecord, remembered, stability_warnings
 
 if TYPE_CHECKING:
+    from feeder.assets import Assets
     from feeder.body import Body
     from feeder.cache import Parsed
     from feeder.site import Candidate, Site
@@ -175,7 +176,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
 
 
 def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | None = None,
-                  compiled: Any = None) -> dict[str, Deferred]:
+                  compiled: Any = None, assets: Assets | None = None) -> dict[str, Deferred]:
     """Every file of the site, not made yet: relative POSIX path -> how to make its bytes,
     with the key of what they are made from (see cache.Deferred). Pure (`compiled`: see
     pages.plan_pages)."""
@@ -194,17 +195,23 @@ def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | Non
                                              partial(RENDERERS[name], feed, config))
     plan.update(plan_pages(site, config, templates, compiled))
     plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
+    # The sitemap, robots.txt, 404.html, the favicon and static/ (feeder/extras.py).
+    from feeder.assets import Assets
+    from feeder.extras import extra_outputs
+
+    plan.update(extra_outputs(site, config, templates or {}, assets or Assets(), plan, compiled))
     return plan
 
 
-def plan_outputs(site: Site, config: Config,
-                 templates: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+                 assets: Assets | None = None) -> dict[str, bytes]:
     """Every file of the site: relative POSIX path -> bytes. Pure.
 
-    `templates` are the publisher's page templates (see `read_templates`).
+    `templates` are the publisher's page templates (see `read_templates`), `assets` the
+    favicon and static files (see extras.read_assets).
     """
-    return {rel: deferred.make() for rel, deferred in plan_deferred(site, config,
-                                                                      templates).items()}
+    return {rel: deferred.make() for rel, deferred in plan_deferred(
+        site, config, templates, assets=assets).items()}
 
 
 def read_templates(config: Config) -> dict[str, str]:
@@ -248,17 +255,21 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
         templates = read_templates(config)
-        cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items())),
-                           read=not options.clean)
+        from feeder.assets import read_assets
+
+        assets = read_assets(config)
+        cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items()),
+                                    assets.digest()), read=not options.clean)
         try:
             return _build_locked(config, cache, templates, now=now, options=options,
-                                 progress=progress)
+                                 progress=progress, assets=assets)
         finally:
             cache.wait()  # for the cache's children, also when the build fails
 
 
 def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], *,
-                  now: datetime, options: Options, progress: Progress | None) -> BuildResult:
+                  now: datetime, options: Options, progress: Progress | None,
+                  assets: Assets) -> BuildResult:
     # A build stopped while staging its files (see output.STAGING) left temporary files
     # that only a build that writes sweeps away: then do not replay.
     replay = None if (config.output_dir / STAGING).exists() else cache.replay(now)
@@ -284,7 +295,13 @@ def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], 
     site = collected.site
     keep_room_for(site.entries, config.feed_files)
     cache.bodies.room_for([entry.body for entry in site.entries])
-    plan = plan_deferred(site, config, templates, cache.compiled_templates())
+    plan = plan_deferred(site, config, templates, cache.compiled_templates(), assets)
+    from feeder.assets import foreign_files
+    from feeder.extras import Extra
+
+    foreign_files(config.output_dir, {rel: file.make for rel, file in plan.items()
+                                      if isinstance(file, Extra)},
+                  collected.manifest.files, config.display_path(config.output_dir))
     known = cache.unchanged_outputs(plan, collected.manifest.files)
     names = config.feed_files
     feed_files = [(feed, name) for feed in site.feeds for name in names

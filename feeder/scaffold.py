@@ -1,14 +1,17 @@
 """`feeder new`: start a brief in the house layout, dated, with its sections ready to fill.
 
 `new_brief` is pure: the title, tags and day (the CLI reads the clock) in, the file's path
-and text out, checked by the brief parser itself, so what it writes always builds.
-`write_brief` creates the file and never replaces one.
+and text out, checked by the brief parser itself. The brief starts as a draft (front matter
+`draft: true` on top of the house layout), so that one left unfilled is never published;
+started without it (`--publish`), its empty short version stops the build until it is
+written. `write_brief` creates the file and never replaces one.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -53,15 +56,36 @@ def house_text(title: str, tags: Iterable[str], config: Config, *, draft: bool =
     return front + "\n\n".join(parts).rstrip("\n") + "\n\n"
 
 
+MAX_NAME_BYTES = 255
+"""The longest file name (in UTF-8 bytes) the usual file systems take."""
+
+
+def _controls(what: str, text: str) -> list[Problem]:
+    """An error naming the first control character (or undecodable byte) in `text`."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs") and not char.isspace():
+            code = f"U+{ord(char):04X}" if unicodedata.category(char) == "Cc" else \
+                "an undecodable byte"
+            return [Problem("feeder new", None, f"the {what} holds a control character "
+                                                f"({code}); remove it")]
+    return []
+
+
 def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
-              slug: str | None = None, draft: bool = False) -> NewBrief:
-    """The brief `feeder new` writes, named `YYYY-MM-DD-<slug>.txt` in the content folder.
+              slug: str | None = None, draft: bool = True) -> NewBrief:
+    """The brief `feeder new` writes, named `YYYY-MM-DD-<slug>.txt` in the content folder:
+    a draft (front matter `draft: true`) unless `draft` is False.
 
     Raises ConfigError (a usage error) when the title, tags or slug cannot make a valid brief.
     """
+    tags = tuple(tags)
+    problems = _controls("title", title) + [problem for tag in tags
+                                            for problem in _controls(f"tag {tag!r}", tag)][:1]
+    problems += _controls("slug", slug or "")
+    if problems:
+        raise ConfigError(problems)
     title = " ".join(title.split())
     tags = split_tags(tags)
-    problems: list[Problem] = []
     if not title:
         problems.append(Problem("feeder new", None, "the title is empty"))
     if not tags:
@@ -74,16 +98,23 @@ def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
         problems.append(Problem("feeder new", None,
                                 f"the {what} has no letter or digit to make a file name from; "
                                 "give one with --slug"))
+    name = f"{day.isoformat()}-{made}{SUFFIX}"
+    if made and len(name.encode()) > MAX_NAME_BYTES:
+        problems.append(Problem("feeder new", None,
+                                f"the file name would be {len(name.encode())} bytes, more than "
+                                f"file systems take ({MAX_NAME_BYTES}); give a shorter --slug"))
     if problems:
         raise ConfigError(problems)
-    name = f"{day.isoformat()}-{made}{SUFFIX}"
     path = config.content_dir / name
     display = config.display_path(path)
-    text = house_text(title, tags, config, draft=draft)
-    _, found = parse_brief(Source(display, name, text), config)
+    # Checked as the draft it is, or will be once --publish'ed and filled in.
+    checked = house_text(title, tags, config, draft=True)
+    _, found = parse_brief(Source(display, name, checked), config)
     if errors_in(found):  # e.g. a tag longer than the parser accepts
-        raise ConfigError(errors_in(found))
-    return NewBrief(path, display, text)
+        shift = 0 if draft else checked.count("\n", 0, checked.index(title))
+        raise ConfigError([replace(p, line=p.line - shift if p.line else p.line)
+                           for p in errors_in(found)])
+    return NewBrief(path, display, checked if draft else house_text(title, tags, config))
 
 
 def write_brief(new: NewBrief) -> None:

@@ -18,9 +18,12 @@ the new one, never half of one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import ipaddress
 import mimetypes
 import signal
+import socket
 import threading
 import time
 import traceback
@@ -37,6 +40,7 @@ from urllib.parse import quote, unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from feeder.assets import STATIC_FOLDER
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, FeederError, Problem
 from feeder.feeds import FORMATS
@@ -178,26 +182,101 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def make_server(root: Path, port: int, *, log: Echo | None = None) -> ThreadingHTTPServer:
-    """An HTTP server for the files in `root` on 127.0.0.1:`port` (0: any free port).
+class LiveReload:
+    """The number of the last build, which the pages `feeder serve` sends poll (`SCRIPT`):
+    a page reloads itself when it changes. Only served pages carry the script, never the
+    files built."""
 
-    Raises ConfigError when the port cannot be used.
+    PATH = "/.feeder-live"
+    SCRIPT = ('<script>(function(){{setInterval(function(){{fetch("/.feeder-live",'
+              '{{cache:"no-store"}}).then(function(r){{return r.text()}}).then(function(t){{'
+              'if(t!=="{build}"){{location.reload()}}}}).catch(function(){{}})}},1000)}})();'
+              "</script>\n")
+
+    def __init__(self) -> None:
+        self.builds = 0
+
+    def built(self) -> None:
+        self.builds += 1
+
+    def inject(self, page: bytes) -> bytes:
+        """`page` with the script, which knows the build it came from, before its `</body>`
+        (at its end when it has none)."""
+        script = self.SCRIPT.format(build=self.builds).encode()
+        at = page.rfind(b"</body>")
+        return page + script if at == -1 else page[:at] + script + page[at:]
+
+
+class _LiveHandler(_Handler):
+    """The handler, with live reload: answers LiveReload.PATH and puts the script in pages."""
+
+    live: LiveReload
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == LiveReload.PATH:
+            data = str(self.live.builds).encode()
+            self._send(HTTPStatus.OK, data, "text/plain; charset=utf-8",
+                       {"Cache-Control": "no-store"}, body=True)
+            return
+        last = path.rpartition("/")[2]
+        if last.endswith(".html") or "." not in last:
+            # A page's bytes carry the build number: never "304 Not Modified" for a page
+            # from an older build, which would reload itself again and again.
+            del self.headers["If-None-Match"], self.headers["If-Modified-Since"]
+        super().do_GET()
+
+    def _send(self, status: HTTPStatus, data: bytes, content_type: str,
+              headers: dict[str, str], *, body: bool) -> None:
+        if content_type.startswith("text/html"):
+            data = self.live.inject(data)
+        super()._send(status, data, content_type, headers, body=body)
+
+
+def make_server(root: Path, port: int, *, log: Echo | None = None, host: str = HOST,
+                live: LiveReload | None = None) -> ThreadingHTTPServer:
+    """An HTTP server for the files in `root` on `host`:`port` (0: any free port); with
+    `live`, pages reload themselves after each build (see LiveReload).
+
+    Raises ConfigError when the address or port cannot be used.
     """
-    handler = type("Handler", (_Handler,), {"root": root, "log": staticmethod(log)
-                                            if log else None})
+    base = _Handler if live is None else _LiveHandler
+    handler = type("Handler", (base,), {"root": root, "log": staticmethod(log)
+                                        if log else None, "live": live})
+    server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer if ":" not in host else \
+        type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
     try:
-        server = ThreadingHTTPServer((HOST, port), handler)
+        server = server_class((host, port), handler)
     except OSError as exc:
-        raise ConfigError([Problem("--port", None, f"cannot serve on {HOST}:{port}: "
-                                                   f"{exc.strerror or exc}; pick another "
-                                                   "--port")]) from None
+        raise ConfigError([Problem("--bind" if exc.errno in _BAD_ADDRESS else "--port", None,
+                                   f"cannot serve on {_host(host)}:{port}: "
+                                   f"{exc.strerror or exc}; pick another "
+                                   f"{'--bind' if exc.errno in _BAD_ADDRESS else '--port'}")]) \
+            from None
     server.daemon_threads = True
     return server
 
 
+_BAD_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, socket.EAI_NONAME})
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` is an address of this machine only (127.0.0.1, ::1, localhost)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def server_url(server: ThreadingHTTPServer) -> str:
+    """The URL to open: on this machine (127.0.0.1) when the server listens everywhere."""
     host, port = server.server_address[:2]
-    return f"http://{host!s}:{port}/"
+    host = {"0.0.0.0": HOST, "::": "::1"}.get(str(host), str(host))  # noqa: S104
+    return f"http://{_host(host)}:{port}/"
 
 
 class _Changes(FileSystemEventHandler):
@@ -212,15 +291,18 @@ class _Changes(FileSystemEventHandler):
         self.content = config.content_dir
         self.output = config.output_dir
         self.settings = {config.root / SETTINGS_FILE, config.root / PYPROJECT_FILE}
+        if config.favicon is not None:
+            self.settings.add(config.root / config.favicon)
         self.templates = config.root / TEMPLATES_FOLDER
+        self.static = config.root / STATIC_FOLDER
 
     def relevant(self, raw: str | bytes) -> bool:
         path = Path(raw if isinstance(raw, str) else raw.decode(errors="replace"))
         if path.is_relative_to(self.output) or path.name.endswith("~"):
             return False
-        if path in self.settings or path == self.templates:
+        if path in self.settings or path in (self.templates, self.static):
             return True
-        for folder in (self.content, self.templates):
+        for folder in (self.content, self.templates, self.static):
             if path.is_relative_to(folder):
                 return not any(part.startswith(".") for part in path.relative_to(folder).parts)
         return False
@@ -250,11 +332,11 @@ class Rebuilder:
         self.thread = threading.Thread(target=self._loop, name="feeder-rebuild", daemon=True)
 
     def _watch(self) -> None:
-        """Watch the content folder, the project folder (for the settings files) and
-        templates/ when it exists; each once."""
+        """Watch the content folder, the project folder (for the settings files and the
+        favicon), and templates/ and static/ when they exist; each once."""
         config = self.config
         wanted = [(config.content_dir, True), (config.root, False),
-                  (config.root / TEMPLATES_FOLDER, True)]
+                  (config.root / TEMPLATES_FOLDER, True), (config.root / STATIC_FOLDER, True)]
         for folder, recursive in wanted:
             if folder not in self.watched and folder.is_dir():
                 self.observer.schedule(self.handler, str(folder), recursive=recursive)
@@ -325,19 +407,30 @@ def _stop_on_sigterm() -> None:
 
 
 def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build,
-          echo: Echo, announce: Echo, log: Echo | None = None) -> None:
-    """Build, then serve the output folder and rebuild on changes until Ctrl-C (or SIGTERM).
+          echo: Echo, announce: Echo, log: Echo | None = None, host: str = HOST) -> None:
+    """Build, then serve the output folder on `host` and rebuild on changes until Ctrl-C (or
+    SIGTERM); pages open in a browser reload themselves after each rebuild.
 
     `load` reads the settings again before each rebuild; `echo` prints build results and
     problems; `announce` prints the address served (on stdout, for scripts); `log`, if
     given, prints each request. A build that fails is reported and the server starts
-    anyway. Raises ConfigError when the port cannot be used.
+    anyway. Raises ConfigError when the address or port cannot be used.
     """
-    server = make_server(config.output_dir, port, log=log)
-    rebuilder = Rebuilder(config, load, build, echo)
+    live = LiveReload()
+    server = make_server(config.output_dir, port, log=log, host=host, live=live)
+    if not _loopback(host):
+        echo(f"warning: serving on {_host(host)}, not only to this machine: anyone who can "
+             "reach it can read the site, drafts included when built with --drafts")
+
+    def build_live(config: Config) -> str:
+        summary = build(config)
+        live.built()
+        return summary
+
+    rebuilder = Rebuilder(config, load, build_live, echo)
     try:
         try:
-            echo(f"built {build(config)}")
+            echo(f"built {build_live(config)}")
         except FeederError as err:
             report_problems(err.problems, echo)
             echo("build failed; serving what the output folder holds, and rebuilding on "

@@ -145,3 +145,25 @@ def read_source(info: FileInfo) -> Source | Problem:
     """The text of one brief file, or the problem that stopped it being read."""
     data = read_bytes(info)
     return data if isinstance(data, Problem) else decode(data, info.path, info.rel)
+
+
+def read_named(path: Path, content_dir: Path, shown: str) -> Source | Problem:
+    """The text of a brief file named on the command line (`feeder check --explain`), with
+    its path relative to the content folder when inside it, else its name."""
+    try:
+        rel = path.resolve().relative_to(content_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        rel = path.name
+    try:
+        return decode(path.read_bytes(), shown, rel)
+    except OSError as exc:
+        return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
+
+
+def begins_with(info: FileInfo, prefix: bytes) -> bool:
+    """Whether a brief file starts with `prefix` (after a byte order mark); reads only that."""
+    try:
+        with open(info.abspath, "rb") as handle:  # noqa: PTH123 - one short read
+            return handle.read(len(prefix) + 3).removeprefix(b"\xef\xbb\xbf").startswith(prefix)
+    except OSError:
+        return False

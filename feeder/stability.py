@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring
+from urllib.parse import urlsplit
 
+from feeder.config import PLACEHOLDER_BASE_URL
 from feeder.errors import Problem
 
 Record = Mapping[str, str]
@@ -82,6 +84,16 @@ def _known(entries: Mapping[str, object]) -> list[_Known]:
     return sorted(known, key=lambda k: (k.path, k.id))
 
 
+_PLACEHOLDER_ID = f"tag:{urlsplit(PLACEHOLDER_BASE_URL).hostname},"
+
+
+def _placeholder(known: _Known) -> bool:
+    """Whether a published entry's id or URL was made from the placeholder base_url."""
+    url = known.record.get("url")
+    return known.id.startswith(_PLACEHOLDER_ID) or (
+        isinstance(url, str) and url.startswith(PLACEHOLDER_BASE_URL))
+
+
 def _same_title(a: str, b: str) -> bool:
     return bool(a.strip()) and " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
@@ -108,7 +120,9 @@ def stability_warnings(
     if not previous.keys() - current.keys() - held.keys():
         return ()  # every published id is still here: the usual build
     now = {k.id: k for k in _known({**held, **current})}
-    known_before = _known(previous)
+    # Ids made from the placeholder base_url were never published for real: a base_url set
+    # at last changes them all, as it should, and warns about none.
+    known_before = [k for k in _known(previous) if not _placeholder(k)]
     old = [k for k in known_before if k.id not in now and k.path not in failed]
     old_paths = {k.path for k in known_before}
     by_path: dict[str, list[_Known]] = {}

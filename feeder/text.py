@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 # XML 1.0 allows TAB, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; everything
 # else (other C0 controls, lone surrogates, U+FFFE and U+FFFF) makes lxml refuse the
@@ -68,3 +69,31 @@ def fold(name: str) -> str:
     combining accent): so `fold` is idempotent, and so is `slugify`.
     """
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u2032\u00b4`", "'"))
+
+
+@lru_cache(maxsize=4096)  # a memo: the same labels recur in every brief
+def fold_label(text: str) -> str:
+    """The key under which a label's spellings are one label: Unicode form (NFKC), every
+    kind of space (and the invisible ones) as one space, typographic apostrophes as `'`,
+    letter case and surrounding spaces all ignored."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+        text = "".join(" " if unicodedata.category(char) == "Zs" else char for char in text
+                       if unicodedata.category(char) != "Cf")
+    elif "`" in text:
+        text = text.translate(_APOSTROPHES)
+    return " ".join(text.casefold().split())
+
+
+def strip_xml_forbidden_in(value: object) -> object:
+    """A YAML value without the characters XML forbids, in every string it holds."""
+    if isinstance(value, str):
+        return strip_xml_forbidden(value)
+    if isinstance(value, list):
+        return [strip_xml_forbidden_in(item) for item in value]
+    if isinstance(value, dict):
+        return {strip_xml_forbidden_in(k): strip_xml_forbidden_in(v) for k, v in value.items()}
+    return value

@@ -33,7 +33,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import IO
 
-from feeder import __version__
+from feeder import HOME, __version__
 from feeder.errors import ConfigError, Problem, Severity
 from feeder.feeds import FORMATS
 from feeder.output import MANIFEST, MANIFEST_VERSION
@@ -45,7 +45,7 @@ ATTEMPTS = 3
 """Requests per feed URL and hub, the first included."""
 BACKOFF = 0.5
 """Seconds before the first retry; doubled before each further one."""
-USER_AGENT = f"feeder/{__version__} (WebSub publisher; +https://pypi.org/project/feeder/)"
+USER_AGENT = f"feeder/{__version__} (WebSub publisher; +{HOME})"
 FORM_TYPE = "application/x-www-form-urlencoded"
 _DETAIL_CHARS = 200
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.serving import feeder_serve, fetch, sample_project
+from tests.serving import feeder_serve, fetch, sample_project, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -62,8 +62,10 @@ def head_feeds(driver: Any) -> list[tuple[str, str, str]]:
 
 
 def check_rendered(driver: Any) -> None:
-    """The page has content, its stylesheet applied, and no script."""
-    assert driver.execute_script("return document.scripts.length") == 0
+    """The page has content, its stylesheet applied, and no script (but the live reload one
+    `feeder serve` adds)."""
+    assert driver.execute_script("return Array.from(document.scripts).filter("
+                                 "s => !s.text.includes('/.feeder-live')).length") == 0
     assert driver.execute_script("return document.styleSheets.length") == 1
     assert driver.execute_script(
         "return getComputedStyle(document.body).maxWidth") == "672px"  # 42rem: the stylesheet
@@ -95,7 +97,7 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
                          (JSON, url + "feed.json", "The Short of It (JSON Feed)")]
         check_feed_links(feeds)
         articles = browser.find_elements(By.CSS_SELECTOR, "main article")
-        assert len(articles) == 23
+        assert len(articles) == 27
         shot = tmp_path / "screenshot-index.png"
         assert browser.save_screenshot(str(shot))
 
@@ -156,6 +158,14 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
                 "return document.documentElement.scrollWidth <= window.innerWidth"), path
         browser.set_window_size(1000, 1300)
 
+        # live reload: a brief edited and saved, the page open on it shows the edit by itself
+        browser.get(url + "2016/10/04/radio-silent/")
+        browser.execute_script("window.feederMark = 1")
+        brief = root / "content" / "2016-10-04-radio-silent.txt"
+        brief.write_text(brief.read_text(encoding="utf-8").replace(
+            "We Don't Talk Anymore", "We Still Don't Talk", 1), encoding="utf-8")
+        wait_for(lambda: _reloaded(browser, "We Still Don't Talk"), 60, "the page to reload")
+
     width, height = png_size(shot)
     assert width >= 900
     assert height >= 900
@@ -164,6 +174,15 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
         shutil.copyfile(shot, SCREENSHOT)
     assert SCREENSHOT.is_file(), "run pytest tests/test_browser.py --update-golden"
     assert png_size(SCREENSHOT)[0] >= 900
+
+
+def _reloaded(driver: Any, title: str) -> bool:
+    try:
+        return bool(driver.execute_script(
+            "return window.feederMark === undefined && document.querySelector('h1') !== null"
+            " && document.querySelector('h1').innerText.startsWith(arguments[0])", title))
+    except Exception:  # the page is loading
+        return False
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -31,9 +31,9 @@ def test_build_succeeds_and_reports_one_line(runner: CliRunner, project: Project
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("public: 16 written, 0 removed, 0 unchanged (1 briefs, 3 feeds) in ")
+    assert lines[0].startswith("public: 20 written, 0 removed, 0 unchanged (1 briefs, 3 feeds) in ")
     again = run(runner, project, "build")
-    assert " 0 written, 0 removed, 16 unchanged " in again.stderr
+    assert " 0 written, 0 removed, 20 unchanged " in again.stderr
 
 
 def test_quiet_and_verbose(runner: CliRunner, project: Project) -> None:

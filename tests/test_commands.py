@@ -115,7 +115,7 @@ def test_new_creates_a_dated_brief_in_the_house_layout(
         runner: CliRunner, project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project.root)
     result = runner.invoke(cli, ["new", "Radio Silent: Russia & US", "--tag", "russia, US",
-                                 "-t", "politics"])
+                                 "-t", "politics", "--publish"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "content/2026-11-26-radio-silent-russia-us.txt\n"
     path = project.content / "2026-11-26-radio-silent-russia-us.txt"
@@ -182,7 +182,7 @@ def test_new_with_slug_date_and_draft(runner: CliRunner, project: Project) -> No
 def test_new_uses_the_section_labels_setting(runner: CliRunner, project: Project) -> None:
     project.settings('base_url = "https://news.example.com/"\n'
                      'summary_labels = ["In Short"]\nsection_labels = ["Details", "Why"]\n')
-    assert run(runner, project, "new", "T", "-t", "x").exit_code == 0
+    assert run(runner, project, "new", "T", "-t", "x", "--publish").exit_code == 0
     assert (project.content / "2026-11-26-t.txt").read_text(encoding="utf-8") == (
         "T\n\nx\n\nIn Short:\n\n\n\nDetails:\n\n\n\nWhy:\n\n")
 
@@ -195,8 +195,9 @@ def test_new_uses_the_section_labels_setting(runner: CliRunner, project: Project
     (["???", "-t", "x"], "feeder new: the title '???' has no letter or digit to make a file "
                          "name from; give one with --slug"),
     (["  ", "-t", "x"], "feeder new: the title is empty"),
-    (["Hi", "-t", "x" * 51], "content/2026-11-26-hi.txt:3: tag"),
-], ids=["no-tag", "empty-tag", "no-slug", "no-title", "long-tag"])
+    (["Hi", "-t", "x" * 51], "content/2026-11-26-hi.txt:6: tag"),
+    (["Hi", "-t", "x" * 51, "--publish"], "content/2026-11-26-hi.txt:3: tag"),
+], ids=["no-tag", "empty-tag", "no-slug", "no-title", "long-tag", "long-tag-published"])
 @pytest.mark.usefixtures("clock")
 def test_new_refuses_what_would_not_build(runner: CliRunner, project: Project,
                                           args: list[str], message: str) -> None:

@@ -38,7 +38,7 @@ BRIEFS = 2000
 TAGS = 30
 UNIFORM_KILLS = 12
 RENAME_KILLS = 3
-FOREIGN = {"CNAME": b"news.example.com\n", "robots.txt": b"User-agent: *\nAllow: /\n",
+FOREIGN = {"CNAME": b"news.example.com\n", "humans.txt": b"Editors: the desk\n",
            "images/logo.png": b"\x89PNG\r\n\x1a\n not really"}
 
 

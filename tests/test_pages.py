@@ -211,7 +211,8 @@ def test_only_the_formats_set_are_written_and_linked(project: Project, formats: 
     feeds = {rel for rel in written if rel.rpartition("/")[2] in FEED_FILES}
     assert feeds == {folder + name for folder in folders for name in files}
     assert {rel for rel in written - feeds if not rel.endswith("/index.html")} == {
-        "index.html", "style.css", "feeds.opml", ".feeder-manifest.json"}
+        "index.html", "style.css", "feeds.opml", ".feeder-manifest.json",
+        "sitemap.xml", "robots.txt", "404.html", "favicon.svg"}
     for rel in sorted(feeds):
         data = (project.public / rel).read_bytes()
         if rel.endswith(".json"):

@@ -1,0 +1,116 @@
+"""`feeder check --explain`: how feeder read a brief, for a writer whose summary looks wrong.
+
+Pure: a `Source` (the CLI reads it) and the time in; a dictionary (for `--json`) or lines of
+text out. Also tells a draft by its front matter, for `feeder check`'s list of drafts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from feeder import frontmatter
+from feeder.brief import read_brief
+from feeder.config import Config
+from feeder.errors import Problem
+from feeder.sources import Source
+from feeder.text import slugify
+
+
+def is_draft(source: Source | Problem) -> bool:
+    """Whether the brief's front matter says `draft: true` (whatever else is wrong in it)."""
+    if isinstance(source, Problem) or not source.text.startswith("---"):
+        return False
+    split = frontmatter.split(source.text, source.path)
+    if isinstance(split, Problem) or split.front_matter is None \
+            or "draft" not in split.front_matter:
+        return False
+    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
+    return isinstance(fields, dict) and "draft" in fields and fields["draft"].value is True
+
+
+def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str, Any]:
+    """Everything feeder made of one brief (or why it could not be read): `brief` is None
+    when it has errors."""
+    from feeder.render import render
+    from feeder.site import brief_url, entry_id
+
+    if isinstance(source, Problem):
+        return {"path": source.path, "valid": False, "brief": None, "sections": [],
+                "problems": [str(source)]}
+    reading = read_brief(source, config)
+    sections = [{"line": h.line, "level": h.level, "label": h.label, "blocks": h.texts}
+                for h in reading.headings]
+    problems = [str(problem) for problem in reading.problems]
+    brief = reading.brief
+    if brief is None:
+        return {"path": source.path, "valid": False, "brief": None, "sections": sections,
+                "problems": problems}
+    url = brief_url(config, brief)
+    date_from = "front matter" if _front_matter_has(source, "date") else "file name"
+    status = "draft" if brief.draft else "future" if brief.date > now else "published"
+    return {
+        "path": source.path, "valid": True,
+        "brief": {
+            "title": brief.title, "date": brief.date.isoformat(), "date_from": date_from,
+            "updated": brief.updated.isoformat() if brief.updated else None,
+            "tags": [{"name": tag, "slug": slugify(tag)} for tag in brief.tags],
+            "slug": brief.slug, "id": entry_id(config, brief), "url": url,
+            "draft": brief.draft, "future": brief.date > now, "status": status,
+            "summary": render(brief.summary, brief.content, url,
+                              allow_raw_html=config.allow_raw_html).summary_text,
+        },
+        "sections": sections, "problems": problems,
+    }
+
+
+def _front_matter_has(source: Source, key: str) -> bool:
+    split = frontmatter.split(source.text, source.path)
+    if isinstance(split, Problem) or split.front_matter is None:
+        return False
+    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
+    return isinstance(fields, dict) and key in fields
+
+
+def failed(explained: Iterable[dict[str, Any]], *, strict: bool) -> bool:
+    """Whether a brief explained has an error (or, `strict`, a warning)."""
+    return any(not item["valid"] or (strict and item["problems"]) for item in explained)
+
+
+_STATUS = {"published": "published", "draft": "draft: not published (draft: true)",
+           "future": "dated in the future: not published yet"}
+
+
+def as_text(explained: Iterable[dict[str, Any]]) -> str:
+    """The explanations for people: one block of `key: value` lines per brief."""
+    blocks = []
+    for item in explained:
+        lines = [item["path"]]
+        brief = item["brief"]
+        if brief is None:
+            lines.append("  not valid: it is not published (see the problems below)")
+        else:
+            tags = ", ".join(f"{tag['name']} ({tag['slug']})" for tag in brief["tags"])
+            lines += [f"  title:    {brief['title']}",
+                      f"  date:     {brief['date']} (from the {brief['date_from']})",
+                      f"  tags:     {tags or '(none)'}", f"  slug:     {brief['slug']}",
+                      f"  id:       {brief['id']}", f"  url:      {brief['url']}",
+                      f"  status:   {_STATUS[brief['status']]}"]
+        lines.append("  sections:" if item["sections"] else "  sections: none found")
+        for section in item["sections"]:
+            indent = "    " if section["level"] == 2 else "      "
+            blocks_under = section["blocks"]
+            lines.append(f"  line {section['line']:<5}{indent}{section['label']} "
+                         f"({blocks_under} block{'' if blocks_under == 1 else 's'} of text)")
+        if brief is not None:
+            lines.append(f"  summary:  {brief['summary'] or '(empty)'}")
+        lines += [f"  {problem}" for problem in item["problems"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def as_json(explained: Iterable[dict[str, Any]]) -> str:
+    """The explanations for scripts: a JSON array, one object per brief."""
+    return json.dumps(list(explained), ensure_ascii=False, indent=2)

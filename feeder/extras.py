@@ -1,0 +1,220 @@
+"""The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
+
+Each maker is pure (a `Site`, the settings and the files read by `read_assets` in; bytes
+out); `extra_outputs` gives them all, keyed like every other planned file (see
+cache.Deferred), for the build to add to its plan, with the files assets.read_assets read:
+the favicon named by the setting `favicon` and every file of `static/` in the project folder,
+which is published as it is (a file there replaces feeder's robots.txt, 404.html or favicon;
+one where a page or feed goes is an error). Reading those files, and keeping the publisher's
+own files in the output folder: feeder/assets.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+from xml.sax.saxutils import escape
+
+from feeder.assets import STATIC_FOLDER, Assets
+from feeder.config import Config
+from feeder.errors import ConfigError, Problem
+from feeder.site import TAGS_FOLDER, Entry, Site
+
+SITEMAP = "sitemap.xml"
+ROBOTS = "robots.txt"
+NOT_FOUND = "404.html"
+SITEMAP_URLS = 50_000
+"""The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
+listed by a sitemap index in `sitemap.xml`."""
+ICON_TYPES = {".ico": "image/x-icon", ".png": "image/png", ".svg": "image/svg+xml"}
+"""The favicon's kinds, by the suffix of its file."""
+DEFAULT_ICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<rect width="16" height="16" rx="3" fill="#9e2a2b"/>'
+    b'<circle cx="4.5" cy="11.5" r="1.5" fill="#fff"/>'
+    b'<path d="M3 7a6 6 0 0 1 6 6M3 3a10 10 0 0 1 10 10" fill="none" stroke="#fff" '
+    b'stroke-width="2"/></svg>\n')
+"""The favicon when the setting `favicon` names none: a feed icon."""
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+# --- pure makers ---------------------------------------------------------------------------------
+
+def favicon_file(config: Config) -> str:
+    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
+    the suffix of the file the setting names."""
+    return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
+                        else ".svg")
+
+
+def robots_txt(config: Config) -> bytes:
+    """Lets every crawler in and names the sitemap. (Crawlers read robots.txt at the root of
+    a host only: under a sub-folder `base_url` it is published but not read.)"""
+    return f"User-agent: *\nDisallow:\n\nSitemap: {config.base_url}{SITEMAP}\n".encode()
+
+
+def _newest(entries: Iterable[Entry]) -> datetime:
+    return max(entry.updated for entry in entries)
+
+
+def _listing(folder: str, entries: tuple[Entry, ...], size: int) -> Iterable[tuple[str, datetime]]:
+    """The folder of each page of a listing (see pages.listing_pages) with its newest date."""
+    from feeder.pages import PAGE_FOLDER, listing_pages
+
+    pages = listing_pages(entries, size)
+    latest = pages[0][0]
+    for number, chunk in pages:
+        here = folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
+        yield here, _newest(chunk)
+
+
+def page_dates(site: Site, config: Config) -> dict[str, datetime]:
+    """Every page's folder (`""` is the home page) with the newest `updated` of the briefs it
+    shows: the pages pages.py makes, in the order of the sitemap."""
+    from feeder.pages import brief_folder
+
+    dates = dict(_listing("", site.entries, config.max_entries))
+    dates[f"{TAGS_FOLDER}/"] = _newest(site.entries)
+    for tag, entries in site.tags:
+        dates.update(_listing(f"{TAGS_FOLDER}/{tag.slug}/", entries, config.max_entries))
+    for entry in site.entries:
+        dates[brief_folder(entry, config)] = entry.updated
+    return dates
+
+
+def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
+    from feeder.feeds import rfc3339
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{_SITEMAP_NS}">']
+    lines += [f"<{item}><loc>{escape(url)}</loc><lastmod>{rfc3339(moment)}</lastmod></{item}>"
+              for url, moment in items]
+    lines.append(f"</{root}>\n")
+    return "\n".join(lines).encode()
+
+
+def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
+    """`sitemap.xml`: every page with the newest date of the briefs on it (`lastmod`). Past
+    SITEMAP_URLS pages, `sitemap.xml` is a sitemap index of `sitemap-<n>.xml` files."""
+    sitemap = _Sitemap(site, config)
+    return {name: sitemap.make(name) for name in sitemap.names()}
+
+
+def page_count(site: Site, config: Config) -> int:
+    """How many pages `page_dates` lists, counted without making them."""
+    size = config.max_entries
+
+    def listing(count: int) -> int:  # as pages.listing_pages cuts them
+        return max(0, count // size - 1) + 1
+
+    return (listing(len(site.entries)) + 1 + sum(listing(len(e)) for _, e in site.tags)
+            + len(site.entries))
+
+
+class _Sitemap:
+    """The sitemap's files, named before they are made (their URLs are listed once, when the
+    first is made)."""
+
+    def __init__(self, site: Site, config: Config) -> None:
+        self.site, self.config = site, config
+        self.urls: list[tuple[str, datetime]] | None = None
+
+    def names(self) -> list[str]:
+        parts = -(-page_count(self.site, self.config) // SITEMAP_URLS)
+        return [SITEMAP] if parts == 1 else [SITEMAP, *(f"sitemap-{n}.xml"
+                                                        for n in range(1, parts + 1))]
+
+    def _urls(self) -> list[tuple[str, datetime]]:
+        if self.urls is None:
+            base = self.config.base_url
+            self.urls = [(base + quote(folder), moment)
+                         for folder, moment in page_dates(self.site, self.config).items()]
+        return self.urls
+
+    def make(self, name: str) -> bytes:
+        urls = self._urls()
+        if len(urls) <= SITEMAP_URLS:
+            return _xml("urlset", urls, "url")
+        parts = [urls[at:at + SITEMAP_URLS] for at in range(0, len(urls), SITEMAP_URLS)]
+        if name != SITEMAP:
+            return _xml("urlset", parts[int(name[8:-4]) - 1], "url")
+        return _xml("sitemapindex", [(f"{self.config.base_url}sitemap-{n}.xml",
+                                      max(moment for _, moment in part))
+                                     for n, part in enumerate(parts, 1)], "sitemap")
+
+
+def not_found_page(config: Config, templates: Mapping[str, str], compiled: Any = None) -> bytes:
+    """`404.html` from the template of that name (which the publisher may replace): served
+    at any address, so its links start at the root of base_url's host (`/` or `/sub/`).
+    `compiled`: see pages.plan_pages."""
+    import jinja2
+
+    from feeder.opml import OPML_FILE
+    from feeder.pages import STYLESHEET, SiteView, _template_problem, make_environment
+
+    root = urlsplit(config.base_url).path or "/"
+    author = config.author.name if config.author else config.title
+    values: dict[str, Any] = {
+        "site": SiteView(config.title, config.description, config.language, config.base_url,
+                         author),
+        "feeds": (), "page_url": "", "root": root, "home": root,
+        "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
+        "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
+    try:
+        page = make_environment(templates, compiled).get_template(NOT_FOUND).render(values)
+    except jinja2.TemplateError as exc:
+        problem = _template_problem(exc, templates)
+        if problem is None:
+            raise
+        raise ConfigError([problem]) from None
+    return page.encode()
+
+
+def _same(data: bytes) -> bytes:
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A planned file of this module's (a cache.Deferred): the key of what it is made from,
+    and how to make it."""
+
+    key: bytes | None
+    made: Callable[[], bytes]
+
+    def make(self) -> bytes:
+        return self.made()
+
+
+def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
+    digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass"))
+    digest.update(b"".join([entry.digest for entry in entries]))
+    return digest.digest()[:20]
+
+
+def extra_outputs(site: Site, config: Config, templates: Mapping[str, str], assets: Assets,
+                  planned: Iterable[str], compiled: Any = None) -> dict[str, Extra]:
+    """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
+    then `static/` (whose files replace any of those of the same name). The sitemap and
+    404.html are made only when their key changed. Raises ConfigError when a file of
+    `static/` would replace one of `planned` (a page, a feed)."""
+    clashes = sorted(set(assets.static) & set(planned))
+    if clashes:
+        raise ConfigError([Problem(f"{STATIC_FOLDER}/{rel}", None,
+                                   "feeder makes a file there (a page, a feed or feeds.opml): "
+                                   "rename or move this one") for rel in clashes])
+    sitemap = _Sitemap(site, config)
+    files = {name: Extra(_key(name, config.base_url, config.max_entries, entries=site.entries),
+                         partial(sitemap.make, name)) for name in sitemap.names()}
+    files[NOT_FOUND] = Extra(_key(NOT_FOUND, config, sorted(templates.items())),
+                             partial(not_found_page, config, templates, compiled))
+    icon = assets.favicon if assets.favicon is not None else DEFAULT_ICON
+    for rel, data in {ROBOTS: robots_txt(config), favicon_file(config): icon,
+                      **assets.static}.items():
+        files[rel] = Extra(hashlib.sha256(data).digest()[:20], partial(_same, data))
+    return files
