@@ -9,8 +9,8 @@ The library API, which the `feeder` command is a thin layer over::
     result = feeder.build(config, now=datetime.now(timezone.utc))
     print(result.report.written)
 
-Names are imported on first use, so `import feeder` (and a build that has nothing to
-do) does not pay for the Markdown and feed libraries.
+Names are imported on first use, so `import feeder` does not pay for the Markdown and
+feed libraries.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ _EXPORTS = {
     "Collected": "feeder.pipeline",
     "Options": "feeder.pipeline",
     "build": "feeder.pipeline",
+    "check": "feeder.pipeline",
     "collect": "feeder.pipeline",
     "plan_outputs": "feeder.pipeline",
     "Source": "feeder.sources",
@@ -50,7 +51,7 @@ __all__ = [  # noqa: RUF022 - kept in the order of _EXPORTS
     "Brief", "parse_brief",
     "Author", "Config", "load_config", "parse_config",
     "ConfigError", "ContentError", "FeederError", "OutputError", "Problem",
-    "BuildResult", "Collected", "Options", "build", "collect", "plan_outputs",
+    "BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
     "Source",
 ]
 
@@ -58,8 +59,16 @@ if TYPE_CHECKING:
     from feeder.brief import Brief, parse_brief
     from feeder.config import Author, Config, load_config, parse_config
     from feeder.errors import ConfigError, ContentError, FeederError, OutputError, Problem
-    from feeder.pipeline import BuildResult, Collected, Options, build, collect, plan_outputs
-    from feeder.sources import Source
+    from feeder.pipeline import (
+        BuildResult,
+        Collected,
+        Options,
+        build,
+        check,
+        collect,
+        plan_outputs,
+    )
+    from feeder.text import Source
 
 
 def __getattr__(name: str) -> Any:

@@ -26,14 +26,14 @@ rendering, and the guess it gives is checked (and corrected) by rendering the fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from feeder.body import text_sizes
 from feeder.config import Config
 from feeder.feeds import RENDERERS, find_all
-from feeder.site import Entry, Feed
+from feeder.render import Rendered, text_sizes
+from feeder.site import Entry, Feed, with_html
 
 ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
@@ -64,20 +64,42 @@ def archive_folder(feed: Feed, number: int) -> str:
     return f"{feed.folder}{ARCHIVE_FOLDER}/{number}/"
 
 
-def plan_history(feeds: Iterable[Feed], config: Config) -> tuple[Feed, ...]:
+def plan_history(feeds: Iterable[Feed], config: Config,
+                 html: Mapping[bytes, Rendered] | None = None,
+                 sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
     """Each feed (holding all its entries, newest first) as its subscription feed followed
-    by its archive pages, oldest first."""
-    sizes = SizeBounds(config)
+    by its archive pages, oldest first. `html` holds the HTML (by body digest) of the
+    entries that have none and that `html_needed` names; `sizes`, the bounds it computed."""
+    sizes = sizes or SizeBounds(config)
     documents: list[Feed] = []
     for feed in feeds:
-        documents.extend(split_feed(feed, config, sizes))
+        documents.extend(split_feed(feed, config, sizes, html))
     return tuple(documents)
 
 
-def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
+def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set[bytes]:
+    """The body digests of the entries without HTML that `plan_history` must render to
+    measure their feeds: those of each feed whose size bounds exceed max_feed_bytes."""
+    needed: set[bytes] = set()
+    for feed in feeds:
+        whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)
+        if _must_render(whole, config, sizes):
+            needed.update(entry.body.digest for entry in whole.entries
+                          if entry.body.html is None)
+    return needed
+
+
+def _must_render(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
+    limit = config.max_feed_bytes
+    return bool(whole.entries) and sizes.rough_bound(whole) > limit and \
+        any(bound > limit for bound in sizes.bounds(whole).values())
+
+
+def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
+               html: Mapping[bytes, Rendered] | None = None) -> tuple[Feed, ...]:
     """One feed as its subscription feed and its archive pages (oldest first)."""
     sizes = sizes or SizeBounds(config)
-    kept = subscription_size(feed, config, sizes)
+    kept = subscription_size(feed, config, sizes, html)
     archived = feed.entries[kept:][::-1]  # oldest first
     per_page = config.archive_page_size
     pages = [archived[start:start + per_page] for start in range(0, len(archived), per_page)]
@@ -87,15 +109,17 @@ def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> t
     return tuple(documents)
 
 
-def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None) -> int:
+def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None,
+                      html: Mapping[bytes, Rendered] | None = None) -> int:
     """How many of the feed's newest entries its subscription feed keeps: at most
     `max_entries`, and as many as keep every published format within `max_feed_bytes`."""
     sizes = sizes or SizeBounds(config)
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
     whole = _subscription(feed, cap, config)
-    if not cap or sizes.rough_bound(whole) <= limit:  # surely fits, in every format
+    if not _must_render(whole, config, sizes):  # surely fits, in every format
         return cap
+    whole = replace(whole, entries=with_html(whole.entries, html or {}))
     bounds = sizes.bounds(whole)
     # Only the formats whose bound is over the limit are rendered: the others always fit.
     renderers = {name: RENDERERS[name] for name, bound in bounds.items() if bound > limit}
@@ -108,8 +132,10 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     if high > cap:  # every format fits
         return cap
 
+    with_entries = replace(feed, entries=whole.entries + feed.entries[cap:])
+
     def fits(kept: int) -> bool:
-        subscription = _subscription(feed, kept, config)
+        subscription = _subscription(with_entries, kept, config)
         return all(len(render(subscription, config)) <= limit for render in renderers.values())
 
     return _largest_fitting(fits, 0, high, guess)

@@ -19,8 +19,8 @@ from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
 from feeder.sections import Heading, labels_of, outline
-from feeder.sources import Source
 from feeder.text import (
+    Source,
     did_you_mean,
     find_xml_forbidden,
     fold,

@@ -1,56 +1,29 @@
 """The `feeder` command: a thin layer over the library.
 
-Options become setting overrides; the library does the work; `_reporting` is the one place
-where a `FeederError` becomes `path:line: message` lines on stderr and an exit code
-(1 content, 2 settings or usage). This module reads the clock (to know which briefs are in
-the future) and nothing below it does.
+Options become setting overrides; the library does the work; `clihelp.reporting` is the one
+place where a `FeederError` becomes `path:line: message` lines on stderr and an exit code
+(1 content, 2 settings or usage). The CLI reads the clock (`clihelp.utc_now`, to know which
+briefs are in the future) and nothing below it does.
 """
 
 from __future__ import annotations
 
-import os
+import gc
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from feeder import __version__
-from feeder.clihelp import BIND, CommandList, finish
-from feeder.errors import FeederError, Problem, errors_in
+from feeder.clihelp import BIND, CommandList, echo_problems, exit_with, finish, reporting, utc_now
+from feeder.errors import Problem, errors_in
+from feeder.starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _echo_problems(problems: Iterable[Problem], *, quiet: bool = False) -> None:
-    for problem in problems:
-        if problem.is_error or not quiet:
-            click.echo(str(problem), err=True)
-
-
-@contextmanager
-def _reporting(quiet: bool) -> Iterator[None]:
-    """Turn user errors into their messages and exit code; a bug keeps its traceback."""
-    try:
-        yield
-    except FeederError as err:
-        _echo_problems(err.problems, quiet=quiet)
-        count = len(errors_in(err.problems))
-        if count > 1:
-            click.echo(f"feeder: {count} errors", err=True)
-        _exit(err.exit_code)
-
-
-def _exit(code: int) -> NoReturn:
-    raise SystemExit(code)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class _ProgressBar:
@@ -123,7 +96,7 @@ def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
 
     overrides = {key: options[key] for key in _SETTING_OPTIONS if options.get(key) is not None}
     config, warnings = load_config(project, overrides)
-    _echo_problems(warnings, quiet=quiet)
+    echo_problems(warnings, quiet=quiet)
     return config
 
 
@@ -141,30 +114,32 @@ def cli() -> None:
               help="Then tell the WebSub hubs (setting hubs) which feeds changed.")
 @click.option("--clean", is_flag=True,
               help="Ignore the build cache (setting cache_dir): read, parse and render every "
-                   "brief again, and rewrite the cache.")
+                   "brief and make every file again.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files in the output folder that feeder did not write.")
 @_ping_options
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
-          keep_going: bool, ping: bool, clean: bool, strict: bool, hub_timeout: float,
-          **settings: Any) -> None:
+          keep_going: bool, ping: bool, clean: bool, overwrite: bool, strict: bool,
+          hub_timeout: float, **settings: Any) -> None:
     """Build the feeds, pages and sitemap from the briefs into the output folder.
 
     Nothing is written if any brief is invalid (unless --keep-going): every problem is
     listed as path:line: message and the command exits with status 1.
     """
     started = time.perf_counter()
-    with _reporting(quiet):
+    with reporting(quiet):
         from feeder.pipeline import Options
         from feeder.pipeline import build as run_build
 
         config = _load(project, settings, quiet)
         if ping:
             _require_hubs(config)
-        result = run_build(config, now=_now(),
+        result = run_build(config, now=utc_now(),
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
-                                           clean=clean),
+                                           clean=clean, overwrite=overwrite),
                            on_wait=None if quiet else lambda message: click.echo(message, err=True),
                            progress=_ProgressBar.on_terminal(quiet))
-        _echo_problems(result.problems, quiet=quiet)
+        echo_problems(result.problems, quiet=quiet)
         report = result.report
         if verbose:
             for rel in report.written:
@@ -181,11 +156,11 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if ping:
             from feeder.websub import changed_feed_urls
 
-            urls = changed_feed_urls(result.site, report.written) if result.site else ()
+            urls = changed_feed_urls(result.site, report.written)
             pinged = _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
-            _exit(1)
+            exit_with(1)
 
 
 def _drafts(config: Any) -> list[str]:
@@ -204,11 +179,11 @@ def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: boo
     from feeder.sources import read_named
 
     explained = [explain(read_named(path, config.content_dir,
-                                    config.display_path(path.absolute())), config, _now())
+                                    config.display_path(path.absolute())), config, utc_now())
                  for path in paths]
     click.echo(to_json(explained) if as_json else as_text(explained))
     if failed(explained, strict=strict):
-        _exit(1)
+        exit_with(1)
 
 
 @cli.command()
@@ -224,10 +199,10 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     Exits with status 1 when any brief has an error (or a warning, with --strict).
     Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
-    with _reporting(quiet):
-        from feeder.cache import BuildCache
+    with reporting(quiet):
         from feeder.errors import ConfigError
-        from feeder.pipeline import Options, collect
+        from feeder.pipeline import Options
+        from feeder.pipeline import check as run_check
 
         if explain != bool(paths) or (as_json and not explain):
             raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
@@ -235,10 +210,9 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if explain:
             _explain(config, paths, as_json=as_json, strict=strict)
             return
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
-                            cache=BuildCache(config, write=False))
+        collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
-        _echo_problems(collected.problems, quiet=quiet and not strict)
+        echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
         warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
         drafts_found = [] if quiet else _drafts(config)
@@ -252,7 +226,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
         if errors or (strict and warnings):
-            _exit(1)
+            exit_with(1)
 
 
 def _require_hubs(config: Any) -> None:
@@ -277,46 +251,37 @@ def _ping(config: Any, urls: tuple[str, ...], *, timeout: float, strict: bool, q
     report = ping_hubs(config.hubs, urls, timeout=timeout)
     for line in (report.details() if verbose else ()) + (() if quiet else report.summary()):
         click.echo(line, err=True)
-    _echo_problems(report.problems("error" if strict else "warning"), quiet=quiet)
+    echo_problems(report.problems("error" if strict else "warning"), quiet=quiet)
     return not (strict and report.failed)
 
 
 @cli.command()
 @_project_options
-@click.option("--since", type=click.Path(path_type=Path), metavar="MANIFEST",
-              help="A copy of the output folder's .feeder-manifest.json saved when the site "
-                   "was last deployed: ping only the feeds that changed since.")
+@click.option("--since", type=click.Path(path_type=Path), metavar="RECORD",
+              help="A copy of the build record (.feeder-cache/feeder.sqlite) saved when the "
+                   "site was last deployed: ping only the feeds that changed since.")
 @_ping_options
 def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
          since: Path | None, strict: bool, hub_timeout: float, **settings: Any) -> None:
     """Tell the WebSub hubs (setting hubs) which feeds changed; run it after deploying.
 
-    Compares the output folder's manifest (from the last build) with MANIFEST and pings the
-    hubs with every feed that differs; every feed when MANIFEST does not exist yet or
-    without --since. Give it the options you gave feeder build.
+    Compares the record of the last build with RECORD and pings the hubs with every feed
+    that differs; every feed when RECORD does not exist yet or without --since. Give it the
+    options you gave feeder build.
     """
-    with _reporting(quiet):
-        from feeder.errors import ContentError
-        from feeder.output import read_manifest
-        from feeder.pipeline import Options, collect
-        from feeder.websub import changed_feed_urls, changed_files, read_file_hashes
+    with reporting(quiet):
+        from feeder.pipeline import Options, changed_feeds
 
         config = _load(project, settings, quiet)
         _require_hubs(config)
-        built, problems = read_manifest(config.output_dir)
-        _echo_problems(problems, quiet=quiet)
-        output = config.display_path(config.output_dir)
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future))
-        if not built.files or collected.site is None:
-            raise ContentError([Problem(output, None, "nothing built here: run feeder build")])
-        before = read_file_hashes(since, since.as_posix()) if since else None
-        if since and before is None and not quiet:
+        changed = changed_feeds(config, now=utc_now(),
+                                options=Options(drafts=drafts, future=future), since=since)
+        if since and not changed.since_found and not quiet:
             click.echo(f"{since.as_posix()}: not found, so every feed counts as changed",
                        err=True)
-        urls = changed_feed_urls(collected.site, changed_files(before or {}, built.files))
-        if not _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
+        if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
-            _exit(1)
+            exit_with(1)
 
 
 @cli.command()
@@ -329,17 +294,17 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     Exits with status 1 when a brief has an error (the table shows the valid briefs).
     """
     del verbose
-    with _reporting(quiet):
-        from feeder.pipeline import Options, collect
+    with reporting(quiet):
+        from feeder.pipeline import Options, check
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future))
-        _echo_problems(collected.problems, quiet=quiet)
+        collected = check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
+        echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
         if errors_in(collected.problems):
-            _exit(1)
+            exit_with(1)
 
 
 @cli.command()
@@ -366,11 +331,11 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
     printed. It starts as a draft (not published) unless --publish. An existing file is
     never overwritten.
     """
-    with _reporting(quiet=False):
+    with reporting(quiet=False):
         from feeder.scaffold import new_brief, write_brief
 
         config = _load(project, settings, quiet=True)
-        today = day.date() if day else _now().astimezone(config.tzinfo).date()
+        today = day.date() if day else utc_now().astimezone(config.tzinfo).date()
         brief = new_brief(config, title, tag_names, today, slug=slug, draft=draft)
         write_brief(brief)
         try:
@@ -392,7 +357,7 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
     Prints the URL to open. Watches content/, the settings, templates/, static/ and the
     favicon; open pages reload after each rebuild (a script the server adds, never in the
     files). A failed rebuild prints its problems and the last good build stays served."""
-    with _reporting(quiet):
+    with reporting(quiet):
         from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
 
@@ -401,49 +366,18 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
 
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
-              build=pipeline_build(_now, Options(drafts=drafts, future=future), echo),
+              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), echo),
               echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
 finish(cli)
+cli.add_command(init)
 
-GC_THRESHOLDS = (500_000, 20, 100)
-"""Python's cyclic garbage collector, run far less often than by default (700, 10, 10): a
-build makes millions of objects, almost none in cycles, and each collection goes through
-the young ones again. With the default, a rebuild after one edit at 10,000 briefs spent
-90 ms in 347 collections; with 50,000 new objects between collections, 40 to 55 ms in 3
-(each went through 50,000 live objects); with 500,000, none (a cold build, a few). Cycles
-are still collected: the count is of objects made and not freed since the last collection,
-and almost everything a build frees it frees at once, by reference counting."""
-
-
-def main() -> NoReturn:
+def main() -> None:
     """Entry point of the `feeder` script.
 
-    Ends the process without tearing the interpreter down: a large build leaves millions of
-    objects, and freeing them one by one took 0.1 s of a cold build of 10,000 briefs. By
-    then every file feeder wrote is closed (and the output flushed to disk), its worker
-    processes are gone and its lock is released by the exit itself; the output streams are
-    flushed here. A bug's traceback still goes the usual way.
+    A build makes millions of objects, almost none in cycles: the cyclic garbage collector
+    runs after 200,000 new ones rather than 700 (a fifth of a rebuild's time at 10,000
+    briefs otherwise). The library leaves its caller's settings alone.
     """
-    import gc
-
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        cli()
-        status = 0
-    except SystemExit as stop:  # how click ends every command
-        status = _exit_status(stop.code)
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):  # a closed pipe (`feeder tags | head`) or stream
-            stream.flush()
-    os._exit(status)
-
-
-def _exit_status(code: object) -> int:
-    """The exit status `sys.exit(code)` gives."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
+    gc.set_threshold(200_000, 20, 100)
+    cli()

@@ -1,10 +1,45 @@
-"""Words of `feeder --help` shared by several commands (the list of commands, each with its
-whole first sentence, and what -v and --strict do in each command), the option --bind of
-`feeder serve`, and `finish`, which adds `feeder init` (feeder/starter.py)."""
+"""What every command shares: the one place where a FeederError becomes `path:line: message`
+lines and an exit code (`reporting`), the clock (`utc_now`: nothing below the CLI reads it),
+and the words of `feeder --help` shared by several commands (the list of commands, each with
+its whole first sentence, and what -v and --strict do in each command), and --bind."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import NoReturn
+
 import click
+
+from feeder.errors import FeederError, Problem, errors_in
+
+
+def echo_problems(problems: Iterable[Problem], *, quiet: bool = False) -> None:
+    for problem in problems:
+        if problem.is_error or not quiet:
+            click.echo(str(problem), err=True)
+
+
+@contextmanager
+def reporting(quiet: bool) -> Iterator[None]:
+    """Turn user errors into their messages and exit code; a bug keeps its traceback."""
+    try:
+        yield
+    except FeederError as err:
+        echo_problems(err.problems, quiet=quiet)
+        count = len(errors_in(err.problems))
+        if count > 1:
+            click.echo(f"feeder: {count} errors", err=True)
+        exit_with(err.exit_code)
+
+
+def exit_with(code: int) -> NoReturn:
+    raise SystemExit(code)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class CommandList(click.Group):
@@ -42,10 +77,7 @@ BIND = click.option(
 
 
 def finish(cli: click.Group) -> None:
-    """Add `feeder init`; the options shared by several commands say what they do in each."""
-    from feeder.starter import init
-
-    cli.add_command(init)
+    """The options shared by several commands say what they do in each."""
     for texts, option in ((_VERBOSE_HELP, "verbose"), (_STRICT_HELP, "strict")):
         for name, text in texts.items():
             for param in cli.commands[name].params:

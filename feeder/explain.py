@@ -15,8 +15,7 @@ from feeder import frontmatter
 from feeder.brief import read_brief
 from feeder.config import Config
 from feeder.errors import Problem
-from feeder.sources import Source
-from feeder.text import slugify
+from feeder.text import Source, slugify
 
 
 def is_draft(source: Source | Problem) -> bool:

@@ -1,12 +1,11 @@
 """The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
 
-Each maker is pure (a `Site`, the settings and the files read by `read_assets` in; bytes
+Each maker is pure (a `Site`, the settings and the files read by `static.read_static` in; bytes
 out); `extra_outputs` gives them all, keyed like every other planned file (see
-cache.Deferred), for the build to add to its plan, with the files assets.read_assets read:
+cache.Deferred), for the build to add to its plan, with the files static.read_static read:
 the favicon named by the setting `favicon` and every file of `static/` in the project folder,
 which is published as it is (a file there replaces feeder's robots.txt, 404.html or favicon;
-one where a page or feed goes is an error). Reading those files, and keeping the publisher's
-own files in the output folder: feeder/assets.py.
+one where a page or feed goes is an error). Reading those files: feeder/static.py.
 """
 
 from __future__ import annotations
@@ -16,15 +15,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
-from feeder.assets import STATIC_FOLDER, Assets
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
+from feeder.pages import STYLESHEET, favicon_file, make_environment, template_problem
 from feeder.site import TAGS_FOLDER, Entry, Site
+from feeder.static import STATIC_FOLDER, StaticFiles
+from feeder.views import SiteView
 
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
@@ -45,13 +45,6 @@ _SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 # --- pure makers ---------------------------------------------------------------------------------
-
-def favicon_file(config: Config) -> str:
-    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
-    the suffix of the file the setting names."""
-    return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
-                        else ".svg")
-
 
 def robots_txt(config: Config) -> bytes:
     """Lets every crawler in and names the sitemap. (Crawlers read robots.txt at the root of
@@ -148,14 +141,12 @@ class _Sitemap:
                                      for n, part in enumerate(parts, 1)], "sitemap")
 
 
-def not_found_page(config: Config, templates: Mapping[str, str], compiled: Any = None) -> bytes:
+def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
     """`404.html` from the template of that name (which the publisher may replace): served
-    at any address, so its links start at the root of base_url's host (`/` or `/sub/`).
-    `compiled`: see pages.plan_pages."""
+    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
     import jinja2
 
     from feeder.opml import OPML_FILE
-    from feeder.pages import STYLESHEET, SiteView, _template_problem, make_environment
 
     root = urlsplit(config.base_url).path or "/"
     author = config.author.name if config.author else config.title
@@ -166,9 +157,9 @@ def not_found_page(config: Config, templates: Mapping[str, str], compiled: Any =
         "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
         "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
     try:
-        page = make_environment(templates, compiled).get_template(NOT_FOUND).render(values)
+        page = make_environment(templates).get_template(NOT_FOUND).render(values)
     except jinja2.TemplateError as exc:
-        problem = _template_problem(exc, templates)
+        problem = template_problem(exc, templates)
         if problem is None:
             raise
         raise ConfigError([problem]) from None
@@ -197,8 +188,8 @@ def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
     return digest.digest()[:20]
 
 
-def extra_outputs(site: Site, config: Config, templates: Mapping[str, str], assets: Assets,
-                  planned: Iterable[str], compiled: Any = None) -> dict[str, Extra]:
+def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
+                  assets: StaticFiles, planned: Iterable[str]) -> dict[str, Extra]:
     """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
     then `static/` (whose files replace any of those of the same name). The sitemap and
     404.html are made only when their key changed. Raises ConfigError when a file of
@@ -212,7 +203,7 @@ def extra_outputs(site: Site, config: Config, templates: Mapping[str, str], asse
     files = {name: Extra(_key(name, config.base_url, config.max_entries, entries=site.entries),
                          partial(sitemap.make, name)) for name in sitemap.names()}
     files[NOT_FOUND] = Extra(_key(NOT_FOUND, config, sorted(templates.items())),
-                             partial(not_found_page, config, templates, compiled))
+                             partial(not_found_page, config, templates))
     icon = assets.favicon if assets.favicon is not None else DEFAULT_ICON
     for rel, data in {ROBOTS: robots_txt(config), favicon_file(config): icon,
                       **assets.static}.items():

@@ -4,21 +4,17 @@ The only module that imports feedgen. Its defaults are not trusted: it reads the
 prepends entries and takes the RSS <link> from the last link added. So every date is set
 from the entries, entries are appended in the order given, the self link is added before
 the alternate one, and the generator carries no version (a version bump would otherwise
-rewrite every feed). Everything here is pure: a `Feed` in, bytes out. Each entry's XML is
-written by feedgen once per format and process and copied into every document that holds
-it (`_Fragments`, a memo of those pure results: the bytes are what feedgen writes for the
-whole document, which tests/test_feeds.py checks).
+rewrite every feed). Everything here is pure: a `Feed` (its entries with their HTML) in,
+bytes out.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import datetime, timezone
-from itertools import pairwise
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote
 
 from feedgen.ext.base import BaseExtension
@@ -105,7 +101,7 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     return fg
 
 
-def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
+def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | None = None) -> None:
     fe = fg.add_entry(order="append")
     fe.id(entry.id)
     fe.guid(entry.id, permalink=entry.id.startswith(("http://", "https://")))
@@ -117,6 +113,8 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
         fe.author({"name": entry.author})
         if dc:
             fe.dc.dc_creator(entry.author)
+    elif byline:
+        fe.author({"name": byline})
     for tag in entry.tags:
         fe.category(term=tag.slug, label=tag.name, scheme=scheme)
     # Summary = the short version (RSS <description>), content = the full text
@@ -125,47 +123,25 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool) -> None:
     fe.summary(entry.summary_html, type="html")
 
 
-def _scheme(feed: Feed, name: str) -> str:
-    """The categories' scheme in the entries of the file `name` of `feed` (JSON Feed has
-    none): with the file's name, what an entry's XML or JSON depends on besides itself."""
-    return "" if name == "feed.json" else feed.tag_scheme
-
-
 def atom_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an Atom 1.0 document (RFC 4287)."""
     fg = _generator(feed, config, "atom.xml", rss=False)
-    head = bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
-    entries = _FRAGMENTS.get(feed, "atom.xml")
-    if any(entry.author is None for entry in feed.entries):  # the site's author: a byline
-        byline = _atom_author(_feed_author(config).name)
-        entries = [xml if entry.author else
-                   xml.replace(b"</updated>\n", b"</updated>\n" + byline, 1)
-                   for entry, xml in zip(feed.entries, entries, strict=True)]
-    return _with_entries(head, b"</feed>", entries)
-
-
-def _atom_author(name: str) -> bytes:
-    """An entry's `<author>` as feedgen writes it (after `<updated>`), for an entry without
-    one of its own: readers show an entry's author, not the feed's."""
-    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"    <author>\n      <name>{escaped}</name>\n    </author>\n".encode()
+    byline = _feed_author(config).name  # readers show an entry's author, not the feed's
+    for entry in feed.entries:
+        _add_entry(fg, entry, feed.tag_scheme, dc=False, byline=byline)
+    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
 
 
 def rss_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an RSS 2.0 document, with atom:link rel="self" and content:encoded."""
     fg = _generator(feed, config, "rss.xml", rss=True)
-    if any(entry.author for entry in feed.entries):  # dc:creator: see _add_entry
+    dc = any(entry.author for entry in feed.entries)
+    if dc:  # dc:creator for each entry's author
         fg.load_extension("dc", atom=False, rss=True)
-    head = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
-                                                   xml_declaration=True)))
-    return _with_entries(head, b"</channel>", _FRAGMENTS.get(feed, "rss.xml"))
-
-
-def _with_entries(document: bytes, end: bytes, entries: list[bytes]) -> bytes:
-    """A document feedgen wrote without entries, with the entries' XML put where feedgen
-    puts them (last in the feed or channel, as `_entries_bytes` cut them out)."""
-    at = document.rindex(b"\n", 0, document.rindex(end)) + 1  # the end tag's line
-    return b"".join([document[:at], *entries, document[at:], b"\n"])
+    for entry in feed.entries:
+        _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author))
+    return _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
+                                                   xml_declaration=True))) + b"\n"
 
 
 def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
@@ -177,260 +153,6 @@ def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
         found.append(at)
         at = data.find(mark, at + len(mark))
     return found
-
-
-def _entries_bytes(entries: Sequence[Entry], scheme: str, name: str) -> list[bytes]:
-    """The XML of each of `entries` in a feed document `name` (see `_entries_in`)."""
-    return _entries_in(entries, scheme, (name,))[0]
-
-
-def _entries_in(entries: Sequence[Entry], scheme: str,
-                names: Sequence[str]) -> list[list[bytes]]:
-    """The XML of each of `entries` in a feed document of each of `names`: feedgen's, cut
-    out of a document of those entries alone, with the indentation they have in any feed
-    (for a JSON Feed, each item on one line, indented). Atom and RSS are both cut from one
-    feedgen document: its entries are made once for the two.
-
-    An entry's XML depends on nothing else in its feed (the categories' scheme is the
-    site's, dc:creator is declared wherever an entry has an author), so each entry is
-    written once per format and then copied into each feed that holds it (see _Fragments);
-    the entries a feed needs are written together (one document for each would take twice
-    as long).
-    """
-    written: list[list[bytes]] = []
-    document = None
-    for name in names:
-        if name == "feed.json":
-            written.append([f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
-                            for entry in entries])
-        elif not entries:
-            written.append([])
-        else:
-            if document is None:
-                document = _entries_document(entries, scheme, rss="rss.xml" in names)
-            written.append(_cut_entries(document, name == "rss.xml", len(entries)))
-    return written
-
-
-def _entries_document(entries: Sequence[Entry], scheme: str, *, rss: bool) -> Any:
-    """A feedgen document of `entries` alone, to cut them out of (`rss`: as RSS too)."""
-    fg = FeedGenerator()
-    fg.id(scheme)
-    fg.title("-")
-    fg.link(href=scheme)
-    fg.description("-")
-    fg.updated(entries[0].updated)
-    dc = rss and any(entry.author for entry in entries)
-    if dc:  # (an RSS extension only: the Atom document is the same with it or without)
-        fg.load_extension("dc", atom=False, rss=True)
-    for entry in entries:
-        _add_entry(fg, entry, scheme, dc=dc and bool(entry.author))
-    return fg
-
-
-def _cut_entries(fg: Any, rss: bool, count: int) -> list[bytes]:
-    """The XML of each of the `count` entries of the feedgen document `fg`, as Atom or RSS."""
-    if rss:
-        data = _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
-        start, end = b"<item>", b"</item>\n"
-    else:
-        data = bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
-        start, end = b"<entry>", b"</entry>\n"
-    # Each entry from the start of its first line (its indentation) to the next one's.
-    firsts = [data.rindex(b"\n", 0, at) + 1 for at in find_all(data, start)]
-    if len(firsts) != count:
-        raise RuntimeError(f"feedgen wrote {len(firsts)} entries of {count}")
-    firsts.append(data.rindex(end) + len(end))
-    return [data[first:after] for first, after in pairwise(firsts)]
-
-
-class EntriesToWrite(NamedTuple):
-    """Entries whose XML (or JSON) a build needs in the files `names` of feeds whose
-    categories' scheme is `scheme`."""
-
-    scheme: str
-    names: tuple[str, ...]
-    entries: tuple[Entry, ...]
-
-    def chunks(self, size: int) -> list[EntriesToWrite]:
-        """The same entries, `size` at a time."""
-        return [self._replace(entries=self.entries[at:at + size])
-                for at in range(0, len(self.entries), size)]
-
-
-def write_entries(todo: EntriesToWrite) -> list[list[bytes]]:
-    """The XML (or JSON) of each entry of `todo` in each of its files, as feeds copy it."""
-    return _entries_in(todo.entries, todo.scheme, todo.names)
-
-
-def entries_to_write(files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
-    """The entries of the feed files `files` (a feed, the name of its file) that this process
-    would write (each once): none unless it may keep them all (see keep_room_for). Worker
-    processes forked after `keep_written` has kept them copy them into their feeds, where
-    each would otherwise write most of them again."""
-    return _FRAGMENTS.missing(files)
-
-
-def keep_written(todo: EntriesToWrite, written: Sequence[Sequence[bytes]]) -> None:
-    """Keep `written`, the output of write_entries(todo) (made in another process)."""
-    _FRAGMENTS.keep_written(todo, written)
-
-
-class _Fragments:
-    """The XML of entries written, to copy into every feed that holds them: an entry is in
-    the combined feed and in each of its tags' feeds. At most `budget` bytes are kept: once
-    it is reached, further entries are written each time they are needed (the documents
-    come in path order, so an entry's next use is anywhere: keeping the first ones is as
-    good as any choice, and cheaper)."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.size = 0
-        self.found: dict[tuple[str, str], dict[bytes, bytes]] = {}
-        """(scheme, file name) -> entry digest -> the entry's XML or JSON."""
-
-    def __len__(self) -> int:
-        return sum(len(group) for group in self.found.values())
-
-    def get(self, feed: Feed, name: str) -> list[bytes]:
-        """The XML of each entry of `feed` in its file `name`."""
-        scheme = _scheme(feed, name)
-        found = self.found.setdefault((scheme, name), {})
-        missing = {entry.digest: entry for entry in feed.entries if entry.digest not in found}
-        made = dict(zip(missing, _entries_bytes(list(missing.values()), scheme, name),
-                        strict=True))
-        for digest, data in made.items():
-            self._keep(found, digest, data)
-        return [found.get(entry.digest) or made[entry.digest] for entry in feed.entries]
-
-    def _keep(self, found: dict[bytes, bytes], digest: bytes, data: bytes) -> None:
-        if self.size + len(data) <= self.budget:
-            found[digest] = data
-            self.size += len(data)
-
-    def missing(self, files: Iterable[tuple[Feed, str]]) -> list[EntriesToWrite]:
-        """The entries of the feed files `files` (a feed, the file's name) whose XML is not
-        kept, each once; none when they would not all be kept (see keep_room_for)."""
-        if self.budget < FRAGMENT_BUDGET:
-            return []
-        groups: dict[tuple[str, str], dict[bytes, Entry]] = {}
-        for feed, name in files:
-            scheme = _scheme(feed, name)
-            found = self.found.get((scheme, name), {})
-            group = groups.setdefault((scheme, name), {})
-            for entry in feed.entries:
-                if entry.digest not in found:
-                    group.setdefault(entry.digest, entry)
-        todo: list[EntriesToWrite] = []
-        xml: dict[tuple[str, tuple[bytes, ...]], int] = {}
-        """Where in `todo` the XML of the same entries goes (Atom and RSS: one task)."""
-        for (scheme, name), group in groups.items():
-            if not group:
-                continue
-            if name != "feed.json":
-                same = xml.setdefault((scheme, tuple(group)), len(todo))
-                if same < len(todo):
-                    todo[same] = todo[same]._replace(names=(*todo[same].names, name))
-                    continue
-            todo.append(EntriesToWrite(scheme, (name,), tuple(group.values())))
-        return todo
-
-    def keep_written(self, todo: EntriesToWrite, written: Sequence[Sequence[bytes]]) -> None:
-        """Keep the XML of `todo`'s entries written elsewhere (by write_entries)."""
-        for name, written_in in zip(todo.names, written, strict=True):
-            found = self.found.setdefault((todo.scheme, name), {})
-            for entry, data in zip(todo.entries, written_in, strict=True):
-                self._keep(found, entry.digest, data)
-
-    def clear(self) -> None:
-        self.found.clear()
-        self.size = 0
-
-    def kept(self, limit: int,
-             preferred: Iterable[Entry]) -> dict[tuple[str, str], dict[bytes, bytes]]:
-        """The entries' XML and JSON kept: all of it if it takes at most `limit` bytes,
-        else that of the first entries of `preferred` whose XML and JSON fit."""
-        if self.size <= limit:
-            return {group: dict(found) for group, found in self.found.items() if found}
-        chosen: dict[tuple[str, str], dict[bytes, bytes]] = {}
-        size = 0
-        groups = [(group, found) for group, found in self.found.items() if found]
-        for entry in preferred:
-            digest = entry.digest
-            for group, found in groups:
-                data = found.get(digest)
-                if data is not None:
-                    size += len(data)
-                    if size > limit:
-                        return chosen
-                    chosen.setdefault(group, {})[digest] = data
-        return chosen
-
-    def prime(self, stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],
-              files: Iterable[tuple[Feed, str]]) -> None:
-        """Keep the entries' XML or JSON of `stored` (kept by an earlier build: see
-        `kept`) that the feed files `files` hold."""
-        for feed, name in files:
-            group = (_scheme(feed, name), name)
-            given = stored.get(group)
-            if not given:
-                continue
-            found = self.found.setdefault(group, {})
-            for entry in feed.entries:
-                digest = entry.digest
-                if digest not in found:
-                    data = given.get(digest)
-                    if data is not None:
-                        self._keep(found, digest, data)
-
-
-FRAGMENT_BUDGET = 160 << 20
-"""Bytes of entries' XML and JSON a process may keep (see _Fragments) when every entry of
-the site fits: then each is written once per format. A larger site gets SMALL_BUDGET (in a
-document of N entries, one is found again only if kept: keeping a small part of them saves
-a small part of the time, and its memory is needed elsewhere: see docs/PERFORMANCE.md)."""
-SMALL_BUDGET = 16 << 20
-_ENTRY_EXTRA = 2048
-"""Bytes an entry takes in each format besides its HTML (its id, URL, title, dates, tags)."""
-_FRAGMENTS = _Fragments(SMALL_BUDGET)
-
-
-def kept_entries(limit: int, preferred: Iterable[Entry]
-                 ) -> dict[tuple[str, str], dict[bytes, bytes]]:
-    """The entries' XML and JSON this process wrote or was given (by `reuse_entries`),
-    by categories' scheme and file name, then by entry digest: at most `limit` bytes, those
-    of the first entries of `preferred` when there is more (a cold build writes every
-    entry: the newest are those a rebuild writes again). What a later build may give
-    `reuse_entries` (the build cache keeps them): the entries of the feeds a rebuild writes
-    are mostly those the last one wrote."""
-    return _FRAGMENTS.kept(limit, preferred)
-
-
-def reuse_entries(stored: Mapping[tuple[str, str], Mapping[bytes, bytes]],
-                  files: Iterable[tuple[Feed, str]]) -> None:
-    """Keep, for the feed files `files` (a feed, the name of its file), the XML and JSON of
-    their entries found in `stored` (see `kept_entries`): an entry's XML depends only on the
-    entry (its digest), the categories' scheme and the format."""
-    _FRAGMENTS.prime(stored, files)
-
-
-def forget_entries() -> None:
-    """Let go of the entries' XML kept so far (a new build starts: see _Fragments)."""
-    _FRAGMENTS.clear()
-    _FRAGMENTS.budget = SMALL_BUDGET
-
-
-def keep_room_for(entries: Iterable[Entry], files: Iterable[str] = tuple(FORMATS)) -> None:
-    """Let this process (and the workers it starts) keep the XML of every one of `entries`
-    in the feed files `files` (the published formats) when it takes at most FRAGMENT_BUDGET
-    bytes."""
-    names = set(files)
-    xmls = sum(name != "feed.json" for name in names)
-    jsons = len(names) - xmls
-    sizes = [entry.body.sizes for entry in entries]  # (the sums, in C: 10,000 at a time)
-    needed = xmls * sum(map(itemgetter(0), sizes)) + jsons * sum(map(itemgetter(1), sizes)) \
-        + len(names) * _ENTRY_EXTRA * len(sizes)
-    _FRAGMENTS.budget = FRAGMENT_BUDGET if needed <= FRAGMENT_BUDGET else SMALL_BUDGET
 
 
 def _plain_text_references(data: bytes) -> bytes:
@@ -484,7 +206,9 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     # One item a line: json's C encoder writes each (with `indent`, the pure-Python one
     # would write everything, several times slower).
     head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
-    items = b",\n".join(_FRAGMENTS.get(feed, "feed.json"))
+    items = b",\n".join(
+        f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+        for entry in feed.entries)
     listed = b"\n" + items + b"\n  " if items else b""
     return f'{head},\n  "items": ['.encode() + listed + b"]\n}\n"
 

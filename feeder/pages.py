@@ -4,7 +4,7 @@
 briefs, paged), `tags/index.html` (every tag), one page per tag (`tags/<slug>/index.html`,
 paged), and one page per brief at the URL its feed entries link to
 (`YYYY/MM/DD/<slug>/index.html`). Each planned page carries the key of everything it is made
-from and renders on demand, so the build cache skips the pages that cannot have changed;
+from and renders on demand, so a rebuild makes only the pages whose key changed;
 `render_pages` renders them all. Every page names its feeds in `<head>` with
 `<link rel="alternate">`, so browsers and feed readers discover them from the page address.
 
@@ -20,144 +20,43 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import jinja2
-import markupsafe
-from markupsafe import Markup
 
-from feeder.body import Body
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
-from feeder.extras import favicon_file
 from feeder.feeds import FORMATS, rfc3339
 from feeder.opml import OPML_FILE
-from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag
+from feeder.render import Rendered
+from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
+from feeder.views import (
+    EntryView,
+    FeedLink,
+    Pager,
+    SiteView,
+    TagLink,
+    TagView,
+    long_date,
+)
 
 STYLESHEET = "style.css"
 PAGE_FOLDER = "page"
 """Listing pages after the first live in `<folder>page/<n>/`."""
 
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
-# --- what the templates see ------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class FeedLink:
-    """One feed file, as a page links to it."""
-
-    title: str
-    """The feed's title with its format, e.g. `The Short of It: Russia (Atom)`."""
-    label: str
-    """The format: `Atom`, `RSS` or `JSON Feed`."""
-    type: str
-    """Its media type."""
-    href: str
-    """Relative to the page."""
-    url: str
-    """Absolute, under base_url: the address to paste into a feed reader."""
-
-
-@dataclass(frozen=True, slots=True)
-class TagLink:
-    name: str
-    slug: str
-    href: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class TagView:
-    """A tag with its page, its number of briefs and its feeds."""
-
-    name: str
-    slug: str
-    href: str
-    url: str
-    count: int | None
-    """How many briefs have the tag; None where a page does not show it (brief pages, and
-    older listing pages, so that they stay the same when a brief is added)."""
-    feeds: tuple[FeedLink, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryView:
-    """A brief as the pages show it."""
-
-    id: str
-    title: str
-    href: str
-    url: str
-    published: datetime
-    published_iso: str
-    published_text: str
-    updated: datetime | None
-    """Set only when the brief was updated after it was published."""
-    updated_iso: str
-    updated_text: str
-    author: str | None
-    tags: tuple[TagLink, ...]
-    body: Body = field(repr=False)
-    """Its HTML, read when a template shows it (a listing shows the summary only)."""
-
-    # Sanitised by render.py (nh3) before it got here, unless the publisher trusts every
-    # author (allow_raw_html): embedded as it is.
-    @property
-    def summary_html(self) -> Markup:
-        return Markup(self.body.summary_html)  # noqa: S704
-
-    @property
-    def summary_text(self) -> str:
-        """The short version as plain text, on one line."""
-        return self.body.summary_text
-
-    @property
-    def content_html(self) -> Markup:
-        return Markup(self.body.content_html)  # noqa: S704
-
-
-@dataclass(frozen=True, slots=True)
-class Pager:
-    """Where a listing page sits among its pages.
-
-    Older pages are numbered from the oldest (`page/1/` holds the first briefs ever
-    published) and hold `max_entries` briefs each, so adding a brief changes the latest page
-    only: an older page keeps its address and its bytes, as RFC 5005 archives do.
-    """
-
-    latest: bool
-    """The first page (`index.html` of its folder): the newest briefs."""
-    number: int
-    """The page's number: `page/<number>/` (the latest page is one more than the newest
-    older page)."""
-    prev_href: str | None
-    """Newer briefs."""
-    next_href: str | None
-    """Older briefs."""
-
-
-@dataclass(frozen=True, slots=True)
-class SiteView:
-    title: str
-    description: str
-    language: str
-    base_url: str
-    author: str
 
 
 # --- pure helpers ----------------------------------------------------------------------------
 
-def long_date(moment: datetime) -> str:
-    """`October 4, 2016`: English month names, the same on every machine (no locale)."""
-    return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
+def favicon_file(config: Config) -> str:
+    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
+    the suffix of the file the setting names."""
+    return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
+                        else ".svg")
 
 
 def relative(here: str, target: str) -> str:
@@ -165,7 +64,7 @@ def relative(here: str, target: str) -> str:
     unquoted, folders ending with `/`): up to the root, then down to the target, so that it
     depends on the depth of `here` alone (`relative("tags/a/", "tags/b/")` is
     `../../tags/b/`) and every link from the pages at one depth is made once."""
-    return "../" * here.count("/") + _quoted(target) or "./"
+    return "../" * here.count("/") + quote_path(target) or "./"
 
 
 _Key = TypeVar("_Key")
@@ -181,12 +80,6 @@ def _by_depth(memo: dict[tuple[_Key, int], _Made], key: _Key, here: str,
     if found is None:
         found = memo[key, depth] = make()
     return found
-
-
-@lru_cache(maxsize=4096)
-def _quoted(path: str) -> str:
-    """`quote(path)`: pages link to the same few folders (tags, feeds) again and again."""
-    return quote(path)
 
 
 def brief_folder(entry: Entry, config: Config) -> str:
@@ -216,7 +109,7 @@ class _Views:
 
     Pages link to the same few feeds and tags again and again, and show each brief on
     several listing pages; every link depends on the page's depth alone (see `relative`),
-    so each view of a feed, a tag or a brief is made once per depth and process.
+    so each view of a feed, a tag or a brief is made once per depth and build.
     """
 
     ENTRY_VIEWS = 20_000
@@ -278,7 +171,7 @@ class _Views:
             updated_text=long_date(updated) if updated else "",
             author=entry.author,
             tags=tuple(self.tag_link(tag, here) for tag in entry.tags),
-            body=entry.body,
+            html=entry.html,
         )
 
 
@@ -320,57 +213,21 @@ class _OverrideLoader(jinja2.BaseLoader):
         return sorted(self.sources)
 
 
-_NEW_STR = str.__new__
-_ESCAPE_INNER: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
-"""MarkupSafe 3's escaping of a plain string (2.x has none: its `escape` is in C)."""
-
-
-def _escape(value: Any) -> Markup:
-    """markupsafe.escape, without the costs MarkupSafe 3 adds where there is nothing to do: a
-    plain string is escaped into a Markup made directly, and a Markup (escaped already, and
-    immutable) is returned as it is. Pages call it for every value they show (a million
-    times in a build of 10,000 briefs: a fifth of the pages' time with markupsafe's)."""
-    kind = type(value)
-    if kind is str and _ESCAPE_INNER is not None:
-        return _NEW_STR(Markup, _ESCAPE_INNER(value))
-    if kind is Markup:
-        return value  # type: ignore[no-any-return]
-    return markupsafe.escape(value)
-
-
-class _Template(jinja2.Template):
-    """Jinja2's template, whose compiled code escapes values with `_escape`.
-
-    The code Jinja2 compiles takes `escape` from its module's names; where that is
-    markupsafe's, it is replaced there once, as the template is loaded. Should a Jinja2
-    version load templates otherwise, they escape with markupsafe's own, as before."""
-
-    @classmethod
-    def _from_namespace(cls, environment: jinja2.Environment,
-                        namespace: MutableMapping[str, Any], globals: Any) -> jinja2.Template:
-        if namespace.get("escape") is markupsafe.escape:
-            namespace["escape"] = _escape
-        return super()._from_namespace(environment, namespace, globals)
-
-
-def make_environment(overrides: Mapping[str, str],
-                     compiled: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
-    """A Jinja2 environment: the publisher's templates first, then the package's; compiled
-    templates kept in `compiled` (see cache.compiled_templates)."""
+def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
+    """A Jinja2 environment: the publisher's templates first, then the package's."""
     loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
     # auto_reload off: the templates cannot change during a build (they are read before it
     # starts), and checking costs a stat of each template file for every page.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                             auto_reload=False, bytecode_cache=compiled)
-    env.template_class = _Template
+                             auto_reload=False)
     env.filters["long_date"] = long_date
     env.filters["rfc3339"] = rfc3339
     return env
 
 
-def _template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
+def template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
     """Where in the publisher's templates `exc` happened, or None when it did not."""
     prefix = f"{TEMPLATES_FOLDER}/"
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.name is not None \
@@ -386,45 +243,42 @@ def _template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -
 
 
 class PlannedPage:
-    """A page not rendered yet: the key of everything it is made from, and how to make it.
+    """A page not rendered yet: the key of everything it is made from, the entries it shows
+    and how to make it (a site of 100,000 briefs plans over 100,000 pages: nothing is built
+    before it is made)."""
 
-    Small on purpose (a site of 100,000 briefs plans over 100,000 pages): the function that
-    builds its template values and their arguments, nothing built yet.
-    """
+    __slots__ = ("args", "entries", "key", "template", "values")
 
-    __slots__ = ("args", "here", "key", "made", "template", "values")
-
-    def __init__(self, key: bytes, template: str, here: str,
-                 values: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> None:
+    def __init__(self, key: bytes, template: str, values: Callable[..., dict[str, Any]],
+                 args: tuple[Any, ...], entries: tuple[Entry, ...] = ()) -> None:
         self.key = key
         """SHA-256 of the templates, the settings, the template's name, the page's folder
         and everything its values are made from (each brief by its digest): two pages with
         one key have the same bytes."""
         self.template = template
-        self.here = here
         self.values = values
         self.args = args
-        self.made: bytes | None = None
+        self.entries = entries
+        """The entries whose HTML the page shows (passed last to `values`)."""
 
-    def make(self) -> bytes:
-        """Renders the page. Raises ConfigError when a publisher's template fails."""
-        if self.made is not None:
-            return self.made
-        renderer = self.args[0]
-        made: bytes = renderer.make(self.template, self.here, self.values(*self.args))
+    def make(self, html: Mapping[bytes, Rendered] | None = None) -> bytes:
+        """Renders the page, with the HTML of its entries that have none from `html` (by
+        body digest). Raises ConfigError when a publisher's template fails."""
+        renderer, here = self.args[0], self.args[1]
+        values = self.values(*self.args, with_html(self.entries, html or {}))
+        made: bytes = renderer.make(self.template, here, values)
         return made
 
 
 class _Renderer:
     """Plans every page: its key now (cheap: digests only), its template values and bytes
-    when it is made (in a worker process, and only when the key changed)."""
+    when it is made (only when the key changed)."""
 
-    def __init__(self, site: Site, config: Config, overrides: Mapping[str, str],
-                 compiled: jinja2.BytecodeCache | None = None) -> None:
+    def __init__(self, site: Site, config: Config, overrides: Mapping[str, str]) -> None:
         self.site = site
         self.config = config
         self.overrides = overrides
-        self.env = make_environment(overrides, compiled)
+        self.env = make_environment(overrides)
         self.views = _Views(site, config)
         author = config.author.name if config.author else config.title
         self.site_view = SiteView(config.title, config.description, config.language,
@@ -455,9 +309,12 @@ class _Renderer:
         return digest.digest()
 
     def _plan(self, template: str, here: str, name: str, key: bytes,
-              values: Callable[..., dict[str, Any]], *args: Any) -> None:
-        """Plan the page `here + name`: `values(self, *args)` are its template's values."""
-        self.plan[here + name] = PlannedPage(key, template, here, values, (self, *args))
+              values: Callable[..., dict[str, Any]], *args: Any,
+              entries: tuple[Entry, ...] = ()) -> None:
+        """Plan the page `here + name`: `values(self, here, *args, entries)` are its
+        template's values."""
+        self.plan[here + name] = PlannedPage(key, template, values, (self, here, *args),
+                                             entries)
 
     def make(self, template: str, here: str, given: dict[str, Any]) -> bytes:
         given.setdefault("feeds", ())
@@ -470,7 +327,7 @@ class _Renderer:
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
         except jinja2.TemplateError as exc:
-            problem = _template_problem(exc, self.overrides)
+            problem = template_problem(exc, self.overrides)
             if problem is None:
                 raise  # the package's own templates are broken: a bug
             raise ConfigError([problem]) from None
@@ -497,11 +354,11 @@ class _Renderer:
             count = len(entries) if number == latest else None
             tag_part = None if tag is None else (tag.name, tag.slug, count)
             key = self._key(template, here, (pager, feed.folder, feed.title, tag_part), chunk)
-            self._plan(template, here, "index.html", key, _Renderer._values_listing, here,
-                       chunk, pager, feed, tag, count)
+            self._plan(template, here, "index.html", key, _Renderer._values_listing, pager,
+                       feed, tag, count, entries=tuple(chunk))
 
-    def _values_listing(self, here: str, chunk: Sequence[Entry], pager: Pager, feed: Feed,
-                        tag: Tag | None, count: int | None) -> dict[str, Any]:
+    def _values_listing(self, here: str, pager: Pager, feed: Feed, tag: Tag | None,
+                        count: int | None, chunk: Sequence[Entry]) -> dict[str, Any]:
         views = self.views
         return {"entries": tuple(views.entry(e, here) for e in chunk), "pager": pager,
                 "feeds": views.feed_links(feed, here),
@@ -513,9 +370,10 @@ class _Renderer:
         here = f"{TAGS_FOLDER}/"
         counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
         key = self._key("tags.html", here, (counts,), ())
-        self._plan("tags.html", here, "index.html", key, _Renderer._values_tags, here, counts)
+        self._plan("tags.html", here, "index.html", key, _Renderer._values_tags, counts)
 
-    def _values_tags(self, here: str, counts: tuple[tuple[Tag, int], ...]) -> dict[str, Any]:
+    def _values_tags(self, here: str, counts: tuple[tuple[Tag, int], ...],
+                     _entries: tuple[Entry, ...]) -> dict[str, Any]:
         views = self.views
         return {"tags": tuple(views.tag_view(tag, here, count) for tag, count in counts),
                 "feeds": views.feed_links(views.combined, here)}
@@ -530,16 +388,17 @@ class _Renderer:
         digest.update(b"brief.html\0" + here.encode("utf-8", "surrogatepass") + b"\0" +
                       entry.digest)
         self.plan[here + "index.html"] = PlannedPage(
-            digest.digest(), "brief.html", here, _Renderer._values_brief, (self, here, entry))
+            digest.digest(), "brief.html", _Renderer._values_brief, (self, here), (entry,))
 
-    def _values_brief(self, here: str, entry: Entry) -> dict[str, Any]:
+    def _values_brief(self, here: str, entries: tuple[Entry, ...]) -> dict[str, Any]:
         views = self.views
+        entry = entries[0]
         tags = tuple(views.tag_view(tag, here) for tag in entry.tags)
         combined_links = views.feed_links(views.combined, here)
         return {"entry": views.entry(entry, here), "tags": tags, "combined": combined_links,
                 "feeds": _chain(combined_links, *(tag.feeds for tag in tags))}
 
-    def _no_values(self) -> dict[str, Any]:
+    def _no_values(self, _here: str, _entries: tuple[Entry, ...]) -> dict[str, Any]:
         return {}
 
     def run(self) -> dict[str, PlannedPage]:
@@ -553,36 +412,22 @@ class _Renderer:
             self.brief(entry)
         self._plan(STYLESHEET, "", STYLESHEET, self._key(STYLESHEET, "", (), ()),
                    _Renderer._no_values)
-        if self.overrides:
-            self._try_each_template()
         return self.plan
-
-    def _try_each_template(self) -> None:
-        """Render the first page of each template now, so that a broken template of the
-        publisher's is reported before anything is written."""
-        tried: set[str] = set()
-        for page in self.plan.values():
-            if page.template not in tried:
-                tried.add(page.template)
-                page.made = page.make()
 
 
 def _chain(*groups: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
     return tuple(link for group in groups for link in group)
 
 
-def plan_pages(site: Site, config: Config, overrides: Mapping[str, str] | None = None,
-               compiled: jinja2.BytecodeCache | None = None) -> dict[str, PlannedPage]:
-    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure (but
-    for `compiled`, where the templates compiled by an earlier build are found, and these
-    kept: see cache.compiled_templates).
+def plan_pages(site: Site, config: Config,
+               overrides: Mapping[str, str] | None = None) -> dict[str, PlannedPage]:
+    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure.
 
     `overrides` maps template names (`index.html`, `style.css`, ...) to the text of the
-    publisher's own versions; each of those templates is tried on one page here, so that
-    most mistakes in them raise ConfigError (naming the file and line) before any page is
-    made.
+    publisher's own versions; a mistake in one raises ConfigError (naming the file and
+    line) when a page made from it is made.
     """
-    return _Renderer(site, config, overrides or {}, compiled).run()
+    return _Renderer(site, config, overrides or {}).run()
 
 
 def render_pages(site: Site, config: Config,

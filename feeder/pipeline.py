@@ -1,36 +1,47 @@
-"""The build: read files -> parse briefs -> index tags -> plan outputs -> write.
+"""The build: read sources -> parse briefs -> render -> plan the site -> make outputs -> write.
 
-Only `collect` (which reads the content folder) and `build` (which writes the output folder)
-touch the disk; `plan_outputs` is pure. Every problem in every brief is collected before
-anything is written, and any error leaves the output folder exactly as it was, unless
-`keep_going` asks to publish the valid briefs anyway.
+`build` and `check` are the library's entry points. Both read the brief files (through the
+build cache: a file whose stamp or hash did not change is not parsed or rendered again) and
+plan the site; `build` then makes the outputs whose key changed and writes them. Every
+problem in every brief is collected before anything is written, and any error leaves the
+output folder as it was, unless `keep_going` asks to publish the valid briefs anyway. The
+stages between reading and writing are pure; this module is the only user of the cache.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
+import os
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
 
-from feeder.cache import ENTRIES_BYTES, BuildCache, Deferred, Later, OutputKeys, Progress
-from feeder.config import Config
+from feeder import cache, manifest
+from feeder.archive import SizeBounds, html_needed
+from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
-from feeder.output import STAGING, Manifest, WriteReport, read_manifest, write_plan
-from feeder.parallel import LazyPlan, read_briefs, write_entries_ahead
+from feeder.output import Staging, WriteReport, stamp_of
+from feeder.plan import plan_files, plan_outputs, plan_site, site_of
+from feeder.site import (
+    Candidate,
+    Entry,
+    Site,
+    candidate,
+    check_unique,
+    group_feeds,
+    index_tags,
+    is_published,
+    make_entries,
+)
 from feeder.stability import EntryRecord, remembered, stability_warnings
+from feeder.static import StaticFiles, read_static
+from feeder.workers import Briefs, Progress, counted, load_html, read_all
 
-if TYPE_CHECKING:
-    from feeder.assets import Assets
-    from feeder.body import Body
-    from feeder.cache import Parsed
-    from feeder.site import Candidate, Site
-
-# The modules that parse, render and write feeds and pages are imported where they are used:
-# a build with nothing to do (see BuildCache.replay) never imports Markdown, nh3, feedgen,
-# lxml, PyYAML, dateutil or Jinja2. tests/test_cache.py checks it.
+__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
+           "plan_site"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +52,9 @@ class Options:
     future: bool = False
     keep_going: bool = False
     clean: bool = False
-    """Ignore the build cache (and rewrite it): `feeder build --clean`."""
+    """Read, parse and render every brief and make every output again (`build --clean`)."""
+    overwrite: bool = False
+    """Replace files in the output folder that feeder did not write (`build --overwrite`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +70,11 @@ class Collected:
     """Briefs read without error."""
     held_back: int
     """Valid briefs not published: drafts and briefs dated in the future."""
-    manifest: Manifest = field(default_factory=Manifest)
-    """The output folder's manifest, as the previous build left it."""
-    published: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """The entry ids the new manifest records (see stability.remembered)."""
-    steady: bool = False
-    """Whether a build reading the manifest this one writes would report and write the
-    same (see BuildCache.replay)."""
 
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site | None
-    """None when the build cache showed that nothing changed, so nothing was planned."""
+    site: Site
     report: WriteReport
     problems: tuple[Problem, ...]
     briefs: int
@@ -82,136 +87,99 @@ def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))
 
 
-def _parse_all(config: Config, cache: BuildCache,
-               progress: Progress | None) -> tuple[list[Candidate], list[Problem], int]:
-    """Every valid brief, in the order of the content folder, with the problems of every
-    brief file and how many there are: unchanged briefs as the last build had them
-    (BuildCache.known), the others looked up in the cache, or parsed and rendered."""
-    from feeder.site import candidate
+# --- checking and planning --------------------------------------------------------------------
 
-    if not config.content_dir.is_dir():
-        raise ConfigError([Problem(config.display_path(config.content_dir), None,
-                                   "content folder not found; create it or set content_dir")])
-    infos, scan_problems = cache.scan()
-    cache.read_known()
-    fresh = cache.unknown(infos)
-    problems = list(scan_problems)
-    candidates: list[Candidate] = []
-    # The fresh files are parsed (a few by a child process) while the known briefs are
-    # decoded here; a known brief that cannot be decoded after all is parsed here, after.
-    with contextlib.closing(read_briefs(config, fresh, cache, progress=progress)) as parsed:
-        known = cache.known(infos)
-        fresh_rels = {info.rel for info in fresh}
-        late = [info for info, found in zip(infos, known, strict=True)
-                if found is None and info.rel not in fresh_rels]
-        with contextlib.closing(read_briefs(config, late, cache)) as parsed_late:
-            for info, found in zip(infos, known, strict=True):
-                if found is None:
-                    brief = next(parsed if info.rel in fresh_rels else parsed_late)
-                    problems.extend(brief.problems)
-                    if brief.brief is not None:
-                        candidates.append(candidate(config, brief.brief, _rendered(brief)))
-                else:
-                    candidates.append(found[0])
-                    problems.extend(found[1])
-    return candidates, problems, len(infos) + len(scan_problems)
+@dataclass
+class _Checked:
+    entries: list[Entry]
+    problems: list[Problem]
+    briefs: int
+    held: dict[str, EntryRecord]
+    """The valid briefs held back, by entry id."""
 
 
-def _rendered(parsed: Parsed) -> Body:
-    if parsed.rendered is None:  # read_briefs renders every valid brief
-        raise RuntimeError(f"{parsed.info.path} was not rendered")
-    return parsed.rendered
-
-
-def collect(config: Config, *, now: datetime, options: Options = Options(),
-            cache: BuildCache | None = None, progress: Progress | None = None) -> Collected:
-    """Read, parse and check every brief, and plan the site from the publishable ones.
-
-    `cache` skips reading, parsing and rendering unchanged briefs (and learns the others).
-    Raises ConfigError when the content folder is missing. Content errors are returned in
-    `problems`, not raised, so that `check` can list them; `build` raises them.
-    """
-    from feeder.site import check_unique, index_tags, is_published, make_entries, plan_site
-
-    cache = cache or BuildCache(config, None, read=False, write=False)
-    candidates, problems, files = _parse_all(config, cache, progress)
-    cache.note_briefs(candidates, now=now, options=options)
-    valid = candidates
+def check_briefs(config: Config, read: Briefs, *, now: datetime,
+                 options: Options) -> _Checked:
+    """The entries to publish from the briefs read, with every problem found."""
+    problems = [*read.problems]
+    valid: list[Candidate] = []
+    for _info, stored in read.files:
+        problems.extend(stored.problems)
+        if stored.brief is not None and stored.body is not None:
+            valid.append(candidate(config, stored.brief, stored.body))
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
         clashing = {p.path for p in unique_problems}
-        valid = [b for b in valid if b.path not in clashing]
+        valid = [item for item in valid if item.brief.path not in clashing]
     published: list[Candidate] = []
-    held: list[Candidate] = []
-    for brief in valid:
-        publish = is_published(brief, now, drafts=options.drafts, future=options.future)
-        (published if publish else held).append(brief)
-    tags, tag_problems = index_tags(published)
+    held: dict[str, EntryRecord] = {}
+    for item in valid:
+        if is_published(item.brief, now, drafts=options.drafts, future=options.future):
+            published.append(item)
+        else:
+            held[item.id] = EntryRecord(item.brief.path, item.brief.title)
+    tags, tag_problems = index_tags(item.brief for item in published)
     problems.extend(tag_problems)
-    entries = make_entries(published, tags)
-    cache.keep_briefs(candidates, {entry.path: entry for entry in entries})
-    site = plan_site(entries, config) if entries else None
-    kept = {b.id: EntryRecord(b.path, b.title) for b in held}
-    count = len(valid)
-    del candidates, valid, published, held  # the entries have what is needed (memory)
-    # Ids published by earlier builds that this one would drop or change: warnings.
-    manifest, manifest_problems = read_manifest(config.output_dir)
-    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
-    failed = {p.path for p in errors_in(problems)}
-    warnings = stability_warnings(manifest.entries, current, held=kept, failed=failed)
-    problems += [*manifest_problems, *warnings]
-    recorded = remembered(manifest.entries, current, held=kept, failed=failed)
-    # The same briefs checked against the manifest this build writes: if that changes
-    # nothing, a rebuild would do exactly this again (and the build cache can replay it).
-    steady = not manifest_problems and \
-        remembered(recorded, current, held=kept, failed=failed) == recorded and \
-        stability_warnings(recorded, current, held=kept, failed=failed) == warnings
-    # The earlier entries are needed from now on only where this build does not record
-    # them (see output.write_plan's interim manifest): keep only those (memory).
-    manifest = replace(manifest, entries={entry: record for entry, record
-                                          in manifest.entries.items() if entry not in recorded})
-    return Collected(site, _sorted(problems), files, count, len(kept), manifest, recorded,
-                     steady)
+    return _Checked(make_entries(published, tags), problems, len(valid), held)
 
 
-def plan_deferred(site: Site, config: Config, templates: Mapping[str, str] | None = None,
-                  compiled: Any = None, assets: Assets | None = None) -> dict[str, Deferred]:
-    """Every file of the site, not made yet: relative POSIX path -> how to make its bytes,
-    with the key of what they are made from (see cache.Deferred). Pure (`compiled`: see
-    pages.plan_pages)."""
-    from functools import partial
-
-    from feeder.feeds import RENDERERS
-    from feeder.opml import OPML_FILE, opml_bytes
-    from feeder.pages import plan_pages
-
-    keys = OutputKeys()
-    plan: dict[str, Deferred] = {}
-    names = config.feed_files
-    for feed in site.feeds:
-        for name in names:
-            plan[feed.folder + name] = Later(keys.feed(feed, name),
-                                             partial(RENDERERS[name], feed, config))
-    plan.update(plan_pages(site, config, templates, compiled))
-    plan[OPML_FILE] = Later(None, partial(opml_bytes, site, config))
-    # The sitemap, robots.txt, 404.html, the favicon and static/ (feeder/extras.py).
-    from feeder.assets import Assets
-    from feeder.extras import extra_outputs
-
-    plan.update(extra_outputs(site, config, templates or {}, assets or Assets(), plan, compiled))
-    return plan
+def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
+               ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
+    """Warnings for ids published before that this build drops or changes, and the entries
+    the record keeps."""
+    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
+    failed = {p.path for p in errors_in(checked.problems)}
+    warnings = stability_warnings(before, current, held=checked.held, failed=failed)
+    return warnings, remembered(before, current, held=checked.held, failed=failed)
 
 
-def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None = None,
-                 assets: Assets | None = None) -> dict[str, bytes]:
-    """Every file of the site: relative POSIX path -> bytes. Pure.
+def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
+               entries: list[Entry]) -> Site:
+    grouped = group_feeds(entries, config)
+    sizes = SizeBounds(config)
+    needed = html_needed(grouped[2], config, sizes)
+    html = load_html(config, db, read, needed) if needed else {}
+    return site_of(grouped, config, html, sizes)
 
-    `templates` are the publisher's page templates (see `read_templates`), `assets` the
-    favicon and static files (see extras.read_assets).
+
+def collect(config: Config, *, now: datetime, options: Options = Options(),
+            html: bool = True) -> Collected:
+    """Read and check every brief and plan the site, writing nothing (`feeder check`).
+
+    With `html`, every entry of the site carries its HTML (so that every output can be
+    made from it); without, only the digests (enough to check and list the site). Raises
+    ConfigError when the content folder is missing. Content errors are returned in
+    `problems`, not raised.
     """
-    return {rel: deferred.make() for rel, deferred in plan_deferred(
-        site, config, templates, assets=assets).items()}
+    db = cache.open_readonly(config.cache_dir, cache.environment(config))
+    try:
+        before, stored, unreadable = _read_state(db, "")
+        if unreadable and db is not None:
+            db.close()
+            db = None
+        read = read_all(config, stored)
+        if html:
+            read.html.update(load_html(config, db, read, [
+                stored.body.digest for _, stored in read.files if stored.body is not None]))
+            read.files = [(info, stored._replace(body=replace(stored.body,
+                                                              html=read.html[stored.body.digest])))
+                          if stored.body is not None and stored.body.digest in read.html
+                          else (info, stored) for info, stored in read.files]
+        checked = check_briefs(config, read, now=now, options=options)
+        warnings, _record = _stability(checked, before.entries)
+        site = _plan_site(config, db, read, checked.entries) if checked.entries else None
+    finally:
+        if db is not None:
+            db.close()
+    return Collected(site, _sorted([*checked.problems, *warnings]), len(read.files) +
+                     len(read.problems), checked.briefs, len(checked.held))
+
+
+def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
+    """Read and check every brief, writing nothing (`feeder check`): `collect` without the
+    HTML."""
+    return collect(config, now=now, options=options, html=False)
 
 
 def read_templates(config: Config) -> dict[str, str]:
@@ -219,8 +187,6 @@ def read_templates(config: Config) -> dict[str, str]:
 
     Raises ConfigError when one cannot be read as UTF-8 text.
     """
-    from feeder.config import TEMPLATES_FOLDER
-
     folder = config.root / TEMPLATES_FOLDER
     if not folder.is_dir():
         return {}
@@ -240,86 +206,146 @@ def read_templates(config: Config) -> dict[str, str]:
     return templates
 
 
+# --- building ---------------------------------------------------------------------------------
+
 def build(config: Config, *, now: datetime, options: Options = Options(),
           on_wait: Callable[[str], None] | None = None,
           progress: Progress | None = None) -> BuildResult:
-    """Build the feeds of the project into its output folder.
+    """Build the feeds and pages of the project into its output folder.
 
     `now` decides which briefs are in the future. Raises ContentError (listing every
     problem) when a brief is invalid, unless `options.keep_going`; the output folder is then
     left exactly as it was. Raises ConfigError or OutputError (also when another build of
     the project holds the lock for longer than `lock_timeout`; `on_wait` hears of the wait).
-    The build cache (`cache_dir`) skips the work whose inputs did not change, unless
-    `options.clean`; `progress` hears how far the long stages are.
     """
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
         templates = read_templates(config)
-        from feeder.assets import read_assets
-
-        assets = read_assets(config)
-        cache = BuildCache(config, (replace(options, clean=False), sorted(templates.items()),
-                                    assets.digest()), read=not options.clean)
+        static = read_static(config)
+        folder = config.cache_dir
+        db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
+                                        cache.environment(config))
         try:
-            return _build_locked(config, cache, templates, now=now, options=options,
-                                 progress=progress, assets=assets)
+            return _build(config, db, (templates, static), warnings, now=now,
+                          options=options, progress=progress)
         finally:
-            cache.wait()  # for the cache's children, also when the build fails
+            db.close()
 
 
-def _build_locked(config: Config, cache: BuildCache, templates: dict[str, str], *,
-                  now: datetime, options: Options, progress: Progress | None,
-                  assets: Assets) -> BuildResult:
-    # A build stopped while staging its files (see output.STAGING) left temporary files
-    # that only a build that writes sweeps away: then do not replay.
-    replay = None if (config.output_dir / STAGING).exists() else cache.replay(now)
-    if replay is not None:  # nothing changed since the last build: it would do the same
-        return BuildResult(None, WriteReport((), (), replay.outputs), replay.problems,
-                           replay.briefs, replay.held_back, replay.feeds)
-    cache.start_recording()
-    from feeder.feeds import forget_entries, keep_room_for, kept_entries, reuse_entries
+def _read_state(db: sqlite3.Connection | None, shown: str
+                ) -> tuple[manifest.Record, dict[str, cache.Stored], tuple[Problem, ...]]:
+    """The record of the last build and the briefs the cache remembers. A database that
+    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, with one
+    warning."""
+    if db is None:
+        return manifest.Record({}, {}), {}, ()
+    try:
+        return manifest.read_record(db), cache.stored_briefs(db), ()
+    except sqlite3.Error as exc:
+        return manifest.Record({}, {}), {}, (cache.forget_all(db, shown, exc),)
 
-    forget_entries()  # the entries' XML kept by an earlier build in this process (serve)
-    manifest_before = cache.manifest_before()
-    collected = collect(config, now=now, options=options, cache=cache, progress=progress)
-    problems = collected.problems
+
+def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], StaticFiles],
+           warnings: tuple[Problem, ...], *, now: datetime, options: Options,
+           progress: Progress | None) -> BuildResult:
+    record, stored, unreadable = _read_state(db, config.display_path(config.cache_dir)
+                                             if config.cache_dir else "")
+    warnings += unreadable
+    if not record.files:
+        legacy, legacy_problems = manifest.read_legacy(config.output_dir)
+        record = legacy or record
+        warnings += legacy_problems
+    read = read_all(config, {} if options.clean else stored, progress)
+    checked = check_briefs(config, read, now=now, options=options)
+    dropped, published = _stability(checked, record.entries)
+    problems = _sorted([*checked.problems, *dropped, *warnings])
     if errors_in(problems) and not options.keep_going:
-        cache.save()
+        cache.save_briefs(db, read.rows, read.gone)
         raise ContentError(problems)
-    if collected.site is None:
-        cache.save()
-        held = f" ({collected.held_back} held back as drafts or dated in the future)" \
-            if collected.held_back else ""
+    if not checked.entries:
+        cache.save_briefs(db, read.rows, read.gone)
+        held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
+            if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
-    site = collected.site
-    keep_room_for(site.entries, config.feed_files)
-    cache.bodies.room_for([entry.body for entry in site.entries])
-    plan = plan_deferred(site, config, templates, cache.compiled_templates(), assets)
-    from feeder.assets import foreign_files
-    from feeder.extras import Extra
-
-    foreign_files(config.output_dir, {rel: file.make for rel, file in plan.items()
-                                      if isinstance(file, Extra)},
-                  collected.manifest.files, config.display_path(config.output_dir))
-    known = cache.unchanged_outputs(plan, collected.manifest.files)
-    names = config.feed_files
-    feed_files = [(feed, name) for feed in site.feeds for name in names
-                  if feed.folder + name not in known]
-    if feed_files:  # (a build that writes no feed neither reads the entries' XML nor keeps it)
-        reuse_entries(cache.stored_entries(), feed_files)
-    write_entries_ahead(feed_files, progress=progress)
-    with LazyPlan(plan, known, progress=progress) as lazy:
-        report = write_plan(lazy, config.output_dir, manifest=collected.manifest,
-                            entries=collected.published,
-                            display=config.display_path(config.output_dir), known=known,
-                            stager=lazy.stage)
-        outputs = lazy.output_keys()
-    counts, steady = (collected.briefs, collected.held_back), collected.steady
-    # Every planned page and feed, both manifests: let them go before the cache is saved.
-    del plan, lazy, collected
-    cache.save(result=(problems, *counts, len(site.feeds)), outputs=outputs,
-               manifest_before=manifest_before, steady=steady, unchanged=known,
-               entries=kept_entries(ENTRIES_BYTES, site.entries) if feed_files else None)
-    return BuildResult(site, report, _sorted([*problems, *cache.problems]), *counts,
+    site = _plan_site(config, db, read, checked.entries)
+    report = _write(config, db, read, site, files, record, options, progress)
+    cache.save_briefs(db, read.rows, read.gone)
+    manifest.save_entries(db, record.entries, published)
+    return BuildResult(site, report, problems, checked.briefs, len(checked.held),
                        len(site.feeds))
+
+
+def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
+    """Whether the output `rel` holds what the key says, as the last build left it (`root`:
+    the output folder, ending with a separator)."""
+    return key is not None and written is not None and written.key == key and \
+        written.stamp is not None and stamp_of(root + rel) == written.stamp
+
+
+def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
+           files: tuple[Mapping[str, str], StaticFiles], record: manifest.Record,
+           options: Options, progress: Progress | None) -> WriteReport:
+    """Make the outputs whose key changed and write them (`files`: the publisher's templates
+    and static files); update the record."""
+    root = config.output_dir
+    plan = plan_files(site, config, *files)
+    prefix = os.path.join(root, "")  # noqa: PTH118 - a string per output, no Path
+    todo = [rel for rel, output in plan.items()
+            if options.clean or not _kept(prefix, rel, output.key, record.files.get(rel))]
+    html = load_html(config, db, read, {entry.body.digest for rel in todo
+                                        for entry in plan[rel].entries
+                                        if entry.body.html is None})
+    made: dict[str, manifest.Written] = {}
+    stale = [rel for rel in record.files if rel not in plan]
+    with Staging(root, config.display_path(root), record.files.keys(),
+                 options.overwrite) as staging:
+        for rel in counted(todo, progress, "writing", len(todo)):
+            output = plan[rel]
+            data = output.make(html)
+            staging.stage(rel, data)
+            made[rel] = manifest.Written(hashlib.sha256(data).hexdigest(), output.key, None)
+        staging.check_foreign()
+        staging.sync()
+        # Claim the new files before they appear: a build killed among the renames leaves
+        # no file that the next one would not know it may replace.
+        manifest.save_files(db, {rel: written._replace(key=None) for rel, written
+                                 in made.items() if rel not in record.files}, ())
+        report = staging.commit(stale)
+    manifest.save_files(db, {rel: written._replace(stamp=stamp_of(root / rel))
+                             for rel, written in made.items()}, stale)
+    skipped = [rel for rel in plan if rel not in made]
+    return WriteReport(report.written, report.removed,
+                       tuple(sorted([*skipped, *report.unchanged])))
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFeeds:
+    """The subscription feeds to announce to the hubs (`feeder ping`)."""
+
+    urls: tuple[str, ...]
+    since_found: bool
+    """Whether the saved record to compare with was found (else every feed counts)."""
+
+
+def changed_feeds(config: Config, *, now: datetime, options: Options = Options(),
+                  since: Path | None = None) -> ChangedFeeds:
+    """The URLs of the feed files the last build wrote that differ from those of `since`, a
+    copy of the build record saved at the last deployment (every feed without it).
+
+    Raises ContentError when nothing was built yet, ConfigError when `since` is not a copy
+    of the record.
+    """
+    from feeder.websub import changed_feed_urls, changed_files
+
+    db = cache.open_readonly(config.cache_dir, None)
+    built = {rel: w.sha for rel, w in manifest.read_record(db).files.items()} if db else {}
+    if db is not None:
+        db.close()
+    collected = collect(config, now=now, options=options, html=False)
+    if not built or collected.site is None:
+        raise ContentError([Problem(config.display_path(config.output_dir), None,
+                                    "nothing built here: run feeder build")])
+    before = manifest.read_file_hashes(since, since.as_posix()) if since else None
+    urls = changed_feed_urls(collected.site, changed_files(before or {}, built))
+    return ChangedFeeds(urls, since is None or before is not None)

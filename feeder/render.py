@@ -9,21 +9,21 @@ would resolve it, because feed readers show entries away from the site.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import threading
 from collections.abc import Callable
-from functools import cache, lru_cache
-from importlib import import_module
+from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urljoin
 
 import markdown
 import nh3
 
-from feeder.body import Rendered
 from feeder.text import strip_xml_forbidden
 
-__all__ = ["Rendered", "markdown_to_html", "render", "sanitise"]
+__all__ = ["Rendered", "Sizes", "markdown_to_html", "render", "sanitise", "text_sizes"]
 
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _TAGS = frozenset(nh3.ALLOWED_TAGS | {"tfoot"})
@@ -39,103 +39,64 @@ _RAW_URL_ATTRIBUTE = re.compile(r"""(\b(?:href|src|cite)\s*=\s*)("[^"]*"|'[^']*'
 _SPACE = re.compile(r"\s+")
 
 
+_XML_TEXT = {"&": 4, "<": 3, ">": 3, "\r": 4}
+"""What lxml adds for each character it escapes in text (`&` -> `&amp;`, `\r` -> `&#13;`)."""
+_XML_ATTRIBUTE = {**_XML_TEXT, '"': 5, "\n": 4, "\t": 3}
+"""The same in an attribute value."""
+_JSON = {'"': 1, "\\": 1, "\n": 1, "\r": 1, "\t": 1}
+"""What json.dumps(ensure_ascii=False) adds (other control characters never reach a feed)."""
+_WEIGHTS = tuple((char, _XML_TEXT.get(char, 0), _XML_ATTRIBUTE.get(char, 0), _JSON.get(char, 0))
+                 for char in sorted(_XML_ATTRIBUTE.keys() | _JSON.keys()))
+
+Sizes = tuple[int, int]
+"""At least the bytes a brief's texts take in a feed once escaped (see `text_sizes`): in Atom
+and RSS (the content and summary HTML, in XML text) and in JSON Feed (the content HTML and
+the summary as plain text)."""
+
+
+def text_sizes(text: str) -> tuple[int, int, int]:
+    """At least the bytes `text` takes in UTF-8 once escaped: in XML text, in an XML attribute
+    value and in JSON."""
+    size = len(text) if text.isascii() else len(text.encode())
+    xml = attribute = json = size
+    for char, in_text, in_attribute, in_json in _WEIGHTS:
+        count = text.count(char)
+        xml += in_text * count
+        attribute += in_attribute * count
+        json += in_json * count
+    return xml, attribute, json
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A brief's HTML, ready to embed."""
+
+    summary_html: str
+    summary_text: str
+    """The short version as plain text, on one line."""
+    content_html: str
+
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the three texts (each with its length)."""
+        texts = (self.summary_html, self.summary_text, self.content_html)
+        head = repr([len(text) for text in texts])
+        return hashlib.sha256("\0".join([head, *texts]).encode("utf-8", "surrogatepass")).digest()
+
+    @property
+    def sizes(self) -> Sizes:
+        content = text_sizes(self.content_html)
+        return (content[0] + text_sizes(self.summary_html)[0],
+                content[2] + text_sizes(self.summary_text)[2])
+
+
 EXTENSIONS = ("extra", "sane_lists")
 """The Python-Markdown extensions briefs are written for (Markdown Extra, saner lists)."""
 
-# Python-Markdown spends most of its time looking for syntax a brief does not use: trying
-# each extension, block processor and inline pattern on every block. Each of those needs
-# some character or string in the text, or a line that starts with one; one that cannot
-# match cannot change the HTML and is left out, which makes Markdown three times as fast on
-# plain prose, twice with links and emphasis (tests/test_render.py checks that the HTML is
-# the same on any text).
-
-_NESTING = re.compile(r"(?:[ \t>:]|[-*+](?=[ \t])|\d+[.)](?=[ \t])|\[\^[^\]\n]*\]:)*")
-"""What nests blocks at the start of a line: indentation, quote marks, definitions' colons,
-list markers and footnote labels. Markdown takes it away before it parses what is inside."""
-_MAY_NEST = frozenset(" \t>:-*+[0123456789")
-
-
-def _line_starts(text: str) -> set[str]:
-    """The characters at the start of the lines of `text` (a carriage return starts one too:
-    Markdown makes it a newline) up to the first one past what nests blocks there."""
-    starts: set[str] = set()
-    for line in text.replace("\r", "\n").split("\n") if "\r" in text else text.split("\n"):
-        nested = _NESTING.match(line) if line[:1] in _MAY_NEST else None
-        if nested is not None:
-            starts.update(line[:nested.end() + 1])
-        else:
-            starts.add(line[:1])
-    return starts
-
-
-_Test = Callable[[str, set[str]], bool]
-"""Whether a text (with its _line_starts) may hold some syntax."""
-
-# The extensions of "extra", in its order. md_in_html changes how raw HTML is parsed: any
-# "<". A definition list needs a ":" at the start of a line, where raw HTML taken out of the
-# text can also leave one.
-_EXTRA: tuple[tuple[str, _Test], ...] = (
-    ("fenced_code", lambda text, _starts: "```" in text or "~~~" in text),
-    ("footnotes", lambda text, _starts: "[^" in text),
-    ("attr_list", lambda text, _starts: "{" in text),
-    ("def_list", lambda text, starts: ":" in starts or ("<" in text and ":" in text)),
-    ("tables", lambda text, _starts: "|" in text),
-    ("abbr", lambda text, _starts: "*[" in text),
-    ("md_in_html", lambda text, _starts: "<" in text),
-)
-
-# The block processors that look for their syntax anywhere in a block (by the names
-# Python-Markdown registers them under). A rule or a Setext heading's underline is a line
-# of "-", "=", "*" or "_".
-_BLOCKS: tuple[tuple[str, _Test], ...] = (
-    ("hashheader", lambda text, _starts: "#" in text),
-    ("setextheader", lambda _text, starts: not starts.isdisjoint("-=*_")),
-    ("hr", lambda _text, starts: not starts.isdisjoint("-=*_")),
-    ("quote", lambda text, _starts: ">" in text),
-    ("reference", lambda text, _starts: "[" in text),
-)
-
-# The inline patterns, each with the strings one of which a match needs. They run on the
-# text of the parsed blocks: the text itself once Markdown has normalised its whitespace (a
-# tab becomes spaces, "\r" a newline), with placeholders of letters and digits where it
-# took something out. Raw HTML taken out of a text can leave new neighbours (two spaces
-# before a newline, for one): a text with any "<" keeps every pattern and block processor.
-_INLINE: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("backtick", ("`",)),
-    ("escape", ("\\",)),
-    ("footnote", ("[^",)),
-    ("reference", ("[",)),
-    ("link", ("[",)),
-    ("image_link", ("![",)),
-    ("image_reference", ("![",)),
-    ("short_reference", ("[",)),
-    ("short_image_ref", ("![",)),
-    ("autolink", ("<",)),
-    ("automail", ("<",)),
-    ("linebreak", ("  \n", "\t", "\r")),
-    ("html", ("<",)),
-    ("entity", ("&",)),
-    ("em_strong", ("*", "_")),
-)
-_MARKS = frozenset(mark for _name, marks in _INLINE for mark in marks)
-
-
-@lru_cache(maxsize=64)  # one per extensions and patterns in use: few, and 0.15 ms to make
-def _markdown(extensions: tuple[str, ...], unused_inline: tuple[str, ...] = (),
-              unused_blocks: tuple[str, ...] = ()) -> markdown.Markdown:
-    """Markdown with `extensions` (of Python-Markdown's own), without the inline patterns
-    `unused_inline` and the block processors `unused_blocks`. The extensions are given as
-    objects made from their modules, imported when first used: by name, Markdown looks for
-    each among the entry points of every installed package first (about 30 ms the first
-    time). "extra" is the same as its seven extensions in its order (which is what it
-    registers, by name)."""
-    made = [import_module(f"markdown.extensions.{name}").makeExtension() for name in extensions]
-    md = markdown.Markdown(extensions=made, output_format="html")
-    for name in unused_inline:
-        md.inlinePatterns.deregister(name, strict=False)  # "footnote": only with footnotes
-    for name in unused_blocks:
-        md.parser.blockprocessors.deregister(name)
-    return md
+@cache
+def _markdown() -> markdown.Markdown:
+    """Python-Markdown with EXTENSIONS, made once per process and reset before each use."""
+    return markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
 
 
 # Most briefs are plain prose: paragraphs and "#" headings, with nothing Markdown could read
@@ -144,7 +105,7 @@ def _markdown(extensions: tuple[str, ...], unused_inline: tuple[str, ...] = (),
 
 _NOT_PLAIN = re.compile(r"[\\`*_\[\]<>{}|\t\r\x02\x03]")
 """Characters that may be syntax anywhere in a line (or Markdown's placeholders)."""
-_NOT_PLAIN_START = _MAY_NEST | frozenset("=~#")
+_NOT_PLAIN_START = frozenset(" \t>:-*+[0123456789=~#")
 """Characters that may be syntax at the start of a line: nesting, Setext underlines,
 fences, headings."""
 _PLAIN_HEADING = re.compile(r"(#{1,6}) ([^#]*)")
@@ -193,14 +154,7 @@ def markdown_to_html(text: str) -> str:
     plain = _plain_html(text)
     if plain is not None:
         return plain
-    starts = _line_starts(text)
-    used = (*(name for name, may_use in _EXTRA if may_use(text, starts)), "sane_lists")
-    if "<" in text:
-        return _markdown(used).reset().convert(text)
-    present = {mark for mark in _MARKS if mark in text}
-    inline = tuple(name for name, marks in _INLINE if present.isdisjoint(marks))
-    blocks = tuple(name for name, may_use in _BLOCKS if not may_use(text, starts))
-    return _markdown(used, inline, blocks).reset().convert(text)
+    return _markdown().reset().convert(text)
 
 
 def _absolute(base: str, value: str) -> str | None:

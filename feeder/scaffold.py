@@ -18,8 +18,8 @@ from pathlib import Path
 from feeder.brief import parse_brief
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
-from feeder.sources import BRIEF_SUFFIXES, Source
-from feeder.text import fold, slugify
+from feeder.sources import BRIEF_SUFFIXES
+from feeder.text import Source, fold, slugify
 
 SUFFIX = ".txt"
 """The house layout is plain text."""

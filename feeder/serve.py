@@ -40,12 +40,12 @@ from urllib.parse import quote, unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from feeder.assets import STATIC_FOLDER
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, FeederError, Problem
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build
+from feeder.static import STATIC_FOLDER
 
 HOST = "127.0.0.1"
 SETTLE_SECONDS = 0.3

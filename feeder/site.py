@@ -1,30 +1,28 @@
-"""The publication as a whole: entries, tags, and which feeds exist at which paths.
+"""The publication as a whole: entries, tags and feeds, as records.
 
 Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
-`candidate` gives a parsed and rendered brief its permanent id and URL, and `make_entries`
-turns candidates into feed entries; `plan_site` decides the feeds: one combined, one per
-tag, each newest first.
+`make_entries` gives each published brief its permanent id and URL, its tags and its HTML;
+`group_feeds` makes the combined feed and one feed per tag, each newest first (feeder.plan
+then cuts each into its subscription feed and archive pages: feeder.archive).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import InitVar, dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import lru_cache
 from itertools import chain
-from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
+from typing import NamedTuple
 from urllib.parse import quote
 
-from feeder.body import Body
+from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
+from feeder.render import Rendered, Sizes
 from feeder.text import fold, slugify
-
-if TYPE_CHECKING:
-    from feeder.brief import Brief  # parsed by another module (a rebuild may parse none)
 
 TAGS_FOLDER = "tags"
 
@@ -35,6 +33,21 @@ class Tag:
     """Shown to readers: the spelling used most often."""
     slug: str
     """Safe as one URL segment and one folder name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A brief's HTML as the site is planned from it: its digest and sizes always, the HTML
+    itself when it is at hand (a rebuild plans from the digests, and the pipeline supplies
+    the HTML of the outputs it makes: see `with_html`)."""
+
+    digest: bytes
+    sizes: Sizes
+    html: Rendered | None = None
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> Body:
+        return cls(rendered.digest, rendered.sizes, rendered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,82 +63,48 @@ class Entry:
     updated: datetime
     tags: tuple[Tag, ...]
     author: str | None
-    body: Body
-    """Its HTML: in memory, or read from the build cache when an output needs it."""
+    body: Body = field(compare=False)
     digest: bytes = field(init=False, repr=False, compare=False)
-    """SHA-256 of every other field (see `entry_digest`): what output keys are made of."""
-    known_digest: InitVar[bytes] = b""
-    """The digest, when it is known already (see `make_entries`): not computed again.
-    (An InitVar: `dataclasses.replace` does not carry it over, so a copy with another field
-    changed gets its own digest.)"""
+    """SHA-256 of every field (the body by its digest): what output keys are made of."""
 
-    def __post_init__(self, known_digest: bytes) -> None:
-        object.__setattr__(self, "digest", known_digest or entry_digest(self))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", entry_digest(self))
+
+    @property
+    def html(self) -> Rendered:
+        if self.body.html is None:
+            raise RuntimeError(f"the HTML of {self.path} was not supplied")
+        return self.body.html
 
     @property
     def summary_html(self) -> str:
-        return self.body.summary_html
+        return self.html.summary_html
 
     @property
     def summary_text(self) -> str:
-        return self.body.summary_text
+        return self.html.summary_text
 
     @property
     def content_html(self) -> str:
-        return self.body.content_html
+        return self.html.content_html
 
 
-class Dated(Protocol):
-    """A brief or a candidate, as `is_published` reads it."""
-
-    @property
-    def date(self) -> datetime: ...
-    @property
-    def draft(self) -> bool: ...
-
-
-class Tagged(Protocol):
-    """A brief or a candidate, as `index_tags` reads it."""
-
-    @property
-    def path(self) -> str: ...
-    @property
-    def tags(self) -> tuple[str, ...]: ...
+def entry_digest(entry: Entry) -> bytes:
+    """SHA-256 of every field of `entry` but the HTML, which counts by its digest: the texts,
+    each with its length (so that no two of them can run into each other)."""
+    texts = (entry.id, entry.url, entry.slug, entry.path, entry.title, entry.author or "",
+             entry.published.isoformat(), entry.updated.isoformat(),
+             *[text for tag in entry.tags for text in (tag.name, tag.slug)])
+    head = f"{entry.author is None} {len(entry.tags)} {' '.join(map(str, map(len, texts)))}"
+    data = "\0".join((head, *texts)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data + entry.body.digest).digest()
 
 
-class Candidate(NamedTuple):
-    """A valid brief as the site is planned from it: its permanent id and URL made, its HTML
-    in a body, its Markdown let go. Made from a freshly parsed brief (`candidate`), or kept
-    from the last build by the build cache (cache.BuildCache.known), so that a rebuild after
-    one edit neither parses nor decodes the briefs that did not change. (A named tuple: a
-    large site has one per brief, made again by every build.)"""
-
-    path: str
-    title: str
-    date: datetime
-    updated: datetime | None
-    tags: tuple[str, ...]
-    """As spelled in the brief."""
-    slug: str
-    author: str | None
-    draft: bool
-    id_line: int | None
-    """The line of the id pinned in front matter, if any."""
-    id: str
-    """The entry id (see `entry_id`)."""
-    url: str
-    body: Body
-    digest: bytes = b""
-    """The digest of its entry when the entry's tags are `digest_tags`; b"" when unknown."""
-    digest_tags: tuple[str, ...] = ()
-    """The name and slug of each tag of the entry `digest` was made for."""
-
-
-def candidate(config: Config, brief: Brief, body: Body) -> Candidate:
-    """A parsed brief (with its HTML) ready to be checked and published."""
-    return Candidate(brief.path, brief.title, brief.date, brief.updated, brief.tags, brief.slug,
-                     brief.author, brief.draft, brief.id_line, entry_id(config, brief),
-                     brief_url(config, brief), body)
+def with_html(entries: Sequence[Entry], html: Mapping[bytes, Rendered]) -> tuple[Entry, ...]:
+    """`entries`, each with its HTML (from `html`, by body digest, where it has none)."""
+    return tuple(entry if entry.body.html is not None else
+                 replace(entry, body=replace(entry.body, html=html[entry.body.digest]))
+                 for entry in entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,64 +162,56 @@ class Site:
     subscription feed followed by its RFC 5005 archive pages, oldest first (`Feed.archive`)."""
 
 
-_DIGESTED: tuple[str, ...] = ()
-"""The fields of Entry that `entry_digest` reads by name (every one but the body, the tags
-and the digest itself), so that no field can be forgotten."""
-
-
-def entry_digest(entry: Entry) -> bytes:
-    """SHA-256 of every field of `entry`: what the keys of the output files are made from.
-
-    Its body counts by its digest (the HTML is not read for it); text fields go in as they
-    are, each with its length, and so do the name and slug of each tag; the other fields by
-    their repr (a Tag's repr, the dataclass's, would take most of the time).
-    """
-    values = [getattr(entry, name) for name in _DIGESTED]
-    texts = [value for value in values if type(value) is str]
-    texts += [text for tag in entry.tags for text in (tag.name, tag.slug)]
-    others = [value for value in values if type(value) is not str]
-    head = repr((others, len(entry.tags), [len(text) for text in texts]))
-    data = "\0".join([head, *texts]).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(data + entry.body.digest).digest()
-
-
-_DIGESTED = tuple(f.name for f in fields(Entry) if f.init and f.name not in ("body", "tags"))
-
-
 def _day(moment: datetime, sep: str) -> str:
-    """`YYYY<sep>MM<sep>DD`, as strftime writes it (faster)."""
+    """`YYYY<sep>MM<sep>DD`, as strftime writes it."""
     if moment.year < 1000:  # strftime does not pad the year everywhere
         return moment.strftime(f"%Y{sep}%m{sep}%d")
     return f"{moment.year}{sep}{moment.month:02d}{sep}{moment.day:02d}"
 
 
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/-]*")
+"""What `quote` leaves as it is."""
+
+
+def quote_path(path: str) -> str:
+    """`urllib.parse.quote(path)`, without its cost for the plain paths most are."""
+    return path if _UNQUOTED.fullmatch(path) else quote(path)
+
+
 def brief_url(config: Config, brief: Brief) -> str:
     """The URL of a brief's page: `<base_url>YYYY/MM/DD/<slug>/`."""
-    return f"{config.base_url}{_day(brief.date, '/')}/{quote(brief.slug)}/"
+    return f"{config.base_url}{_day(brief.date, '/')}/{quote_path(brief.slug)}/"
 
 
 def entry_id(config: Config, brief: Brief) -> str:
     """The permanent id: the one pinned in front matter, else a tag: URI (RFC 4151)."""
     if brief.id:
         return brief.id
-    return f"tag:{config.domain},{_day(brief.date, '-')}:{quote(brief.slug)}"
+    return f"tag:{config.domain},{_day(brief.date, '-')}:{quote_path(brief.slug)}"
 
 
-_key = lru_cache(maxsize=4096)(fold)
-"""`fold`, kept for the few hundred tag spellings of a site (each is in thousands of briefs)."""
+class Candidate(NamedTuple):
+    """A valid brief with its permanent id and URL and its body: what the checks and the
+    entries are made from."""
+
+    brief: Brief
+    id: str
+    url: str
+    body: Body
 
 
-def index_tags(briefs: Iterable[Tagged]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
-    """Merge the briefs' tags case-insensitively; each is named as spelled most often.
+def candidate(config: Config, brief: Brief, body: Body) -> Candidate:
+    return Candidate(brief, entry_id(config, brief), brief_url(config, brief), body)
 
-    Ties go to the spelling that sorts first. Two different tags with one slug are an error.
-    """
+
+def index_tags(briefs: Iterable[Brief]) -> tuple[dict[str, Tag], tuple[Problem, ...]]:
+    """Merge the briefs' tags case-insensitively (by folded name); each is named as spelled
+    most often, ties going to the spelling that sorts first. Two different tags with one
+    slug are an error."""
     briefs = list(briefs)
-    # Each spelling counted at C speed (a site has a few hundred, in tens of thousands of
-    # places), then grouped by tag.
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for name, count in Counter(chain.from_iterable(brief.tags for brief in briefs)).items():
-        spellings[_key(name)][name] = count
+        spellings[fold(name)][name] = count
     tags: dict[str, Tag] = {}
     by_slug: dict[str, str] = {}
     problems: list[Problem] = []
@@ -250,7 +221,7 @@ def index_tags(briefs: Iterable[Tagged]) -> tuple[dict[str, Tag], tuple[Problem,
         if slug in by_slug:
             other = tags[by_slug[slug]].name
             where = next(brief.path for brief in briefs
-                         if any(_key(tag) == key for tag in brief.tags))
+                         if any(fold(tag) == key for tag in brief.tags))
             problems.append(Problem(where, None,
                                     f"tags {other!r} and {name!r} would share the URL "
                                     f"tags/{slug}/; rename one of them"))
@@ -264,9 +235,9 @@ def check_unique(candidates: Sequence[Candidate]) -> tuple[Problem, ...]:
     """Two briefs with one id, or with one date and slug (one URL), are errors."""
     problems: list[Problem] = []
     for what in ("id", "date and slug"):
-        first: dict[str, Candidate] = {}
-        for brief in candidates:
-            value = brief.id if what == "id" else brief.url
+        first: dict[str, Brief] = {}
+        for found in candidates:
+            brief, value = found.brief, found.id if what == "id" else found.url
             if value in first:
                 line = brief.id_line if what == "id" else None
                 problems.append(Problem(brief.path, line,
@@ -277,78 +248,53 @@ def check_unique(candidates: Sequence[Candidate]) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def is_published(brief: Dated, now: datetime, *, drafts: bool, future: bool) -> bool:
+def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> bool:
     """Drafts and briefs dated after `now` wait, unless asked for."""
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entries(briefs: Iterable[Candidate], tags: dict[str, Tag]) -> list[Entry]:
-    """The entries of published briefs (`tags` are the site's, by folded name)."""
-    spelled: dict[str, tuple[Tag, tuple[str, str]] | None] = {}
-    """Each spelling of a tag (a site has a few hundred) as its tag, with the tag's name and
-    slug; None for a tag that lost a slug clash (only kept going with keep_going)."""
-    entries: list[Entry] = []
-    append = entries.append
-    for brief in briefs:
-        try:
-            found = [spelled[name] for name in brief.tags]
-        except KeyError:
-            for name in brief.tags:
-                if name not in spelled:
-                    tag = tags.get(_key(name))
-                    spelled[name] = None if tag is None else (tag, (tag.name, tag.slug))
-            found = [spelled[name] for name in brief.tags]
-        pairs = [item for item in found if item is not None] if None in found else \
-            cast("list[tuple[Tag, tuple[str, str]]]", found)
-        chosen = tuple([tag for tag, _ in pairs])
-        texts = tuple([text for _, pair in pairs for text in pair])
-        # (positional: the fields of Entry in order)
-        append(Entry(brief.id, brief.url, brief.slug, brief.path, brief.title, brief.date,
-                     brief.updated or brief.date, chosen, brief.author, brief.body,
-                     brief.digest if brief.digest_tags == texts else b""))
+def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag]) -> list[Entry]:
+    """The entries of published briefs (`tags`: the site's, by folded name; a tag missing
+    there lost a slug clash and is left out)."""
+    spelled: dict[str, Tag | None] = {}
+    entries = []
+    for brief, entry_id_, url, body in candidates:
+        for name in brief.tags:
+            if name not in spelled:
+                spelled[name] = tags.get(fold(name))
+        chosen = tuple(tag for name in brief.tags if (tag := spelled[name]) is not None)
+        entries.append(Entry(entry_id_, url, brief.slug, brief.path, brief.title, brief.date,
+                             brief.updated or brief.date, chosen, brief.author, body))
     return entries
-
-
-def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
-    """Entries by date, newest first; same dates by id, so the order never depends on disk.
-
-    Each date is taken as its distance from the epoch: timedeltas compare as the dates do
-    (by instant, whatever their zones), without asking the zones for their offsets at each
-    of the many comparisons of a sort (a third of the time, at 10,000 briefs)."""
-    return tuple(sorted(entries, key=lambda entry: (entry.published - _EPOCH, entry.id),
-                        reverse=True))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def plan_site(entries: Iterable[Entry], config: Config) -> Site:
-    """The combined feed and one feed per tag, each as its subscription feed (the newest
-    entries) followed by its archive pages (feeder.archive)."""
-    from feeder.archive import plan_history  # here: feeder.archive imports this module
+def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
+    """Entries by date (as instants), newest first; same dates by id, so the order never
+    depends on the disk."""
+    return tuple(sorted(entries, key=lambda entry: (entry.published - _EPOCH, entry.id),
+                        reverse=True))
 
+
+def group_feeds(entries: Iterable[Entry], config: Config
+                ) -> tuple[tuple[Entry, ...], tuple[tuple[Tag, tuple[Entry, ...]], ...],
+                           list[Feed]]:
+    """The entries newest first, every tag with its entries, and the combined feed and
+    one feed per tag (sorted by slug), each with all its entries."""
     ordered = newest_first(entries)
     by_tag: dict[str, tuple[Tag, list[Entry]]] = {}
-    """By slug (a str keeps its hash; a Tag's is computed at each look-up)."""
     for entry in ordered:
         for tag in entry.tags:
-            found = by_tag.get(tag.slug)
-            if found is None:
-                found = by_tag[tag.slug] = (tag, [])
-            found[1].append(entry)
+            by_tag.setdefault(tag.slug, (tag, []))[1].append(entry)
     tags = tuple((tag, tuple(tagged)) for _, (tag, tagged) in sorted(by_tag.items()))
     feeds = [Feed("", config.title, config.description or config.title, config.base_url,
                   config.base_url, ordered, hubs=config.hubs)]
     for tag, tagged in tags:
         folder = f"{TAGS_FOLDER}/{tag.slug}/"
-        feeds.append(Feed(
-            folder=folder,
-            title=f"{config.title}: {tag.name}",
-            subtitle=f"Briefs tagged {tag.name} from {config.title}",
-            home_url=config.base_url + quote(folder),
-            base_url=config.base_url,
-            entries=tagged,
-            tag=tag,
-            hubs=config.hubs,
-        ))
-    return Site(ordered, tags, plan_history(feeds, config))
+        feeds.append(Feed(folder=folder, title=f"{config.title}: {tag.name}",
+                          subtitle=f"Briefs tagged {tag.name} from {config.title}",
+                          home_url=config.base_url + quote(folder), base_url=config.base_url,
+                          entries=tagged, tag=tag, hubs=config.hubs))
+    return ordered, tags, feeds

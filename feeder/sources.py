@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from feeder.errors import Problem
+from feeder.text import Source
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -43,15 +43,6 @@ class FileInfo(NamedTuple):
     def abspath(self) -> str:
         """Where to read the file (made when asked: a scan of 100,000 files keeps little)."""
         return os.path.join(self.folder, *self.rel.split("/"))  # noqa: PTH118
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """The text of one brief file: UTF-8 decoded, BOM removed, line endings made `\\n`."""
-
-    path: str
-    rel: str
-    text: str
 
 
 def scan_content(

@@ -13,10 +13,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import click
 
+from feeder.clihelp import reporting, utc_now
 from feeder.config import PLACEHOLDER_BASE_URL, SETTINGS_FILE, parse_config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 
@@ -109,7 +111,7 @@ def starter_files(title: str, base_url: str, day: date, *,
     Raises ConfigError when the title or base_url is not a valid setting.
     """
     from feeder.brief import parse_brief
-    from feeder.sources import Source
+    from feeder.text import Source
 
     # The settings as feeder will read them: a bad title or URL is refused before any file.
     config = parse_config({"title": title, "base_url": base_url}, root=Path(),
@@ -122,7 +124,8 @@ def starter_files(title: str, base_url: str, day: date, *,
     files = [StarterFile(SETTINGS_FILE, settings_text(config.title, config.base_url)), brief,
              StarterFile(GITIGNORE, GITIGNORE_TEXT)]
     if github_actions:
-        files.append(StarterFile(WORKFLOW_FILE, WORKFLOW))
+        workflow = resources.files("feeder") / "files" / "publish.yml"  # as in PUBLISHING.md
+        files.append(StarterFile(WORKFLOW_FILE, workflow.read_text(encoding="utf-8")))
     return tuple(files)
 
 
@@ -197,118 +200,7 @@ def init(folder: Path, title: str | None, base_url: str | None, github_actions: 
     Also a .gitignore for the build cache. Never overwrites a file: a folder with feeder.toml
     or content/ is refused. Then run feeder serve or feeder build in DIR.
     """
-    from feeder.cli import _now, _reporting
-
-    with _reporting(quiet=False):
-        start_site(folder, title, base_url, _now().date(), github_actions=github_actions,
+    with reporting(quiet=False):
+        start_site(folder, title, base_url, utc_now().date(), github_actions=github_actions,
                    ask=click.prompt if _on_terminal() else None, echo=click.echo,
                    note=lambda line: click.echo(line, err=True))
-
-
-WORKFLOW = """\
-# Check, build, deploy to GitHub Pages and ping the WebSub hubs on every push to main.
-name: Publish
-
-on:
-  push:
-    branches: [main]
-  schedule:
-    # Daily: publishes briefs dated in the future once their day has come, and keeps the
-    # cache below from being evicted (GitHub drops caches unused for 7 days).
-    - cron: "17 5 * * *"
-  workflow_dispatch:  # by hand: deploys even if nothing changed
-    inputs:
-      allow-warnings:
-        description: "Publish despite warnings from feeder check (a brief deleted on purpose)"
-        type: boolean
-        default: false
-
-permissions:
-  contents: read
-  pages: write     # to deploy to Pages
-  id-token: write  # to prove the deployment comes from this workflow
-
-concurrency:  # one publish at a time; never cancel one half-way
-  group: publish
-  cancel-in-progress: false
-
-jobs:
-  publish:
-    runs-on: ubuntu-latest
-    environment:
-      name: github-pages
-      url: ${{ steps.deployment.outputs.page_url }}
-    steps:
-      - uses: actions/checkout@v7
-
-      - uses: actions/setup-python@v7
-        with:
-          python-version: "3.12"
-
-      - name: Install feeder
-        run: pip install feeder-briefs
-
-      # What is live: the build cache, and the manifest saved after the last deploy.
-      - name: Restore the build cache and the deployed manifest
-        uses: actions/cache/restore@v5
-        with:
-          path: |
-            .feeder-cache
-            .feeder-deployed
-          key: feeder-${{ github.run_id }}-${{ github.run_attempt }}
-          restore-keys: feeder-
-
-      # The manifest of what is live: in it feeder remembers the entry ids it published, so
-      # that check and build warn before one changes, and the files it wrote.
-      - name: Put the deployed manifest in public/
-        run: |
-          if [ -f .feeder-deployed/.feeder-manifest.json ]; then
-            mkdir -p public && cp .feeder-deployed/.feeder-manifest.json public/
-          fi
-
-      - name: Check the briefs (warnings count as errors)
-        run: feeder check ${{ !inputs.allow-warnings && '--strict' || '' }}
-
-      - name: Build
-        run: feeder build
-
-      - name: Did anything change?
-        id: changed
-        run: |
-          if cmp -s .feeder-deployed/.feeder-manifest.json public/.feeder-manifest.json; then
-            echo "site=no" >> "$GITHUB_OUTPUT"
-          else
-            echo "site=yes" >> "$GITHUB_OUTPUT"
-          fi
-
-      - name: Upload public/
-        if: steps.changed.outputs.site == 'yes' || github.event_name == 'workflow_dispatch'
-        uses: actions/upload-pages-artifact@v5
-        with:
-          path: public/  # hidden files, such as .feeder-manifest.json, stay out
-
-      - name: Deploy to GitHub Pages
-        if: steps.changed.outputs.site == 'yes' || github.event_name == 'workflow_dispatch'
-        id: deployment
-        uses: actions/deploy-pages@v5
-
-      # After the deploy, so the hubs fetch the new feeds. --strict: a hub that fails fails
-      # the run, the steps below are skipped, and the next run pings again.
-      - name: Ping the WebSub hubs (when feeder.toml sets hubs)
-        if: steps.changed.outputs.site == 'yes' || github.event_name == 'workflow_dispatch'
-        run: |
-          if grep -q '^hubs *=' feeder.toml; then
-            feeder ping --since .feeder-deployed/.feeder-manifest.json --strict
-          fi
-
-      - name: Remember what is live
-        run: mkdir -p .feeder-deployed && cp public/.feeder-manifest.json .feeder-deployed/
-
-      - name: Save the build cache and the deployed manifest
-        uses: actions/cache/save@v5
-        with:
-          path: |
-            .feeder-cache
-            .feeder-deployed
-          key: feeder-${{ github.run_id }}-${{ github.run_attempt }}
-"""

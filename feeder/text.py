@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 # XML 1.0 allows TAB, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD and U+10000-U+10FFFF; everything
@@ -97,3 +98,12 @@ def strip_xml_forbidden_in(value: object) -> object:
     if isinstance(value, dict):
         return {strip_xml_forbidden_in(k): strip_xml_forbidden_in(v) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The text of one brief file: UTF-8 decoded, BOM removed, line endings made `\\n`."""
+
+    path: str
+    rel: str
+    text: str

@@ -21,7 +21,6 @@ GET); a 3xx answer is reported with its Location, which belongs in `hubs` instea
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.parse
@@ -30,13 +29,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from http.client import HTTPException
-from pathlib import Path
 from typing import IO
 
 from feeder import HOME, __version__
-from feeder.errors import ConfigError, Problem, Severity
+from feeder.errors import Problem, Severity
 from feeder.feeds import FORMATS
-from feeder.output import MANIFEST, MANIFEST_VERSION
 from feeder.site import Site
 
 TIMEOUT = 10.0
@@ -66,25 +63,6 @@ def changed_feed_urls(site: Site, changed: Iterable[str]) -> tuple[str, ...]:
 def changed_files(before: Mapping[str, str], after: Mapping[str, str]) -> tuple[str, ...]:
     """The files of `after` (path -> SHA-256) that are new or differ from `before`, sorted."""
     return tuple(sorted(path for path, digest in after.items() if before.get(path) != digest))
-
-
-def read_file_hashes(path: Path, display: str) -> Mapping[str, str] | None:
-    """The files (path -> SHA-256) of the manifest `path`, or of the manifest in the folder
-    `path`; None when it does not exist. Raises ConfigError when it is not a feeder manifest.
-    """
-    if path.is_dir():
-        path = path / MANIFEST
-    try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ConfigError([Problem(display, None, f"cannot read the manifest: {exc}")]) from None
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or data.get("version") != MANIFEST_VERSION:
-        raise ConfigError([Problem(display, None,
-                                   f"not a feeder manifest (a copy of {MANIFEST} is expected)")])
-    return {str(rel): str(digest) for rel, digest in files.items()}
 
 
 @dataclass(frozen=True, slots=True)

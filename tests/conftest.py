@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import textwrap
 from collections.abc import Callable
@@ -34,6 +36,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def recorded(database: Path) -> tuple[dict[str, str], dict[str, dict[str, str | None]]]:
+    """The files (path -> SHA-256) and entries (id -> record) feeder recorded in `database`."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        files = dict(db.execute("SELECT path, sha FROM files"))
+        entries = {row[0]: {"path": row[1], "title": row[2], "url": row[3]}
+                   for row in db.execute("SELECT id, path, title, url FROM published")}
+    return files, entries
 
 
 class Project:
@@ -72,6 +83,19 @@ class Project:
         from feeder.pipeline import Options, build
 
         return build(self.config(), now=NOW, options=Options(**options))
+
+    @property
+    def database(self) -> Path:
+        """The build cache, where feeder keeps its record of what it wrote."""
+        return self.root / ".feeder-cache" / "feeder.sqlite"
+
+    def recorded_files(self) -> dict[str, str]:
+        """The record of the files feeder wrote: path -> SHA-256."""
+        return recorded(self.database)[0]
+
+    def recorded_entries(self) -> dict[str, dict[str, str | None]]:
+        """The record of the entries published: id -> path, title, url."""
+        return recorded(self.database)[1]
 
     def feed(self, rel: str) -> Any:
         return parse_feed((self.public / rel).read_bytes())

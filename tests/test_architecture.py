@@ -1,52 +1,98 @@
-"""The pure core stays pure: no file system, process, network or clock outside the edges."""
+"""The house: the pure core stays pure, and no module imports one above it."""
 
 from __future__ import annotations
 
 import ast
-from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
-# Modules allowed to touch the disk, the clock, the network or other processes.
-EDGES = {"cli.py", "output.py", "sources.py", "config.py", "lock.py", "cache.py", "serve.py",
-         "websub.py", "scaffold.py", "__main__.py", "pipeline.py", "parallel.py",
-         "starter.py", "assets.py"}
+# The pipeline, bottom up: each module imports only modules before it in this list.
+LAYERS = ["errors", "text", "dates", "config", "sources", "static", "frontmatter", "sections",
+          "brief", "render", "site", "explain", "feeds", "archive", "opml", "views", "pages",
+          "extras", "plan", "tags", "stability", "lock", "cache", "manifest", "output", "workers",
+          "websub", "pipeline", "scaffold", "serve", "clihelp", "starter", "cli", "__main__"]
+PURE_CORE = {"sections", "brief", "render", "site", "explain", "archive", "feeds", "views",
+             "pages", "extras", "opml", "plan"}
+KNOWN_EXCEPTIONS = {("sources.py", "scan_content")}  # reshaped on the hostile-edges branch
+NOT_FOR_THE_CORE = {"cache", "manifest", "output", "workers", "sources", "pipeline"}
 FORBIDDEN_MODULES = {"os", "shutil", "tempfile", "subprocess", "socket", "urllib.request",
-                     "http.client", "http.server", "time", "fcntl", "multiprocessing"}
+                     "http.client", "http.server", "time", "fcntl", "multiprocessing",
+                     "sqlite3", "concurrent.futures"}
 FORBIDDEN_CALLS = {"open", "print", "input"}
 CLOCK = {"now", "utcnow", "today", "time", "perf_counter", "monotonic"}
+FILE_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "open", "unlink",
+                "mkdir", "rmdir", "iterdir", "glob", "rglob", "stat", "exists"}
 
 
-def _pure_modules() -> list[Path]:
-    return [p for p in sorted((REPO / "feeder").glob("*.py")) if p.name not in EDGES]
+def _imports(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module or "")
+            if node.module == "feeder":
+                names += [f"feeder.{alias.name}" for alias in node.names]
+    return names
 
 
-def test_there_are_pure_modules() -> None:
-    names = {p.name for p in _pure_modules()}
-    assert {"brief.py", "render.py", "site.py", "feeds.py", "text.py", "dates.py"} <= names
+def _modules() -> dict[str, ast.AST]:
+    return {p.stem: ast.parse(p.read_text(encoding="utf-8"))
+            for p in sorted((REPO / "feeder").glob("*.py")) if p.stem != "__init__"}
 
 
-def test_pure_modules_do_no_io_and_read_no_clock() -> None:
-    for path in _pure_modules():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+def test_every_module_has_its_layer() -> None:
+    assert set(_modules()) == set(LAYERS)
+
+
+def test_no_module_imports_one_above_it() -> None:
+    for name, tree in _modules().items():
+        for imported in _imports(tree):
+            if imported.startswith("feeder.") and imported != "feeder.__version__":
+                other = imported.split(".")[1]
+                if other in LAYERS:
+                    assert LAYERS.index(other) < LAYERS.index(name), f"{name} imports {other}"
+
+
+def test_the_pure_core_does_no_io_reads_no_clock_and_knows_no_cache() -> None:
+    for name, tree in _modules().items():
+        if name not in PURE_CORE:
+            continue
+        for imported in _imports(tree):
+            assert imported not in FORBIDDEN_MODULES, f"{name} imports {imported}"
+            assert imported.removeprefix("feeder.") not in NOT_FOR_THE_CORE or \
+                (name, imported) in KNOWN_EXCEPTIONS, f"{name} imports {imported}"
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                names = []
-            for name in names:
-                assert name not in FORBIDDEN_MODULES, f"{path.name} imports {name}"
-            if isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, ast.Name):
-                    assert func.id not in FORBIDDEN_CALLS, f"{path.name} calls {func.id}()"
-                if isinstance(func, ast.Attribute) and func.attr in CLOCK:
-                    owner = ast.unparse(func.value)
-                    assert owner not in {"datetime", "date", "time", "datetime.datetime"}, (
-                        f"{path.name} reads the clock: {owner}.{func.attr}()")
-                if isinstance(func, ast.Attribute) and func.attr in {
-                        "read_text", "read_bytes", "write_text", "write_bytes", "open", "unlink",
-                        "mkdir", "rmdir", "iterdir", "glob", "rglob", "stat", "exists"}:
-                    raise AssertionError(f"{path.name} touches the file system: {func.attr}()")
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name):
+                assert func.id not in FORBIDDEN_CALLS, f"{name} calls {func.id}()"
+            if isinstance(func, ast.Attribute):
+                owner = ast.unparse(func.value)
+                assert not (func.attr in CLOCK and owner in {"datetime", "date", "time"}), \
+                    f"{name} reads the clock: {owner}.{func.attr}()"
+                assert func.attr not in FILE_METHODS, f"{name} touches the file system"
+
+
+def test_the_budgets_hold() -> None:
+    for path in sorted((REPO / "feeder").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        assert lines <= 450 or (path.name, "size") in KNOWN_EXCEPTIONS, \
+            f"{path.name} has {lines} lines"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert length <= 60 or (path.name, node.name) in KNOWN_EXCEPTIONS, \
+                    f"{path.name}: {node.name} has {length} lines"
+
+
+@pytest.mark.xfail(reason="feeder/ is over its 6,000 lines since the parser, the first-hour "
+                          "outputs and the hardening landed: to be brought back (issue 19)")
+def test_feeder_is_within_its_budget_of_lines() -> None:
+    total = sum(path.read_text(encoding="utf-8").count("\n")
+                for path in (REPO / "feeder").glob("*.py"))
+    assert total <= 6000, f"feeder/ has {total} lines"

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from feeder.archive import SizeBounds, split_feed, subscription_size
-from feeder.body import Rendered, text_sizes
 from feeder.config import parse_config
 from feeder.feeds import RENDERERS
-from feeder.site import Entry, Feed, Tag
+from feeder.render import Rendered, text_sizes
+from feeder.site import Body, Entry, Feed, Tag
 from tests.conftest import Project, check_atom, house, jing, jsonfeed_validator, parse_feed
 
 BASE = "https://news.example.com/"
@@ -375,7 +375,8 @@ def _entry(number: int, content: str, *, title: str = "T", author: str | None = 
     return Entry(id=f"tag:news.example.com,2016:{number}", url=f"{BASE}{number}/",
                  slug=str(number), path=f"content/{number}.md", title=title, published=day,
                  updated=day, tags=tags, author=author,
-                 body=Rendered(summary_html=summary, summary_text="s", content_html=content))
+                 body=Body.of(Rendered(summary_html=summary, summary_text="s",
+                                           content_html=content)))
 
 
 def _feed(entries: list[Entry]) -> Feed:

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from feeder import __version__
@@ -182,24 +181,6 @@ def test_version_from_the_installed_script_and_python_m() -> None:
     for argv in ([str(script), "--version"], [sys.executable, "-m", "feeder", "--version"]):
         out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
         assert out == f"feeder, version {__version__}\n"
-
-
-def test_the_command_runs_the_cyclic_collector_rarely(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build makes millions of objects, almost none in cycles: the `feeder` command (not
-    the library, which leaves its caller's settings alone) collects after 500,000 new ones."""
-    import gc
-
-    from feeder import cli as command
-
-    set_to: list[tuple[int, ...]] = []
-    monkeypatch.setattr(gc, "set_threshold", lambda *values: set_to.append(values))
-    monkeypatch.setattr(sys, "argv", ["feeder", "--version"])
-    exits: list[int] = []
-    monkeypatch.setattr(command.os, "_exit", exits.append)  # (it ends the process)
-    command.main()
-    assert exits == [0]
-    assert set_to == [command.GC_THRESHOLDS]
-    assert command.GC_THRESHOLDS[0] >= 100_000
 
 
 def test_the_command_ends_with_the_exit_status_and_all_its_output(tmp_path: Path) -> None:

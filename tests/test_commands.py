@@ -107,7 +107,7 @@ def test_tags_of_an_untagged_publication(runner: CliRunner, project: Project) ->
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """`feeder new` reads the clock in cli.py; here it says NOW (2026-11-26 12:00 UTC)."""
-    monkeypatch.setattr(cli_module, "_now", lambda: NOW)
+    monkeypatch.setattr(cli_module, "utc_now", lambda: NOW)
 
 
 @pytest.mark.usefixtures("clock")

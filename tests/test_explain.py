@@ -22,7 +22,7 @@ def run(runner: CliRunner, project: Project, *args: str) -> object:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli_module, "_now", lambda: NOW)
+    monkeypatch.setattr(cli_module, "utc_now", lambda: NOW)
 
 
 def _variant_site(project: Project) -> dict[str, str]:

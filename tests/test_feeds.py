@@ -276,11 +276,9 @@ def _archived_site(tmp_path: Path, settings: str = "") -> tuple[Site, Config]:
     return site, config
 
 
-def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
-        tmp_path: Path) -> None:
-    """feeds.py has feedgen write each entry's XML once and copies it into every document
-    that holds it (see feeds._Fragments): every document is byte for byte what feedgen
-    writes with all its entries added to one generator, archives, hubs and authors too."""
+def test_every_document_is_what_feedgen_writes_with_all_its_entries(tmp_path: Path) -> None:
+    """Every document, archives, hubs and authors too, is byte for byte what feedgen writes
+    with all its entries added to one generator (and the RSS profile's references)."""
     from feeder import feeds
 
     site, config = _archived_site(tmp_path, 'hubs = ["https://hub.example.com/"]\n')
@@ -304,84 +302,3 @@ def test_each_entry_is_written_once_and_copied_into_every_feed_unchanged(
             checked.add((feed.archive, bool(feed.hubs), dc, bool(feed.entries)))
     assert {(True, False), (False, True)} <= {flags[:2] for flags in checked}
     assert any(flags[2] for flags in checked)
-
-
-def test_entries_are_kept_for_reuse_within_a_budget_set_by_the_site(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from feeder import feeds
-    from feeder.pipeline import collect
-
-    project = Project(tmp_path / "site")
-    project.settings('title = "T"\nbase_url = "https://t.example.com/"\n')
-    for day in range(1, 7):
-        project.brief(f"2016-10-{day:02d}-b{day}.txt", house(f"B{day}", "US, x"))
-    config = project.config()
-    site = collect(config, now=NOW).site
-    assert site is not None
-    feeds.forget_entries()
-    feeds.keep_room_for(site.entries)
-    assert feeds._FRAGMENTS.budget == feeds.FRAGMENT_BUDGET  # a small site fits whole
-    for feed in site.feeds:
-        feeds.atom_bytes(feed, config)
-    assert len(feeds._FRAGMENTS) == len(site.entries)  # each written once
-    monkeypatch.setattr(feeds, "FRAGMENT_BUDGET", 1000)
-    feeds.forget_entries()
-    feeds.keep_room_for(site.entries)
-    assert feeds._FRAGMENTS.budget == feeds.SMALL_BUDGET
-    monkeypatch.setattr(feeds._FRAGMENTS, "budget", 5000)
-    first = {feed.folder: feeds.atom_bytes(feed, config) for feed in site.feeds}
-    assert 0 < feeds._FRAGMENTS.size <= 5000
-    assert first == {feed.folder: feeds.atom_bytes(feed, config) for feed in site.feeds}
-    feeds.forget_entries()
-
-
-@pytest.mark.parametrize("min_jobs", [1, 10**9])  # in worker processes, or not at all
-def test_entries_written_ahead_are_what_each_feed_would_write(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_jobs: int) -> None:
-    """A large build has worker processes write every entry once, ahead, for the processes
-    that then make the feeds (see parallel.write_entries_ahead): those write no entry again,
-    and their documents are the same bytes (Atom and RSS cut from one feedgen document, with
-    authors on every other entry, as from one document each)."""
-    from feeder import feeds, parallel
-
-    monkeypatch.setattr(parallel, "MIN_JOBS", min_jobs)
-    site, config = _archived_site(tmp_path)
-    files = [(feed, name) for feed in site.feeds for name in feeds.FORMATS]
-    feeds.forget_entries()
-    expected = {(feed.folder, name): feeds.RENDERERS[name](feed, config) for feed, name in files}
-    feeds.forget_entries()
-    feeds.keep_room_for(site.entries)
-    # the same entries' Atom and RSS are one task (one feedgen document), JSON another
-    assert [todo.names for todo in feeds.entries_to_write(files)] == [
-        ("atom.xml", "rss.xml"), ("feed.json",)]
-    parallel.write_entries_ahead(files)
-    if parallel.workers_for(len(files)) == 0:  # too few feed files: nothing written ahead
-        assert len(feeds._FRAGMENTS) == 0
-        return
-    assert len(feeds._FRAGMENTS) == 3 * len(site.entries)  # each entry, each format
-    monkeypatch.setattr(feeds, "_entries_bytes", lambda entries, *_: [] if not entries else
-                        pytest.fail("an entry written again"))
-    assert {(feed.folder, name): feeds.RENDERERS[name](feed, config)
-            for feed, name in files} == expected
-    feeds.forget_entries()
-
-
-def test_the_entries_xml_kept_for_the_next_build_is_the_preferred_entries_when_too_much() -> None:
-    """feeds.kept_entries: all of it when it fits; else the XML and JSON of the first
-    entries given (the newest), entry by entry, up to the limit."""
-    from types import SimpleNamespace
-
-    from feeder.feeds import _Fragments
-
-    fragments = _Fragments(1 << 20)
-    groups = {("s", "atom.xml"): 100, ("s", "feed.json"): 60}
-    for group, size in groups.items():
-        found = fragments.found.setdefault(group, {})
-        for number in range(4):
-            fragments._keep(found, bytes([number]), bytes(size))
-    assert fragments.kept(640, []) == fragments.found  # 4 x (100 + 60): all of it
-    newest_first = [SimpleNamespace(digest=bytes([number])) for number in (3, 1, 0, 2)]
-    kept = fragments.kept(400, newest_first)  # two entries and a half: two
-    assert kept == {group: {bytes([3]): bytes(size), bytes([1]): bytes(size)}
-                    for group, size in groups.items()}
-    assert fragments.kept(90, newest_first) == {}

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,8 +32,8 @@ import pytest
 from lxml import etree
 
 from feeder.lock import LOCK_FILE
-from feeder.output import MANIFEST, TEMP_SUFFIX
-from tests.conftest import Project, parse_feed
+from feeder.output import TEMP_SUFFIX
+from tests.conftest import Project, parse_feed, recorded
 
 BRIEFS = 2000
 TAGS = 30
@@ -120,15 +121,15 @@ class Versions:
             assert (public / rel).stat().st_mtime_ns == mtime, rel
         versions = set()
         for rel, digest in files.items():
-            if rel in self.foreign or rel == MANIFEST:
+            if rel in self.foreign:
                 continue
             assert digest in (self.a.get(rel), self.b.get(rel)), f"{rel} is neither old nor new"
             if self.a.get(rel) != self.b.get(rel):
                 versions.add("a" if digest == self.a.get(rel) else "b")
         missing = (set(self.a) & set(self.b)) - set(files)
         assert not missing, f"lost: {sorted(missing)[:5]}"
-        manifest = json.loads((public / MANIFEST).read_bytes())
-        unclaimed = set(files) - set(manifest["files"]) - set(self.foreign) - {MANIFEST}
+        claimed = recorded(public.parent / ".feeder-cache" / "feeder.sqlite")[0]
+        unclaimed = set(files) - set(claimed) - set(self.foreign)
         assert not unclaimed, f"not in the manifest: {sorted(unclaimed)[:5]}"
         kind = "mixed" if versions == {"a", "b"} else "new" if versions == {"b"} else "old"
         self.seen[kind] = self.seen.get(kind, 0) + 1
@@ -149,6 +150,22 @@ def restore(public: Path, pristine: Path, now: dict[str, str], old: dict[str, st
             link.parent.mkdir(parents=True, exist_ok=True)
             os.link(pristine / rel, link)
             link.replace(public / rel)
+
+
+def restore_record(database: Path, pristine: Path) -> None:
+    """Put back the record of version A's build (kept with the build state, outside the
+    output folder), keeping the cache's memo of the briefs."""
+    db = sqlite3.connect(database, isolation_level=None)
+    try:
+        db.execute("ATTACH DATABASE ? AS pristine", (str(pristine),))
+        db.execute("BEGIN")
+        for table in ("files", "published"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608
+            db.execute(f"INSERT INTO {table} SELECT * FROM pristine.{table}")  # noqa: S608
+        db.execute("COMMIT")
+        db.execute("DETACH DATABASE pristine")
+    finally:
+        db.close()
 
 
 def check_feeds(public: Path, versions: dict[str, str]) -> None:
@@ -184,6 +201,8 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     check_feeds(big.public, old)
     pristine = tmp_path / "pristine"
     shutil.copytree(big.public, pristine, copy_function=os.link)
+    pristine_record = tmp_path / "pristine.sqlite"
+    shutil.copy(big.database, pristine_record)
     foreign = {rel: ((big.public / rel).read_bytes(), (big.public / rel).stat().st_mtime_ns)
                for rel in FOREIGN}
 
@@ -201,8 +220,9 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     assert set(new) - set(old), "a tag folder appears"
     versions = Versions(old, new, foreign)
     restore(big.public, pristine, new, old)
+    restore_record(big.database, pristine_record)
     assert versions.check(big.public) == old
-    first_file = big.public / min(changed - {MANIFEST})  # the first staged and renamed
+    first_file = big.public / min(changed)  # the first staged and renamed
     started = time.monotonic()
     measured = start_build(big, "-q")
     staging = wait_for(measured, temp_of(first_file))
@@ -225,6 +245,7 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     now = new
     for number, (kind, when) in enumerate(plans):
         restore(big.public, pristine, now, old)
+        restore_record(big.database, pristine_record)
         proc = start_build(big, "-q")
         begun = time.monotonic()
         delay = when * duration if kind == "any" else when
@@ -253,12 +274,11 @@ def test_builds_killed_at_any_moment_leave_every_file_complete(big: Project,
     assert final.returncode == 0, final.stderr
     after = hashes(big.public)
     wrong = sorted(rel for rel in set(after) | set(new)
-                   if rel != MANIFEST and after.get(rel) != new.get(rel))
+                   if after.get(rel) != new.get(rel))
     assert not wrong, [(rel, "is old" if after.get(rel) == old.get(rel) else "other")
                        for rel in wrong[:10]]
     assert after.keys() == new.keys()
-    assert json.loads((big.public / MANIFEST).read_bytes())["files"].keys() == \
-        set(new) - set(FOREIGN) - {MANIFEST}
+    assert recorded(big.database)[0].keys() == set(new) - set(FOREIGN)
     versions.check(big.public)
 
 

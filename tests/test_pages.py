@@ -12,18 +12,17 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import lxml.html
-import markupsafe
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from markupsafe import Markup
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
-from feeder.pages import _escape, long_date, make_environment, plan_pages, relative
+from feeder.pages import plan_pages, relative
 from feeder.pipeline import collect, plan_outputs
+from feeder.views import long_date
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
 from tests.test_jsonfeed import validator
@@ -211,7 +210,7 @@ def test_only_the_formats_set_are_written_and_linked(project: Project, formats: 
     feeds = {rel for rel in written if rel.rpartition("/")[2] in FEED_FILES}
     assert feeds == {folder + name for folder in folders for name in files}
     assert {rel for rel in written - feeds if not rel.endswith("/index.html")} == {
-        "index.html", "style.css", "feeds.opml", ".feeder-manifest.json",
+        "index.html", "style.css", "feeds.opml",
         "sitemap.xml", "robots.txt", "404.html", "favicon.svg"}
     for rel in sorted(feeds):
         data = (project.public / rel).read_bytes()
@@ -311,27 +310,6 @@ def test_every_text_is_escaped_and_brief_html_is_sanitised(project: Project) -> 
     assert "<h1>Fish &lt;em&gt;&amp;&lt;/em&gt; &#34;Chips&#34;</h1>" in brief
     assert "<b>bold</b>" in brief
     assert ">Food &amp; Drink</a>" in brief
-
-
-class _Shown:
-    def __str__(self) -> str:
-        return "<shown & told>"
-
-
-@given(st.one_of(st.text(), st.text().map(Markup), st.text().map(Markup.escape),
-                 st.integers(), st.none(), st.just(_Shown())))
-def test_pages_escape_every_value_as_markupsafe_does(value: object) -> None:
-    """The compiled templates escape with pages._escape (faster for plain strings and
-    Markup): it gives what markupsafe.escape gives, as Markup."""
-    assert _escape(value) == markupsafe.escape(value)
-    assert type(_escape(value)) is Markup
-
-
-def test_the_templates_escape_with_the_faster_escape() -> None:
-    env = make_environment({"brief.html": "{{ entry.title }}"})
-    for name in ("brief.html", "base.html", "_macros.html", "tag.html"):
-        assert env.get_template(name).root_render_func.__globals__["escape"] is _escape
-    assert env.get_template("brief.html").render(entry={"title": "<&>"}) == "&lt;&amp;&gt;"
 
 
 def test_output_is_byte_identical_when_rendered_twice(site: Project) -> None:

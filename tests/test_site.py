@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeder.body import Rendered
 from feeder.brief import Brief
 from feeder.config import parse_config
+from feeder.render import Rendered
 from feeder.site import (
+    Body,
     Entry,
     Tag,
     brief_url,
@@ -68,7 +69,8 @@ def test_same_id_or_same_date_and_slug_are_errors() -> None:
     briefs = [brief("content/a.txt", slug="x"), brief("content/b.txt", slug="x"),
               brief("content/c.txt", slug="c", pinned="urn:x"),
               brief("content/d.txt", slug="d", pinned="urn:x")]
-    problems = check_unique([candidate(CONFIG, b, Rendered("", "", "")) for b in briefs])
+    empty = Body.of(Rendered("", "", ""))
+    problems = check_unique([candidate(CONFIG, b, empty) for b in briefs])
     assert [str(p) for p in problems] == [
         "content/b.txt: same id as content/a.txt (tag:news.example.com,2016-10-04:x); give one "
         "of them another slug or id",
@@ -90,14 +92,13 @@ def test_publication_rules() -> None:
 def test_an_entry_digest_changes_with_every_field_and_only_then() -> None:
     from dataclasses import replace
 
-    from feeder.body import Rendered
-    from feeder.site import Entry
-
     moment = datetime(2016, 10, 4, tzinfo=timezone.utc)
     entry = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
-                  (Tag("US", "us"), Tag("Russia", "russia")), None, Rendered("<p>s</p>", "s", "c"))
+                  (Tag("US", "us"), Tag("Russia", "russia")), None,
+                  Body.of(Rendered("<p>s</p>", "s", "c")))
     same = Entry("id", "https://x/", "s", "a.txt", "T", moment, moment,
-                 (Tag("US", "us"), Tag("Russia", "russia")), None, Rendered("<p>s</p>", "s", "c"))
+                 (Tag("US", "us"), Tag("Russia", "russia")), None,
+                  Body.of(Rendered("<p>s</p>", "s", "c")))
     assert entry.digest == same.digest
     later = datetime(2016, 10, 5, tzinfo=timezone.utc)
     changes = [{"id": "id2"}, {"url": "https://y/"}, {"slug": "t"}, {"path": "b.txt"},
@@ -107,7 +108,7 @@ def test_an_entry_digest_changes_with_every_field_and_only_then() -> None:
                {"tags": (Tag("Russia", "russia"), Tag("US", "us"))},
                {"tags": (Tag("US", "us"),)},
                {"tags": (Tag("US\0us", "us"),)},  # texts cannot run into each other
-               {"body": Rendered("<p>s</p>", "s", "d")}]
+               {"body": Body.of(Rendered("<p>s</p>", "s", "d"))}]
     digests = {replace(entry, **change).digest for change in changes}
     assert len(digests) == len(changes)
     assert entry.digest not in digests
@@ -129,7 +130,7 @@ def test_entries_come_newest_first_by_instant_then_id(
     # newest_first sorts by the distance from the epoch: the same order as the dates
     # themselves (compared by instant, whatever their zones), ties by id.
     entries = [Entry(ident, "https://x/", "s", "p", "T", moment, moment, (), None,
-                     Rendered("s", "s", "c")) for moment, ident in dates]
+                     Body.of(Rendered("s", "s", "c"))) for moment, ident in dates]
     expected = sorted(entries, key=lambda entry: (entry.published, entry.id), reverse=True)
     assert [(e.published, e.id) for e in newest_first(entries)] == \
         [(e.published, e.id) for e in expected]

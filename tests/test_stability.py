@@ -6,13 +6,10 @@ against. The pure function is also checked directly on odd manifests.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from click.testing import CliRunner, Result
 
 from feeder.cli import cli
-from feeder.output import MANIFEST
 from feeder.pipeline import collect
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from tests.conftest import NOW, Project, house
@@ -39,7 +36,7 @@ def ids(project: Project, rel: str = "atom.xml") -> list[str]:
 
 
 def manifest_ids(project: Project) -> set[str]:
-    return set(json.loads((project.public / MANIFEST).read_bytes())["entries"])
+    return set(project.recorded_entries())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
@@ -376,7 +377,7 @@ def test_ping_without_hubs_is_a_settings_error(runner: CliRunner, project: Proje
 
 # --- feeder ping, after a deploy -----------------------------------------------------------------
 
-def test_ping_since_a_saved_manifest_sends_what_changed_since(
+def test_ping_since_a_saved_record_sends_what_changed_since(
         runner: CliRunner, project: Project, start_hub: Callable[..., Hub]) -> None:
     hub = start_hub()
     with_hubs(project, hub.url)
@@ -384,8 +385,8 @@ def test_ping_since_a_saved_manifest_sends_what_changed_since(
     failed(run(runner, project, "ping"), 1)  # nothing built yet
     assert run(runner, project, "build").exit_code == 0
     assert hub.received == []  # build without --ping sends nothing
-    deployed = project.root / "deployed.json"
-    shutil.copy(project.public / ".feeder-manifest.json", deployed)
+    deployed = project.root / "deployed.sqlite"
+    shutil.copy(project.database, deployed)
     project.brief("2016-10-05-b.txt", house("B", "日本"))
     assert run(runner, project, "build").exit_code == 0
 
@@ -394,7 +395,7 @@ def test_ping_since_a_saved_manifest_sends_what_changed_since(
     assert hub.pinged() == feed_urls("", JAPAN)
     assert result.stderr == f"{hub.url}: 6 of 6 changed feeds accepted (HTTP 204)\n"
 
-    shutil.copy(project.public / ".feeder-manifest.json", deployed)
+    shutil.copy(project.database, deployed)
     nothing = run(runner, project, "ping", "--since", str(deployed))
     assert nothing.stderr == "no feed changed: no hub pinged\n"
     assert len(hub.received) == 6
@@ -410,8 +411,15 @@ def test_ping_since_a_saved_manifest_sends_what_changed_since(
     deployed.write_text('{"not": "a manifest"}')
     bad = run(runner, project, "ping", "--since", str(deployed))
     failed(bad, 2)
-    assert bad.stderr.endswith("deployed.json: not a feeder manifest (a copy of "
-                               ".feeder-manifest.json is expected)\n")
+    assert bad.stderr.endswith("deployed.sqlite: not a copy of feeder's build record "
+                               "(.feeder-cache/feeder.sqlite)\n")
+    for hostile in (b"\0" * 40, b'{"version": 1, "files": {"\\ud800": 1}}',
+                    b"[" * 200_000 + b"]" * 200_000):
+        deployed.write_bytes(hostile)
+        failed(run(runner, project, "ping", "--since", str(deployed)), 2)
+    deployed.unlink()
+    os.mkfifo(deployed)
+    failed(run(runner, project, "ping", "--since", str(deployed)), 2)
 
 
 def test_check_strict_passes_a_clean_project_for_ci(runner: CliRunner, project: Project) -> None:

@@ -1,23 +1,22 @@
-"""Reading the files the site publishes as they are (the favicon, `static/`), and keeping the
-publisher's own files in the output folder: the disk side of feeder/extras.py."""
+"""Reading the files the site publishes as they are (the favicon, `static/`): the disk side
+of feeder/extras.py."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from feeder.config import Config
-from feeder.errors import ConfigError, OutputError, Problem
+from feeder.errors import ConfigError, Problem
 
 STATIC_FOLDER = "static"
 """The project's folder of files published as they are."""
 
 
 @dataclass(frozen=True, slots=True)
-class Assets:
-    """The files assets.read_assets read: published as they are."""
+class StaticFiles:
+    """The files static.read_static read: published as they are."""
 
     favicon: bytes | None = None
     """The file the setting `favicon` names (None: the built-in icon)."""
@@ -33,7 +32,7 @@ class Assets:
         return digest.hexdigest()
 
 
-def read_assets(config: Config) -> Assets:
+def read_static(config: Config) -> StaticFiles:
     """The favicon file and every file of `static/` (hidden ones skipped). Raises
     ConfigError when one cannot be read."""
     problems: list[Problem] = []
@@ -60,27 +59,4 @@ def read_assets(config: Config) -> Assets:
                                         f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise ConfigError(problems)
-    return Assets(favicon, static)
-
-
-def foreign_files(output_dir: Path, planned: Mapping[str, Callable[[], bytes]],
-                  written: Mapping[str, object], display: str) -> None:
-    """Raise OutputError when a file of `planned` (path -> how to make it) is in the output
-    folder, was not written by feeder (not in the manifest's `written`), and differs from
-    what feeder would write: it is the publisher's own."""
-    problems = []
-    for rel, make in planned.items():
-        path = output_dir / rel
-        if rel in written or not path.is_file():
-            continue
-        try:
-            same = path.read_bytes() == make()
-        except OSError:
-            same = False
-        if not same:
-            problems.append(Problem(f"{display}/{rel}", None, (
-                f"not written by feeder, which now publishes a {rel} of its own: to publish "
-                f"yours instead, move it to {STATIC_FOLDER}/{rel} in the project folder "
-                "(copied as it is); to publish feeder's, delete it")))
-    if problems:
-        raise OutputError(problems)
+    return StaticFiles(favicon, static)

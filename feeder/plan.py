@@ -1,0 +1,106 @@
+"""The plan: every file of the site as its path, the key of what it is made from, and how to
+make its bytes.
+
+Pure. `plan_site` cuts the feeds into subscription feeds and archive pages; `plan_files`
+names every output with its key (two outputs with one key have the same bytes, so a rebuild
+makes only the outputs whose key changed) and the entries whose HTML it needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import partial
+
+from feeder.archive import SizeBounds, plan_history
+from feeder.config import Config
+from feeder.extras import extra_outputs
+from feeder.feeds import RENDERERS
+from feeder.opml import OPML_FILE, opml_bytes
+from feeder.pages import plan_pages
+from feeder.render import Rendered
+from feeder.site import Entry, Feed, Site, Tag, group_feeds, with_html
+from feeder.static import StaticFiles
+
+Grouped = tuple[tuple[Entry, ...], tuple[tuple[Tag, tuple[Entry, ...]], ...], list[Feed]]
+"""What site.group_feeds gives: the entries, the tags with their entries, the feeds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file of the site, not made yet."""
+
+    key: bytes | None
+    """SHA-256 of everything its bytes are made from; None: made by every build."""
+    entries: tuple[Entry, ...]
+    """The entries whose HTML it shows."""
+    make: Callable[[Mapping[bytes, Rendered]], bytes]
+    """Its bytes, given the HTML (by body digest) of those of `entries` that have none."""
+
+
+def plan_site(entries: Iterable[Entry], config: Config,
+              html: Mapping[bytes, Rendered] | None = None) -> Site:
+    """The combined feed and one feed per tag, each as its subscription feed (the newest
+    entries) followed by its archive pages (see feeder.archive)."""
+    return site_of(group_feeds(entries, config), config, html)
+
+
+def site_of(grouped: Grouped, config: Config, html: Mapping[bytes, Rendered] | None = None,
+            sizes: SizeBounds | None = None) -> Site:
+    """The site of entries grouped by site.group_feeds (`html`, `sizes`: see
+    archive.html_needed)."""
+    ordered, tags, feeds = grouped
+    return Site(ordered, tags, plan_history(feeds, config, html, sizes))
+
+
+def _feed_key(base: hashlib._Hash, feed: Feed) -> hashlib._Hash:
+    digest = base.copy()
+    digest.update(repr((feed.folder, feed.title, feed.subtitle, feed.home_url, feed.base_url,
+                        feed.tag, feed.hubs, feed.archive, feed.archive_links,
+                        feed.empty_updated)).encode("utf-8", "surrogatepass"))
+    digest.update(b"".join([entry.digest for entry in feed.entries]))
+    return digest
+
+
+def _make_feed(render: Callable[[Feed, Config], bytes], feed: Feed, config: Config,
+               html: Mapping[bytes, Rendered]) -> bytes:
+    return render(replace(feed, entries=with_html(feed.entries, html)), config)
+
+
+def _make_opml(site: Site, config: Config, _html: Mapping[bytes, Rendered]) -> bytes:
+    return opml_bytes(site, config)
+
+
+def plan_files(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+               static: StaticFiles | None = None) -> dict[str, Output]:
+    """Every file of the site (feeds in each published format, pages, the OPML list, the
+    sitemap, robots.txt, 404.html, the favicon and `static/`): relative POSIX path -> Output.
+    `templates` are the publisher's page templates, `static` the files published as they are."""
+    base = hashlib.sha256(repr(config).encode("utf-8", "surrogatepass"))
+    plan: dict[str, Output] = {}
+    for feed in site.feeds:
+        key = _feed_key(base, feed)
+        for name in config.feed_files:
+            named = key.copy()
+            named.update(name.encode())
+            plan[feed.folder + name] = Output(named.digest(), feed.entries,
+                                              partial(_make_feed, RENDERERS[name], feed, config))
+    for rel, page in plan_pages(site, config, templates).items():
+        plan[rel] = Output(page.key, page.entries, page.make)
+    plan[OPML_FILE] = Output(None, (), partial(_make_opml, site, config))
+    for rel, extra in extra_outputs(site, config, templates or {}, static or StaticFiles(),
+                                    plan).items():
+        plan[rel] = Output(extra.key, (), partial(_make_extra, extra.made))
+    return plan
+
+
+def _make_extra(made: Callable[[], bytes], _html: Mapping[bytes, Rendered]) -> bytes:
+    return made()
+
+
+def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None = None,
+                 static: StaticFiles | None = None) -> dict[str, bytes]:
+    """Every file of the site: relative POSIX path -> bytes (every entry with its HTML)."""
+    return {rel: output.make({})
+            for rel, output in plan_files(site, config, templates, static).items()}

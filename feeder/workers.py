@@ -1,0 +1,221 @@
+"""Reading brief files: through the build cache (a file whose stamp or hash did not change
+is not read again), each other one read, hashed, parsed and rendered, here or, for a large
+cold build, among worker processes (the only parallel work in feeder); and the HTML of the
+briefs whose outputs a build makes.
+
+The workers get the settings through the pool's initializer and send back plain records; a
+build that reads few files reads them in its own process (starting workers costs more).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NamedTuple, Protocol, TypeVar
+
+from feeder import cache
+from feeder.brief import Brief, parse_brief
+from feeder.config import Config
+from feeder.errors import ConfigError, Problem
+from feeder.render import Rendered, render, sanitise
+from feeder.site import Body, brief_url
+from feeder.sources import FileInfo, decode, read_bytes, scan_content
+from feeder.text import strip_xml_forbidden
+
+MIN_FILES = 200
+"""Files to read from which worker processes share the work."""
+
+
+class Read(NamedTuple):
+    """One brief file, read: its brief (None with errors; without its Markdown, which is
+    rendered already), its problems and its HTML."""
+
+    info: FileInfo
+    sha: bytes | None
+    """SHA-256 of its bytes (None when it could not be read)."""
+    brief: Brief | None
+    problems: tuple[Problem, ...]
+    html: Rendered | None
+
+
+def render_brief(config: Config, brief: Brief) -> Rendered:
+    """The HTML of a parsed brief, for its page's URL."""
+    return render(brief.summary, brief.content, brief_url(config, brief),
+                  allow_raw_html=config.allow_raw_html)
+
+
+def read_brief(info: FileInfo, config: Config) -> Read:
+    """Read, hash, decode, parse and (when it is valid) render one brief file."""
+    data = read_bytes(info)
+    if isinstance(data, Problem):
+        return Read(info, None, None, (data,), None)
+    sha = hashlib.sha256(data).digest()
+    source = decode(data, info.path, info.rel)
+    if isinstance(source, Problem):
+        return Read(info, sha, None, (source,), None)
+    brief, problems = parse_brief(source, config)
+    if brief is None:
+        return Read(info, sha, None, problems, None)
+    html = render_brief(config, brief)
+    return Read(info, sha, replace(brief, summary="", content=""), problems, html)
+
+
+_CONFIG: list[Config] = []
+"""The settings, in a worker process (set by its initializer)."""
+
+
+def _start_worker(config: Config) -> None:
+    _CONFIG.append(config)
+
+
+def _read_in_worker(info: FileInfo) -> Read:
+    return read_brief(info, _CONFIG[0])
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def read_briefs(infos: Sequence[FileInfo], config: Config) -> Iterator[Read]:
+    """Each of `infos`, read (see read_brief), in order."""
+    workers = min(_cores(), 8)
+    # Worker processes are forked: only from a process with no other thread running (a
+    # fork copies the forking thread alone, and a lock another thread held stays taken).
+    if len(infos) < MIN_FILES or workers < 2 or threading.active_count() > 1:
+        yield from (read_brief(info, config) for info in infos)
+        return
+    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config,)) as pool:
+        yield from pool.map(_read_in_worker, infos, chunksize=32)
+
+
+class Progress(Protocol):
+    """Hears how far the long stages of a build are (the CLI's progress bar)."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, count: int = 1) -> None: ...
+    def finish(self) -> None: ...
+
+
+_T = TypeVar("_T")
+
+
+def counted(items: Iterable[_T], progress: Progress | None, label: str,
+             total: int) -> Iterator[_T]:
+    """`items`, with `progress` told of each when there are many."""
+    if progress is None or total < 200:
+        yield from items
+        return
+    progress.start(label, total)
+    for item in items:
+        yield item
+        progress.advance()
+    progress.finish()
+
+
+@dataclass
+class Briefs:
+    """Every brief file of the content folder, as read (through the cache)."""
+
+    files: list[tuple[FileInfo, cache.Stored]]
+    """In the order of the content folder."""
+    problems: list[Problem]
+    html: dict[bytes, Rendered]
+    """The HTML rendered by this build, by body digest."""
+    rows: list[tuple[object, ...]]
+    """The rows of the cache to write (cache.brief_row)."""
+    gone: list[str]
+    """Brief files the cache knows and that are gone."""
+
+
+def _stamp(info: FileInfo) -> tuple[int, int, int]:
+    return info.size, info.mtime_ns, info.ino
+
+
+def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
+    """True when the file is surely unchanged, None when only its hash can tell."""
+    if old is None:
+        return False
+    if old.stamp == _stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
+        return True
+    try:
+        data = Path(info.abspath).read_bytes()
+    except OSError:
+        return False
+    return None if hashlib.sha256(data).digest() != old.sha else True
+
+
+def read_all(config: Config, stored: Mapping[str, cache.Stored],
+             progress: Progress | None = None) -> Briefs:
+    """Scan the content folder and read every brief file; those `stored` (by the cache)
+    with the same stamp or hash are not read again."""
+    if not config.content_dir.is_dir():
+        raise ConfigError([Problem(config.display_path(config.content_dir), None,
+                                   "content folder not found; create it or set content_dir")])
+    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+    seen_ns = time.time_ns()
+    found: dict[str, cache.Stored] = {}
+    todo: list[FileInfo] = []
+    rows: list[tuple[object, ...]] = []
+    for info in infos:
+        old = stored.get(info.rel)
+        if old is not None and _unchanged(info, old):
+            if old.stamp != _stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
+                old = old._replace(stamp=_stamp(info), seen_ns=seen_ns)
+                rows.append(cache.brief_row(info.rel, old, None))
+            found[info.rel] = old
+        else:
+            todo.append(info)
+    html: dict[bytes, Rendered] = {}
+    for read in counted(read_briefs(todo, config), progress, "reading briefs", len(todo)):
+        body = Body.of(read.html) if read.html is not None else None
+        new = cache.Stored(_stamp(read.info), seen_ns, read.sha or b"", read.brief,
+                           read.problems, body)
+        if read.sha is not None:
+            keep = read.html if not config.allow_raw_html else None
+            rows.append(cache.brief_row(read.info.rel, new, keep))
+        if body is not None and read.html is not None:
+            html[body.digest] = read.html
+        found[read.info.rel] = new
+    files = [(info, found[info.rel]) for info in infos]
+    gone = sorted(stored.keys() - found.keys())
+    return Briefs(files, list(scan_problems), html, rows, gone)
+
+
+def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
+              digests: Iterable[bytes]) -> dict[bytes, Rendered]:
+    """The HTML of the briefs whose body digests are `digests`: rendered by this build, or
+    kept by the cache (and sanitised again: the cache is never trusted to be safe), or read
+    and rendered again."""
+    from feeder.site import brief_url
+
+    wanted = set(digests)
+    html = {digest: read.html[digest] for digest in wanted if digest in read.html}
+    where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
+             if stored.body is not None and stored.body.digest in wanted - html.keys()}
+    kept: dict[str, Rendered] = {}
+    if db is not None and not config.allow_raw_html:
+        with contextlib.suppress(sqlite3.Error):  # unreadable: rendered again
+            kept = cache.stored_html(db, [info.rel for info, _ in where.values()])
+    for digest, (info, brief) in where.items():
+        found = kept.get(info.rel)
+        if found is not None and brief is not None:
+            base = brief_url(config, brief)
+            html[digest] = Rendered(strip_xml_forbidden(sanitise(found.summary_html, base)),
+                                    strip_xml_forbidden(found.summary_text),
+                                    strip_xml_forbidden(sanitise(found.content_html, base)))
+        else:
+            again = read_brief(info, config).html
+            if again is not None:
+                html[digest] = again
+    return html
