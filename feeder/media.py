@@ -26,7 +26,7 @@ from typing import Any
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
-from feeder.files import LeadImage
+from feeder.attachments import LeadImage
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 EXTENSION = "lead_image"

@@ -16,7 +16,7 @@ import pytest
 from feedgen.feed import FeedGenerator
 from lxml import etree, html
 
-from feeder.files import LeadImage
+from feeder.attachments import LeadImage
 from feeder.media import (
     MEDIA_NS,
     add_to_entry,

@@ -1,4 +1,4 @@
-"""The files briefs bring (feeder/files.py): which are published where, links, lead images.
+"""The files briefs bring (feeder/attachments.py): which are published where, links, lead images.
 
 The content folders are real folders on disk, listed as a build lists them; each URL given
 is checked against where the file is published, and each link against the file it names.
@@ -18,7 +18,7 @@ from PIL import Image
 
 from feeder import frontmatter
 from feeder.errors import Problem
-from feeder.files import (
+from feeder.attachments import (
     Asset,
     LeadImage,
     Link,
@@ -155,7 +155,7 @@ def test_an_unpublished_folder_brief_publishes_none_of_its_files(content: Path) 
                             "secret.png' names a file that is not published (its brief is not)")
 
 
-def test_files_over_the_limit_are_errors(content: Path) -> None:
+def test_attachments_over_the_limit_are_errors(content: Path) -> None:
     files = listing(content)
     assets, problems = plan_assets(files, BASE, URLS, max_bytes=100)
     assert "img/vote.png" not in assets
@@ -178,7 +178,7 @@ def test_two_files_published_at_one_path_are_an_error() -> None:
     assert len(assets) == 2
 
 
-def test_files_where_feeds_and_pages_go_are_errors() -> None:
+def test_attachments_where_feeds_and_pages_go_are_errors() -> None:
     assets, _ = plan_assets({"atom.xml": 5, "tags/index.html": 5, "img/a.png": 5}, BASE, {})
     problems = clashes(assets.values(), {"atom.xml", "tags/index.html", "index.html"})
     assert [str(p) for p in problems] == [
