@@ -148,8 +148,8 @@ def clashes(assets: Iterable[Asset], outputs: Collection[str],
     their paths in the output folder)."""
     taken = {path.casefold() for path in outputs}
     return tuple(Problem(_shown(content, asset.rel), None,
-                         f"published at {asset.path}, where feeder writes a feed or a page; "
-                         "rename or move the file") for asset in assets
+                         f"published at {asset.path}, where feeder writes another file (a "
+                         "page, a feed, a file of static/); rename or move it") for asset in assets
                  if asset.path.casefold() in taken)
 
 
@@ -302,12 +302,14 @@ class LeadImage:
     height: int | None
 
 
-def choose_lead(path: str, image: tuple[Any, int] | None, image_alt: tuple[Any, int] | None,
-                links: Iterable[Link]) -> tuple[Link | None, tuple[Problem, ...]]:
+def choose_lead(path: str, fields: Mapping[str, Any], links: Iterable[Link]
+                ) -> tuple[Link | None, tuple[Problem, ...]]:
     """The lead image a brief asks for (a Link, not resolved yet: see `lead_image`) and the
-    problems of its front matter `image` and `image_alt` (each a value and its line, or None
-    when absent). `image:` names it (a path relative to the brief, or an http(s) URL),
+    problems of its front matter `image` and `image_alt` (in `fields`, by key: each with its
+    `value` and `line`). `image:` names it (a path relative to the brief, or an http(s) URL),
     `image: none` turns it off; without `image:` it is the brief's first image."""
+    image, image_alt = ((fields[key].value, fields[key].line) if key in fields else None
+                        for key in ("image", "image_alt"))
     images = [link for link in links if link.image and _may_lead(link.target)]
     alt = image_alt[0] if image_alt else None
     if image_alt is not None and not isinstance(alt, str):

@@ -147,3 +147,12 @@ def with_sizes(fragment: str, sizes: Mapping[str, tuple[int, int]]) -> str:
         return f'{tag[:end].rstrip()} width="{size[0]}" height="{size[1]}"{tag[end:]}'
 
     return _IMG.sub(sized, fragment)
+
+
+def local_sources(fragment: str, base_url: str, here: str) -> str:
+    """`fragment` with its pictures and media from the site itself (`src` under `base_url`)
+    relative to the page in the folder `here`, as the links between pages are: so that they
+    show wherever the site is served (`feeder serve`); the feeds keep absolute URLs."""
+    mark = f' src="{html.escape(base_url)}'
+    return fragment.replace(mark, f' src="{"../" * here.count("/") or "./"}') \
+        if mark in fragment else fragment

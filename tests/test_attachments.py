@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from feeder import frontmatter
-from feeder.errors import Problem
 from feeder.attachments import (
     Asset,
     LeadImage,
@@ -35,6 +34,7 @@ from feeder.attachments import (
     published_url,
     resolve,
 )
+from feeder.errors import Problem
 from feeder.images import image_info_of
 
 BASE = "https://news.example.org/briefs/"
@@ -89,6 +89,11 @@ URLS = {
     "notes.md": BASE + "2016/10/01/notes/",
 }
 """The published briefs' page URLs (the draft is not published)."""
+
+
+def fields(**named: tuple[object, int]) -> dict[str, frontmatter.Field]:
+    """Front matter fields, as the parser reads them: key -> (value, line)."""
+    return {key: frontmatter.Field(value, line) for key, (value, line) in named.items()}
 
 
 def test_which_files_are_assets() -> None:
@@ -182,10 +187,10 @@ def test_attachments_where_feeds_and_pages_go_are_errors() -> None:
     assets, _ = plan_assets({"atom.xml": 5, "tags/index.html": 5, "img/a.png": 5}, BASE, {})
     problems = clashes(assets.values(), {"atom.xml", "tags/index.html", "index.html"})
     assert [str(p) for p in problems] == [
-        "content/atom.xml: published at atom.xml, where feeder writes a feed or a page; "
-        "rename or move the file",
-        "content/tags/index.html: published at tags/index.html, where feeder writes a feed "
-        "or a page; rename or move the file",
+        "content/atom.xml: published at atom.xml, where feeder writes another file (a page, a "
+        "feed, a file of static/); rename or move it",
+        "content/tags/index.html: published at tags/index.html, where feeder writes another "
+        "file (a page, a feed, a file of static/); rename or move it",
     ]
 
 
@@ -310,18 +315,18 @@ def test_the_first_image_is_the_lead_image(content: Path) -> None:
     infos = {rel: image_info_of((content / rel).read_bytes()) for rel in files}
     links = find_links("Title\n\ntags\n\nText [a link](docs/report.pdf).\n\n"
                        "![The vote, by region](img/vote.png)\n\n![second](img/caf%C3%A9.jpg)\n")
-    lead, problems = choose_lead("b.txt", None, None, links)
+    lead, problems = choose_lead("b.txt", {}, links)
     assert problems == ()
     assert lead == Link("img/vote.png", 7, True, "The vote, by region")
     assert lead_image(lead, "b.txt", assets, infos) == LeadImage(
         BASE + "img/vote.png", "The vote, by region", "image/png", files["img/vote.png"], 64, 48)
     aleppo = find_links((content / "2016-10-14-aleppo/index.md").read_text())
-    lead, _ = choose_lead("a", None, None, aleppo)
+    lead, _ = choose_lead("a", {}, aleppo)
     assert lead is not None
     assert lead_image(lead, "2016-10-14-aleppo/index.md", assets, infos) == LeadImage(
         BASE + "2016/10/14/aleppo/map.png", "map", "image/png",
         files["2016-10-14-aleppo/map.png"], 40, 30)
-    assert choose_lead("b.txt", None, None, find_links("No image [a](b.png)\n")) == (None, ())
+    assert choose_lead("b.txt", {}, find_links("No image [a](b.png)\n")) == (None, ())
     missing = Link("elsewhere/absent.gif", 3, True)
     assert lead_image(missing, "b.txt", assets, infos) is None
     assert [str(p) for p in check_links("b.txt", "b.txt", (), files, assets, missing)] == [
@@ -335,21 +340,22 @@ def test_front_matter_names_the_lead_image_or_turns_it_off(content: Path) -> Non
     infos = {rel: image_info_of((content / rel).read_bytes()) for rel in files}
     links = find_links("![first](../img/vote.png)\n")
     brief = "2016-10-14-aleppo/index.md"
-    lead, problems = choose_lead("a", ("map.png", 2), ("Aleppo, east and west", 3), links)
+    lead, problems = choose_lead("a", fields(image=("map.png", 2),
+                                             image_alt=("Aleppo, east and west", 3)), links)
     assert problems == ()
     assert lead == Link("map.png", 2, True, "Aleppo, east and west")
     found = lead_image(lead, brief, assets, infos)
     assert found is not None
     assert (found.url, found.alt, found.width) == (BASE + "2016/10/14/aleppo/map.png",
                                                    "Aleppo, east and west", 40)
-    lead, _ = choose_lead("a", ("../img/vote.png", 2), None, links)
+    lead, _ = choose_lead("a", fields(image=("../img/vote.png", 2)), links)
     assert lead == Link("../img/vote.png", 2, True, "first")  # the alt text of the text's
-    lead, _ = choose_lead("a", ("https://cdn.example.com/p/Photo.JPG", 2), None, links)
+    lead, _ = choose_lead("a", fields(image=("https://cdn.example.com/p/Photo.JPG", 2)), links)
     assert lead is not None
     assert lead_image(lead, brief, assets, infos) == LeadImage(
         "https://cdn.example.com/p/Photo.JPG", "", "image/jpeg", None, None, None)
     for off in ("none", "None", False):
-        assert choose_lead("a", (off, 2), None, links) == (None, ())
+        assert choose_lead("a", fields(image=(off, 2)), links) == (None, ())
 
 
 @pytest.mark.parametrize(("image", "alt", "message"), [
@@ -368,7 +374,8 @@ def test_bad_lead_images(content: Path, image: object, alt: object, message: str
     files = listing(content)
     assets, _ = plan_assets(files, BASE, URLS)
     brief = "2016-10-14-aleppo/index.md"
-    lead, problems = choose_lead("a", (image, 2), None if alt is None else (alt, 3), ())
+    named = fields(image=(image, 2), **({} if alt is None else {"image_alt": (alt, 3)}))
+    lead, problems = choose_lead("a", named, ())
     problems += check_links("a", brief, (), files, assets, lead)
     assert [str(p) for p in problems] == [message]
     assert lead is None or lead_image(lead, brief, assets, {}) is None
@@ -384,9 +391,9 @@ def test_a_file_of_another_folder_brief_is_linked_from_its_brief_only(content: P
         "2016-10-14-aleppo/index.md: link it from that brief, or move it to a shared folder"]
 
 
-SAMPLES = Path(__file__).parent / "data" / "assets" / "content"
-"""The two sample briefs with pictures (content/ gets them when the build publishes assets):
-one a folder with its chart beside it, one using the shared folder img/."""
+SAMPLES = Path(__file__).parent.parent / "content"
+"""The sample content, with two briefs with pictures: one a folder with its chart beside it,
+one using the shared folder img/."""
 
 
 def test_the_sample_briefs_link_only_published_pictures() -> None:
@@ -411,8 +418,7 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
         fields = {} if split.front_matter is None else \
             frontmatter.load(split.front_matter, split.front_matter_line, rel)
         assert isinstance(fields, dict)
-        named = {key: (field.value, field.line) for key, field in fields.items()}
-        lead, problems = choose_lead(rel, named.get("image"), named.get("image_alt"), links)
+        lead, problems = choose_lead(rel, fields, links)
         assert problems == ()
         assert lead is not None
         assert check_links(rel, rel, links, files, assets, lead) == ()
@@ -431,9 +437,9 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
 def test_only_paths_and_web_urls_are_lead_images() -> None:
     links = find_links("![x](javascript:alert(1)) ![y](data:image/png;base64,AA==) "
                        "![z](img/vote.png)\n")
-    lead, _ = choose_lead("b.txt", None, None, links)
+    lead, _ = choose_lead("b.txt", {}, links)
     assert lead == Link("img/vote.png", 1, True, "z")
-    assert choose_lead("b.txt", None, None, links[:2]) == (None, ())
+    assert choose_lead("b.txt", {}, links[:2]) == (None, ())
     assert lead_image(Link("javascript:alert(1)", 1, True), "b.txt", {}, {}) is None
     assert lead_image(Link("//cdn.example/x.png", 1, True), "b.txt", {}, {}) is None
 

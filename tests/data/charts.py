@@ -1,6 +1,6 @@
 """Draws the two charts of the sample briefs (run by hand; the PNG files are committed).
 
-    python tests/data/charts.py OUTPUT_FOLDER
+    python tests/data/charts.py OUTPUT_FOLDER   (then copy them into content/)
 
 Needs Pillow (in the test extra) and the DejaVu fonts (Debian's fonts-dejavu-core). The
 figures are those the briefs quote: the National Hurricane Center's advisories for Hurricane
