@@ -123,8 +123,9 @@ def test_every_link_into_the_site_names_a_file_in_public(project: Project) -> No
             url = urlsplit(link)
             if url.scheme and not link.startswith(BASE):
                 continue
-            target = (path.parent / unquote(url.path)) if not url.scheme else \
-                project.public / unquote(url.path)[len(urlsplit(BASE).path):]
+            site_path = unquote(url.path)[len(urlsplit(BASE).path):]  # from the site's root
+            target = project.public / site_path if url.scheme or url.path.startswith("/") \
+                else path.parent / unquote(url.path)
             if target.is_dir() or unquote(url.path).endswith("/"):
                 target = target / "index.html"
             assert target.is_file(), f"{path.relative_to(project.public)}: {link}"
