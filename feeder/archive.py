@@ -202,6 +202,14 @@ def _largest_fitting(fits: Callable[[int], bool], low: int, high: int, guess: in
     return low
 
 
+def _media_bytes(entry: Entry) -> int:
+    """At most the bytes of an entry's lead image (its URL in three elements, in any
+    format) and of the width and height given to its pictures (see feeder.media)."""
+    image = entry.image
+    return (0 if image is None else 512 + 18 * len(image.url) + 6 * len(image.alt)) + \
+        40 * len(entry.sizes)
+
+
 @dataclass(slots=True)
 class SizeBounds:
     """Upper bounds of the bytes feeds take in each format, computed without rendering.
@@ -232,7 +240,7 @@ class SizeBounds:
                     len(entry.author or "") + sum(len(tag.slug) + len(tag.name) + scheme
                                                   for tag in tags) + 3 + 3 * len(tags)
                 bound = rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + 6 * short + \
-                    _TAG_MARKUP * len(tags)
+                    _TAG_MARKUP * len(tags) + _media_bytes(entry)
             total += bound
         return total
 
@@ -277,6 +285,7 @@ class SizeBounds:
             tags = _TAG_MARKUP * len(entry.tags)
             in_xml = texts_xml + short_xml + tags
             in_json = texts_json + short_json + tags
-            bounds = (_ENTRY_MARKUP + in_xml, _ENTRY_MARKUP + in_json)
+            media = _media_bytes(entry)
+            bounds = (_ENTRY_MARKUP + in_xml + media, _ENTRY_MARKUP + in_json + media)
             self.entries[entry.id] = bounds
         return bounds

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from feeder import frontmatter
+from feeder.attachments import Link, brief_name, choose_lead, find_links
 from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
@@ -31,7 +32,7 @@ from feeder.text import (
 )
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
-                     "draft")
+                     "draft", "image", "image_alt")
 ID_SCHEMES = ("tag", "urn", "http", "https")
 """Schemes a pinned id may use: readers may follow an id, so never javascript: or data:."""
 MAX_TAG_LENGTH = 50
@@ -110,6 +111,8 @@ class Brief:
     """Markdown of the short version."""
     content: str
     """Markdown of the full text: standfirst, then every section under its label."""
+    links: tuple[Link, ...] = ()  # its links, and the lead image it asks for: feeder.attachments
+    lead: Link | None = None
 
 
 @dataclass(slots=True)
@@ -250,15 +253,15 @@ class _Parser:
         if draft is not None and not isinstance(draft.value, bool):
             self.error(draft.line, "draft must be true or false")
         author = self._text(fields, "author")
+        lead, problems = choose_lead(self.path, fields, links := find_links(self.source.text))
+        self.problems.extend(problems)
         if any(p.is_error for p in self.problems) or not (title and date and slug and content):
             return None
-        return Brief(
-            path=self.path, rel=self.source.rel, title=title, date=date, updated=updated,
-            tags=tags, slug=slug, id=pinned_id,
-            id_line=fields["id"].line if "id" in fields else None,
-            author=author or None, draft=bool(draft and draft.value is True),
-            summary=summary, content=content,
-        )
+        id_line = fields["id"].line if "id" in fields else None
+        return Brief(path=self.path, rel=self.source.rel, title=title, date=date,
+                     updated=updated, tags=tags, slug=slug, id=pinned_id, id_line=id_line,
+                     author=author or None, draft=bool(draft and draft.value is True),
+                     summary=summary, content=content, links=links, lead=lead)
 
     def _text(self, fields: dict[str, frontmatter.Field], key: str) -> str | None:
         field = fields.get(key)
@@ -398,7 +401,7 @@ class _Parser:
     def _date(self, fields: dict[str, frontmatter.Field]) -> datetime | None:
         if "date" in fields:
             return self._when(fields, "date")
-        name = PurePosixPath(self.source.rel)
+        name = PurePosixPath(brief_name(self.source.rel))
         day, _ = split_file_date(name.stem)
         if day is None:
             self.error(1, f"no date: name the file {'YYYY-MM-DD-' + name.name} "
@@ -417,7 +420,7 @@ class _Parser:
             if not slug:
                 self.error(fields["slug"].line, f"slug {text!r} has no letter or digit")
             return slug
-        _, rest = split_file_date(PurePosixPath(self.source.rel).stem)
+        _, rest = split_file_date(PurePosixPath(brief_name(self.source.rel)).stem)
         slug = slugify(rest) or slugify(title)
         if not slug and title:
             self.error(1, "cannot make a slug from the file name or the title; add 'slug:'")

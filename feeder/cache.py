@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
+from feeder.attachments import Link
 from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
@@ -31,7 +32,7 @@ from feeder.render import Rendered
 from feeder.site import Body
 
 FILE_NAME = "feeder.sqlite"
-SCHEMA = 1
+SCHEMA = 2
 APPLICATION = "feeder build cache"
 
 _TABLES = """
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS briefs (
     rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ino INTEGER, seen_ns INTEGER,
     sha BLOB, problems TEXT, path TEXT, title TEXT, date TEXT, updated TEXT, tags TEXT,
     slug TEXT, id TEXT, id_line INTEGER, author TEXT, draft INTEGER, digest BLOB,
-    xml_size INTEGER, json_size INTEGER, summary_html TEXT, summary_text TEXT,
+    xml_size INTEGER, json_size INTEGER, links TEXT, summary_html TEXT, summary_text TEXT,
     content_html TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, sha TEXT NOT NULL, key BLOB, size INTEGER, mtime_ns INTEGER,
@@ -58,7 +59,7 @@ _COLUMNS = {
 """The columns of the tables (besides `briefs`: BRIEF_COLUMNS + HTML_COLUMNS)."""
 BRIEF_COLUMNS = ("rel", "size", "mtime_ns", "ino", "seen_ns", "sha", "problems", "path",
                  "title", "date", "updated", "tags", "slug", "id", "id_line", "author",
-                 "draft", "digest", "xml_size", "json_size")
+                 "draft", "digest", "xml_size", "json_size", "links")
 HTML_COLUMNS = ("summary_html", "summary_text", "content_html")
 _COLUMNS["briefs"] = BRIEF_COLUMNS + HTML_COLUMNS
 
@@ -218,7 +219,8 @@ AND typeof(problems) IN ('text', 'null') AND (title IS NULL OR (
     AND typeof(slug) = 'text' AND typeof(id) IN ('text', 'null')
     AND typeof(id_line) IN ('integer', 'null') AND typeof(author) IN ('text', 'null')
     AND typeof(draft) = 'integer' AND typeof(digest) = 'blob'
-    AND typeof(xml_size) = 'integer' AND typeof(json_size) = 'integer'))
+    AND typeof(xml_size) = 'integer' AND typeof(json_size) = 'integer'
+    AND typeof(links) = 'text'))
 """
 """The rows of `briefs` whose every column has the type this module writes (SQLite checks
 them; what is left to check here are the texts' contents)."""
@@ -250,16 +252,36 @@ def _problems(value: str | None) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
+def _links(value: str) -> tuple[tuple[Link, ...], Link | None]:
+    """A brief's links and lead image, from the JSON `_links_json` wrote."""
+    links, lead = json.loads(value)
+    made = [Link(target, line, image, alt) for target, line, image, alt
+            in [*links, *([lead] if lead else [])]]
+    if not all(type(link.target) is str and type(link.line) is int and type(link.image) is bool
+               and type(link.alt) is str for link in made):
+        raise TypeError("not a link")
+    return tuple(made[:len(links)]), made[-1] if lead else None
+
+
+def _links_json(brief: Brief) -> str:
+    def row(link: Link) -> list[object]:
+        return [link.target, link.line, link.image, link.alt]
+
+    lead = brief.lead
+    return json.dumps([[row(link) for link in brief.links], row(lead) if lead else None],
+                      ensure_ascii=False)
+
+
 def _decode(row: Any) -> tuple[str, Stored]:
     """A well-typed row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when its texts
     are not what this module writes."""
     (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
-     slug, entry_id, id_line, author, draft, digest, xml_size, json_size) = row
+     slug, entry_id, id_line, author, draft, digest, xml_size, json_size, links) = row
     brief = body = None
     if title is not None:
         brief = Brief(path, rel, title, _moment(date),
                       None if updated is None else _moment(updated), _texts(tags), slug,
-                      entry_id, id_line, author, bool(draft), "", "")
+                      entry_id, id_line, author, bool(draft), "", "", *_links(links))
         body = Body(digest, (xml_size, json_size))
     return rel, Stored((size, mtime_ns, ino), seen_ns, sha, brief, _problems(problems), body)
 
@@ -288,7 +310,7 @@ def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, 
     return (*head, brief.path, brief.title, brief.date.isoformat(),
             None if brief.updated is None else brief.updated.isoformat(),
             json.dumps(brief.tags), brief.slug, brief.id, brief.id_line, brief.author,
-            int(brief.draft), body.digest, *body.sizes, *texts)
+            int(brief.draft), body.digest, *body.sizes, _links_json(brief), *texts)
 
 
 def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],

@@ -225,6 +225,9 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if verbose and collected.site:
             for entry in collected.site.entries:
                 click.echo(f"{entry.path}: {entry.id}", err=True)
+        content = config.display_path(config.content_dir)
+        for rel in collected.unused if verbose else ():
+            click.echo(f"{content}/{rel}: published, but no brief links it", err=True)
         if errors or (strict and warnings):
             exit_with(1)
 

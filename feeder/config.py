@@ -70,6 +70,10 @@ class Config:
         "The Takeaway",
     )
     max_brief_bytes: int = 1_048_576
+    max_asset_bytes: int = 20 << 20
+    """A file a brief brings (see feeder.attachments) larger than this is an error."""
+    image_enclosures: bool = False
+    """Lead images as enclosures too (off: enclosures are for podcasts; docs/PICTURES.md)."""
     max_feed_bytes: int = 512_000
     """A subscription feed stays under this size; older entries go to the archive."""
     archive_page_size: int = 50
@@ -280,6 +284,8 @@ _SETTINGS: dict[str, Convert] = {
     "summary_labels": _labels,
     "section_labels": _labels,
     "max_brief_bytes": _positive_int,
+    "max_asset_bytes": _positive_int,
+    "image_enclosures": _bool,
     "max_feed_bytes": _positive_int,
     "archive_page_size": _positive_int,
     "allow_raw_html": _bool,

@@ -23,6 +23,7 @@ from lxml import etree
 
 from feeder import HOME
 from feeder.config import Author, Config
+from feeder.media import add_to_entry, json_feed_fields, load_extension
 from feeder.site import Entry, Feed
 
 ATOM_TYPE = "application/atom+xml"
@@ -98,10 +99,13 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     if links or feed.archive:
         history = _History(feed, links if rss else [])
         fg.register_extension("history", lambda: history, None, atom=not rss, rss=rss)
+    if any(entry.image for entry in feed.entries):
+        load_extension(fg)
     return fg
 
 
-def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | None = None) -> None:
+def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | None = None,
+               enclosure: bool = False) -> None:
     fe = fg.add_entry(order="append")
     fe.id(entry.id)
     fe.guid(entry.id, permalink=entry.id.startswith(("http://", "https://")))
@@ -121,6 +125,8 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | No
     # (RSS <content:encoded>); both HTML, escaped.
     fe.content(entry.content_html, type="html")
     fe.summary(entry.summary_html, type="html")
+    if entry.image is not None:  # Media RSS (and an enclosure when asked): feeder.media
+        add_to_entry(fe, entry.image, enclosure=enclosure)
 
 
 def atom_bytes(feed: Feed, config: Config) -> bytes:
@@ -128,7 +134,8 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
     fg = _generator(feed, config, "atom.xml", rss=False)
     byline = _feed_author(config).name  # readers show an entry's author, not the feed's
     for entry in feed.entries:
-        _add_entry(fg, entry, feed.tag_scheme, dc=False, byline=byline)
+        _add_entry(fg, entry, feed.tag_scheme, dc=False, byline=byline,
+                   enclosure=config.image_enclosures)
     return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)) + b"\n"
 
 
@@ -139,7 +146,8 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
     if dc:  # dc:creator for each entry's author
         fg.load_extension("dc", atom=False, rss=True)
     for entry in feed.entries:
-        _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author))
+        _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author),
+                   enclosure=config.image_enclosures)
     return _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
                                                    xml_declaration=True))) + b"\n"
 
@@ -207,13 +215,13 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     # would write everything, several times slower).
     head = json.dumps(data, ensure_ascii=False, indent=2)[:-2]  # without "\n}"
     items = b",\n".join(
-        f"    {json.dumps(_json_item(entry), ensure_ascii=False)}".encode()
+        f"    {json.dumps(_json_item(entry, config), ensure_ascii=False)}".encode()
         for entry in feed.entries)
     listed = b"\n" + items + b"\n  " if items else b""
     return f'{head},\n  "items": ['.encode() + listed + b"]\n}\n"
 
 
-def _json_item(entry: Entry) -> dict[str, Any]:
+def _json_item(entry: Entry, config: Config) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": entry.id,
         "url": entry.url,
@@ -226,6 +234,8 @@ def _json_item(entry: Entry) -> dict[str, Any]:
     }
     if entry.author:
         item["authors"] = [{"name": entry.author}]
+    if entry.image is not None:
+        item.update(json_feed_fields(entry.image, enclosure=config.image_enclosures))
     return item
 
 

@@ -30,6 +30,7 @@ import jinja2
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
 from feeder.feeds import FORMATS, rfc3339
+from feeder.media import local_sources, page_meta
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
@@ -171,7 +172,10 @@ class _Views:
             updated_text=long_date(updated) if updated else "",
             author=entry.author,
             tags=tuple(self.tag_link(tag, here) for tag in entry.tags),
-            html=entry.html,
+            html=Rendered(local_sources(entry.summary_html, self.config.base_url, here),
+                          entry.summary_text,
+                          local_sources(entry.content_html, self.config.base_url, here)),
+            meta=page_meta(entry.image) if entry.image else (),
         )
 
 

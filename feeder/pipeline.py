@@ -20,11 +20,12 @@ from pathlib import Path
 
 from feeder import cache, manifest
 from feeder.archive import SizeBounds, html_needed
+from feeder.attachments import Asset, clashes
 from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
-from feeder.plan import plan_files, plan_outputs, plan_site, site_of
+from feeder.plan import asset_files, plan_files, plan_outputs, plan_site, site_of
 from feeder.site import (
     Candidate,
     Entry,
@@ -36,9 +37,10 @@ from feeder.site import (
     is_published,
     make_entries,
 )
+from feeder.sources import read_asset
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
-from feeder.workers import Briefs, Progress, counted, load_html, read_all
+from feeder.workers import Briefs, Progress, counted, load_html, read_all, read_attachments, stamp
 
 __all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
            "plan_site"]
@@ -70,6 +72,8 @@ class Collected:
     """Briefs read without error."""
     held_back: int
     """Valid briefs not published: drafts and briefs dated in the future."""
+    unused: tuple[str, ...] = ()
+    """Files of folder briefs that no brief links (see feeder.attachments)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class _Checked:
     briefs: int
     held: dict[str, EntryRecord]
     """The valid briefs held back, by entry id."""
+    assets: dict[str, Asset]
+    unused: tuple[str, ...]
 
 
 def check_briefs(config: Config, read: Briefs, *, now: datetime,
@@ -121,7 +127,12 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
             held[item.id] = EntryRecord(item.brief.path, item.brief.title)
     tags, tag_problems = index_tags(item.brief for item in published)
     problems.extend(tag_problems)
-    return _Checked(make_entries(published, tags), problems, len(valid), held)
+    assets, linked, asset_problems = read_attachments(
+        config, read, [item.brief for item in valid],
+        {item.brief.rel: item.url for item in published})
+    problems.extend((*asset_problems, *linked.problems))
+    return _Checked(make_entries(published, tags, linked.media), problems, len(valid), held,
+                    assets, linked.unused)
 
 
 def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
@@ -173,7 +184,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
         if db is not None:
             db.close()
     return Collected(site, _sorted([*checked.problems, *warnings]), len(read.files) +
-                     len(read.problems), checked.briefs, len(checked.held))
+                     len(read.problems), checked.briefs, len(checked.held), checked.unused)
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
@@ -269,7 +280,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
-    report = _write(config, db, read, site, files, record, options, progress)
+    report = _write(config, db, read, site, files, record, options, progress, checked.assets)
     cache.save_briefs(db, read.rows, read.gone)
     manifest.save_entries(db, record.entries, published)
     return BuildResult(site, report, problems, checked.briefs, len(checked.held),
@@ -285,12 +296,19 @@ def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | No
 
 def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
            files: tuple[Mapping[str, str], StaticFiles], record: manifest.Record,
-           options: Options, progress: Progress | None) -> WriteReport:
+           options: Options, progress: Progress | None, assets: Mapping[str, Asset]
+           ) -> WriteReport:
     """Make the outputs whose key changed and write them (`files`: the publisher's templates
     and static files); update the record."""
     root = config.output_dir
     plan = plan_files(site, config, *files)
     prefix = os.path.join(root, "")  # noqa: PTH118 - a string per output, no Path
+    clash = clashes(assets.values(), plan, config.display_path(config.content_dir))
+    if clash:
+        raise ContentError(clash)
+    sources = {info.rel: info for info in read.assets}
+    plan.update(asset_files(assets.values(), {rel: stamp(info) for rel, info in sources.items()},
+                            lambda rel: read_asset(sources[rel])))
     todo = [rel for rel, output in plan.items()
             if options.clean or not _kept(prefix, rel, output.key, record.files.get(rel))]
     html = load_html(config, db, read, {entry.body.digest for rel in todo

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from feeder.archive import SizeBounds, plan_history
+from feeder.attachments import Asset
 from feeder.config import Config
 from feeder.extras import extra_outputs
 from feeder.feeds import RENDERERS
@@ -104,3 +105,19 @@ def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None
     """Every file of the site: relative POSIX path -> bytes (every entry with its HTML)."""
     return {rel: output.make({})
             for rel, output in plan_files(site, config, templates, static).items()}
+
+
+def asset_files(assets: Iterable[Asset], stamps: Mapping[str, tuple[int, int, int]],
+                read: Callable[[str], bytes]) -> dict[str, Output]:
+    """The files briefs bring (by path in the output folder), copied as they are: each keyed
+    by its file's stamp in the content folder (size, modification time, inode), so that an
+    unchanged one is not read again; a changed one that has the same bytes as the copy is
+    left alone when written (output.Staging). `read` gives a file's bytes by its path in the
+    content folder."""
+    return {asset.path: Output(hashlib.sha256(repr(("asset", asset.rel, stamps[asset.rel]))
+                                              .encode("utf-8", "surrogatepass")).digest(),
+                               (), partial(_copy, read, asset.rel)) for asset in assets}
+
+
+def _copy(read: Callable[[str], bytes], rel: str, _html: Mapping[bytes, Rendered]) -> bytes:
+    return read(rel)

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from urllib.parse import urljoin
 
 import markdown
@@ -157,7 +157,14 @@ def markdown_to_html(text: str) -> str:
     return _markdown().reset().convert(text)
 
 
-def _absolute(base: str, value: str) -> str | None:
+Links = Callable[[str], "str | None"]
+"""Where a relative link of a brief points once published (see assets.published_url)."""
+
+
+def _absolute(base: str, value: str, links: Links | None = None) -> str | None:
+    published = links(value) if links is not None else None
+    if published is not None:
+        return published
     try:
         return urljoin(base, value.strip())
     except ValueError:  # e.g. a malformed IPv6 host: drop the attribute
@@ -167,13 +174,14 @@ def _absolute(base: str, value: str) -> str | None:
 class _Base(threading.local):
     url = ""
     """The URL relative links are resolved against, for the `sanitise` call in progress."""
+    links: Links | None = None
 
 
 _BASE = _Base()
 
 
 def _absolute_urls(_tag: str, attribute: str, value: str) -> str | None:
-    return _absolute(_BASE.url, value) if attribute in _URL_ATTRIBUTES else value
+    return _absolute(_BASE.url, value, _BASE.links) if attribute in _URL_ATTRIBUTES else value
 
 
 @cache
@@ -187,18 +195,19 @@ def _cleaner(*, text_only: bool = False) -> nh3.Cleaner:
                        link_rel=None, strip_comments=True)
 
 
-def sanitise(fragment: str, base: str) -> str:
-    """`fragment` with only safe markup left and every URL made absolute against `base`."""
-    _BASE.url = base
+def sanitise(fragment: str, base: str, links: Links | None = None) -> str:
+    """`fragment` with only safe markup left and every URL made absolute against `base`
+    (a relative one as `links` says, where it says)."""
+    _BASE.url, _BASE.links = base, links
     return _cleaner().clean(fragment)
 
 
-def absolutise_raw(fragment: str, base: str) -> str:
+def absolutise_raw(fragment: str, base: str, links: Links | None = None) -> str:
     """Trusted HTML with the URLs of `href`, `src` and `cite` made absolute; nothing removed."""
 
     def replace(match: re.Match[str]) -> str:
         quote, value = match.group(2)[0], html.unescape(match.group(2)[1:-1])
-        absolute = _absolute(base, value) or ""
+        absolute = _absolute(base, value, links) or ""
         return f"{match.group(1)}{quote}{html.escape(absolute, quote=True)}{quote}"
 
     return _RAW_URL_ATTRIBUTE.sub(replace, fragment)
@@ -229,9 +238,11 @@ def _finished(text: str, base: str, finish: Callable[[str, str], str]) -> tuple[
     return strip_xml_forbidden(finish(made, base)), False
 
 
-def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False) -> Rendered:
-    """Render a brief's Markdown summary and content for the page at `base`."""
-    finish = absolutise_raw if allow_raw_html else sanitise
+def render(summary: str, content: str, base: str, *, allow_raw_html: bool = False,
+           links: Links | None = None) -> Rendered:
+    """Render a brief's Markdown summary and content for the page at `base` (`links`: where
+    its relative links point, see sanitise)."""
+    finish = partial(absolutise_raw if allow_raw_html else sanitise, links=links)
     summary_html, plain = _finished(summary, base, finish)
     # Plain prose's HTML is paragraphs and headings: its text is what plain_text would find.
     summary_text = _SPACE.sub(" ", html.unescape(_TAG.sub("", summary_html))).strip() \

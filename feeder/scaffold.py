@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
+from feeder.attachments import BRIEF_SUFFIXES
 from feeder.brief import parse_brief
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
-from feeder.sources import BRIEF_SUFFIXES
 from feeder.text import Source, fold, slugify
 
 SUFFIX = ".txt"

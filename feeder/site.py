@@ -18,9 +18,11 @@ from itertools import chain
 from typing import NamedTuple
 from urllib.parse import quote
 
+from feeder.attachments import LeadImage
 from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
+from feeder.media import with_sizes
 from feeder.render import Rendered, Sizes
 from feeder.text import fold, slugify
 
@@ -64,6 +66,9 @@ class Entry:
     tags: tuple[Tag, ...]
     author: str | None
     body: Body = field(compare=False)
+    image: LeadImage | None = None
+    sizes: tuple[tuple[str, int, int], ...] = ()
+    """The width and height of the pictures of its HTML, by URL (see media.with_sizes)."""
     digest: bytes = field(init=False, repr=False, compare=False)
     """SHA-256 of every field (the body by its digest): what output keys are made of."""
 
@@ -78,7 +83,8 @@ class Entry:
 
     @property
     def summary_html(self) -> str:
-        return self.html.summary_html
+        html = self.html.summary_html
+        return with_sizes(html, {url: (w, h) for url, w, h in self.sizes}) if self.sizes else html
 
     @property
     def summary_text(self) -> str:
@@ -86,7 +92,8 @@ class Entry:
 
     @property
     def content_html(self) -> str:
-        return self.html.content_html
+        html = self.html.content_html
+        return with_sizes(html, {url: (w, h) for url, w, h in self.sizes}) if self.sizes else html
 
 
 def entry_digest(entry: Entry) -> bytes:
@@ -96,6 +103,8 @@ def entry_digest(entry: Entry) -> bytes:
              entry.published.isoformat(), entry.updated.isoformat(),
              *[text for tag in entry.tags for text in (tag.name, tag.slug)])
     head = f"{entry.author is None} {len(entry.tags)} {' '.join(map(str, map(len, texts)))}"
+    if entry.image is not None or entry.sizes:  # (the head of an entry without is as it was)
+        head += repr((entry.image, entry.sizes))
     data = "\0".join((head, *texts)).encode("utf-8", "surrogatepass")
     return hashlib.sha256(data + entry.body.digest).digest()
 
@@ -253,9 +262,14 @@ def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> 
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag]) -> list[Entry]:
+Media = tuple[LeadImage | None, tuple[tuple[str, int, int], ...]]
+"""A brief's lead image and the sizes of its pictures (see Entry)."""
+
+
+def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag],
+                 media: Mapping[str, Media] | None = None) -> list[Entry]:
     """The entries of published briefs (`tags`: the site's, by folded name; a tag missing
-    there lost a slug clash and is left out)."""
+    there lost a slug clash and is left out; `media`: by path in the content folder)."""
     spelled: dict[str, Tag | None] = {}
     entries = []
     for brief, entry_id_, url, body in candidates:
@@ -263,8 +277,10 @@ def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag]) -> li
             if name not in spelled:
                 spelled[name] = tags.get(fold(name))
         chosen = tuple(tag for name in brief.tags if (tag := spelled[name]) is not None)
+        image, sizes = (media or {}).get(brief.rel, (None, ()))
         entries.append(Entry(entry_id_, url, brief.slug, brief.path, brief.title, brief.date,
-                             brief.updated or brief.date, chosen, brief.author, body))
+                             brief.updated or brief.date, chosen, brief.author, body, image,
+                             sizes))
     return entries
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
-from feeder.errors import Problem
+from feeder.attachments import BRIEF_SUFFIXES
+from feeder.errors import OutputError, Problem
+from feeder.images import ImageInfo, image_info, media_type
 from feeder.text import Source
-
-BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 class FileInfo(NamedTuple):
@@ -46,9 +47,10 @@ class FileInfo(NamedTuple):
 
 
 def scan_content(
-    content_dir: Path, display_root: Path, max_bytes: int
+    content_dir: Path, display_root: Path, max_bytes: int, assets: list[FileInfo] | None = None
 ) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
-    """Every brief file under `content_dir`, sorted by relative path, and the problems found.
+    """Every brief file under `content_dir`, sorted by relative path, and the problems found;
+    the other files (see feeder.attachments) are added to `assets` when given.
 
     Hidden files and folders (names starting with `.`) are skipped. A symbolic link is
     followed only when its target is inside `content_dir`; one that points outside is an
@@ -95,7 +97,12 @@ def scan_content(
                 if real not in seen:  # a link to a folder above itself would loop
                     walk(entry.path, entry_rel + "/", seen | {real})
                 continue
-            if not stat.S_ISREG(info.st_mode) or not name.endswith(BRIEF_SUFFIXES):
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            if not name.endswith(BRIEF_SUFFIXES):
+                if assets is not None:
+                    assets.append(FileInfo(entry_rel, top, base, info.st_size, info.st_mtime_ns,
+                                           info.st_ctime_ns, info.st_ino))
                 continue
             if info.st_size > max_bytes:
                 problems.append(Problem(display(entry.path), None,
@@ -158,3 +165,31 @@ def begins_with(info: FileInfo, prefix: bytes) -> bool:
             return handle.read(len(prefix) + 3).removeprefix(b"\xef\xbb\xbf").startswith(prefix)
     except OSError:
         return False
+def read_image_infos(infos: Iterable[FileInfo]) -> dict[str, ImageInfo | None]:
+    """The header (media type, width, height) of each picture among `infos`, by path in the
+    content folder: a few bytes of each, read where feeder.images asks (None: not a PNG,
+    JPEG, GIF or WebP, or unreadable)."""
+    found: dict[str, ImageInfo | None] = {}
+    for info in infos:
+        kind = media_type(info.rel)
+        if kind is None or not kind.startswith("image/"):
+            continue
+        try:
+            with open(info.abspath, "rb") as handle:  # noqa: PTH123
+
+                def read(offset: int, count: int, handle: BinaryIO = handle) -> bytes:
+                    handle.seek(offset)
+                    return handle.read(count)
+
+                found[info.rel] = image_info(read)
+        except OSError:
+            found[info.rel] = None
+    return found
+
+
+def read_asset(info: FileInfo) -> bytes:
+    """The bytes of a file a brief brings, to copy into the output folder."""
+    data = read_bytes(info)
+    if isinstance(data, Problem):
+        raise OutputError([data])
+    return data

@@ -74,6 +74,8 @@ class EntryView:
     author: str | None
     tags: tuple[TagLink, ...]
     html: Rendered = field(repr=False)
+    meta: tuple[tuple[str, str, str], ...] = ()
+    """The page's `<meta>` for its lead image, as (attribute, its value, content)."""
 
     # Sanitised by render.py (nh3) before it got here, unless the publisher trusts every
     # author (allow_raw_html): embedded as it is.

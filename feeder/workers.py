@@ -18,16 +18,18 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
 from feeder import cache
+from feeder.attachments import Asset, Linked, check_all, plan_assets, published_url
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
 from feeder.render import Rendered, render, sanitise
 from feeder.site import Body, brief_url
-from feeder.sources import FileInfo, decode, read_bytes, scan_content
+from feeder.sources import FileInfo, decode, read_bytes, read_image_infos, scan_content
 from feeder.text import strip_xml_forbidden
 
 MIN_FILES = 200
@@ -47,9 +49,11 @@ class Read(NamedTuple):
 
 
 def render_brief(config: Config, brief: Brief) -> Rendered:
-    """The HTML of a parsed brief, for its page's URL."""
-    return render(brief.summary, brief.content, brief_url(config, brief),
-                  allow_raw_html=config.allow_raw_html)
+    """The HTML of a parsed brief, for its page's URL (its relative links to the files they
+    name: see feeder.attachments)."""
+    url = brief_url(config, brief)
+    return render(brief.summary, brief.content, url, allow_raw_html=config.allow_raw_html,
+                  links=partial(published_url, brief.rel, url, config.base_url))
 
 
 def read_brief(info: FileInfo, config: Config) -> Read:
@@ -136,9 +140,25 @@ class Briefs:
     """The rows of the cache to write (cache.brief_row)."""
     gone: list[str]
     """Brief files the cache knows and that are gone."""
+    assets: list[FileInfo]
+    """The other files of the content folder (see feeder.attachments)."""
 
 
-def _stamp(info: FileInfo) -> tuple[int, int, int]:
+def read_attachments(config: Config, read: Briefs, briefs: Sequence[Brief],
+                     urls: Mapping[str, str]) -> tuple[dict[str, Asset], Linked,
+                                                       tuple[Problem, ...]]:
+    """The files of the content folder that briefs bring, published where (`urls`: the page
+    of each published brief, by path in the content folder), with the headers of their
+    pictures read; what the links of `briefs` say of them (see feeder.attachments)."""
+    files = {info.rel: info.size for info in (*(info for info, _ in read.files), *read.assets)}
+    assets, problems = plan_assets(files, config.base_url, urls,
+                                   content=config.display_path(config.content_dir),
+                                   max_bytes=config.max_asset_bytes)
+    infos = read_image_infos(info for info in read.assets if info.rel in assets)
+    return assets, check_all(briefs, urls.keys(), files, assets, infos), problems
+
+
+def stamp(info: FileInfo) -> tuple[int, int, int]:
     return info.size, info.mtime_ns, info.ino
 
 
@@ -146,7 +166,7 @@ def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
     """True when the file is surely unchanged, None when only its hash can tell."""
     if old is None:
         return False
-    if old.stamp == _stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
+    if old.stamp == stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
         return True
     try:
         data = Path(info.abspath).read_bytes()
@@ -162,7 +182,9 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
-    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+    others: list[FileInfo] = []
+    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes,
+                                        others)
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
     todo: list[FileInfo] = []
@@ -170,8 +192,8 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
     for info in infos:
         old = stored.get(info.rel)
         if old is not None and _unchanged(info, old):
-            if old.stamp != _stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
-                old = old._replace(stamp=_stamp(info), seen_ns=seen_ns)
+            if old.stamp != stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
+                old = old._replace(stamp=stamp(info), seen_ns=seen_ns)
                 rows.append(cache.brief_row(info.rel, old, None))
             found[info.rel] = old
         else:
@@ -179,7 +201,7 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
     html: dict[bytes, Rendered] = {}
     for read in counted(read_briefs(todo, config), progress, "reading briefs", len(todo)):
         body = Body.of(read.html) if read.html is not None else None
-        new = cache.Stored(_stamp(read.info), seen_ns, read.sha or b"", read.brief,
+        new = cache.Stored(stamp(read.info), seen_ns, read.sha or b"", read.brief,
                            read.problems, body)
         if read.sha is not None:
             keep = read.html if not config.allow_raw_html else None
@@ -189,7 +211,7 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
         found[read.info.rel] = new
     files = [(info, found[info.rel]) for info in infos]
     gone = sorted(stored.keys() - found.keys())
-    return Briefs(files, list(scan_problems), html, rows, gone)
+    return Briefs(files, list(scan_problems), html, rows, gone, others)
 
 
 def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,

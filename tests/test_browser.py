@@ -97,7 +97,7 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
                          (JSON, url + "feed.json", "The Short of It (JSON Feed)")]
         check_feed_links(feeds)
         articles = browser.find_elements(By.CSS_SELECTOR, "main article")
-        assert len(articles) == 27
+        assert len(articles) == 29
         shot = tmp_path / "screenshot-index.png"
         assert browser.save_screenshot(str(shot))
 
@@ -145,6 +145,15 @@ def test_pages_render_and_link_to_each_other_in_chromium(browser: Any, tmp_path:
         tags[1].click()
         assert browser.current_url == url + "tags/us/"
         assert browser.find_element(By.TAG_NAME, "h1").text == "Briefs tagged US"
+
+        # a brief with a chart: the picture loads, at the size its attributes reserve
+        browser.get(url + "2016/10/10/matthew-by-the-numbers/")
+        check_rendered(browser)
+        assert browser.execute_script(
+            "const img = document.querySelector('.content img');"
+            "return [img.complete, img.naturalWidth, img.naturalHeight,"
+            " img.getAttribute('width'), img.getAttribute('height')]") == [
+            True, 1200, 630, "1200", "630"]
 
         # and back home through the masthead
         browser.find_element(By.CSS_SELECTOR, ".masthead .name a").click()

@@ -226,7 +226,7 @@ def built(project: Project) -> Project:
     ("/tags/%CE%B5%CE%BB%CE%BB%CE%AC%CE%B4%CE%B1/atom.xml", "application/atom+xml"),
     ("/tags/%CE%B5%CE%BB%CE%BB%CE%AC%CE%B4%CE%B1/", "text/html; charset=utf-8"),
 ])
-def test_files_are_served_with_their_media_types(built: Project, path: str,
+def test_attachments_are_served_with_their_media_types(built: Project, path: str,
                                                  expected: str) -> None:
     with serve_folder(built.public) as url:
         response = fetch(url + path.lstrip("/"))

@@ -42,8 +42,9 @@ def _compare(actual: dict[str, bytes], golden: Path, update: bool) -> None:
     expected = _tree(golden)
     assert sorted(actual) == sorted(expected)
     for rel, data in actual.items():
-        # compared as text so that pytest shows a readable diff
-        assert data.decode("utf-8") == expected[rel].decode("utf-8"), rel
+        if data != expected[rel]:  # compared as text so that pytest shows a readable diff
+            assert data.decode("utf-8", "replace") == expected[rel].decode("utf-8", "replace"), rel
+            raise AssertionError(f"{rel} differs")  # (a picture)
 
 
 def test_golden_site(tmp_path: Path, update_golden: bool) -> None:

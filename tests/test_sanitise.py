@@ -113,7 +113,7 @@ def test_raw_html_is_off_by_default_and_keeps_markup_when_allowed(
         runner: CliRunner, project: Project) -> None:
     iframe = '<iframe src="https://video.example/embed/1" allowfullscreen></iframe>'
     project.brief("2016-10-04-video.txt",
-                  house("Video", "x", longer=f'{iframe}\n\n<a href="../other/">rel</a>'),
+                  house("Video", "x", longer=f'{iframe}\n\n<a href="other/">rel</a>'),
                   dedent=False)
     build(runner, project)
     assert all("<iframe" not in c and "video.example" not in c for c in contents(project.public))
@@ -122,7 +122,7 @@ def test_raw_html_is_off_by_default_and_keeps_markup_when_allowed(
     build(runner, project)
     for document in contents(project.public):
         assert iframe in document
-        assert '<a href="https://news.example.com/2016/10/04/other/">rel</a>' in document
+        assert '<a href="https://news.example.com/other/">rel</a>' in document
     assert any(f[1:3] == ("tag", "iframe") for findings in tree_findings(project.public).values()
                for f in findings)
 
@@ -130,7 +130,7 @@ def test_raw_html_is_off_by_default_and_keeps_markup_when_allowed(
 # --- ordinary markup --------------------------------------------------------------------------
 
 ORDINARY = """\
-Some *emphasis*, **strong**, `code` and a [relative link](../../05/other/) or [absolute](https://ok.example/a?b=1&c=2).
+Some *emphasis*, **strong**, `code` and a [relative link](2016/10/05/other/) or [absolute](https://ok.example/a?b=1&c=2).
 
 - one
 - two
@@ -162,8 +162,8 @@ EXPECTED = [
     '<a href="https://ok.example/a?b=1&amp;c=2">absolute</a>',
     "<ul>\n<li>one</li>\n<li>two</li>\n</ul>",
     "<ol>\n<li>first</li>\n<li>second</li>\n</ol>",
-    '<img alt="A map" src="https://news.example.com/2016/10/04/ordinary/map.png" '
-    'title="The map">',
+    '<img alt="A map" src="https://news.example.com/map.png" '
+    'title="The map">',  # relative links name files of content/ (see feeder/assets.py)
     "<table>", "<th>a</th>", "<td>2</td>",
     "<pre><code>code &lt;block&gt; &amp; more\n</code></pre>",
     "<blockquote>\n<p>A quotation.</p>\n</blockquote>",

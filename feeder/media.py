@@ -1,0 +1,158 @@
+"""What each format says of a brief's lead image. Pure: a `LeadImage` in, what to write out.
+
+- Atom and RSS: Media RSS (namespace http://search.yahoo.com/mrss/) `media:content` with
+  `medium="image"`, its type, size in bytes, width and height where known, and
+  `media:thumbnail`: the element readers (Feedly, Inoreader, NetNewsWire, Miniflux) take an
+  entry's thumbnail from; written by a feedgen extension of feeder's own. No
+  `media:description` for the alt text: feedparser, and the readers built on it, read that
+  as the entry's summary; the alt text stays on the `<img>` of the content.
+- RSS `<enclosure>` (and Atom's `link rel="enclosure"`, JSON Feed `attachments`) only when
+  the setting `image_enclosures` asks: an enclosure says "this entry *is* this file", what
+  podcast apps download and play; readers that download enclosures would fetch every
+  picture, and some show the entry as a podcast episode.
+- JSON Feed: the item's `image` (JSON Feed's "main, featured image"; `banner_image` is a
+  separate wide banner chosen for it, which a brief does not have).
+- The brief's page: Open Graph `og:image` (with its type, size and alt text), Twitter's
+  `twitter:image`, and a card `summary_large_image`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from lxml import etree
+
+from feeder.attachments import LeadImage
+
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+EXTENSION = "lead_image"
+"""The name of feeder's feedgen extension (an attribute of each entry)."""
+
+
+def _known(**values: str | int | None) -> dict[str, str]:
+    return {key: str(value) for key, value in values.items() if value is not None}
+
+
+def media_content(lead: LeadImage) -> dict[str, str]:
+    """The attributes of the entry's `media:content`."""
+    return _known(url=lead.url, medium="image", type=lead.media_type, fileSize=lead.size,
+                  width=lead.width, height=lead.height)
+
+
+def media_thumbnail(lead: LeadImage) -> dict[str, str]:
+    """The attributes of the entry's `media:thumbnail`."""
+    return _known(url=lead.url, width=lead.width, height=lead.height)
+
+
+class _LeadImageFeed(BaseExtension):  # type: ignore[misc]
+    def extend_ns(self) -> dict[str, str]:
+        return {"media": MEDIA_NS}
+
+
+class _LeadImageEntry(BaseEntryExtension):  # type: ignore[misc]
+    """An entry's lead image in Atom and RSS: `media:content`, `media:thumbnail`, and the
+    enclosure when asked for."""
+
+    def __init__(self) -> None:
+        self.lead: LeadImage | None = None
+        self.enclosure = False
+
+    def _media(self, entry: Any) -> LeadImage | None:
+        if self.lead is not None:
+            etree.SubElement(entry, f"{{{MEDIA_NS}}}content", media_content(self.lead))
+            etree.SubElement(entry, f"{{{MEDIA_NS}}}thumbnail", media_thumbnail(self.lead))
+        return self.lead if self.enclosure else None
+
+    def extend_atom(self, entry: Any) -> Any:
+        lead = self._media(entry)
+        if lead is not None:  # (in feedgen's own Atom elements: no namespace of their own)
+            etree.SubElement(entry, "link", _known(rel="enclosure", href=lead.url,
+                                                   type=lead.media_type, length=lead.size))
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        lead = self._media(item)
+        if lead is not None:  # RSS requires the length: 0 when unknown (RSS Best Practices)
+            etree.SubElement(item, "enclosure", url=lead.url, length=str(lead.size or 0),
+                             type=lead.media_type or "application/octet-stream")
+        return item
+
+
+def load_extension(fg: Any) -> None:
+    """Let the entries of the feedgen feed `fg` carry lead images (`add_to_entry`); declares
+    the Media RSS namespace. feedgen's own "media" extension writes the same two elements,
+    but its enclosures (`FeedEntry.enclosure`) lose their `rel` in Atom (feedgen 1.0),
+    becoming a second alternate link: this one writes all three."""
+    fg.register_extension(EXTENSION, _LeadImageFeed, _LeadImageEntry)
+
+
+def add_to_entry(fe: Any, lead: LeadImage, *, enclosure: bool = False) -> None:
+    """Give a feedgen entry of a feed that loaded the extension (`load_extension`) its lead
+    image, and an enclosure of it when `enclosure`."""
+    extension = getattr(fe, EXTENSION)
+    extension.lead = lead
+    extension.enclosure = enclosure
+
+
+def json_feed_fields(lead: LeadImage, *, enclosure: bool = False) -> dict[str, Any]:
+    """The fields a JSON Feed item gets for its lead image."""
+    fields: dict[str, Any] = {"image": lead.url}
+    if enclosure and lead.media_type:
+        attachment = {"url": lead.url, "mime_type": lead.media_type}
+        fields["attachments"] = [attachment | ({"size_in_bytes": lead.size}
+                                               if lead.size is not None else {})]
+    return fields
+
+
+def page_meta(lead: LeadImage) -> tuple[tuple[str, str, str], ...]:
+    """The `<meta>` elements of the lead image on a brief's page, as (attribute, its value,
+    content): `("property", "og:image", url)` is `<meta property="og:image" content=url>`.
+    (The page's template also makes its Twitter card `summary_large_image`.)"""
+    og = [("og:image", lead.url)] + [
+        (f"og:image:{key}", str(value)) for key, value in
+        (("type", lead.media_type), ("width", lead.width), ("height", lead.height),
+         ("alt", lead.alt or None)) if value is not None]
+    twitter = [("twitter:image", lead.url)] + ([("twitter:image:alt", lead.alt)] if lead.alt
+                                               else [])
+    return (*(("property", key, value) for key, value in og),
+            *(("name", key, value) for key, value in twitter))
+
+
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_SIZED = re.compile(r"\b(?:width|height)\s*=", re.IGNORECASE)
+
+
+def with_sizes(fragment: str, sizes: Mapping[str, tuple[int, int]]) -> str:
+    """HTML with `width` and `height` on each `<img>` whose `src` (an absolute URL) is in
+    `sizes` and that has neither, so that the browser reserves its space before it loads.
+    Stylesheets keep such images fluid with `max-width: 100%; height: auto`."""
+    if "<img" not in fragment.lower() or not sizes:
+        return fragment
+
+    def sized(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        src = _SRC.search(tag)
+        if src is None or _SIZED.search(tag):
+            return tag
+        size = sizes.get(html.unescape(src.group(1) if src.group(1) is not None
+                                       else src.group(2)))
+        if size is None:
+            return tag
+        end = len(tag) - (2 if tag.endswith("/>") else 1)
+        return f'{tag[:end].rstrip()} width="{size[0]}" height="{size[1]}"{tag[end:]}'
+
+    return _IMG.sub(sized, fragment)
+
+
+def local_sources(fragment: str, base_url: str, here: str) -> str:
+    """`fragment` with its pictures and media from the site itself (`src` under `base_url`)
+    relative to the page in the folder `here`, as the links between pages are: so that they
+    show wherever the site is served (`feeder serve`); the feeds keep absolute URLs."""
+    mark = f' src="{html.escape(base_url)}'
+    return fragment.replace(mark, f' src="{"../" * here.count("/") or "./"}') \
+        if mark in fragment else fragment
