@@ -31,7 +31,6 @@ def rfc822_gmt(moment: datetime) -> str:
 OPML_FILE = "feeds.opml"
 OPML_TYPE = "text/x-opml"
 """The media type readers and servers use for OPML (it has no registered one)."""
-OPML_DOCS = "http://opml.org/spec2.opml"
 
 
 def subscribe_file(config: Config) -> str:
@@ -64,7 +63,6 @@ def opml_bytes(site: Site, config: Config) -> bytes:
     ET.SubElement(head, "ownerName").text = author.name if author else config.title
     if author and author.email:
         ET.SubElement(head, "ownerEmail").text = author.email
-    ET.SubElement(head, "docs").text = OPML_DOCS
     body = ET.SubElement(root, "body")
     tagged = []
     for feed in feeds:
