@@ -7,6 +7,8 @@ and, for an unknown key, the nearest valid one.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -81,6 +83,8 @@ class Config:
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
     """Seconds a build waits for another build of the same project before giving up."""
+    max_tags: int = 50
+    """Tags a brief may have (more is an error naming the brief)."""
     formats: tuple[str, ...] = tuple(FEED_FORMATS)
     """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
     source: str | None = field(default=None, compare=False)
@@ -130,11 +134,19 @@ def _nonempty_text(value: Any) -> str:
     return text
 
 
+MAX_NUMBER = 1_000_000_000_000
+"""The largest whole number a setting takes (sizes in bytes included)."""
+MAX_SECONDS = 86_400.0
+"""The longest wait a setting asks for: a day."""
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {_kind(value)}")
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
+    if value > MAX_NUMBER:
+        raise ValueError(f"must be at most {MAX_NUMBER:,}, got {value:,}")
     return value
 
 
@@ -149,16 +161,41 @@ def _labels(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not value:
         raise ValueError("expected a list of labels, e.g. [\"The Short of It\"]")
-    labels = tuple(_nonempty_text(v).rstrip(":").strip() for v in value)
+    labels = []
+    for item in value:
+        label = _nonempty_text(item).rstrip(":").strip()
+        if not any(char.isalnum() for char in label):
+            raise ValueError(f"label {item!r} has no letter or digit")
+        labels.append(label)
     return tuple(dict.fromkeys(labels))
 
 
-def _base_url(value: Any) -> str:
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
+"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
+
+
+def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
+         credentials: bool = False) -> str:
+    """An absolute http(s) URL that can be written into a feed as it is."""
     url = _nonempty_text(value)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an absolute http(s) URL such as https://news.example.com/, "
-                         f"got {url!r}")
+        raise ValueError(f"expected an absolute http(s) {what}, got {url!r}")
+    bad = _URL_FORBIDDEN.search(url)
+    if bad:
+        raise ValueError(f"a URL cannot hold {bad.group()!r} (write it %-encoded), got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        raise ValueError(f"invalid port in {url!r}") from None
+    if not credentials and (parts.username is not None or parts.password is not None):
+        raise ValueError(f"must not hold a user name or password, got {url!r}")
+    return url
+
+
+def _base_url(value: Any) -> str:
+    url = _url(value)
+    parts = urlsplit(url)
     if parts.query or parts.fragment:
         raise ValueError(f"must not have a query or fragment, got {url!r}")
     return url if url.endswith("/") else url + "/"
@@ -211,11 +248,7 @@ def _hubs(value: Any) -> tuple[str, ...]:
         raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
     hubs = []
     for item in value:
-        url = _nonempty_text(item)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an absolute http(s) hub URL, got {url!r}")
-        hubs.append(url)
+        hubs.append(_url(item, "hub URL", credentials=True))
     return tuple(dict.fromkeys(hubs))
 
 
@@ -242,8 +275,8 @@ def _formats(value: Any) -> tuple[str, ...]:
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number of seconds, got {_kind(value)}")
-    if value < 0:
-        raise ValueError(f"must not be negative, got {value}")
+    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+        raise ValueError(f"must be between 0 and {MAX_SECONDS:g} seconds, got {value}")
     return float(value)
 
 
@@ -273,6 +306,7 @@ _SETTINGS: dict[str, Convert] = {
     "hubs": _hubs,
     "cache_dir": _folder,
     "lock_timeout": _seconds,
+    "max_tags": _positive_int,
     "formats": _formats,
 }
 SETTING_NAMES = tuple(_SETTINGS)
@@ -333,10 +367,50 @@ def parse_config(
     values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
     config = Config(root=root, content_dir=content, output_dir=output, source=source)
     config = replace(config, **values)
-    if config.output_dir.resolve() == config.content_dir.resolve():
-        raise ConfigError([Problem(source or "settings", None,
-                                   "content_dir and output_dir must be different folders")])
+    refused = _folders_problem(config)
+    if refused:
+        raise ConfigError([Problem(source or "settings", None, refused)])
     return config
+
+
+def _folders_problem(config: Config) -> str | None:
+    """Why the output folder (or the cache folder) cannot be where the settings put it, or
+    None: a build replaces what it finds in those, so neither may hold the project's files."""
+    def real(path: Path) -> Path:
+        return Path(os.path.realpath(path))  # a loop of links raises nothing here
+
+    root, content, output = real(config.root), real(config.content_dir), real(config.output_dir)
+    cache = real(config.cache_dir) if config.cache_dir else None
+    if output == content:
+        return "content_dir and output_dir must be different folders"
+    home = Path("~").expanduser()
+    names = {Path(output.anchor): "the file system root", real(home): "your home folder",
+             root: "the project folder"}
+    if output in names:
+        return (f"output_dir is {names[output]} ({output.as_posix()}); a build replaces the "
+                "files of its output folder: name a folder of its own, such as public")
+    if root.is_relative_to(output):
+        return (f"output_dir {output.as_posix()} holds the project folder; a build replaces "
+                "the files of its output folder: name a folder of its own, such as public")
+    if content.is_relative_to(output) or output.is_relative_to(content):
+        return "output_dir and content_dir must not be inside one another"
+    if cache is not None and (cache.is_relative_to(output) or output.is_relative_to(cache)):
+        return ("cache_dir and output_dir must not be inside one another (the cache would be "
+                "published, or the output taken for the cache)")
+    return None
+
+
+def _exists(path: Path, display: str) -> bool:
+    """Whether the settings file `path` exists; ConfigError when something that is not a
+    file is there (a folder, a FIFO, a link to nothing): never a silent fall-back to the
+    defaults, nor a wait on a FIFO."""
+    if path.is_file():
+        return True
+    if os.path.lexists(path):
+        raise ConfigError([Problem(display, None, "is not a regular file; feeder reads its "
+                                                  "settings from this file: make it one, or "
+                                                  "remove it")])
+    return False
 
 
 def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
@@ -346,6 +420,8 @@ def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
         raise ConfigError([Problem(display, None, f"cannot read settings: {exc}")]) from None
     try:
         return tomllib.loads(text), text
+    except RecursionError:
+        raise ConfigError([Problem(display, None, "invalid TOML: nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else None
@@ -368,16 +444,20 @@ def load_config(
     text = ""
     dedicated, pyproject = root / SETTINGS_FILE, root / PYPROJECT_FILE
     from_pyproject: dict[str, Any] | None = None
-    if pyproject.is_file():
+    if _exists(pyproject, PYPROJECT_FILE):
         data, pyproject_text = _read_toml(pyproject, PYPROJECT_FILE)
         tool = data.get("tool", {})
+        if isinstance(tool, dict) and "feeder" in tool and not isinstance(tool["feeder"], dict):
+            raise ConfigError([Problem(PYPROJECT_FILE, _line_of(pyproject_text, "feeder"),
+                                       "[tool] feeder: expected a table of settings "
+                                       "([tool.feeder]), got " + _kind(tool["feeder"]))])
         if isinstance(tool, dict) and isinstance(tool.get("feeder"), dict):
             from_pyproject = tool["feeder"]
             settings, source = from_pyproject, f"{PYPROJECT_FILE} [tool.feeder]"
             # Line numbers are looked up only after the [tool.feeder] header.
             start = max(pyproject_text.find("[tool.feeder]"), 0)
             text = "\n" * pyproject_text.count("\n", 0, start) + pyproject_text[start:]
-    if dedicated.is_file():
+    if _exists(dedicated, SETTINGS_FILE):
         settings, text = _read_toml(dedicated, SETTINGS_FILE)
         if from_pyproject is not None:
             warnings.append(Problem(SETTINGS_FILE, None,

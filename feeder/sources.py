@@ -7,8 +7,10 @@ files that did not change; `read_source` reads one of them as text.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -86,19 +88,21 @@ def scan_content(
             if name.startswith("."):
                 continue
             entry_rel = rel + name
-            if entry.is_symlink():
-                target = Path(entry.path).resolve()
-                if not target.is_relative_to(root):
-                    problems.append(Problem(display(entry.path), None,
-                                            "symbolic link points outside the content folder; "
-                                            "refusing to read it"))
-                    continue
+            refused = refuse_entry(entry, root, "content")
+            if refused is not None:
+                problems.append(Problem(display(entry.path), None, refused))
+                continue
             try:
                 info = entry.stat()
             except OSError as exc:
                 problems.append(Problem(display(entry.path), None,
                                         f"cannot read: {exc.strerror or exc}"))
                 continue
+            if stat.S_ISDIR(info.st_mode) or name.endswith(BRIEF_SUFFIXES):
+                bad_name = name_problem(name)
+                if bad_name is not None:
+                    problems.append(Problem(display(entry.path), None, bad_name))
+                    continue
             if stat.S_ISDIR(info.st_mode):
                 real = os.path.realpath(entry.path)
                 if real not in seen:  # a link to a folder above itself would loop
@@ -117,6 +121,36 @@ def scan_content(
     top = str(content_dir)
     walk(top, "", frozenset({str(root)}))
     return tuple(found), tuple(problems)
+
+
+def refuse_entry(entry: os.DirEntry[str], root: Path, folder: str) -> str | None:
+    """Why the file or folder `entry` of the `folder` folder (whose real path is `root`)
+    must not be read, or None: a symbolic link that loops, or that leads out of the folder."""
+    if not entry.is_symlink():
+        return None
+    try:
+        os.stat(entry.path)  # noqa: PTH116 - the entry's own path
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("symbolic link loop (it leads back to itself through links); "
+                    "remove it or point it at a file")
+    if not Path(os.path.realpath(entry.path)).is_relative_to(root):
+        return f"symbolic link points outside the {folder} folder; refusing to read it"
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why the file or folder name `name` cannot be published, or None: it is not valid
+    UTF-8 (os.fsdecode keeps such bytes as lone surrogates), or holds a control character
+    (a newline, a tab, an escape)."""
+    if name.isprintable():
+        return None
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in name):
+        return "the name is not valid UTF-8; rename it (feeds and URLs need UTF-8 names)"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return ("the name holds a control character (such as a newline or a tab); "
+                "rename it")
+    return None
 
 
 def decode(data: bytes, path: str, rel: str) -> Source | Problem:

@@ -1,0 +1,244 @@
+"""Hostile names, links, settings and templates in the project folder: a clean error (exit 1
+for briefs, 2 for settings and templates) naming the file on one line, never a traceback,
+and public/ exactly as it was. docs/RELIABILITY.md lists these cases.
+
+Every case is run through the command line on real files: links that loop, FIFOs, names
+that are not UTF-8 (made from bytes), settings files that are folders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feeder.cli import cli
+from tests.conftest import Project, house
+
+SETTINGS = 'title = "Test Briefs"\nbase_url = "https://news.example.com/"\n'
+BRIEF = house("Another", "x")
+
+
+def run(runner: CliRunner, project: Project, *args: str) -> Result:
+    return runner.invoke(cli, [*args, "-C", str(project.root)])
+
+
+def failed(result: Result, code: int) -> list[str]:
+    """The lines on stderr of a run that ended cleanly with `code`."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result.stderr.splitlines()
+
+
+@pytest.fixture
+def published(runner: CliRunner, project: Project) -> Project:
+    project.brief("2016-10-04-first.txt", house("First", "x"))
+    result = runner.invoke(cli, ["build", "-C", str(project.root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def brief_bytes(project: Project, name: bytes) -> None:
+    """A valid brief whose file name is `name` (any bytes)."""
+    path = os.fsencode(project.content) + b"/" + name
+    with open(path, "wb") as handle:  # noqa: PTH123 - a bytes path
+        handle.write(BRIEF.encode())
+
+
+# --- names in content/ -----------------------------------------------------------------------
+
+NAMES: dict[str, tuple[bytes, str]] = {
+    "not-utf-8": (b"2016-10-05-caf\xe9.txt", "content/2016-10-05-caf\\xe9.txt: the name is not "
+                  "valid UTF-8; rename it (feeds and URLs need UTF-8 names)"),
+    "newline": (b"2016-10-05-a\nb.txt", "content/2016-10-05-a\\nb.txt: the name holds a control "
+                "character (such as a newline or a tab); rename it"),
+    "escape": (b"2016-10-05-\x1b[31mred.txt", "content/2016-10-05-\\x1b[31mred.txt: the name "
+               "holds a control character (such as a newline or a tab); rename it"),
+    "folder-not-utf-8": (b"\xff\xfe", "content/\\xff\\xfe: the name is not valid UTF-8; rename "
+                         "it (feeds and URLs need UTF-8 names)"),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), NAMES.values(), ids=NAMES.keys())
+def test_a_bad_file_name_is_one_line_naming_it(runner: CliRunner, published: Project,
+                                               name: bytes, expected: str) -> None:
+    before = published.snapshot()
+    if name.startswith(b"\xff"):  # a folder, with a valid brief in it
+        os.mkdir(os.fsencode(published.content) + b"/" + name)  # noqa: PTH102 - bytes
+        brief_bytes(published, name + b"/2016-10-05-inside.txt")
+    else:
+        brief_bytes(published, name)
+    assert failed(run(runner, published, "build"), 1) == [expected]
+    assert failed(run(runner, published, "check"), 1) == [
+        expected, "checked 2 brief files: 1 errors, 0 warnings"]
+    assert published.snapshot() == before
+    # --keep-going publishes the other briefs, and still names the file
+    assert failed(run(runner, published, "build", "--keep-going"), 1)[0] == expected
+    assert [e.title for e in published.feed("atom.xml").entries] == ["First"]
+
+
+def test_a_slug_too_long_for_a_file_name_is_cut_to_fit(runner: CliRunner,
+                                                       published: Project) -> None:
+    # 90 letters of four bytes each: 360 bytes, more than any file system takes in a name
+    published.brief("2016-10-05-long.md", "---\nslug: " + "\U00020000" * 90 + "\n---\n" + BRIEF,
+                    dedent=False)
+    for command in ("check", "build"):
+        result = run(runner, published, command)
+        assert result.exit_code == 0, result.output
+    day = published.public / "2016" / "10" / "05"
+    (folder,) = day.iterdir()
+    assert len(os.fsencode(folder.name)) <= 255
+    assert (folder / "index.html").is_file()
+    assert [e.title for e in published.feed("atom.xml").entries] == ["Another", "First"]
+
+
+# --- symbolic link loops -----------------------------------------------------------------------
+
+LOOP = "symbolic link loop (it leads back to itself through links); remove it or point it at a file"
+LOOPS: dict[str, tuple[dict[str, str], list[str]]] = {
+    "to-itself": ({"self.md": "self.md"}, ["content/self.md"]),
+    "two": ({"a.md": "b.md", "b.md": "a.md"}, ["content/a.md", "content/b.md"]),
+    "three": ({"a.txt": "b.txt", "b.txt": "c.txt", "c.txt": "a.txt"},
+              ["content/a.txt", "content/b.txt", "content/c.txt"]),
+    "folder": ({"sub": "sub"}, ["content/sub"]),
+    "in-a-subfolder": ({"deep/x.md": "y.md", "deep/y.md": "x.md"},
+                       ["content/deep/x.md", "content/deep/y.md"]),
+}
+
+
+@pytest.mark.parametrize(("links", "named"), LOOPS.values(), ids=LOOPS.keys())
+def test_a_symlink_loop_is_named_by_every_command(runner: CliRunner, published: Project,
+                                                  links: dict[str, str],
+                                                  named: list[str]) -> None:
+    before = published.snapshot()
+    for link, target in links.items():
+        path = published.content / link
+        path.parent.mkdir(exist_ok=True)
+        path.symlink_to(target)
+    expected = [f"{name}: {LOOP}" for name in named]
+    total = [f"feeder: {len(named)} errors"] if len(named) > 1 else []
+    assert failed(run(runner, published, "build"), 1) == expected + total
+    assert failed(run(runner, published, "check"), 1)[:-1] == expected
+    assert failed(run(runner, published, "tags"), 1) == expected
+    assert published.snapshot() == before
+    assert failed(run(runner, published, "build", "--keep-going"), 1)[:len(named)] == expected
+    assert [e.title for e in published.feed("atom.xml").entries] == ["First"]
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+def _replace_settings(make: Callable[[Path], None]) -> Callable[[Project], None]:
+    def setup(project: Project) -> None:
+        (project.root / "feeder.toml").unlink()
+        make(project.root / "feeder.toml")
+    return setup
+
+
+def _append(text: str) -> Callable[[Project], None]:
+    def setup(project: Project) -> None:
+        project.settings(SETTINGS + text)
+    return setup
+
+
+def _pyproject(text: str) -> Callable[[Project], None]:
+    def setup(project: Project) -> None:
+        (project.root / "feeder.toml").unlink()
+        (project.root / "pyproject.toml").write_text(text)
+    return setup
+
+
+HOME = str(Path("~").expanduser())
+SETTING_CASES: dict[str, tuple[Callable[[Project], None], str]] = {
+    "output-is-project": (_append('output_dir = "."\n'), "feeder.toml: output_dir is the "
+                          "project folder ({root}); a build replaces the files of its output "
+                          "folder: name a folder of its own, such as public"),
+    "output-is-parent": (_append('output_dir = ".."\n'), "feeder.toml: output_dir {parent} "
+                         "holds the project folder; a build replaces the files of its output "
+                         "folder: name a folder of its own, such as public"),
+    "output-is-root": (_append('output_dir = "/"\n'), "feeder.toml: output_dir is the file "
+                       "system root (/); a build replaces the files of its output folder: name "
+                       "a folder of its own, such as public"),
+    "output-is-home": (_append(f'output_dir = "{HOME}"\n'), "feeder.toml: output_dir is your "
+                       f"home folder ({Path(HOME).resolve().as_posix()}); a build replaces the "
+                       "files of its output folder: name a folder of its own, such as public"),
+    "output-holds-content": (_append('output_dir = "."\ncontent_dir = "public/briefs"\n'),
+                             "feeder.toml: output_dir is the project folder ({root}); a build "
+                             "replaces the files of its output folder: name a folder of its "
+                             "own, such as public"),
+    "content-in-output": (_append('output_dir = "site"\ncontent_dir = "site/briefs"\n'),
+                          "feeder.toml: output_dir and content_dir must not be inside one "
+                          "another"),
+    "cache-in-output": (_append('cache_dir = "public/.cache"\n'), "feeder.toml: cache_dir and "
+                        "output_dir must not be inside one another (the cache would be "
+                        "published, or the output taken for the cache)"),
+    "output-in-cache": (_append('cache_dir = "build"\noutput_dir = "build/public"\n'),
+                        "feeder.toml: cache_dir and output_dir must not be inside one another "
+                        "(the cache would be published, or the output taken for the cache)"),
+    "settings-fifo": (_replace_settings(lambda path: os.mkfifo(path)),
+                      "feeder.toml: is not a regular file; feeder reads its settings from this "
+                      "file: make it one, or remove it"),
+    "settings-folder": (_replace_settings(lambda path: path.mkdir()),
+                        "feeder.toml: is not a regular file; feeder reads its settings from "
+                        "this file: make it one, or remove it"),
+    "settings-dangling-link": (_replace_settings(lambda path: path.symlink_to("nowhere")),
+                               "feeder.toml: is not a regular file; feeder reads its settings "
+                               "from this file: make it one, or remove it"),
+    "pyproject-fifo": (lambda project: os.mkfifo(project.root / "pyproject.toml"),
+                       "pyproject.toml: is not a regular file; feeder reads its settings from "
+                       "this file: make it one, or remove it"),
+    "nested-arrays": (_append("x = " + "[" * 50_000 + "]" * 50_000 + "\n"),
+                      "feeder.toml: invalid TOML: nested too deeply"),
+    "nested-tables": (_append("x = " + "{a=" * 50_000 + "}" * 50_000 + "\n"),
+                      "feeder.toml: invalid TOML: nested too deeply"),
+    "tool-feeder-text": (_pyproject('[tool]\nfeeder = "oops"\n'), "pyproject.toml:2: [tool] "
+                         "feeder: expected a table of settings ([tool.feeder]), got text"),
+    "lock-timeout-nan": (_append("lock_timeout = nan\n"), "feeder.toml:3: lock_timeout: must be "
+                         "between 0 and 86400 seconds, got nan"),
+    "lock-timeout-inf": (_append("lock_timeout = inf\n"), "feeder.toml:3: lock_timeout: must be "
+                         "between 0 and 86400 seconds, got inf"),
+    "huge-number": (_append("max_entries = 9223372036854775807\n"), "feeder.toml:3: "
+                    "max_entries: must be at most 1,000,000,000,000, got "
+                    "9,223,372,036,854,775,807"),
+    "url-with-space": (_append('hubs = ["https://hub.example.com/a b"]\n'), "feeder.toml:3: "
+                       "hubs: a URL cannot hold ' ' (write it %-encoded), got "
+                       "'https://hub.example.com/a b'"),
+    "url-with-newline": (lambda p: p.settings('base_url = "https://news.example.com/\\nx"\n'),
+                         "feeder.toml:1: base_url: a URL cannot hold '\\n' (write it "
+                         "%-encoded), got 'https://news.example.com/\\nx'"),
+    "url-with-quote": (lambda p: p.settings('base_url = "https://news.example.com/\\"x"\n'),
+                       "feeder.toml:1: base_url: a URL cannot hold '\"' (write it %-encoded), "
+                       "got 'https://news.example.com/\"x'"),
+    "url-with-angle": (_append('[author]\nname = "A"\nuri = "https://a.example.com/<b>"\n'),
+                       "feeder.toml: author: a URL cannot hold '<' (write it %-encoded), got "
+                       "'https://a.example.com/<b>'"),
+    "url-bad-port": (lambda p: p.settings('base_url = "https://news.example.com:99999/"\n'),
+                     "feeder.toml:1: base_url: invalid port in 'https://news.example.com:99999/'"),
+    "url-port-not-number": (lambda p: p.settings('base_url = "https://news.example.com:x/"\n'),
+                            "feeder.toml:1: base_url: invalid port in "
+                            "'https://news.example.com:x/'"),
+    "url-with-password": (lambda p: p.settings('base_url = "https://me:pw@news.example.com/"\n'),
+                          "feeder.toml:1: base_url: must not hold a user name or password, got "
+                          "'https://me:pw@news.example.com/'"),
+    "label-only-punctuation": (_append('section_labels = ["The Takeaway", "::"]\n'),
+                               "feeder.toml:3: section_labels: label '::' has no letter or "
+                               "digit"),
+    "max-tags-zero": (_append("max_tags = 0\n"), "feeder.toml:3: max_tags: must be at least 1, "
+                      "got 0"),
+}
+
+
+@pytest.mark.parametrize(("setup", "expected"), SETTING_CASES.values(), ids=SETTING_CASES.keys())
+def test_a_bad_setting_exits_2_and_writes_nothing(runner: CliRunner, published: Project,
+                                                  setup: Callable[[Project], None],
+                                                  expected: str) -> None:
+    before = published.snapshot()
+    setup(published)
+    message = expected.format(root=published.root.resolve().as_posix(),
+                              parent=published.root.resolve().parent.as_posix())
+    for command in ("build", "check"):
+        assert failed(run(runner, published, command), 2) == [message]
+        assert published.snapshot() == before
