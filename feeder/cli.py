@@ -203,8 +203,10 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     with _reporting(quiet):
         from feeder.cache import BuildCache
         from feeder.pipeline import Options, collect
+        from feeder.theme import read_templates
 
         config = _load(project, settings, quiet)
+        read_templates(config)  # the rules of templates/ hold for check as for build
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.

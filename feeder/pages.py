@@ -19,7 +19,6 @@ the canonical links keep the absolute URLs under `base_url`.
 from __future__ import annotations
 
 import hashlib
-import traceback
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,10 +32,11 @@ from markupsafe import Markup
 
 from feeder.body import Body
 from feeder.config import TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, Problem
+from feeder.errors import ConfigError
 from feeder.feeds import FORMATS, rfc3339
 from feeder.opml import OPML_FILE
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag
+from feeder.theme import template_problem
 
 STYLESHEET = "style.css"
 PAGE_FOLDER = "page"
@@ -369,21 +369,6 @@ def make_environment(overrides: Mapping[str, str],
     return env
 
 
-def _template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
-    """Where in the publisher's templates `exc` happened, or None when it did not."""
-    prefix = f"{TEMPLATES_FOLDER}/"
-    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.name is not None \
-            and exc.name in overrides:
-        return Problem(prefix + exc.name, exc.lineno, f"template error: {exc.message}")
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        name = frame.filename.removeprefix(prefix)
-        if frame.filename.startswith(prefix) and name in overrides:
-            return Problem(frame.filename, frame.lineno, f"template error: {exc}")
-    if overrides:  # e.g. an override that includes a template that does not exist
-        return Problem(TEMPLATES_FOLDER, None, f"template error: {exc}")
-    return None
-
-
 class PlannedPage:
     """A page not rendered yet: the key of everything it is made from, and how to make it.
 
@@ -467,8 +452,8 @@ class _Renderer:
                      opml=relative(here, OPML_FILE))
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
-        except jinja2.TemplateError as exc:
-            problem = _template_problem(exc, self.overrides)
+        except Exception as exc:  # a publisher's template can fail in any way
+            problem = template_problem(exc, self.overrides)
             if problem is None:
                 raise  # the package's own templates are broken: a bug
             raise ConfigError([problem]) from None

@@ -135,7 +135,10 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     cache = cache or BuildCache(config, None, read=False, write=False)
     candidates, problems, files = _parse_all(config, cache, progress)
     cache.note_briefs(candidates, now=now, options=options)
-    valid = candidates
+    valid = [brief for brief in candidates if len(brief.tags) <= config.max_tags]
+    problems += [Problem(brief.path, None, f"{len(brief.tags):,} tags, over the limit of "
+                                           f"{config.max_tags} (setting max_tags)")
+                 for brief in candidates if len(brief.tags) > config.max_tags]
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
     if unique_problems:  # keep the first of each clash (only used with keep_going)
@@ -208,29 +211,10 @@ def plan_outputs(site: Site, config: Config,
 
 
 def read_templates(config: Config) -> dict[str, str]:
-    """The publisher's page templates: every file in `templates/` of the project folder.
+    """The publisher's page templates (see theme.read_templates). Raises ConfigError."""
+    from feeder.theme import read_templates as read
 
-    Raises ConfigError when one cannot be read as UTF-8 text.
-    """
-    from feeder.config import TEMPLATES_FOLDER
-
-    folder = config.root / TEMPLATES_FOLDER
-    if not folder.is_dir():
-        return {}
-    templates: dict[str, str] = {}
-    problems = []
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if name.startswith(".") or "/." in name or not path.is_file():
-            continue
-        try:
-            templates[name] = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(config.display_path(path), None,
-                                    f"cannot read template: {exc}"))
-    if problems:
-        raise ConfigError(problems)
-    return templates
+    return read(config)
 
 
 def build(config: Config, *, now: datetime, options: Options = Options(),

@@ -9,6 +9,7 @@ that are not UTF-8 (made from bytes), settings files that are folders.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -242,3 +243,98 @@ def test_a_bad_setting_exits_2_and_writes_nothing(runner: CliRunner, published: 
     for command in ("build", "check"):
         assert failed(run(runner, published, command), 2) == [message]
         assert published.snapshot() == before
+
+
+# --- templates/ ---------------------------------------------------------------------------------
+
+def _template(name: str, text: str) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        (folder / name).write_text(text)
+    return make
+
+
+def _link(name: str, target: str) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        (folder / name).symlink_to(target)
+    return make
+
+
+RECURSION = ("template error: endless recursion (a template that includes or extends itself, "
+             "or a macro that calls itself)")
+TEMPLATE_CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "link-loop": (_link("index.html", "index.html"), f"templates/index.html: {LOOP}"),
+    "link-outside": (_link("index.html", "/etc/passwd"), "templates/index.html: symbolic link "
+                     "points outside the templates folder; refusing to read it"),
+    "fifo": (lambda folder: os.mkfifo(folder / "index.html"), "templates/index.html: not a "
+             "regular file (a FIFO, socket or device); a template must be a file"),
+    "not-utf-8-name": (lambda folder: (Path(os.fsdecode(os.fsencode(folder) + b"/x\xff.html"))
+                                       .write_text("x")),
+                       "templates/x\\xff.html: the name is not valid UTF-8; rename it (feeds and "
+                       "URLs need UTF-8 names)"),
+    "not-utf-8-text": (lambda folder: (folder / "index.html").write_bytes(b"ok\n\xff\n"),
+                       "templates/index.html: cannot read template: not valid UTF-8 (invalid "
+                       "start byte at byte 3)"),
+    "syntax": (_template("index.html", "a\n{{ site. }}\n"),
+               "templates/index.html:2: template error: expected name or number"),
+    "undefined": (_template("index.html", "a\n\n{{ nothing.here }}\n"),
+                  "templates/index.html:3: template error: 'nothing' is undefined"),
+    "runtime": (_template("index.html", "a\n{{ 1 / 0 }}\n"),
+                "templates/index.html:2: template error: ZeroDivisionError: division by zero"),
+    "missing-include": (_template("index.html", "a\n{% include 'nope.html' %}\n"),
+                        "templates/index.html:2: template error: no template named 'nope.html'"),
+    "includes-itself": (_template("tags.html", "a\n{% include 'tags.html' %}\n"),
+                        f"templates/tags.html:2: {RECURSION}"),
+    "extends-itself": (_template("index.html", "{% extends 'index.html' %}\n"),
+                       f"templates/index.html:1: {RECURSION}"),
+    "macro-calls-itself": (_template("brief.html", "{% macro f() %}{{ f() }}{% endmacro %}\n"
+                                                   "{{ f() }}\n"),
+                           f"templates/brief.html:1: {RECURSION}"),
+    "in-a-subfolder": (lambda folder: ((folder / "part").mkdir(),
+                                       (folder / "part" / "x.html").write_text("{{ 1/0 }}"),
+                                       (folder / "index.html").write_text(
+                                           "{% include 'part/x.html' %}")),
+                       "templates/part/x.html:1: template error: ZeroDivisionError: division "
+                       "by zero"),
+}
+
+
+@pytest.mark.parametrize(("make", "expected"), TEMPLATE_CASES.values(),
+                         ids=TEMPLATE_CASES.keys())
+def test_a_bad_template_is_one_line_naming_it_and_exit_2(
+        runner: CliRunner, published: Project, make: Callable[[Path], None],
+        expected: str) -> None:
+    before = published.snapshot()
+    (published.root / "templates").mkdir()
+    make(published.root / "templates")
+    for args in (["build"], ["build", "--keep-going"], ["build", "--clean"]):
+        assert failed(run(runner, published, *args), 2) == [expected]
+        assert published.snapshot() == before
+    if ":" not in expected.split(" ")[0][:-1]:  # a file that cannot be read: check says so too
+        assert failed(run(runner, published, "check"), 2) == [expected]
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+def test_a_brief_over_the_tag_limit_is_an_error_naming_it(runner: CliRunner,
+                                                          published: Project) -> None:
+    before = published.snapshot()
+    published.brief("2016-10-05-many.txt", house("Many", ", ".join(f"t{i}" for i in range(51))))
+    message = "content/2016-10-05-many.txt: 51 tags, over the limit of 50 (setting max_tags)"
+    assert failed(run(runner, published, "build"), 1) == [message]
+    assert failed(run(runner, published, "check"), 1) == [
+        message, "checked 2 brief files: 1 errors, 0 warnings"]
+    assert published.snapshot() == before
+    published.settings(SETTINGS + "max_tags = 51\n")
+    result = run(runner, published, "build")
+    assert result.exit_code == 0, result.output
+    (many, _) = published.feed("atom.xml").entries
+    assert len(many.tags) == 51
+
+
+def test_fifty_thousand_tags_are_refused_quickly(runner: CliRunner, published: Project) -> None:
+    published.brief("2016-10-05-many.txt", house("Many", ", ".join(f"t{i}" for i in range(50_000))))
+    started = time.monotonic()
+    lines = failed(run(runner, published, "build"), 1)
+    assert lines == ["content/2016-10-05-many.txt: 50,000 tags, over the limit of 50 "
+                     "(setting max_tags)"]
+    assert time.monotonic() - started < 30  # it took more than 15 minutes
