@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 import signal
 import threading
 import time
@@ -38,7 +39,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, FeederError, Problem
+from feeder.errors import ConfigError, FeederError, Problem, one_line
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build
@@ -52,6 +53,11 @@ _WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
 Echo = Callable[[str], None]
 Build = Callable[[Config], str]
 """Builds the site of a Config and returns a one-line summary; raises FeederError."""
+
+
+_SEGMENT = re.compile(r"[^/\\\x00-\x1f\x7f]{1,255}")
+"""A path segment the server looks up: no slash, backslash or control character once
+decoded, and no longer than a file name can be."""
 
 
 def media_type(name: str) -> str:
@@ -82,11 +88,11 @@ def _etag_matches(header: str, etag: str) -> bool:
 def _not_modified_since(header: str, mtime: float) -> bool:
     try:
         since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return int(mtime) <= since.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False  # a malformed date is ignored, as the RFC says
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    return int(mtime) <= since.timestamp()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -94,9 +100,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     root: Path
     log: Echo | None
+    default_request_version = "HTTP/1.0"
+    """So that the answer to a request line that is not HTTP at all has a status line too."""
 
     def version_string(self) -> str:
         return "feeder"
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):  # the client went away: nothing to answer
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._respond(body=True)
@@ -106,31 +120,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.log is not None:
-            self.log(f"{self.address_string()} {format % args}")
+            self.log(one_line(f"{self.address_string()} {format % args}"))
 
     def _file(self, url_path: str) -> Path | str | None:
         """The file for `url_path`, a redirect target (str) for a folder without its
-        trailing slash, or None."""
-        parts = [unquote(part) for part in url_path.split("/")]
-        if any(part.startswith(".") or "\\" in part or "\x00" in part
-               for part in parts if part):
+        trailing slash, or None. A segment that is hidden (`.x`, `..`), or holds a slash, a
+        backslash or NUL once decoded (`%2F`), or that no file system could name, finds
+        nothing."""
+        parts = [unquote(part, errors="strict") for part in url_path.split("/") if part]
+        if any(part.startswith(".") or not _SEGMENT.fullmatch(part) for part in parts):
             return None
-        target = self.root.joinpath(*[part for part in parts if part])
+        target = self.root.joinpath(*parts)
         try:
             resolved = target.resolve()
-        except (OSError, RuntimeError):
+            if not resolved.is_relative_to(self.root.resolve()):
+                return None
+            if resolved.is_dir():
+                if not url_path.endswith("/"):
+                    return quote(url_path) + "/"
+                resolved = resolved / "index.html"
+            return resolved if resolved.is_file() else None
+        except (OSError, RuntimeError, ValueError):  # too long, a loop of links...
             return None
-        if not resolved.is_relative_to(self.root.resolve()):
-            return None
-        if resolved.is_dir():
-            if not url_path.endswith("/"):
-                return quote(url_path) + "/"
-            resolved = resolved / "index.html"
-        return resolved if resolved.is_file() else None
 
     def _respond(self, *, body: bool) -> None:
-        url_path = urlsplit(self.path).path or "/"
-        found = self._file(url_path)
+        try:
+            url_path = urlsplit(self.path).path or "/"
+            found = self._file(url_path)
+        except (UnicodeError, ValueError):  # not UTF-8 once decoded; not a URL at all
+            self._send(HTTPStatus.BAD_REQUEST, b"Bad request\n", "text/plain; charset=utf-8",
+                       {}, body=body)
+            return
         if isinstance(found, str):
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
             self.send_header("Location", found)

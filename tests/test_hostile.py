@@ -8,9 +8,16 @@ that are not UTF-8 (made from bytes), settings files that are folders.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import socketserver
+import struct
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -338,3 +345,174 @@ def test_fifty_thousand_tags_are_refused_quickly(runner: CliRunner, published: P
     assert lines == ["content/2016-10-05-many.txt: 50,000 tags, over the limit of 50 "
                      "(setting max_tags)"]
     assert time.monotonic() - started < 30  # it took more than 15 minutes
+
+
+# --- WebSub hubs ----------------------------------------------------------------------------------
+
+class _Dripping(socketserver.BaseRequestHandler):
+    """A hub that reads the request, then answers one byte every 50 ms, for ever."""
+
+    stop: threading.Event
+
+    def handle(self) -> None:
+        self.request.settimeout(5)
+        with contextlib.suppress(OSError):
+            self.request.recv(65536)
+            answer = b"HTTP/1.1 204 No Content\r\nX-Slow: " + b"a" * 1_000_000
+            for byte in answer:
+                if self.stop.wait(0.05):
+                    return
+                self.request.sendall(bytes([byte]))
+
+
+class _Rude(socketserver.BaseRequestHandler):
+    """A hub whose answer is full of terminal escapes and line breaks."""
+
+    def handle(self) -> None:
+        with contextlib.suppress(OSError):
+            self.request.recv(65536)
+            body = b"bad\x1b[2J\x1b]0;owned\x07\nsecond line\r\n\x9b31m"
+            self.request.sendall(b"HTTP/1.1 400 No\x1b[31mpe\r\nContent-Length: "
+                                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                                 + body)
+
+
+@contextlib.contextmanager
+def local_hub(handler: type[socketserver.BaseRequestHandler]) -> Iterator[str]:
+    stop = threading.Event()
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0),
+                                             type("Hub", (handler,), {"stop": stop}))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hub"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def feeder(project: Project, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m feeder ARGS -C project` in a process of its own."""
+    return subprocess.run([sys.executable, "-m", "feeder", *args, "-C", str(project.root)],
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          encoding="utf-8", errors="replace")
+
+
+def test_a_hub_answering_one_byte_at_a_time_is_cut_off_on_time(published: Project) -> None:
+    with local_hub(_Dripping) as hub:
+        published.settings(SETTINGS + f'hubs = ["{hub}"]\n')
+        started = time.monotonic()
+        result = feeder(published, "ping", "--hub-timeout", "1", "--strict")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{hub}: https://news.example.com/atom.xml not accepted: no answer within 1 s " \
+           "(after 3 attempts)" in result.stderr.splitlines()
+    # three attempts of at most 1 s, 0.5 s and 1 s of backoff, start-up: not minutes
+    assert elapsed < 20
+
+
+def test_a_hubs_answer_is_printed_on_one_line_without_control_characters(
+        published: Project) -> None:
+    with local_hub(_Rude) as hub:
+        published.settings(SETTINGS + f'hubs = ["{hub}"]\n')
+        result = feeder(published, "ping", "--verbose")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "HTTP 400" in line]
+    assert lines
+    for line in lines:
+        assert not any(ord(char) < 32 or 0x7F <= ord(char) <= 0x9F for char in line), line
+        assert "HTTP 400 No[31mpe: bad[2J]0;owned second line \ufffd31m" in line
+
+
+# --- feeder serve ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def serving(project: Project) -> Iterator[tuple[int, Callable[[], str]]]:
+    """`python -m feeder serve` on a free port: the port, and what it printed on stderr so
+    far (read once it stopped)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeder", "serve", "-v", "-p", "0", "-C", str(project.root)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        errors="replace")
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()
+        assert "Serving" in line, process.communicate(timeout=30)
+        port = int(line.split("127.0.0.1:")[1].split("/")[0])
+        errors: list[str] = []
+
+        def stderr() -> str:
+            if not errors:
+                process.terminate()
+                errors.append(process.communicate(timeout=30)[1])
+            return errors[0]
+
+        yield port, stderr
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.communicate(timeout=30)
+
+
+def request(port: int, raw: bytes) -> bytes:
+    """The status line the server answers `raw` with (b"" when it drops the connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        data = b""
+        while b"\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return data.split(b"\r\n")[0]
+
+
+ODD_REQUESTS: dict[str, tuple[bytes, bytes]] = {
+    "encoded-slash-to-hidden": (b"GET /tags%2F..%2F.secret HTTP/1.0\r\n\r\n", b"404"),
+    "encoded-slash": (b"GET /tags%2Fx%2Fatom.xml HTTP/1.0\r\n\r\n", b"404"),
+    "encoded-dot-dot": (b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.0\r\n\r\n", b"404"),
+    "hidden": (b"GET /%2Esecret HTTP/1.0\r\n\r\n", b"404"),
+    "long-segment": (b"GET /" + b"a" * 5000 + b" HTTP/1.0\r\n\r\n", b"404"),
+    "long-segment-in-folder": (b"GET /" + b"a" * 300 + b"/x HTTP/1.0\r\n\r\n", b"404"),
+    "long-multibyte-segment": (b"GET /" + b"%F0%A0%80%80" * 70 + b" HTTP/1.0\r\n\r\n", b"404"),
+    "not-utf-8": (b"GET /%ff%fe HTTP/1.0\r\n\r\n", b"400"),
+    "nul": (b"GET /%00 HTTP/1.0\r\n\r\n", b"404"),
+    "escape": (b"GET /%1b[2J HTTP/1.0\r\n\r\n", b"404"),
+    "bad-date": (b"GET /atom.xml HTTP/1.0\r\nIf-Modified-Since: Mon, 99 Foo 2016 99:99 GMT"
+                 b"\r\n\r\n", b"200"),
+    "huge-year": (b"GET /atom.xml HTTP/1.0\r\nIf-Modified-Since: Tue, 01 Jan "
+                  b"99999999999999999999 00:00:00 GMT\r\n\r\n", b"200"),
+    "year-zero": (b"GET /atom.xml HTTP/1.0\r\nIf-Modified-Since: Tue, 01 Jan 0000 00:00:00 "
+                  b"+9999\r\n\r\n", b"200"),
+    "binary-header": (b"GET /atom.xml HTTP/1.0\r\nIf-None-Match: \xff\x00\r\n\r\n", b"200"),
+    "garbage": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", b"400"),
+}
+
+
+def test_odd_requests_get_an_answer_and_no_traceback(published: Project) -> None:
+    (published.public / ".secret").write_text("secret")
+    with serving(published) as (port, stderr):
+        answers = {name: request(port, raw) for name, (raw, _) in ODD_REQUESTS.items()}
+        # a client that goes away before the answer
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET /atom.xml HTTP/1.0\r\n\r\n")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert request(port, b"GET /atom.xml HTTP/1.0\r\n\r\n").split()[1] == b"200"
+        log = stderr()
+    assert {name: answer.split(b" ")[1:2] for name, answer in answers.items()} == {
+        name: [status] for name, (_, status) in ODD_REQUESTS.items()}
+    assert "Traceback" not in log
+    assert "\x1b" not in log
+
+
+def test_serve_names_a_symlink_loop_and_keeps_serving(published: Project) -> None:
+    (published.content / "loop.md").symlink_to("loop.md")
+    with serving(published) as (port, stderr):
+        assert request(port, b"GET /atom.xml HTTP/1.0\r\n\r\n").split()[1] == b"200"
+        log = stderr()
+    assert f"content/loop.md: {LOOP}" in log.splitlines()
+    assert "Traceback" not in log
