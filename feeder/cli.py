@@ -9,18 +9,20 @@ the future) and nothing below it does.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from feeder import __version__
-from feeder.errors import FeederError, Problem, errors_in
+from feeder.errors import FeederError, Problem, Stopped, errors_in
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -393,15 +395,39 @@ def main() -> NoReturn:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
+    _stop_on_signals()
     try:
         cli()
         status = 0
     except SystemExit as stop:  # how click ends every command
         status = _exit_status(stop.code)
+    except Stopped as stop:  # Ctrl-C or SIGTERM (see _stop_on_signals)
+        with suppress(OSError, ValueError):
+            click.echo(f"feeder: stopped by {signal.Signals(stop.signum).name}", err=True)
+        status = 128 + stop.signum
     for stream in (sys.stdout, sys.stderr):
         with suppress(OSError, ValueError):  # a closed pipe (`feeder tags | head`) or stream
             stream.flush()
     os._exit(status)
+
+
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise Stopped in this process, once (a second one while the build
+    cleans up is ignored). A forked child (a worker) leaves the stop to this process: it
+    ignores SIGINT (Ctrl-C reaches the whole process group) and SIGTERM ends it at once,
+    as a pool of workers expects when it terminates them."""
+    def stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+        for each in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(each, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    def in_child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _exit_status(code: object) -> int:

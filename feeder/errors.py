@@ -90,3 +90,13 @@ class ConfigError(FeederError):
 
 class OutputError(FeederError):
     """The output folder cannot be written as planned (exit code 1)."""
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM reached the `feeder` command (see cli.main): the build unwinds,
+    removing what it staged, and the command exits 128 + the signal's number. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

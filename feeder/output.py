@@ -28,7 +28,7 @@ from json.encoder import encode_basestring
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from feeder.errors import OutputError, Problem
+from feeder.errors import OutputError, Problem, Stopped
 from feeder.stability import EntryRecord
 
 MANIFEST = ".feeder-manifest.json"
@@ -809,13 +809,18 @@ def write_plan(
         if marked and not dirty:  # nothing of this build, or of an earlier one, is left
             with contextlib.suppress(OSError):  # then the next build sweeps for nothing
                 marker.unlink()
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt, Stopped) as exc:
         # (a temporary file renamed already is not there: _discard passes over it)
         clean = _discard([*map(temp_of, written if moved < len(written) else ()),
                           *filter(None, (interim, final))])
         if marked and not dirty and clean:
             with contextlib.suppress(OSError):
                 marker.unlink()
+        if not isinstance(exc, OSError):  # stopped (Ctrl-C, SIGTERM): nothing to report
+            for folder in sorted(created, key=lambda path: path.count(os.sep), reverse=True):
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)  # noqa: PTH106 - only the empty ones go
+            raise
         shown = display if Path(current) == output_dir else \
             f"{display}/{Path(current).relative_to(output_dir).as_posix()}"
         reason = exc.strerror or str(exc)

@@ -39,7 +39,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, FeederError, Problem, one_line
+from feeder.errors import ConfigError, FeederError, Problem, Stopped, one_line
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build
@@ -368,7 +368,7 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
         _stop_on_sigterm()
         try:
             server.serve_forever()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stopped):
             echo("stopped")
     finally:
         rebuilder.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import socketserver
 import struct
@@ -516,3 +517,45 @@ def test_serve_names_a_symlink_loop_and_keeps_serving(published: Project) -> Non
         log = stderr()
     assert f"content/loop.md: {LOOP}" in log.splitlines()
     assert "Traceback" not in log
+
+
+# --- SIGTERM and SIGINT during a build ------------------------------------------------------------
+
+def _many_briefs(project: Project, count: int) -> None:
+    longer = "Words of the longer version. " * 150
+    for i in range(count):
+        project.brief(f"2016-{i % 12 + 1:02d}-{i % 28 + 1:02d}-b{i}.txt",
+                      house(f"Brief {i}", f"t{i % 30}, all", longer=longer))
+
+
+@pytest.mark.parametrize(("signum", "when"), [(signal.SIGTERM, "staging"),
+                                               (signal.SIGINT, "reading")],
+                         ids=["SIGTERM-while-staging", "SIGINT-while-reading"])
+def test_a_signal_during_a_build_ends_it_quietly_with_public_as_it_was(
+        project: Project, signum: int, when: str) -> None:
+    _many_briefs(project, 1200)
+    assert feeder(project, "build", "-q").returncode == 0
+    before = project.snapshot()
+    for path in project.content.iterdir():  # every brief changes: a long build
+        path.write_text(path.read_text().replace("The takeaway.", "A new takeaway."))
+    process = subprocess.Popen([sys.executable, "-m", "feeder", "build", "--clean", "-C",
+                                str(project.root)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    marker = project.public / ".feeder-staging.tmp"
+    deadline = time.monotonic() + 60
+    if when == "reading":
+        time.sleep(0.8)
+    else:
+        while not any(project.public.glob(".feeder-staging*")) and process.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.002)
+    assert process.poll() is None, "the build ended before the signal: make it longer"
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signum, stderr
+    assert stderr == f"feeder: stopped by {signal.Signals(signum).name}\n"
+    assert project.snapshot() == before
+    assert not marker.exists()
+    # and the next build is a whole one
+    assert feeder(project, "build", "-q").returncode == 0
+    assert "A new takeaway." in (project.public / "atom.xml").read_text()
