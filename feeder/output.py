@@ -625,8 +625,14 @@ def stage_file(target: str, data: bytes, token: str, folders: set[str],
             if mark is not None:
                 mark()
         else:
-            if mark is not None:
-                mark()
+            try:
+                if mark is not None:
+                    mark()
+            except OSError:  # a read-only output folder: fine if nothing in it changes
+                if not os.path.isdir(folder) or not _same(target, data):  # noqa: PTH112
+                    raise
+                folders.add(folder)
+                return Staged(sha)
             _make_folder(folder, created, folders)
             # In a folder made just now (as for each brief's page) the file cannot be.
             if not created and _same(target, data):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import socketserver
@@ -559,3 +560,34 @@ def test_a_signal_during_a_build_ends_it_quietly_with_public_as_it_was(
     # and the next build is a whole one
     assert feeder(project, "build", "-q").returncode == 0
     assert "A new takeaway." in (project.public / "atom.xml").read_text()
+
+
+# --- a read-only output folder ----------------------------------------------------------------
+
+def _read_only(folder: Path, *, on: bool) -> None:
+    """Make `folder` and all in it read-only (or writable again): with chattr's immutable
+    flag for root, whom file modes do not stop."""
+    paths = [folder, *folder.rglob("*")]
+    if os.geteuid() != 0:
+        for path in paths:
+            path.chmod((0o555 if path.is_dir() else 0o444) if on else 0o755)
+        return
+    done = subprocess.run(["chattr", "+i" if on else "-i", *map(str, paths)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"chattr cannot make files immutable here: {done.stderr!r}")
+
+
+def test_a_clean_build_into_a_read_only_folder_that_is_up_to_date_succeeds(
+        runner: CliRunner, published: Project) -> None:
+    if shutil.which("chattr") is None and os.geteuid() == 0:
+        pytest.skip("chattr is needed to make a folder read-only for root")
+    before = published.snapshot()
+    _read_only(published.public, on=True)
+    try:
+        result = run(runner, published, "build", "--clean")
+    finally:
+        _read_only(published.public, on=False)
+    assert result.exit_code == 0, result.output
+    assert " 0 written, 0 removed, " in result.stderr
+    assert published.snapshot() == before
