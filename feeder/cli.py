@@ -205,7 +205,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     with _reporting(quiet):
         from feeder.cache import BuildCache
         from feeder.pipeline import Options, collect
-        from feeder.theme import read_templates
+        from feeder.sources import read_templates
 
         config = _load(project, settings, quiet)
         read_templates(config)  # the rules of templates/ hold for check as for build

@@ -211,8 +211,8 @@ def plan_outputs(site: Site, config: Config,
 
 
 def read_templates(config: Config) -> dict[str, str]:
-    """The publisher's page templates (see theme.read_templates). Raises ConfigError."""
-    from feeder.theme import read_templates as read
+    """The publisher's page templates (see sources.read_templates). Raises ConfigError."""
+    from feeder.sources import read_templates as read
 
     return read(config)
 

@@ -1,4 +1,5 @@
-"""Finding and reading brief files: the only place feeder reads content from disk.
+"""Finding and reading brief files (and the page templates): the only place feeder reads
+content from disk.
 
 `scan_content` lists the brief files (sorted, hidden ones skipped, links that leave the
 content folder refused) with their size and modification time, so that a cache can skip the
@@ -11,11 +12,13 @@ import errno
 import os
 import stat
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from feeder.errors import Problem
+from feeder.config import TEMPLATES_FOLDER, Config
+from feeder.errors import ConfigError, Problem
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -179,3 +182,63 @@ def read_source(info: FileInfo) -> Source | Problem:
     """The text of one brief file, or the problem that stopped it being read."""
     data = read_bytes(info)
     return data if isinstance(data, Problem) else decode(data, info.path, info.rel)
+
+
+def read_templates(config: Config) -> dict[str, str]:
+    """The publisher's page templates: every file in `templates/` of the project folder,
+    by its path in the folder.
+
+    `templates/` obeys the rules of the content folder: hidden files are skipped; a symbolic
+    link that loops or leads out of the folder, a FIFO, a device or a name that is not
+    printable UTF-8 is an error naming it. Raises ConfigError listing every such file, and
+    every file that cannot be read as UTF-8 text.
+    """
+    folder = config.root / TEMPLATES_FOLDER
+    if not folder.is_dir():
+        return {}
+    root = Path(os.path.realpath(folder))
+    templates: dict[str, str] = {}
+    problems: list[Problem] = []
+
+    def walk(path: str, rel: str, seen: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(f"{TEMPLATES_FOLDER}/{rel}".rstrip("/"), None,
+                                    f"cannot list folder: {exc.strerror or exc}"))
+            return
+        for entry in entries:
+            name, shown = entry.name, f"{TEMPLATES_FOLDER}/{rel}{entry.name}"
+            if name.startswith("."):
+                continue
+            refused = refuse_entry(entry, root, "templates") or name_problem(name)
+            if refused is None:
+                refused = _read(entry, rel + name, templates, walk, seen)
+            if refused is not None:
+                problems.append(Problem(shown, None, refused))
+
+    walk(str(folder), "", frozenset({str(root)}))
+    if problems:
+        raise ConfigError(problems)
+    return templates
+
+
+def _read(entry: os.DirEntry[str], name: str, templates: dict[str, str],
+          walk: Callable[[str, str, frozenset[str]], None], seen: frozenset[str]) -> str | None:
+    """Read the template (or the folder of templates) `entry`; why not, or None."""
+    try:
+        mode = entry.stat().st_mode
+        if stat.S_ISDIR(mode):
+            real = os.path.realpath(entry.path)
+            if real not in seen:
+                walk(entry.path, name + "/", seen | {real})
+            return None
+        if not stat.S_ISREG(mode):
+            return "not a regular file (a FIFO, socket or device); a template must be a file"
+        with open(entry.path, encoding="utf-8-sig") as handle:  # noqa: PTH123
+            templates[name] = handle.read()
+    except UnicodeDecodeError as exc:
+        return f"cannot read template: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    except OSError as exc:
+        return f"cannot read template: {exc.strerror or exc}"
+    return None

@@ -44,13 +44,11 @@ if atheris is not None:
     with atheris.instrument_imports(include=["feeder", "tomllib"]):
         from feeder.config import load_config
         from feeder.errors import ConfigError, Problem
-        from feeder.sources import scan_content
-        from feeder.theme import read_templates
+        from feeder.sources import read_templates, scan_content
 else:
     from feeder.config import load_config
     from feeder.errors import ConfigError, Problem
-    from feeder.sources import scan_content
-    from feeder.theme import read_templates
+    from feeder.sources import read_templates, scan_content
 
 BRIEF = b"A Title\n\nx, y\n\nThe Short of It:\n\nShort.\n"
 
