@@ -81,12 +81,16 @@ def read_file_hashes(path: Path, display: str) -> Mapping[str, str] | None:
     """
     if path.is_dir():
         path = path / MANIFEST
+    if path.exists() and not path.is_file():  # a FIFO would never end the read
+        raise ConfigError([Problem(display, None, "cannot read the manifest: not a file")])
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise ConfigError([Problem(display, None, f"cannot read the manifest: {exc}")]) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ConfigError([Problem(display, None, f"cannot read the manifest: {reason}")]) \
+            from None
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict) or data.get("version") != MANIFEST_VERSION:
         raise ConfigError([Problem(display, None,

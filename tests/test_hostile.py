@@ -590,3 +590,18 @@ def test_a_clean_build_into_a_read_only_folder_that_is_up_to_date_succeeds(
     assert result.exit_code == 0, result.output
     assert " 0 written, 0 removed, " in result.stderr
     assert published.snapshot() == before
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda path: os.mkfifo(path), "cannot read the manifest: not a file"),
+    (lambda path: path.write_text('{"files": ' + "[" * 200_000 + "]" * 200_000 + "}"),
+     "cannot read the manifest: nested too deeply"),
+], ids=["fifo", "nested"])
+def test_ping_since_a_hostile_manifest_is_one_line_not_a_hang(
+        published: Project, make: Callable[[Path], None], expected: str) -> None:
+    published.settings(SETTINGS + 'hubs = ["http://127.0.0.1:9/hub"]\n')
+    since = published.root / "deployed.json"
+    make(since)
+    result = feeder(published, "ping", "--since", str(since), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"{since.as_posix()}: {expected}"]
