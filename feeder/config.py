@@ -275,8 +275,12 @@ def _formats(value: Any) -> tuple[str, ...]:
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number of seconds, got {_kind(value)}")
-    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
-        raise ValueError(f"must be between 0 and {MAX_SECONDS:g} seconds, got {value}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a number of seconds, got {value}")
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    if value > MAX_SECONDS:
+        raise ValueError(f"must be at most {MAX_SECONDS:g} seconds (a day), got {value:g}")
     return float(value)
 
 

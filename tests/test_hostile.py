@@ -206,10 +206,12 @@ SETTING_CASES: dict[str, tuple[Callable[[Project], None], str]] = {
                       "feeder.toml: invalid TOML: nested too deeply"),
     "tool-feeder-text": (_pyproject('[tool]\nfeeder = "oops"\n'), "pyproject.toml:2: [tool] "
                          "feeder: expected a table of settings ([tool.feeder]), got text"),
-    "lock-timeout-nan": (_append("lock_timeout = nan\n"), "feeder.toml:3: lock_timeout: must be "
-                         "between 0 and 86400 seconds, got nan"),
-    "lock-timeout-inf": (_append("lock_timeout = inf\n"), "feeder.toml:3: lock_timeout: must be "
-                         "between 0 and 86400 seconds, got inf"),
+    "lock-timeout-nan": (_append("lock_timeout = nan\n"), "feeder.toml:3: lock_timeout: expected "
+                         "a number of seconds, got nan"),
+    "lock-timeout-inf": (_append("lock_timeout = inf\n"), "feeder.toml:3: lock_timeout: expected "
+                         "a number of seconds, got inf"),
+    "lock-timeout-year": (_append("lock_timeout = 31536000\n"), "feeder.toml:3: lock_timeout: "
+                          "must be at most 86400 seconds (a day), got 3.1536e+07"),
     "huge-number": (_append("max_entries = 9223372036854775807\n"), "feeder.toml:3: "
                     "max_entries: must be at most 1,000,000,000,000, got "
                     "9,223,372,036,854,775,807"),
