@@ -720,9 +720,14 @@ def write_plan(
 
     def mark() -> None:  # before the first temporary file (or folder for one) is made
         nonlocal marked
-        if not marked:
+        if not marked:  # (when it cannot be made, nothing is staged without it)
+            try:
+                _mark(marker)
+            except BaseException:  # a full disk, a read-only folder, a stop (SIGTERM)
+                with contextlib.suppress(OSError):
+                    marker.unlink()  # made, perhaps, but not written: it was not there before
+                raise
             marked = True
-            _mark(marker)
 
     try:
         # Every path is checked before anything changes. Files in `known` are neither read

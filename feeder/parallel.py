@@ -361,7 +361,11 @@ class LazyPlan(Mapping[str, bytes]):
         if pool is None or stop is None:
             yield from stage_each(self)(items, token, mark, orphans)
             return
-        mark()  # before any worker may make a folder or a temporary file
+        try:
+            mark()  # before any worker may make a folder or a temporary file
+        except OSError:  # a read-only output folder: fine here if nothing in it changes
+            yield from stage_each(self)(items, token, mark, orphans)
+            return
         results = pool.imap(_stage_in_worker, ((rel, target, token) for rel, target in items),
                             _CHUNK)
         finished = False

@@ -579,10 +579,15 @@ def _read_only(folder: Path, *, on: bool) -> None:
         pytest.skip(f"chattr cannot make files immutable here: {done.stderr!r}")
 
 
+@pytest.mark.parametrize("briefs", [0, 150], ids=["small", "staged-by-workers"])
 def test_a_clean_build_into_a_read_only_folder_that_is_up_to_date_succeeds(
-        runner: CliRunner, published: Project) -> None:
+        runner: CliRunner, published: Project, briefs: int) -> None:
     if shutil.which("chattr") is None and os.geteuid() == 0:
         pytest.skip("chattr is needed to make a folder read-only for root")
+    for i in range(briefs):
+        published.brief(f"2016-11-{i % 28 + 1:02d}-b{i}.txt", house(f"B{i}", f"t{i % 9}, x"))
+    if briefs:
+        assert run(runner, published, "build").exit_code == 0
     before = published.snapshot()
     _read_only(published.public, on=True)
     try:
@@ -591,6 +596,16 @@ def test_a_clean_build_into_a_read_only_folder_that_is_up_to_date_succeeds(
         _read_only(published.public, on=False)
     assert result.exit_code == 0, result.output
     assert " 0 written, 0 removed, " in result.stderr
+    assert published.snapshot() == before
+    # a change cannot be written there: one line, and the folder as it was
+    published.brief("2016-12-01-new.txt", house("New", "x"))
+    _read_only(published.public, on=True)
+    try:
+        lines = failed(run(runner, published, "build"), 1)
+    finally:
+        _read_only(published.public, on=False)
+    assert len(lines) == 1
+    assert lines[0].endswith("public was left as it was"), lines
     assert published.snapshot() == before
 
 
