@@ -208,7 +208,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.sources import read_templates
 
         config = _load(project, settings, quiet)
-        read_templates(config)  # the rules of templates/ hold for check as for build
+        read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = collect(config, now=_now(), options=Options(drafts=drafts, future=future),
                             cache=BuildCache(config, write=False))
         # With --strict a warning fails the check, so -q does not hide it.

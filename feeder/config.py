@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import ConfigError, Problem
+from feeder.sources import TEMPLATES_FOLDER as TEMPLATES_FOLDER
+from feeder.sources import folders_problem
 from feeder.text import did_you_mean, strip_xml_forbidden
 
 if sys.version_info >= (3, 11):
@@ -30,9 +32,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 SETTINGS_FILE = "feeder.toml"
 PYPROJECT_FILE = "pyproject.toml"
 PLACEHOLDER_BASE_URL = "https://example.org/"
-TEMPLATES_FOLDER = "templates"
-"""The folder of the project whose files replace the package's page templates of the same name
-(here, not in pages.py, so that reading it does not import Jinja2)."""
 FEED_FORMATS: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 """Each feed format by its name in the setting `formats`, with the name of its file, in the
 order in which feeds are written and listed everywhere."""
@@ -134,10 +133,8 @@ def _nonempty_text(value: Any) -> str:
     return text
 
 
-MAX_NUMBER = 1_000_000_000_000
-"""The largest whole number a setting takes (sizes in bytes included)."""
-MAX_SECONDS = 86_400.0
-"""The longest wait a setting asks for: a day."""
+MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
+MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
 
 
 def _positive_int(value: Any) -> int:
@@ -161,12 +158,10 @@ def _labels(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not value:
         raise ValueError("expected a list of labels, e.g. [\"The Short of It\"]")
-    labels = []
-    for item in value:
-        label = _nonempty_text(item).rstrip(":").strip()
+    labels = [_nonempty_text(item).rstrip(":").strip() for item in value]
+    for item, label in zip(value, labels, strict=True):
         if not any(char.isalnum() for char in label):
             raise ValueError(f"label {item!r} has no letter or digit")
-        labels.append(label)
     return tuple(dict.fromkeys(labels))
 
 
@@ -371,37 +366,11 @@ def parse_config(
     values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
     config = Config(root=root, content_dir=content, output_dir=output, source=source)
     config = replace(config, **values)
-    refused = _folders_problem(config)
+    refused = folders_problem(config.root, config.content_dir, config.output_dir,
+                              config.cache_dir)
     if refused:
         raise ConfigError([Problem(source or "settings", None, refused)])
     return config
-
-
-def _folders_problem(config: Config) -> str | None:
-    """Why the output folder (or the cache folder) cannot be where the settings put it, or
-    None: a build replaces what it finds in those, so neither may hold the project's files."""
-    def real(path: Path) -> Path:
-        return Path(os.path.realpath(path))  # a loop of links raises nothing here
-
-    root, content, output = real(config.root), real(config.content_dir), real(config.output_dir)
-    cache = real(config.cache_dir) if config.cache_dir else None
-    if output == content:
-        return "content_dir and output_dir must be different folders"
-    home = Path("~").expanduser()
-    names = {Path(output.anchor): "the file system root", real(home): "your home folder",
-             root: "the project folder"}
-    if output in names:
-        return (f"output_dir is {names[output]} ({output.as_posix()}); a build replaces the "
-                "files of its output folder: name a folder of its own, such as public")
-    if root.is_relative_to(output):
-        return (f"output_dir {output.as_posix()} holds the project folder; a build replaces "
-                "the files of its output folder: name a folder of its own, such as public")
-    if content.is_relative_to(output) or output.is_relative_to(content):
-        return "output_dir and content_dir must not be inside one another"
-    if cache is not None and (cache.is_relative_to(output) or output.is_relative_to(cache)):
-        return ("cache_dir and output_dir must not be inside one another (the cache would be "
-                "published, or the output taken for the cache)")
-    return None
 
 
 def _exists(path: Path, display: str) -> bool:

@@ -214,7 +214,7 @@ def read_templates(config: Config) -> dict[str, str]:
     """The publisher's page templates (see sources.read_templates). Raises ConfigError."""
     from feeder.sources import read_templates as read
 
-    return read(config)
+    return read(config.root)
 
 
 def build(config: Config, *, now: datetime, options: Options = Options(),

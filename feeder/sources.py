@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from feeder.config import TEMPLATES_FOLDER, Config
 from feeder.errors import ConfigError, Problem
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
+TEMPLATES_FOLDER = "templates"
+"""The folder of the project whose files replace the package's page templates of the same name
+(here, not in pages.py, so that reading it does not import Jinja2)."""
 
 
 class FileInfo(NamedTuple):
@@ -91,7 +93,8 @@ def scan_content(
             if name.startswith("."):
                 continue
             entry_rel = rel + name
-            refused = refuse_entry(entry, root, "content")
+            refused = refuse_entry(entry, root, "content") or (
+                name_problem(name) if name.endswith(BRIEF_SUFFIXES) or _is_dir(entry) else None)
             if refused is not None:
                 problems.append(Problem(display(entry.path), None, refused))
                 continue
@@ -101,11 +104,6 @@ def scan_content(
                 problems.append(Problem(display(entry.path), None,
                                         f"cannot read: {exc.strerror or exc}"))
                 continue
-            if stat.S_ISDIR(info.st_mode) or name.endswith(BRIEF_SUFFIXES):
-                bad_name = name_problem(name)
-                if bad_name is not None:
-                    problems.append(Problem(display(entry.path), None, bad_name))
-                    continue
             if stat.S_ISDIR(info.st_mode):
                 real = os.path.realpath(entry.path)
                 if real not in seen:  # a link to a folder above itself would loop
@@ -121,9 +119,15 @@ def scan_content(
             found.append(FileInfo(entry_rel, top, base, info.st_size, info.st_mtime_ns,
                                   info.st_ctime_ns, info.st_ino))
 
-    top = str(content_dir)
-    walk(top, "", frozenset({str(root)}))
+    walk(top := str(content_dir), "", frozenset({str(root)}))
     return tuple(found), tuple(problems)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def refuse_entry(entry: os.DirEntry[str], root: Path, folder: str) -> str | None:
@@ -184,16 +188,16 @@ def read_source(info: FileInfo) -> Source | Problem:
     return data if isinstance(data, Problem) else decode(data, info.path, info.rel)
 
 
-def read_templates(config: Config) -> dict[str, str]:
+def read_templates(root: Path) -> dict[str, str]:
     """The publisher's page templates: every file in `templates/` of the project folder,
     by its path in the folder.
 
-    `templates/` obeys the rules of the content folder: hidden files are skipped; a symbolic
-    link that loops or leads out of the folder, a FIFO, a device or a name that is not
-    printable UTF-8 is an error naming it. Raises ConfigError listing every such file, and
-    every file that cannot be read as UTF-8 text.
+    `root` is the project folder. `templates/` obeys the rules of the content folder:
+    hidden files are skipped; a symbolic link that loops or leads out of the folder, a FIFO,
+    a device or a name that is not printable UTF-8 is an error naming it. Raises ConfigError
+    listing every such file, and every file that cannot be read as UTF-8 text.
     """
-    folder = config.root / TEMPLATES_FOLDER
+    folder = root / TEMPLATES_FOLDER
     if not folder.is_dir():
         return {}
     root = Path(os.path.realpath(folder))
@@ -241,4 +245,31 @@ def _read(entry: os.DirEntry[str], name: str, templates: dict[str, str],
         return f"cannot read template: not valid UTF-8 ({exc.reason} at byte {exc.start})"
     except OSError as exc:
         return f"cannot read template: {exc.strerror or exc}"
+    return None
+
+
+def folders_problem(root: Path, content: Path, output: Path, cache: Path | None) -> str | None:
+    """Why the output folder (or the cache folder) cannot be where the settings put it, or
+    None: a build replaces what it finds in those, so neither may hold the project's files."""
+    def real(path: Path) -> Path:
+        return Path(os.path.realpath(path))  # a loop of links raises nothing here
+
+    root, content, output = real(root), real(content), real(output)
+    cache = real(cache) if cache else None
+    if output == content:
+        return "content_dir and output_dir must be different folders"
+    home = Path("~").expanduser()
+    names = {Path(output.anchor): "the file system root", real(home): "your home folder",
+             root: "the project folder"}
+    if output in names:
+        return (f"output_dir is {names[output]} ({output.as_posix()}); a build replaces the "
+                "files of its output folder: name a folder of its own, such as public")
+    if root.is_relative_to(output):
+        return (f"output_dir {output.as_posix()} holds the project folder; a build replaces "
+                "the files of its output folder: name a folder of its own, such as public")
+    if content.is_relative_to(output) or output.is_relative_to(content):
+        return "output_dir and content_dir must not be inside one another"
+    if cache is not None and (cache.is_relative_to(output) or output.is_relative_to(cache)):
+        return ("cache_dir and output_dir must not be inside one another (the cache would be "
+                "published, or the output taken for the cache)")
     return None

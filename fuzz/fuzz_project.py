@@ -90,7 +90,7 @@ def fuzz_name(root: Path, name: bytes) -> None:
     expect(listed or named or not parts[-1].endswith((b".md", b".txt", b".markdown"))
            or any(part.startswith(b".") for part in parts), "a brief file went unnoticed")
     try:
-        read_templates(config)
+        read_templates(root)
     except ConfigError as err:
         check_lines(err.problems)
 
