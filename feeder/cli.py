@@ -9,18 +9,21 @@ briefs are in the future) and nothing below it does.
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 import click
 
 from feeder import __version__
 from feeder.clihelp import BIND, CommandList, echo_problems, exit_with, finish, reporting, utc_now
-from feeder.errors import Problem, errors_in
+from feeder.errors import Problem, Stopped, errors_in
 from feeder.starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -203,6 +206,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.errors import ConfigError
         from feeder.pipeline import Options
         from feeder.pipeline import check as run_check
+        from feeder.sources import read_templates
 
         if explain != bool(paths) or (as_json and not explain):
             raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
@@ -210,6 +214,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if explain:
             _explain(config, paths, as_json=as_json, strict=strict)
             return
+        read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
         echo_problems(collected.problems, quiet=quiet and not strict)
@@ -383,4 +388,19 @@ def main() -> None:
     briefs otherwise). The library leaves its caller's settings alone.
     """
     gc.set_threshold(200_000, 20, 100)
-    cli()
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        cli()
+    except Stopped as stop:  # the build has unwound, removing what it staged
+        with suppress(OSError, ValueError):  # a closed stream
+            click.echo(f"feeder: stopped by {signal.Signals(stop.signum).name}", err=True)
+        raise SystemExit(128 + stop.signum) from None
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+    """SIGINT and SIGTERM raise Stopped, once: a second one while the build cleans up is
+    ignored. (Worker processes leave the stop to this one: see workers.py.)"""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, signal.SIG_IGN)
+    raise Stopped(signum)

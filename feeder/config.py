@@ -7,8 +7,8 @@ and, for an unknown key, the nearest valid one.
 
 from __future__ import annotations
 
+import math
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -18,19 +18,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import ConfigError, Problem
+from feeder.sources import TEMPLATES_FOLDER as TEMPLATES_FOLDER
+from feeder.sources import folders_problem, read_toml, settings_file_exists
 from feeder.text import did_you_mean, strip_xml_forbidden
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 SETTINGS_FILE = "feeder.toml"
 PYPROJECT_FILE = "pyproject.toml"
 PLACEHOLDER_BASE_URL = "https://example.org/"
-TEMPLATES_FOLDER = "templates"
-"""The folder of the project whose files replace the package's page templates of the same name
-(here, not in pages.py, so that reading it does not import Jinja2)."""
 FEED_FORMATS: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 """Each feed format by its name in the setting `formats`, with the name of its file, in the
 order in which feeds are written and listed everywhere."""
@@ -85,6 +79,8 @@ class Config:
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
     """Seconds a build waits for another build of the same project before giving up."""
+    max_tags: int = 50
+    """Tags a brief may have (more is an error naming the brief)."""
     formats: tuple[str, ...] = tuple(FEED_FORMATS)
     """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
     favicon: str | None = None
@@ -136,11 +132,17 @@ def _nonempty_text(value: Any) -> str:
     return text
 
 
+MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
+MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {_kind(value)}")
     if value < 1:
         raise ValueError(f"must be at least 1, got {value}")
+    if value > MAX_NUMBER:
+        raise ValueError(f"must be at most {MAX_NUMBER:,}, got {value:,}")
     return value
 
 
@@ -155,16 +157,39 @@ def _labels(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not value:
         raise ValueError("expected a list of labels, e.g. [\"The Short of It\"]")
-    labels = tuple(_nonempty_text(v).rstrip(":").strip() for v in value)
+    labels = [_nonempty_text(item).rstrip(":").strip() for item in value]
+    for item, label in zip(value, labels, strict=True):
+        if not any(char.isalnum() for char in label):
+            raise ValueError(f"label {item!r} has no letter or digit")
     return tuple(dict.fromkeys(labels))
 
 
-def _base_url(value: Any) -> str:
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
+"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
+
+
+def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
+         credentials: bool = False) -> str:
+    """An absolute http(s) URL that can be written into a feed as it is."""
     url = _nonempty_text(value)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an absolute http(s) URL such as https://news.example.com/, "
-                         f"got {url!r}")
+        raise ValueError(f"expected an absolute http(s) {what}, got {url!r}")
+    bad = _URL_FORBIDDEN.search(url)
+    if bad:
+        raise ValueError(f"a URL cannot hold {bad.group()!r} (write it %-encoded), got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        raise ValueError(f"invalid port in {url!r}") from None
+    if not credentials and (parts.username is not None or parts.password is not None):
+        raise ValueError(f"must not hold a user name or password, got {url!r}")
+    return url
+
+
+def _base_url(value: Any) -> str:
+    url = _url(value)
+    parts = urlsplit(url)
     if parts.query or parts.fragment:
         raise ValueError(f"must not have a query or fragment, got {url!r}")
     return url if url.endswith("/") else url + "/"
@@ -221,11 +246,7 @@ def _hubs(value: Any) -> tuple[str, ...]:
         raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
     hubs = []
     for item in value:
-        url = _nonempty_text(item)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an absolute http(s) hub URL, got {url!r}")
-        hubs.append(url)
+        hubs.append(_url(item, "hub URL", credentials=True))
     return tuple(dict.fromkeys(hubs))
 
 
@@ -252,8 +273,12 @@ def _formats(value: Any) -> tuple[str, ...]:
 def _seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number of seconds, got {_kind(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a number of seconds, got {value}")
     if value < 0:
         raise ValueError(f"must not be negative, got {value}")
+    if value > MAX_SECONDS:
+        raise ValueError(f"must be at most {MAX_SECONDS:g} seconds (a day), got {value:g}")
     return float(value)
 
 
@@ -292,6 +317,7 @@ _SETTINGS: dict[str, Convert] = {
     "hubs": _hubs,
     "cache_dir": _folder,
     "lock_timeout": _seconds,
+    "max_tags": _positive_int,
     "formats": _formats,
     "favicon": _favicon,
 }
@@ -353,24 +379,11 @@ def parse_config(
     values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
     config = Config(root=root, content_dir=content, output_dir=output, source=source)
     config = replace(config, **values)
-    if config.output_dir.resolve() == config.content_dir.resolve():
-        raise ConfigError([Problem(source or "settings", None,
-                                   "content_dir and output_dir must be different folders")])
+    refused = folders_problem(config.root, config.content_dir, config.output_dir,
+                              config.cache_dir)
+    if refused:
+        raise ConfigError([Problem(source or "settings", None, refused)])
     return config
-
-
-def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(display, None, f"cannot read settings: {exc}")]) from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(match.group(1)) if match else None
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError([Problem(display, line, f"invalid TOML: {message}")]) from None
 
 
 def load_config(
@@ -388,17 +401,21 @@ def load_config(
     text = ""
     dedicated, pyproject = root / SETTINGS_FILE, root / PYPROJECT_FILE
     from_pyproject: dict[str, Any] | None = None
-    if pyproject.is_file():
-        data, pyproject_text = _read_toml(pyproject, PYPROJECT_FILE)
+    if settings_file_exists(pyproject, PYPROJECT_FILE):
+        data, pyproject_text = read_toml(pyproject, PYPROJECT_FILE)
         tool = data.get("tool", {})
+        if isinstance(tool, dict) and "feeder" in tool and not isinstance(tool["feeder"], dict):
+            raise ConfigError([Problem(PYPROJECT_FILE, _line_of(pyproject_text, "feeder"),
+                                       "[tool] feeder: expected a table of settings "
+                                       "([tool.feeder]), got " + _kind(tool["feeder"]))])
         if isinstance(tool, dict) and isinstance(tool.get("feeder"), dict):
             from_pyproject = tool["feeder"]
             settings, source = from_pyproject, f"{PYPROJECT_FILE} [tool.feeder]"
             # Line numbers are looked up only after the [tool.feeder] header.
             start = max(pyproject_text.find("[tool.feeder]"), 0)
             text = "\n" * pyproject_text.count("\n", 0, start) + pyproject_text[start:]
-    if dedicated.is_file():
-        settings, text = _read_toml(dedicated, SETTINGS_FILE)
+    if settings_file_exists(dedicated, SETTINGS_FILE):
+        settings, text = read_toml(dedicated, SETTINGS_FILE)
         if from_pyproject is not None:
             warnings.append(Problem(SETTINGS_FILE, None,
                                     "both feeder.toml and [tool.feeder] in pyproject.toml exist; "

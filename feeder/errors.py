@@ -8,11 +8,31 @@ prints the problems and exits with it; nothing else in feeder decides exit codes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+"""What would break a message's line or the terminal: control characters, the Unicode line
+and paragraph separators, and the lone surrogates that stand for the bytes of a file name
+that are not UTF-8."""
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return named.get(match.group()) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def one_line(text: str) -> str:
+    """`text` with every control character, line separator and undecodable byte escaped
+    (`\\n`, `\\x1b`, `\\xff`), so that it prints on one line whatever a file name holds."""
+    return _UNPRINTABLE.sub(_escape_char, text) if _UNPRINTABLE.search(text) else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +47,10 @@ class Problem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        path = one_line(self.path)
+        where = path if self.line is None else f"{path}:{self.line}"
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{self.message}"
+        return f"{where}: {prefix}{one_line(self.message)}"
 
     @property
     def is_error(self) -> bool:
@@ -69,3 +90,13 @@ class ConfigError(FeederError):
 
 class OutputError(FeederError):
     """The output folder cannot be written as planned (exit code 1)."""
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM reached the `feeder` command (see cli.main): the build unwinds,
+    removing what it staged, and the command exits 128 + the signal's number. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

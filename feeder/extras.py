@@ -21,9 +21,10 @@ from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
-from feeder.pages import STYLESHEET, favicon_file, make_environment, template_problem
+from feeder.pages import STYLESHEET, favicon_file, make_environment
 from feeder.site import TAGS_FOLDER, Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
+from feeder.theme import template_problem
 from feeder.views import SiteView
 
 SITEMAP = "sitemap.xml"
@@ -144,7 +145,6 @@ class _Sitemap:
 def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
     """`404.html` from the template of that name (which the publisher may replace): served
     at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
-    import jinja2
 
     from feeder.opml import OPML_FILE
 
@@ -158,7 +158,7 @@ def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
         "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
     try:
         page = make_environment(templates).get_template(NOT_FOUND).render(values)
-    except jinja2.TemplateError as exc:
+    except Exception as exc:  # a publisher's template can fail in any way
         problem = template_problem(exc, templates)
         if problem is None:
             raise

@@ -119,8 +119,9 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | No
             fe.dc.dc_creator(entry.author)
     elif byline:
         fe.author({"name": byline})
-    for tag in entry.tags:
-        fe.category(term=tag.slug, label=tag.name, scheme=scheme)
+    if entry.tags:  # in one call: feedgen goes through all of an entry's tags on each
+        fe.category([{"term": tag.slug, "label": tag.name, "scheme": scheme}
+                     for tag in entry.tags])
     # Summary = the short version (RSS <description>), content = the full text
     # (RSS <content:encoded>); both HTML, escaped.
     fe.content(entry.content_html, type="html")

@@ -19,7 +19,6 @@ the canonical links keep the absolute URLs under `base_url`.
 from __future__ import annotations
 
 import hashlib
-import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -28,12 +27,13 @@ from urllib.parse import quote, unquote
 import jinja2
 
 from feeder.config import TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, Problem
+from feeder.errors import ConfigError
 from feeder.feeds import FORMATS, rfc3339
 from feeder.media import local_sources, page_meta
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
+from feeder.theme import template_problem
 from feeder.views import (
     EntryView,
     FeedLink,
@@ -231,21 +231,6 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     return env
 
 
-def template_problem(exc: jinja2.TemplateError, overrides: Mapping[str, str]) -> Problem | None:
-    """Where in the publisher's templates `exc` happened, or None when it did not."""
-    prefix = f"{TEMPLATES_FOLDER}/"
-    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.name is not None \
-            and exc.name in overrides:
-        return Problem(prefix + exc.name, exc.lineno, f"template error: {exc.message}")
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        name = frame.filename.removeprefix(prefix)
-        if frame.filename.startswith(prefix) and name in overrides:
-            return Problem(frame.filename, frame.lineno, f"template error: {exc}")
-    if overrides:  # e.g. an override that includes a template that does not exist
-        return Problem(TEMPLATES_FOLDER, None, f"template error: {exc}")
-    return None
-
-
 class PlannedPage:
     """A page not rendered yet: the key of everything it is made from, the entries it shows
     and how to make it (a site of 100,000 briefs plans over 100,000 pages: nothing is built
@@ -330,7 +315,7 @@ class _Renderer:
                      favicon=relative(here, favicon_file(self.config)))
         try:
             return self.env.get_template(template).render(given).encode("utf-8")
-        except jinja2.TemplateError as exc:
+        except Exception as exc:  # a publisher's template can fail in any way
             problem = template_problem(exc, self.overrides)
             if problem is None:
                 raise  # the package's own templates are broken: a bug

@@ -21,8 +21,8 @@ from pathlib import Path
 from feeder import cache, manifest
 from feeder.archive import SizeBounds, html_needed
 from feeder.attachments import Asset, clashes
-from feeder.config import TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, ContentError, Problem, errors_in
+from feeder.config import Config
+from feeder.errors import ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
 from feeder.plan import asset_files, plan_files, plan_outputs, plan_site, site_of
@@ -112,6 +112,11 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
     for _info, stored in read.files:
         problems.extend(stored.problems)
         if stored.brief is not None and stored.body is not None:
+            if len(stored.brief.tags) > config.max_tags:
+                problems.append(Problem(stored.brief.path, None, (
+                    f"{len(stored.brief.tags):,} tags, over the limit of {config.max_tags} "
+                    "(setting max_tags)")))
+                continue
             valid.append(candidate(config, stored.brief, stored.body))
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
@@ -194,27 +199,10 @@ def check(config: Config, *, now: datetime, options: Options = Options()) -> Col
 
 
 def read_templates(config: Config) -> dict[str, str]:
-    """The publisher's page templates: every file in `templates/` of the project folder.
+    """The publisher's page templates (see sources.read_templates). Raises ConfigError."""
+    from feeder.sources import read_templates as read
 
-    Raises ConfigError when one cannot be read as UTF-8 text.
-    """
-    folder = config.root / TEMPLATES_FOLDER
-    if not folder.is_dir():
-        return {}
-    templates: dict[str, str] = {}
-    problems = []
-    for path in sorted(folder.rglob("*")):
-        name = path.relative_to(folder).as_posix()
-        if name.startswith(".") or "/." in name or not path.is_file():
-            continue
-        try:
-            templates[name] = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(config.display_path(path), None,
-                                    f"cannot read template: {exc}"))
-    if problems:
-        raise ConfigError(problems)
-    return templates
+    return read(config.root)
 
 
 # --- building ---------------------------------------------------------------------------------

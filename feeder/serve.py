@@ -6,10 +6,7 @@ Three parts, each small:
   feeds with their own media types (`application/atom+xml`, `application/rss+xml`,
   `application/feed+json`, `text/x-opml`), `ETag` and `Last-Modified` on every file, and
   `304 Not Modified` for a conditional GET that matches. Hidden files are not served.
-- `Rebuilder`: watches the content folder, the settings files and `templates/` with watchdog
-  (inotify, FSEvents or ReadDirectoryChangesW, whichever the system has), lets a burst of
-  changes settle, then rebuilds. A rebuild that fails prints its problems and the server goes
-  on serving the last good build.
+- `watch.Rebuilder`: rebuilds whenever the project's files change (see feeder/watch.py).
 - `serve`: one build, then both of the above until Ctrl-C.
 
 Builds write atomically (see output.py), so a request during a rebuild gets the old file or
@@ -22,11 +19,11 @@ import errno
 import hashlib
 import ipaddress
 import mimetypes
+import re
 import signal
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
@@ -37,25 +34,20 @@ from types import FrameType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-
-from feeder.config import PYPROJECT_FILE, SETTINGS_FILE, TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError, FeederError, Problem
+from feeder.config import Config
+from feeder.errors import ConfigError, FeederError, Problem, Stopped, one_line
 from feeder.feeds import FORMATS
 from feeder.opml import OPML_TYPE
 from feeder.pipeline import Options, build
-from feeder.static import STATIC_FOLDER
+from feeder.watch import Build, Echo, Rebuilder, report_problems
 
 HOST = "127.0.0.1"
-SETTLE_SECONDS = 0.3
-"""How long the files must stay quiet before a rebuild: an editor's save is several events."""
-_WRITE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
-"""Events that change a file (watchdog also reports opening and reading, which do not)."""
 
-Echo = Callable[[str], None]
-Build = Callable[[Config], str]
-"""Builds the site of a Config and returns a one-line summary; raises FeederError."""
+
+
+_SEGMENT = re.compile(r"[^/\\\x00-\x1f\x7f]{1,255}")
+"""A path segment the server looks up: no slash, backslash or control character once
+decoded, and no longer than a file name can be."""
 
 
 def media_type(name: str) -> str:
@@ -86,11 +78,11 @@ def _etag_matches(header: str, etag: str) -> bool:
 def _not_modified_since(header: str, mtime: float) -> bool:
     try:
         since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return int(mtime) <= since.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False  # a malformed date is ignored, as the RFC says
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    return int(mtime) <= since.timestamp()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,9 +90,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     root: Path
     log: Echo | None
+    default_request_version = "HTTP/1.0"
+    """So that the answer to a request line that is not HTTP at all has a status line too."""
 
     def version_string(self) -> str:
         return "feeder"
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionError, TimeoutError):  # the client went away: nothing to answer
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._respond(body=True)
@@ -110,31 +110,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.log is not None:
-            self.log(f"{self.address_string()} {format % args}")
+            self.log(one_line(f"{self.address_string()} {format % args}"))
 
     def _file(self, url_path: str) -> Path | str | None:
         """The file for `url_path`, a redirect target (str) for a folder without its
-        trailing slash, or None."""
-        parts = [unquote(part) for part in url_path.split("/")]
-        if any(part.startswith(".") or "\\" in part or "\x00" in part
-               for part in parts if part):
+        trailing slash, or None. A segment that is hidden (`.x`, `..`), or holds a slash, a
+        backslash or NUL once decoded (`%2F`), or that no file system could name, finds
+        nothing."""
+        parts = [unquote(part, errors="strict") for part in url_path.split("/") if part]
+        if any(part.startswith(".") or not _SEGMENT.fullmatch(part) for part in parts):
             return None
-        target = self.root.joinpath(*[part for part in parts if part])
+        target = self.root.joinpath(*parts)
         try:
             resolved = target.resolve()
-        except (OSError, RuntimeError):
+            if not resolved.is_relative_to(self.root.resolve()):
+                return None
+            if resolved.is_dir():
+                if not url_path.endswith("/"):
+                    return quote(url_path) + "/"
+                resolved = resolved / "index.html"
+            return resolved if resolved.is_file() else None
+        except (OSError, RuntimeError, ValueError):  # too long, a loop of links...
             return None
-        if not resolved.is_relative_to(self.root.resolve()):
-            return None
-        if resolved.is_dir():
-            if not url_path.endswith("/"):
-                return quote(url_path) + "/"
-            resolved = resolved / "index.html"
-        return resolved if resolved.is_file() else None
 
     def _respond(self, *, body: bool) -> None:
-        url_path = urlsplit(self.path).path or "/"
-        found = self._file(url_path)
+        try:
+            url_path = urlsplit(self.path).path or "/"
+            found = self._file(url_path)
+        except (UnicodeError, ValueError):  # not UTF-8 once decoded; not a URL at all
+            self._send(HTTPStatus.BAD_REQUEST, b"Bad request\n", "text/plain; charset=utf-8",
+                       {}, body=body)
+            return
         if isinstance(found, str):
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
             self.send_header("Location", found)
@@ -279,112 +285,6 @@ def server_url(server: ThreadingHTTPServer) -> str:
     return f"http://{_host(host)}:{port}/"
 
 
-class _Changes(FileSystemEventHandler):
-    """Sets `changed` when a file that the build reads is written."""
-
-    def __init__(self, config: Config, changed: threading.Event) -> None:
-        self.changed = changed
-        self.watch(config)
-
-    def watch(self, config: Config) -> None:
-        # Absolute but not resolved: watchdog names paths under the folders as scheduled.
-        self.content = config.content_dir
-        self.output = config.output_dir
-        self.settings = {config.root / SETTINGS_FILE, config.root / PYPROJECT_FILE}
-        if config.favicon is not None:
-            self.settings.add(config.root / config.favicon)
-        self.templates = config.root / TEMPLATES_FOLDER
-        self.static = config.root / STATIC_FOLDER
-
-    def relevant(self, raw: str | bytes) -> bool:
-        path = Path(raw if isinstance(raw, str) else raw.decode(errors="replace"))
-        if path.is_relative_to(self.output) or path.name.endswith("~"):
-            return False
-        if path in self.settings or path in (self.templates, self.static):
-            return True
-        for folder in (self.content, self.templates, self.static):
-            if path.is_relative_to(folder):
-                return not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        return False
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in _WRITE_EVENTS:
-            return
-        paths = [event.src_path, getattr(event, "dest_path", "")]
-        if any(self.relevant(path) for path in paths if path):
-            self.changed.set()
-
-
-class Rebuilder:
-    """Rebuilds the site after each burst of changes, until `stop`."""
-
-    def __init__(self, config: Config, load: Callable[[], Config], build: Build,
-                 echo: Echo) -> None:
-        self.config = config
-        self.load = load
-        self.build = build
-        self.echo = echo
-        self.changed = threading.Event()
-        self.stopping = threading.Event()
-        self.handler = _Changes(config, self.changed)
-        self.observer = Observer()
-        self.watched: set[Path] = set()
-        self.thread = threading.Thread(target=self._loop, name="feeder-rebuild", daemon=True)
-
-    def _watch(self) -> None:
-        """Watch the content folder, the project folder (for the settings files and the
-        favicon), and templates/ and static/ when they exist; each once."""
-        config = self.config
-        wanted = [(config.content_dir, True), (config.root, False),
-                  (config.root / TEMPLATES_FOLDER, True), (config.root / STATIC_FOLDER, True)]
-        for folder, recursive in wanted:
-            if folder not in self.watched and folder.is_dir():
-                self.observer.schedule(self.handler, str(folder), recursive=recursive)
-                self.watched.add(folder)
-
-    def start(self) -> None:
-        self._watch()
-        self.observer.start()
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.changed.set()
-        self.observer.stop()
-        self.observer.join(timeout=10)
-        self.thread.join(timeout=60)
-
-    def _loop(self) -> None:
-        while True:
-            self.changed.wait()
-            # Let the burst settle: rebuild once the files were quiet for SETTLE_SECONDS.
-            while self.changed.is_set() and not self.stopping.is_set():
-                self.changed.clear()
-                self.stopping.wait(SETTLE_SECONDS)
-            if self.stopping.is_set():
-                return
-            self.rebuild()
-
-    def rebuild(self) -> None:
-        """Reload the settings and build; report problems instead of raising them."""
-        try:
-            self.config = self.load()
-            self.handler.watch(self.config)
-            self._watch()
-            self.echo(f"rebuilt {self.build(self.config)}")
-        except FeederError as err:
-            report_problems(err.problems, self.echo)
-            self.echo("build failed; still serving the last good build")
-        except Exception:  # a bug: show it, but keep the preview alive
-            self.echo(traceback.format_exc().rstrip())
-            self.echo("build failed; still serving the last good build")
-
-
-def report_problems(problems: tuple[Problem, ...], echo: Echo) -> None:
-    for problem in problems:
-        echo(str(problem))
-
-
 def pipeline_build(clock: Callable[[], datetime], options: Options, echo: Echo) -> Build:
     """A `Build` that runs `feeder build` (with the time from `clock`) and prints warnings."""
     def run(config: Config) -> str:
@@ -441,7 +341,7 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
         _stop_on_sigterm()
         try:
             server.serve_forever()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stopped):
             echo("stopped")
     finally:
         rebuilder.stop()

@@ -27,6 +27,9 @@ def find_xml_forbidden(text: str) -> int | None:
 
 
 MAX_SLUG_LENGTH = 80
+MAX_SLUG_BYTES = 255
+"""A slug names a folder of the output: no file system takes a longer name (80 characters
+of some scripts are 320 bytes of UTF-8)."""
 
 
 def _slug_char(char: str) -> str:
@@ -51,6 +54,8 @@ def slugify(text: str) -> str:
         slug = re.sub("-{2,}", "-", "".join(map(_slug_char, text))).strip("-")
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    while not slug.isascii() and len(slug.encode()) > MAX_SLUG_BYTES:
+        slug = slug[:-1].rstrip("-")
     return slug
 
 

@@ -21,6 +21,12 @@ GET); a 3xx answer is reported with its Location, which belongs in `hubs` instea
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import http.client
+import re
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -37,7 +43,8 @@ from feeder.feeds import FORMATS
 from feeder.site import Site
 
 TIMEOUT = 10.0
-"""Seconds to wait for a hub to connect and to answer (each, per attempt)."""
+"""Seconds an attempt may take, from connecting to the last byte of the answer read (a hub
+that answers one byte at a time is cut off too)."""
 ATTEMPTS = 3
 """Requests per feed URL and hub, the first included."""
 BACKOFF = 0.5
@@ -152,7 +159,7 @@ def ping_hubs(
     Network failures do not raise: they are in the report. `backoff` (default `BACKOFF`)
     is the wait before the first retry, doubled before each further one.
     """
-    opener = urllib.request.build_opener(_NoRedirect)
+    opener = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
     first_wait = BACKOFF if backoff is None else backoff
     answers: list[Answer] = []
     for hub in hubs:
@@ -186,10 +193,23 @@ def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, *, timeo
 
 def _post(opener: urllib.request.OpenerDirector, hub: str, body: bytes,
           timeout: float) -> tuple[int | None, str]:
-    """One POST to `hub`: its status and detail, or None and why there was no answer."""
+    """One POST to `hub`: its status and detail, or None and why there was no answer (also
+    when the whole attempt took more than `timeout` seconds)."""
     request = urllib.request.Request(  # noqa: S310 - config.py accepts only http(s) hubs
         hub, data=body, method="POST",
         headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
+    deadline = _Deadline(timeout)
+    token = _DEADLINE.set(deadline)
+    try:
+        status, detail = _attempt(opener, request, timeout)
+    finally:
+        deadline.cancel()
+        _DEADLINE.reset(token)
+    return (None, f"no answer within {timeout:g} s") if deadline.expired else (status, detail)
+
+
+def _attempt(opener: urllib.request.OpenerDirector, request: urllib.request.Request,
+             timeout: float) -> tuple[int | None, str]:
     no_answer = f"no answer within {timeout:g} s"
     try:
         with opener.open(request, timeout=timeout) as response:
@@ -199,7 +219,7 @@ def _post(opener: urllib.request.OpenerDirector, hub: str, body: bytes,
             detail = _detail(exc.reason, _read_start(exc))
             location = exc.headers.get("Location") if exc.headers else None
             if 300 <= exc.code < 400 and location:
-                detail += f"; redirects to {location} (put that URL in hubs)"
+                detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
             return exc.code, detail
         finally:
             exc.close()
@@ -221,13 +241,87 @@ def _read_start(response: IO[bytes]) -> bytes:
         return b""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (and the marks that reorder text on a terminal), removed from what a
+hub answers; white space is made single spaces."""
+
+
+def _printable(text: str) -> str:
+    return " ".join(_CONTROL.sub("", text).split())
+
+
 def _detail(reason: object, body: bytes) -> str:
-    """The reason phrase and the start of the body, on one line."""
-    text = " ".join(body.decode("utf-8", "replace").split())
+    """The reason phrase and the start of the body, on one line, with no control character."""
+    text = _printable(body.decode("utf-8", "replace"))
     if len(text) > _DETAIL_CHARS:
         text = text[:_DETAIL_CHARS] + "..."
-    reason_text = str(reason or "").strip()
+    reason_text = _printable(str(reason or ""))
     return f"{reason_text}: {text}" if reason_text and text else reason_text or text
+
+
+class _Deadline:
+    """The end of one attempt: when it passes, the connection's socket is shut down, which
+    ends any read or write under way (a per-read timeout never fires on a hub that sends a
+    byte a second)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        with self.lock:
+            if sock is not None:
+                self.sockets.append(sock)
+            if self.expired:
+                self._shut()
+
+    def _expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            self._shut()
+
+    def _shut(self) -> None:
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("deadline",
+                                                                              default=None)
+"""The deadline of the attempt under way in this thread (see _post)."""
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            deadline.watch(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPSConnection, req)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import sqlite3
 import threading
 import time
@@ -77,6 +78,10 @@ _CONFIG: list[Config] = []
 
 
 def _start_worker(config: Config) -> None:
+    # The stop is the parent's (see cli.main): Ctrl-C reaches the whole process group, so a
+    # worker ignores it; SIGTERM, which a pool sends its workers when it is shut down, ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _CONFIG.append(config)
 
 

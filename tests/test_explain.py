@@ -160,7 +160,7 @@ def test_new_with_publish_cannot_be_built_until_filled(runner: CliRunner,
                                          "character (U+007F); remove it"),
     (["Bad\udcff byte", "-t", "x"], "feeder new: the title holds a control character (an "
                                     "undecodable byte); remove it"),
-    (["\U00020000" * 80, "-t", "x"], "feeder new: the file name would be 335 bytes, more than "
+    (["\U00020000" * 80, "-t", "x"], "feeder new: the file name would be 267 bytes, more than "
                                      "file systems take (255); give a shorter --slug"),
 ], ids=["bell-in-title", "escape-in-tag", "delete-in-tag", "undecodable", "long-name"])
 @pytest.mark.usefixtures("clock")

@@ -342,7 +342,7 @@ def test_a_template_in_the_project_replaces_the_packaged_one(site: Project) -> N
     ("tag.html", '{% extends "base.html" %}\n{% block main %}{{ nope.name }}{% endblock %}\n',
      "templates/tag.html:2: template error: 'nope' is undefined"),
     ("brief.html", '{% include "missing.html" %}\n',
-     "templates/brief.html:1: template error: missing.html"),
+     "templates/brief.html:1: template error: no template named 'missing.html'"),
 ], ids=["syntax", "undefined", "missing-include"])
 def test_a_broken_template_is_a_settings_error_naming_file_and_line(
         site: Project, runner: CliRunner, name: str, text: str, expected: str) -> None:
@@ -366,7 +366,7 @@ def test_an_unreadable_template_is_reported(site: Project) -> None:
         site.build()
     [problem] = caught.value.problems
     assert problem.path == "templates/index.html"
-    assert problem.message.startswith("cannot read template: 'utf-8' codec can't decode")
+    assert problem.message == "cannot read template: not valid UTF-8 (invalid start byte at byte 0)"
 
 
 @pytest.mark.parametrize(("here", "target", "expected"), [
