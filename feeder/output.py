@@ -113,6 +113,9 @@ class Staging:
     foreign: list[str] = field(default_factory=list)
     created: list[Path] = field(default_factory=list)
     marked: bool = False
+    staging_in: Path | None = None
+    """The folder of the file being staged: a stop (SIGTERM) between the making of its
+    temporary file and its entry in `temps` leaves one that `discard` must find there."""
 
     def __enter__(self) -> Staging:
         try:
@@ -158,9 +161,11 @@ class Staging:
                 self.marked = True
                 (self.root / STAGING).write_bytes(b"a feeder build is staging files here\n")
             self._make_folder(target.parent)
+            self.staging_in = target.parent
             fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
                                         dir=target.parent)
             self.temps[rel] = temp
+            self.staging_in = None
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(fd, 0o644)  # mkstemp makes files only their owner can read
                 handle.write(data)
@@ -226,6 +231,8 @@ class Staging:
             with contextlib.suppress(OSError):
                 Path(temp).unlink()
         self.temps.clear()
+        if self.staging_in is not None:  # one build at a time: its temporary files are ours
+            _sweep(self.staging_in)
         for folder in reversed(self.created):
             with contextlib.suppress(OSError):
                 folder.rmdir()
