@@ -19,16 +19,19 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
-from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
-from feeder.render import Rendered
-from feeder.site import Body
+
+if TYPE_CHECKING:  # imported when first needed: a rebuild that changed nothing needs none
+    from feeder.brief import Brief
+    from feeder.render import Rendered
+    from feeder.site import Body
+    from feeder.sources import FileInfo
 
 FILE_NAME = "feeder.sqlite"
 SCHEMA = 1
@@ -250,30 +253,40 @@ def _problems(value: str | None) -> tuple[Problem, ...]:
     return tuple(problems)
 
 
-def _decode(row: Any) -> tuple[str, Stored]:
-    """A well-typed row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when its texts
-    are not what this module writes."""
-    (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
-     slug, entry_id, id_line, author, draft, digest, xml_size, json_size) = row
-    brief = body = None
-    if title is not None:
-        brief = Brief(path, rel, title, _moment(date),
-                      None if updated is None else _moment(updated), _texts(tags), slug,
-                      entry_id, id_line, author, bool(draft), "", "")
-        body = Body(digest, (xml_size, json_size))
-    return rel, Stored((size, mtime_ns, ino), seen_ns, sha, brief, _problems(problems), body)
-
-
 def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
-    """Every brief file the cache remembers, by path in the content folder (rows it cannot
-    read are left out: those files are parsed again)."""
+    """Every brief file the cache remembers, by path in the content folder (rows whose texts
+    are not what this module writes are left out: those files are parsed again)."""
+    from feeder.brief import Brief
+    from feeder.site import Body
+
     found = {}
     query = f"SELECT {', '.join(BRIEF_COLUMNS)} FROM briefs WHERE {_WELL_TYPED}"  # noqa: S608
-    for row in db.execute(query):
+    for (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
+         slug, entry_id, id_line, author, draft, digest, xml_size, json_size) in db.execute(query):
+        brief = body = None
         with contextlib.suppress(ValueError, TypeError, RecursionError):
-            rel, stored = _decode(row)
-            found[rel] = stored
+            if title is not None:
+                brief = Brief(path, rel, title, _moment(date),
+                              None if updated is None else _moment(updated), _texts(tags),
+                              slug, entry_id, id_line, author, bool(draft), "", "")
+                body = Body(digest, (xml_size, json_size))
+            found[rel] = Stored((size, mtime_ns, ino), seen_ns, sha, brief, _problems(problems),
+                                body)
     return found
+
+
+def briefs_as_left(db: sqlite3.Connection, infos: Sequence[FileInfo]) -> bool:
+    """Whether the brief files `infos` are those the cache remembers, each with the stamp
+    it was seen with, and, when it was seen less than RACY_NS after it last changed (the
+    stamp cannot tell), with the same hash."""
+    with contextlib.suppress(sqlite3.Error, OSError):
+        stored = {row[0]: row[1:] for row in db.execute(
+            "SELECT rel, size, mtime_ns, ino, seen_ns - ?, sha FROM briefs", (RACY_NS,))}
+        return len(stored) == len(infos) and all(
+            (info.size, info.mtime_ns, info.ino) == (row := stored.get(info.rel, ()))[:3]
+            and (info.mtime_ns < row[3] or hashlib.sha256(
+                Path(info.abspath).read_bytes()).digest() == row[4]) for info in infos)
+    return False
 
 
 def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, ...]:
@@ -303,6 +316,8 @@ def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
 def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
     """The HTML the cache keeps of the brief files `rels` (as it was stored: the caller
     sanitises it again)."""
+    from feeder.render import Rendered
+
     found = {}
     query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM briefs WHERE rel IN ({{}})"  # noqa: S608
     for rel, summary_html, summary_text, content_html in rows(db, query, rels):
@@ -310,6 +325,43 @@ def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
             found[cast(str, rel)] = Rendered(cast(str, summary_html), cast(str, summary_text),
                                              cast(str, content_html))
     return found
+
+
+class Summary(NamedTuple):
+    """What the last complete build found, kept so that a rebuild whose inputs and outputs
+    are all as that build left them can return it without reading any brief again."""
+
+    inputs: str
+    """The digest of the options, templates and static files it was made with."""
+    record: str
+    """The digest of the record of the files it wrote (manifest.recorded)."""
+    due: float | None
+    """When its oldest brief dated in the future gets published (a POSIX time)."""
+    problems: tuple[Problem, ...]
+    counts: tuple[int, int, int]
+    """Briefs read, briefs held back, feeds published."""
+
+
+def save_summary(db: sqlite3.Connection, summary: Summary | None) -> None:
+    """Remember `summary` (None: forget it, while a build changes the state)."""
+    with db:
+        db.execute("DELETE FROM meta WHERE name = 'summary'")
+        if summary is not None:
+            db.execute("INSERT INTO meta VALUES ('summary', ?)", (json.dumps(
+                [summary.inputs, summary.record, summary.due, *summary.counts,
+                 [[p.path, p.line, p.message, p.severity] for p in summary.problems]]),))
+
+
+def read_summary(db: sqlite3.Connection) -> Summary | None:
+    """The summary of the last complete build, if it left one (and it can be read)."""
+    with contextlib.suppress(sqlite3.Error, ValueError, TypeError):
+        for (value,) in db.execute("SELECT value FROM meta WHERE name = 'summary'"):
+            inputs, record, due, briefs, held, feeds, problems = json.loads(value)
+            if type(inputs) is str and type(record) is str and type(due) in (
+                    float, type(None)) and all(type(n) is int for n in (briefs, held, feeds)):
+                return Summary(inputs, record, due, _problems(json.dumps(problems)),
+                               (briefs, held, feeds))
+    return None
 
 
 def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Connection | None:

@@ -11,6 +11,7 @@ record with a copy of it saved at the last deployment.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import sqlite3
@@ -54,6 +55,19 @@ def read_record(db: sqlite3.Connection) -> Record:
                for entry_id, path, title, url in db.execute("SELECT * FROM published")
                if type(entry_id) is str and type(path) is str and type(title) is str}
     return Record(files, entries)
+
+
+def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, tuple[int, ...]]], str] | None:
+    """Each file of the record, sorted by path, with its stamp (cheaper than read_record:
+    nothing is checked), and the digest of the whole record; None when it cannot be read."""
+    try:
+        files = [(path, (size, mtime_ns, ino), f"{path}\0{size} {mtime_ns} {ino} {sha} {key!r}")
+                 for path, size, mtime_ns, ino, sha, key in db.execute(
+                     "SELECT path, size, mtime_ns, ino, sha, key FROM files ORDER BY path")]
+    except sqlite3.Error:
+        return None
+    digest = hashlib.sha256("\n".join(text for *_, text in files).encode("utf-8", "surrogatepass"))
+    return [(path, stamp) for path, stamp, _ in files], digest.hexdigest()
 
 
 def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],

@@ -24,10 +24,10 @@ from typing import NamedTuple, Protocol, TypeVar
 from feeder import cache
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
-from feeder.errors import ConfigError, Problem
+from feeder.errors import Problem
 from feeder.render import Rendered, render, sanitise
 from feeder.site import Body, brief_url
-from feeder.sources import FileInfo, decode, read_bytes, scan_content
+from feeder.sources import FileInfo, decode, read_bytes
 from feeder.text import strip_xml_forbidden
 
 MIN_FILES = 200
@@ -156,13 +156,11 @@ def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
 
 
 def read_all(config: Config, stored: Mapping[str, cache.Stored],
+             scanned: tuple[Sequence[FileInfo], Sequence[Problem]],
              progress: Progress | None = None) -> Briefs:
-    """Scan the content folder and read every brief file; those `stored` (by the cache)
+    """Read every brief file `scanned` (sources.scan_content); those `stored` (by the cache)
     with the same stamp or hash are not read again."""
-    if not config.content_dir.is_dir():
-        raise ConfigError([Problem(config.display_path(config.content_dir), None,
-                                   "content folder not found; create it or set content_dir")])
-    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes)
+    infos, scan_problems = scanned
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
     todo: list[FileInfo] = []

@@ -58,13 +58,17 @@ def _clean_build(project: Project) -> dict[str, bytes]:
 
 def test_an_unchanged_rebuild_writes_nothing(project: Project) -> None:
     _three(project)
+    project.brief("2016-10-07-w.txt", house("Warned\x01", "US"))
     first = project.build()
     snapshot = project.snapshot()
     again = project.build()
     assert again.report.written == again.report.removed == ()
     assert sorted(again.report.unchanged) == sorted(first.report.written)
     assert project.snapshot() == snapshot
-    assert (again.briefs, again.feeds) == (first.briefs, first.feeds)
+    assert (again.briefs, again.feeds, again.held_back) == (first.briefs, first.feeds, 0)
+    assert again.problems == first.problems != ()
+    assert [(feed.folder, [entry.id for entry in feed.entries]) for feed in again.site.feeds] \
+        == [(feed.folder, [entry.id for entry in feed.entries]) for feed in first.site.feeds]
 
 
 def test_adding_a_brief_writes_only_what_it_reaches(project: Project) -> None:
