@@ -340,10 +340,10 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
     manifest.save_entries(db, record.entries, published)
     counts = (checked.briefs, len(checked.held), len(site.feeds))
     if not dropped and not errors_in(checked.problems) and \
-            (files := manifest.recorded(db)) is not None:
+            (written := manifest.recorded(db)) is not None:
         due = min((s.brief.date.timestamp() for _, s in read.files if s.brief is not None
                    and s.brief.date > now), default=None)
-        cache.save_summary(db, cache.Summary(inputs, files[1], due, tuple(checked.problems),
+        cache.save_summary(db, cache.Summary(inputs, written[1], due, tuple(checked.problems),
                                              counts))
     return BuildResult(report, problems, *counts, partial(_same, site))
 
