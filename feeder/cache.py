@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # imported when first needed: a rebuild that changed nothing 
     from feeder.sources import FileInfo
 
 FILE_NAME = "feeder.sqlite"
-SCHEMA = 1
+SCHEMA = 2
 APPLICATION = "feeder build cache"
 
 _TABLES = """
@@ -43,27 +43,31 @@ CREATE TABLE IF NOT EXISTS briefs (
     rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ino INTEGER, seen_ns INTEGER,
     sha BLOB, problems TEXT, path TEXT, title TEXT, date TEXT, updated TEXT, tags TEXT,
     slug TEXT, id TEXT, id_line INTEGER, author TEXT, draft INTEGER, digest BLOB,
-    xml_size INTEGER, json_size INTEGER, summary_html TEXT, summary_text TEXT,
-    content_html TEXT);
+    xml_size INTEGER, json_size INTEGER);
+CREATE TABLE IF NOT EXISTS html (
+    rel TEXT PRIMARY KEY, summary_html TEXT, summary_text TEXT, content_html TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, sha TEXT NOT NULL, key BLOB, size INTEGER, mtime_ns INTEGER,
     ino INTEGER);
 CREATE TABLE IF NOT EXISTS published (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT);
 """
-_MEMO = ("DELETE FROM briefs", "UPDATE files SET key = NULL")
+_MEMO = ("DELETE FROM briefs", "DELETE FROM html", "UPDATE files SET key = NULL")
 """What depends on the settings and the versions of feeder and its libraries."""
 
 _COLUMNS = {
     "files": ("path", "sha", "key", "size", "mtime_ns", "ino"),
     "published": ("id", "path", "title", "url"),
 }
-"""The columns of the tables (besides `briefs`: BRIEF_COLUMNS + HTML_COLUMNS)."""
+"""The columns of the tables (besides `briefs` and `html`)."""
 BRIEF_COLUMNS = ("rel", "size", "mtime_ns", "ino", "seen_ns", "sha", "problems", "path",
                  "title", "date", "updated", "tags", "slug", "id", "id_line", "author",
                  "draft", "digest", "xml_size", "json_size")
 HTML_COLUMNS = ("summary_html", "summary_text", "content_html")
-_COLUMNS["briefs"] = BRIEF_COLUMNS + HTML_COLUMNS
+_COLUMNS["briefs"] = BRIEF_COLUMNS
+_COLUMNS["html"] = ("rel", *HTML_COLUMNS)
+"""A brief's HTML is kept in a table of its own, so that reading every brief's stamp and
+record reads none of it."""
 
 
 class CacheUnusable(Exception):
@@ -280,6 +284,8 @@ def briefs_as_left(db: sqlite3.Connection, infos: Sequence[FileInfo]) -> bool:
     it was seen with, and, when it was seen less than RACY_NS after it last changed (the
     stamp cannot tell), with the same hash."""
     with contextlib.suppress(sqlite3.Error, OSError):
+        if db.execute("SELECT count(*) FROM briefs").fetchone()[0] != len(infos):
+            return False
         stored = {row[0]: row[1:] for row in db.execute(
             "SELECT rel, size, mtime_ns, ino, seen_ns - ?, sha FROM briefs", (RACY_NS,))}
         return len(stored) == len(infos) and all(
@@ -307,10 +313,17 @@ def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, 
 def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
                 gone: list[str]) -> None:
     """Remember the brief files of `rows_` (see brief_row) and forget those of `gone`."""
-    marks = ", ".join("?" * (len(BRIEF_COLUMNS) + len(HTML_COLUMNS)))
+    marks = ", ".join("?" * len(BRIEF_COLUMNS))
+    size = len(BRIEF_COLUMNS)
     with db:
-        db.executemany("DELETE FROM briefs WHERE rel = ?", [(rel,) for rel in gone])
-        db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})", rows_)  # noqa: S608
+        for table in ("briefs", "html"):
+            db.executemany(f"DELETE FROM {table} WHERE rel = ?",  # noqa: S608 - this module's
+                           [(rel,) for rel in gone] + [(row[0],) for row in rows_
+                                                       if table == "html" and row[-1] is None])
+        db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})",  # noqa: S608
+                       [row[:size] for row in rows_])
+        db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
+                       [(row[0], *row[size:]) for row in rows_ if row[-1] is not None])
 
 
 def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
@@ -319,7 +332,7 @@ def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
     from feeder.render import Rendered
 
     found = {}
-    query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM briefs WHERE rel IN ({{}})"  # noqa: S608
+    query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM html WHERE rel IN ({{}})"  # noqa: S608
     for rel, summary_html, summary_text, content_html in rows(db, query, rels):
         if all(type(text) is str for text in (rel, summary_html, summary_text, content_html)):
             found[cast(str, rel)] = Rendered(cast(str, summary_html), cast(str, summary_text),

@@ -192,8 +192,8 @@ def _fifo_wal(path: Path) -> None:
 def _not_utf8(path: Path) -> None:
     """Texts that are not UTF-8 (a lone surrogate, a stray byte), a NUL in a path."""
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT), "
-                   "content_html = CAST(x'ff' AS TEXT)")
+        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT)")
+        db.execute("UPDATE html SET content_html = CAST(x'ff' AS TEXT)")
         db.execute("INSERT INTO files VALUES (CAST(x'ff2f' AS TEXT), 'x', NULL, 1, 2, 3)")
         db.execute("INSERT INTO files VALUES (?, 'x', NULL, 1, 2, 3)", ("a\x00b",))
 
@@ -247,7 +247,7 @@ def test_a_forged_cache_cannot_publish_unsafe_html(project: Project) -> None:
     with sqlite3.connect(project.database) as db:
         forged = ('<script>alert(1)</script><a href="javascript:x()">j</a>'
                   "<img src=x onerror=alert(2)>", '<iframe src="//e"></iframe>', "text\x00\x08")
-        db.execute("UPDATE briefs SET content_html = content_html || ?, summary_html = ?, "
+        db.execute("UPDATE html SET content_html = content_html || ?, summary_html = ?, "
                    "summary_text = ?", forged)
     project.brief("2016-10-07-d.txt", house("Delta", "russia, US, politics"))
     project.build()
