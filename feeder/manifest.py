@@ -57,17 +57,15 @@ def read_record(db: sqlite3.Connection) -> Record:
     return Record(files, entries)
 
 
-def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, tuple[int, ...]]], str] | None:
-    """Each file of the record, sorted by path, with its stamp (cheaper than read_record:
-    nothing is checked), and the digest of the whole record; None when it cannot be read."""
+def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], str] | None:
+    """Each file of the record, sorted by path, with its stamp (size, modification time,
+    inode; cheaper than read_record: nothing is checked), and the digest of them all; None
+    when the record cannot be read."""
     try:
-        files = [(path, (size, mtime_ns, ino), f"{path}\0{size} {mtime_ns} {ino} {sha} {key!r}")
-                 for path, size, mtime_ns, ino, sha, key in db.execute(
-                     "SELECT path, size, mtime_ns, ino, sha, key FROM files ORDER BY path")]
+        rows = db.execute("SELECT path, size, mtime_ns, ino FROM files ORDER BY path").fetchall()
     except sqlite3.Error:
         return None
-    digest = hashlib.sha256("\n".join(text for *_, text in files).encode("utf-8", "surrogatepass"))
-    return [(path, stamp) for path, stamp, _ in files], digest.hexdigest()
+    return rows, hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],

@@ -284,9 +284,9 @@ def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scann
     record = manifest.recorded(db)
     prefix = os.path.join(config.output_dir, "")  # noqa: PTH118 - a string per file
     if record is None or record[1] != summary.record or any(
-            stamp_of(prefix + path) != stamp for path, stamp in record[0]):
+            stamp_of(prefix + path) != tuple(stamp) for path, *stamp in record[0]):
         return None
-    return summary, tuple(path for path, _ in record[0])
+    return summary, tuple(path for path, *_ in record[0])
 
 
 def _planned(config: Config, now: datetime, options: Options) -> Site:
