@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from feeder import cache, manifest
 from feeder.config import TEMPLATES_FOLDER, Config
@@ -30,20 +30,10 @@ from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
 
 if TYPE_CHECKING:  # the modules of rendering and planning are imported when first needed
-    from feeder.plan import plan_outputs, plan_site
     from feeder.site import Candidate, Entry, Site
     from feeder.workers import Briefs, Progress
 
-__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
-           "plan_site"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("plan_outputs", "plan_site"):
-        from feeder import plan
-
-        return getattr(plan, name)
-    raise AttributeError(f"module 'feeder.pipeline' has no attribute {name!r}")
+__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,11 +335,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
                    and s.brief.date > now), default=None)
         cache.save_summary(db, cache.Summary(inputs, written[1], due, tuple(checked.problems),
                                              counts))
-    return BuildResult(report, problems, *counts, partial(_same, site))
-
-
-def _same(site: Site) -> Site:
-    return site
+    return BuildResult(report, problems, *counts, lambda: site)
 
 
 def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:

@@ -195,8 +195,6 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
     """The HTML of the briefs whose body digests are `digests`: rendered by this build, or
     kept by the cache (and sanitised again: the cache is never trusted to be safe), or read
     and rendered again."""
-    from feeder.site import brief_url
-
     wanted = set(digests)
     html = {digest: read.html[digest] for digest in wanted if digest in read.html}
     where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
