@@ -43,7 +43,7 @@ _EXPORTS = {
     "build": "feeder.pipeline",
     "check": "feeder.pipeline",
     "collect": "feeder.pipeline",
-    "plan_outputs": "feeder.pipeline",
+    "plan_outputs": "feeder.plan",
     "Source": "feeder.sources",
 }
 __all__ = [  # noqa: RUF022 - kept in the order of _EXPORTS
@@ -66,8 +66,8 @@ if TYPE_CHECKING:
         build,
         check,
         collect,
-        plan_outputs,
     )
+    from feeder.plan import plan_outputs
     from feeder.text import Source
 
 

@@ -19,20 +19,23 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from feeder.attachments import Link
-from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
-from feeder.render import Rendered
-from feeder.site import Body
+
+if TYPE_CHECKING:  # imported when first needed: a rebuild that changed nothing needs none
+    from feeder.attachments import Link
+    from feeder.brief import Brief
+    from feeder.render import Rendered
+    from feeder.site import Body
+    from feeder.sources import FileInfo
 
 FILE_NAME = "feeder.sqlite"
-SCHEMA = 2
+SCHEMA = 3
 APPLICATION = "feeder build cache"
 
 _TABLES = """
@@ -41,27 +44,31 @@ CREATE TABLE IF NOT EXISTS briefs (
     rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ino INTEGER, seen_ns INTEGER,
     sha BLOB, problems TEXT, path TEXT, title TEXT, date TEXT, updated TEXT, tags TEXT,
     slug TEXT, id TEXT, id_line INTEGER, author TEXT, draft INTEGER, digest BLOB,
-    xml_size INTEGER, json_size INTEGER, links TEXT, summary_html TEXT, summary_text TEXT,
-    content_html TEXT);
+    xml_size INTEGER, json_size INTEGER, links TEXT);
+CREATE TABLE IF NOT EXISTS html (
+    rel TEXT PRIMARY KEY, summary_html TEXT, summary_text TEXT, content_html TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, sha TEXT NOT NULL, key BLOB, size INTEGER, mtime_ns INTEGER,
     ino INTEGER);
 CREATE TABLE IF NOT EXISTS published (
     id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT);
 """
-_MEMO = ("DELETE FROM briefs", "UPDATE files SET key = NULL")
+_MEMO = ("DELETE FROM briefs", "DELETE FROM html", "UPDATE files SET key = NULL")
 """What depends on the settings and the versions of feeder and its libraries."""
 
 _COLUMNS = {
     "files": ("path", "sha", "key", "size", "mtime_ns", "ino"),
     "published": ("id", "path", "title", "url"),
 }
-"""The columns of the tables (besides `briefs`: BRIEF_COLUMNS + HTML_COLUMNS)."""
+"""The columns of the tables (besides `briefs` and `html`)."""
 BRIEF_COLUMNS = ("rel", "size", "mtime_ns", "ino", "seen_ns", "sha", "problems", "path",
                  "title", "date", "updated", "tags", "slug", "id", "id_line", "author",
                  "draft", "digest", "xml_size", "json_size", "links")
 HTML_COLUMNS = ("summary_html", "summary_text", "content_html")
-_COLUMNS["briefs"] = BRIEF_COLUMNS + HTML_COLUMNS
+_COLUMNS["briefs"] = BRIEF_COLUMNS
+_COLUMNS["html"] = ("rel", *HTML_COLUMNS)
+"""A brief's HTML is kept in a table of its own, so that reading every brief's stamp and
+record reads none of it."""
 
 
 class CacheUnusable(Exception):
@@ -254,6 +261,8 @@ def _problems(value: str | None) -> tuple[Problem, ...]:
 
 def _links(value: str) -> tuple[tuple[Link, ...], Link | None]:
     """A brief's links and lead image, from the JSON `_links_json` wrote."""
+    from feeder.attachments import Link
+
     links, lead = json.loads(value)
     made = [Link(target, line, image, alt) for target, line, image, alt
             in [*links, *([lead] if lead else [])]]
@@ -275,6 +284,9 @@ def _links_json(brief: Brief) -> str:
 def _decode(row: Any) -> tuple[str, Stored]:
     """A well-typed row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when its texts
     are not what this module writes."""
+    from feeder.brief import Brief
+    from feeder.site import Body
+
     (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
      slug, entry_id, id_line, author, draft, digest, xml_size, json_size, links) = row
     brief = body = None
@@ -287,8 +299,8 @@ def _decode(row: Any) -> tuple[str, Stored]:
 
 
 def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
-    """Every brief file the cache remembers, by path in the content folder (rows it cannot
-    read are left out: those files are parsed again)."""
+    """Every brief file the cache remembers, by path in the content folder (rows whose texts
+    are not what this module writes are left out: those files are parsed again)."""
     found = {}
     query = f"SELECT {', '.join(BRIEF_COLUMNS)} FROM briefs WHERE {_WELL_TYPED}"  # noqa: S608
     for row in db.execute(query):
@@ -296,6 +308,22 @@ def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
             rel, stored = _decode(row)
             found[rel] = stored
     return found
+
+
+def briefs_as_left(db: sqlite3.Connection, infos: Sequence[FileInfo]) -> bool:
+    """Whether the brief files `infos` are those the cache remembers, each with the stamp
+    it was seen with, and, when it was seen less than RACY_NS after it last changed (the
+    stamp cannot tell), with the same hash."""
+    with contextlib.suppress(sqlite3.Error, OSError):
+        if db.execute("SELECT count(*) FROM briefs").fetchone()[0] != len(infos):
+            return False
+        stored = {row[0]: row[1:] for row in db.execute(
+            "SELECT rel, size, mtime_ns, ino, seen_ns - ?, sha FROM briefs", (RACY_NS,))}
+        return len(stored) == len(infos) and all(
+            (info.size, info.mtime_ns, info.ino) == (row := stored.get(info.rel, ()))[:3]
+            and (info.mtime_ns < row[3] or hashlib.sha256(
+                Path(info.abspath).read_bytes()).digest() == row[4]) for info in infos)
+    return False
 
 
 def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, ...]:
@@ -316,22 +344,68 @@ def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, 
 def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
                 gone: list[str]) -> None:
     """Remember the brief files of `rows_` (see brief_row) and forget those of `gone`."""
-    marks = ", ".join("?" * (len(BRIEF_COLUMNS) + len(HTML_COLUMNS)))
+    marks = ", ".join("?" * len(BRIEF_COLUMNS))
+    size = len(BRIEF_COLUMNS)
     with db:
-        db.executemany("DELETE FROM briefs WHERE rel = ?", [(rel,) for rel in gone])
-        db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})", rows_)  # noqa: S608
+        for table in ("briefs", "html"):
+            db.executemany(f"DELETE FROM {table} WHERE rel = ?",  # noqa: S608 - this module's
+                           [(rel,) for rel in gone] + [(row[0],) for row in rows_
+                                                       if table == "html" and row[-1] is None])
+        db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})",  # noqa: S608
+                       [row[:size] for row in rows_])
+        db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
+                       [(row[0], *row[size:]) for row in rows_ if row[-1] is not None])
 
 
 def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
     """The HTML the cache keeps of the brief files `rels` (as it was stored: the caller
     sanitises it again)."""
+    from feeder.render import Rendered
+
     found = {}
-    query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM briefs WHERE rel IN ({{}})"  # noqa: S608
+    query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM html WHERE rel IN ({{}})"  # noqa: S608
     for rel, summary_html, summary_text, content_html in rows(db, query, rels):
         if all(type(text) is str for text in (rel, summary_html, summary_text, content_html)):
             found[cast(str, rel)] = Rendered(cast(str, summary_html), cast(str, summary_text),
                                              cast(str, content_html))
     return found
+
+
+class Summary(NamedTuple):
+    """What the last complete build found, kept so that a rebuild whose inputs and outputs
+    are all as that build left them can return it without reading any brief again."""
+
+    inputs: str
+    """The digest of the options, templates and static files it was made with."""
+    record: str
+    """The digest of the record of the files it wrote (manifest.recorded)."""
+    due: float | None
+    """When its oldest brief dated in the future gets published (a POSIX time)."""
+    problems: tuple[Problem, ...]
+    counts: tuple[int, int, int]
+    """Briefs read, briefs held back, feeds published."""
+
+
+def save_summary(db: sqlite3.Connection, summary: Summary | None) -> None:
+    """Remember `summary` (None: forget it, while a build changes the state)."""
+    with db:
+        db.execute("DELETE FROM meta WHERE name = 'summary'")
+        if summary is not None:
+            db.execute("INSERT INTO meta VALUES ('summary', ?)", (json.dumps(
+                [summary.inputs, summary.record, summary.due, *summary.counts,
+                 [[p.path, p.line, p.message, p.severity] for p in summary.problems]]),))
+
+
+def read_summary(db: sqlite3.Connection) -> Summary | None:
+    """The summary of the last complete build, if it left one (and it can be read)."""
+    with contextlib.suppress(sqlite3.Error, ValueError, TypeError):
+        for (value,) in db.execute("SELECT value FROM meta WHERE name = 'summary'"):
+            inputs, record, due, briefs, held, feeds, problems = json.loads(value)
+            if type(inputs) is str and type(record) is str and type(due) in (
+                    float, type(None)) and all(type(n) is int for n in (briefs, held, feeds)):
+                return Summary(inputs, record, due, _problems(json.dumps(problems)),
+                               (briefs, held, feeds))
+    return None
 
 
 def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Connection | None:

@@ -11,6 +11,7 @@ record with a copy of it saved at the last deployment.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import sqlite3
@@ -54,6 +55,17 @@ def read_record(db: sqlite3.Connection) -> Record:
                for entry_id, path, title, url in db.execute("SELECT * FROM published")
                if type(entry_id) is str and type(path) is str and type(title) is str}
     return Record(files, entries)
+
+
+def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], str] | None:
+    """Each file of the record, sorted by path, with its stamp (size, modification time,
+    inode; cheaper than read_record: nothing is checked), and the digest of them all; None
+    when the record cannot be read."""
+    try:
+        rows = db.execute("SELECT path, size, mtime_ns, ino FROM files ORDER BY path").fetchall()
+    except sqlite3.Error:
+        return None
+    return rows, hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],

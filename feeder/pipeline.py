@@ -14,36 +14,27 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeder import cache, manifest
-from feeder.archive import SizeBounds, html_needed
 from feeder.attachments import Asset, clashes
 from feeder.config import Config
-from feeder.errors import ContentError, Problem, errors_in
+from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
-from feeder.plan import asset_files, plan_files, plan_outputs, plan_site, site_of
-from feeder.site import (
-    Candidate,
-    Entry,
-    Site,
-    candidate,
-    check_unique,
-    group_feeds,
-    index_tags,
-    is_published,
-    make_entries,
-)
-from feeder.sources import read_asset
+from feeder.sources import FileInfo, read_asset, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
-from feeder.workers import Briefs, Progress, counted, load_html, read_all, read_attachments, stamp
 
-__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect", "plan_outputs",
-           "plan_site"]
+if TYPE_CHECKING:  # the modules of rendering and planning are imported when first needed
+    from feeder.site import Candidate, Entry, Site
+    from feeder.workers import Briefs, Progress
+
+__all__ = ["BuildResult", "Collected", "Options", "build", "check", "collect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +67,20 @@ class Collected:
     """Files of folder briefs that no brief links (see feeder.attachments)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BuildResult:
-    site: Site
     report: WriteReport
     problems: tuple[Problem, ...]
     briefs: int
     held_back: int
-    feeds: int = 0
+    feeds: int
     """Feed documents published (subscription feeds and archive pages)."""
+    planned: Callable[[], Site] = field(repr=False, compare=False)
+    """The site published: a rebuild that changed nothing plans it only when asked."""
+
+    @cached_property
+    def site(self) -> Site:
+        return self.planned()
 
 
 def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
@@ -107,6 +103,9 @@ class _Checked:
 def check_briefs(config: Config, read: Briefs, *, now: datetime,
                  options: Options) -> _Checked:
     """The entries to publish from the briefs read, with every problem found."""
+    from feeder.site import candidate, check_unique, index_tags, is_published, make_entries
+    from feeder.workers import read_attachments
+
     problems = [*read.problems]
     valid: list[Candidate] = []
     for _info, stored in read.files:
@@ -152,6 +151,11 @@ def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
 
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
                entries: list[Entry]) -> Site:
+    from feeder.archive import SizeBounds, html_needed
+    from feeder.plan import site_of
+    from feeder.site import group_feeds
+    from feeder.workers import load_html
+
     grouped = group_feeds(entries, config)
     sizes = SizeBounds(config)
     needed = html_needed(grouped[2], config, sizes)
@@ -168,13 +172,15 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     ConfigError when the content folder is missing. Content errors are returned in
     `problems`, not raised.
     """
+    from feeder.workers import load_html, read_all
+
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
     try:
         before, stored, unreadable = _read_state(db, "")
         if unreadable and db is not None:
             db.close()
             db = None
-        read = read_all(config, stored)
+        read = read_all(config, stored, _scan(config))
         if html:
             read.html.update(load_html(config, db, read, [
                 stored.body.digest for _, stored in read.files if stored.body is not None]))
@@ -225,10 +231,65 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
         db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
                                         cache.environment(config))
         try:
+            scanned = _scan(config)
+            # what the build is made from besides the briefs: options, templates, static/ and
+            # the files of content/ the briefs bring (by their stamps)
+            inputs = hashlib.sha256(repr((options.drafts, options.future, sorted(
+                templates.items()), static.digest(), [(info.rel, info.size, info.mtime_ns,
+                info.ino) for info in scanned[2]])).encode("utf-8", "surrogatepass")).hexdigest()
+            if not options.clean:
+                done = _as_left(config, db, inputs, scanned, now)
+                if done is not None:
+                    summary, unchanged = done
+                    return BuildResult(WriteReport((), (), unchanged),
+                                       _sorted([*summary.problems, *warnings]),
+                                       *summary.counts, partial(_planned, config, now, options))
+            cache.save_summary(db, None)
             return _build(config, db, (templates, static), warnings, now=now,
-                          options=options, progress=progress)
+                          options=options, progress=progress, inputs=inputs, scanned=scanned)
         finally:
             db.close()
+
+
+Scanned = tuple[tuple[FileInfo, ...], tuple[Problem, ...], list[FileInfo]]
+"""The brief files of the content folder, the problems found, and its other files."""
+
+
+def _scan(config: Config) -> Scanned:
+    """The files of the content folder (sources.scan_content)."""
+    if not config.content_dir.is_dir():
+        raise ConfigError([Problem(config.display_path(config.content_dir), None,
+                                   "content folder not found; create it or set content_dir")])
+    others: list[FileInfo] = []
+    infos, problems = scan_content(config.content_dir, config.root, config.max_brief_bytes,
+                                   others)
+    return infos, problems, others
+
+
+def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scanned,
+             now: datetime) -> tuple[cache.Summary, tuple[str, ...]] | None:
+    """The summary of the last build and the files it wrote, when nothing changed since: the
+    same settings (cache.open_cache), options, templates and static files, no brief file
+    added, removed or changed (by its stamp), no brief come due, the record of the files it
+    wrote unchanged, and every output file as that build left it."""
+    summary = cache.read_summary(db)
+    if summary is None or summary.inputs != inputs or scanned[1] or (
+            summary.due is not None and now.timestamp() >= summary.due) or \
+            not cache.briefs_as_left(db, scanned[0]):
+        return None
+    record = manifest.recorded(db)
+    prefix = os.path.join(config.output_dir, "")  # noqa: PTH118 - a string per file
+    if record is None or record[1] != summary.record or any(
+            stamp_of(prefix + path) != tuple(stamp) for path, *stamp in record[0]):
+        return None
+    return summary, tuple(path for path, *_ in record[0])
+
+
+def _planned(config: Config, now: datetime, options: Options) -> Site:
+    """The site as the briefs make it now (without HTML)."""
+    from feeder.site import Site
+
+    return collect(config, now=now, options=options, html=False).site or Site((), (), ())
 
 
 def _read_state(db: sqlite3.Connection | None, shown: str
@@ -246,7 +307,9 @@ def _read_state(db: sqlite3.Connection | None, shown: str
 
 def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], StaticFiles],
            warnings: tuple[Problem, ...], *, now: datetime, options: Options,
-           progress: Progress | None) -> BuildResult:
+           progress: Progress | None, inputs: str, scanned: Scanned) -> BuildResult:
+    from feeder.workers import read_all
+
     record, stored, unreadable = _read_state(db, config.display_path(config.cache_dir)
                                              if config.cache_dir else "")
     warnings += unreadable
@@ -254,7 +317,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
         legacy, legacy_problems = manifest.read_legacy(config.output_dir)
         record = legacy or record
         warnings += legacy_problems
-    read = read_all(config, {} if options.clean else stored, progress)
+    read = read_all(config, {} if options.clean else stored, scanned, progress)
     checked = check_briefs(config, read, now=now, options=options)
     dropped, published = _stability(checked, record.entries)
     problems = _sorted([*checked.problems, *dropped, *warnings])
@@ -271,8 +334,14 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
     report = _write(config, db, read, site, files, record, options, progress, checked.assets)
     cache.save_briefs(db, read.rows, read.gone)
     manifest.save_entries(db, record.entries, published)
-    return BuildResult(site, report, problems, checked.briefs, len(checked.held),
-                       len(site.feeds))
+    counts = (checked.briefs, len(checked.held), len(site.feeds))
+    if not dropped and not errors_in(checked.problems) and \
+            (written := manifest.recorded(db)) is not None:
+        due = min((s.brief.date.timestamp() for _, s in read.files if s.brief is not None
+                   and s.brief.date > now), default=None)
+        cache.save_summary(db, cache.Summary(inputs, written[1], due, tuple(checked.problems),
+                                             counts))
+    return BuildResult(report, problems, *counts, lambda: site)
 
 
 def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
@@ -287,7 +356,10 @@ def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
            options: Options, progress: Progress | None, assets: Mapping[str, Asset]
            ) -> WriteReport:
     """Make the outputs whose key changed and write them (`files`: the publisher's templates
-    and static files); update the record."""
+    and static files; `assets`: the files of content/ the briefs bring); update the record."""
+    from feeder.plan import asset_files, plan_files
+    from feeder.workers import counted, load_html, stamp
+
     root = config.output_dir
     plan = plan_files(site, config, *files)
     prefix = os.path.join(root, "")  # noqa: PTH118 - a string per output, no Path

@@ -1,7 +1,7 @@
 """The plan: every file of the site as its path, the key of what it is made from, and how to
 make its bytes.
 
-Pure. `plan_site` cuts the feeds into subscription feeds and archive pages; `plan_files`
+Pure. `site_of` cuts the feeds into subscription feeds and archive pages; `plan_files`
 names every output with its key (two outputs with one key have the same bytes, so a rebuild
 makes only the outputs whose key changed) and the entries whose HTML it needs.
 """
@@ -21,7 +21,7 @@ from feeder.feeds import RENDERERS
 from feeder.opml import OPML_FILE, opml_bytes
 from feeder.pages import plan_pages
 from feeder.render import Rendered
-from feeder.site import Entry, Feed, Site, Tag, group_feeds, with_html
+from feeder.site import Entry, Feed, Site, Tag, with_html
 from feeder.static import StaticFiles
 
 Grouped = tuple[tuple[Entry, ...], tuple[tuple[Tag, tuple[Entry, ...]], ...], list[Feed]]
@@ -38,13 +38,6 @@ class Output:
     """The entries whose HTML it shows."""
     make: Callable[[Mapping[bytes, Rendered]], bytes]
     """Its bytes, given the HTML (by body digest) of those of `entries` that have none."""
-
-
-def plan_site(entries: Iterable[Entry], config: Config,
-              html: Mapping[bytes, Rendered] | None = None) -> Site:
-    """The combined feed and one feed per tag, each as its subscription feed (the newest
-    entries) followed by its archive pages (see feeder.archive)."""
-    return site_of(group_feeds(entries, config), config, html)
 
 
 def site_of(grouped: Grouped, config: Config, html: Mapping[bytes, Rendered] | None = None,

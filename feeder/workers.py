@@ -27,10 +27,10 @@ from feeder import cache
 from feeder.attachments import Asset, Linked, check_all, plan_assets, published_url
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
-from feeder.errors import ConfigError, Problem
+from feeder.errors import Problem
 from feeder.render import Rendered, render, sanitise
 from feeder.site import Body, brief_url
-from feeder.sources import FileInfo, decode, read_bytes, read_image_infos, scan_content
+from feeder.sources import FileInfo, decode, read_bytes, read_image_infos
 from feeder.text import strip_xml_forbidden
 
 MIN_FILES = 200
@@ -181,15 +181,12 @@ def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
 
 
 def read_all(config: Config, stored: Mapping[str, cache.Stored],
+             scanned: tuple[Sequence[FileInfo], Sequence[Problem], list[FileInfo]],
              progress: Progress | None = None) -> Briefs:
-    """Scan the content folder and read every brief file; those `stored` (by the cache)
-    with the same stamp or hash are not read again."""
-    if not config.content_dir.is_dir():
-        raise ConfigError([Problem(config.display_path(config.content_dir), None,
-                                   "content folder not found; create it or set content_dir")])
-    others: list[FileInfo] = []
-    infos, scan_problems = scan_content(config.content_dir, config.root, config.max_brief_bytes,
-                                        others)
+    """Read every brief file `scanned` (sources.scan_content: the brief files, the problems,
+    the other files); those `stored` (by the cache) with the same stamp or hash are not read
+    again."""
+    infos, scan_problems, others = scanned
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
     todo: list[FileInfo] = []
@@ -224,8 +221,6 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
     """The HTML of the briefs whose body digests are `digests`: rendered by this build, or
     kept by the cache (and sanitised again: the cache is never trusted to be safe), or read
     and rendered again."""
-    from feeder.site import brief_url
-
     wanted = set(digests)
     html = {digest: read.html[digest] for digest in wanted if digest in read.html}
     where = {stored.body.digest: (info, stored.brief) for info, stored in read.files

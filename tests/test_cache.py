@@ -58,13 +58,17 @@ def _clean_build(project: Project) -> dict[str, bytes]:
 
 def test_an_unchanged_rebuild_writes_nothing(project: Project) -> None:
     _three(project)
+    project.brief("2016-10-07-w.txt", house("Warned\x01", "US"))
     first = project.build()
     snapshot = project.snapshot()
     again = project.build()
     assert again.report.written == again.report.removed == ()
     assert sorted(again.report.unchanged) == sorted(first.report.written)
     assert project.snapshot() == snapshot
-    assert (again.briefs, again.feeds) == (first.briefs, first.feeds)
+    assert (again.briefs, again.feeds, again.held_back) == (first.briefs, first.feeds, 0)
+    assert again.problems == first.problems != ()
+    assert [(feed.folder, [entry.id for entry in feed.entries]) for feed in again.site.feeds] \
+        == [(feed.folder, [entry.id for entry in feed.entries]) for feed in first.site.feeds]
 
 
 def test_adding_a_brief_writes_only_what_it_reaches(project: Project) -> None:
@@ -188,8 +192,8 @@ def _fifo_wal(path: Path) -> None:
 def _not_utf8(path: Path) -> None:
     """Texts that are not UTF-8 (a lone surrogate, a stray byte), a NUL in a path."""
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT), "
-                   "content_html = CAST(x'ff' AS TEXT)")
+        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT)")
+        db.execute("UPDATE html SET content_html = CAST(x'ff' AS TEXT)")
         db.execute("INSERT INTO files VALUES (CAST(x'ff2f' AS TEXT), 'x', NULL, 1, 2, 3)")
         db.execute("INSERT INTO files VALUES (?, 'x', NULL, 1, 2, 3)", ("a\x00b",))
 
@@ -243,7 +247,7 @@ def test_a_forged_cache_cannot_publish_unsafe_html(project: Project) -> None:
     with sqlite3.connect(project.database) as db:
         forged = ('<script>alert(1)</script><a href="javascript:x()">j</a>'
                   "<img src=x onerror=alert(2)>", '<iframe src="//e"></iframe>', "text\x00\x08")
-        db.execute("UPDATE briefs SET content_html = content_html || ?, summary_html = ?, "
+        db.execute("UPDATE html SET content_html = content_html || ?, summary_html = ?, "
                    "summary_text = ?", forged)
     project.brief("2016-10-07-d.txt", house("Delta", "russia, US, politics"))
     project.build()

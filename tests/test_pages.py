@@ -21,7 +21,8 @@ from lxml import etree
 from feeder.cli import cli
 from feeder.errors import ConfigError
 from feeder.pages import plan_pages, relative
-from feeder.pipeline import collect, plan_outputs
+from feeder.pipeline import collect
+from feeder.plan import plan_outputs
 from feeder.views import long_date
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
