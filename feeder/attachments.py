@@ -225,11 +225,18 @@ def find_links(text: str) -> tuple[Link, ...]:
     return tuple(link for _at, link in sorted(found, key=lambda item: item[0]))
 
 
+_NO_FILE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.-]*:|/|#|$)")
+"""The start of a link that names no file of the content folder, as urlsplit reads it: a
+scheme, another host or the site's root (`/`, `//`), a place in the page, or nothing."""
+
+
 def resolve(brief_rel: str, target: str) -> str | None:
     """The file in the content folder that a link of the brief `brief_rel` names (`..` first
     when it leaves the folder), or None for a link that names no file there: one with a
     scheme (`https:`, `mailto:`), to another host (`//`), from the site's root (`/`), or to
     a place in the page itself (`#`)."""
+    if _NO_FILE.match(target):  # most links of a brief: a build checks every brief's links
+        return None
     parts = urlsplit(target.strip())
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):
         return None

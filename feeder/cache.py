@@ -347,10 +347,13 @@ def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
     marks = ", ".join("?" * len(BRIEF_COLUMNS))
     size = len(BRIEF_COLUMNS)
     with db:
+        # A row without HTML is a brief with no body (its HTML goes), or one only stamped
+        # again (its HTML stays).
+        title = BRIEF_COLUMNS.index("title")
         for table in ("briefs", "html"):
             db.executemany(f"DELETE FROM {table} WHERE rel = ?",  # noqa: S608 - this module's
                            [(rel,) for rel in gone] + [(row[0],) for row in rows_
-                                                       if table == "html" and row[-1] is None])
+                                                       if table == "html" and row[title] is None])
         db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})",  # noqa: S608
                        [row[:size] for row in rows_])
         db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
