@@ -22,8 +22,6 @@ __version__ = "0.1.0"
 HOME = "https://github.com/feeder-briefs/feeder"
 """feeder's home: its repository (the `uri` of every feed's `<generator>`, and the address the
 WebSub pings give); a constant, the same whatever the settings."""
-DISTRIBUTION = "feeder-briefs"
-"""The name to install feeder by (`pip install feeder-briefs`); the command is `feeder`."""
 
 _EXPORTS = {
     "Brief": "feeder.brief",

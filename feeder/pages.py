@@ -22,13 +22,12 @@ from urllib.parse import quote, unquote
 import jinja2
 
 from feeder.config import TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError
 from feeder.feeds import FORMATS, rfc3339
 from feeder.media import local_sources, page_meta
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
-from feeder.theme import template_problem
+from feeder.theme import render
 from feeder.views import (
     EntryView,
     FeedLink,
@@ -254,9 +253,7 @@ class _Renderer:
         self.overrides = overrides
         self.env = make_environment(overrides)
         self.views = _Views(site, config)
-        author = config.author.name if config.author else config.title
-        self.site_view = SiteView(config.title, config.description, config.language,
-                                  config.base_url, author)
+        self.site_view = SiteView.of(config)
         self.base_digest = hashlib.sha256(self._templates_digest() + repr(config).encode(
             "utf-8", "surrogatepass"))
         self.plan: dict[str, PlannedPage] = {}
@@ -298,13 +295,7 @@ class _Renderer:
                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
                      opml=relative(here, OPML_FILE),
                      favicon=relative(here, favicon_file(self.config)))
-        try:
-            return self.env.get_template(template).render(given).encode("utf-8")
-        except Exception as exc:  # a publisher's template can fail in any way
-            problem = template_problem(exc, self.overrides)
-            if problem is None:
-                raise  # the package's own templates are broken: a bug
-            raise ConfigError([problem]) from None
+        return render(self.env, template, given, self.overrides).encode("utf-8")
 
     # -- listings ------------------------------------------------------------------------
 
