@@ -55,14 +55,18 @@ class _ProgressBar:
             self._bar = None
 
 
+_PROJECT = click.option("--project", "-C", "project", show_default=True, default=Path(),
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="The project folder (where feeder.toml and content/ are).")
+_CONTENT = click.option("--content", "content_dir", metavar="DIR",
+                        help="Folder of briefs (setting content_dir; default content).")
+
+
 def _project_options(func: F) -> F:
     """Options shared by the commands that read a project."""
     decorators = [
-        click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path(), show_default=True,
-                     help="The project folder (where feeder.toml and content/ are)."),
-        click.option("--content", "content_dir", metavar="DIR",
-                     help="Folder of briefs (setting content_dir; default content)."),
+        _PROJECT,
+        _CONTENT,
         click.option("--output", "output_dir", metavar="DIR",
                      help="Folder to write the feeds into (setting output_dir; default public)."),
         click.option("--base-url", "base_url", metavar="URL",
@@ -324,11 +328,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
               help="The brief's date (default: today, in the timezone setting).")
 @click.option("--draft/--publish", "draft", default=True,
               help="Start it as a draft (draft: true; the default) or as a brief to publish.")
-@click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(), show_default=True,
-              help="The project folder (where feeder.toml and content/ are).")
-@click.option("--content", "content_dir", metavar="DIR",
-              help="Folder of briefs (setting content_dir; default content).")
+@_PROJECT
+@_CONTENT
 @click.option("--timezone", "timezone",
               help="IANA timezone of today's date (setting timezone; default UTC).")
 def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime | None,
