@@ -1,11 +1,9 @@
 """The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
 
-Each maker is pure (a `Site`, the settings and the files read by `static.read_static` in; bytes
-out); `extra_outputs` gives them all, keyed like every other planned file (see
-cache.Deferred), for the build to add to its plan, with the files static.read_static read:
-the favicon named by the setting `favicon` and every file of `static/` in the project folder,
-which is published as it is (a file there replaces feeder's robots.txt, 404.html or favicon;
-one where a page or feed goes is an error). Reading those files: feeder/static.py.
+Each maker is pure (a `Site`, the settings and the files `static.read_static` read in;
+bytes out); `extra_outputs` plans them all, keyed like every other planned file. The files
+of `static/` are published as they are (one there replaces feeder's robots.txt, 404.html or
+favicon; one where a page or feed goes is an error).
 """
 
 from __future__ import annotations
