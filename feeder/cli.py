@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _ProgressBar:
-    """A progress bar on stderr for the long stages of a build (feeder.cache.Progress)."""
+    """A progress bar on stderr for the long stages of a build (feeder.workers.Progress)."""
 
     def __init__(self) -> None:
         self._bar: Any = None

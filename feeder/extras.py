@@ -159,14 +159,10 @@ def _same(data: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Extra:
-    """A planned file of this module's (a cache.Deferred): the key of what it is made from,
-    and how to make it."""
+    """A planned file of this module's: the key of what it is made from, and how to make it."""
 
     key: bytes | None
     made: Callable[[], bytes]
-
-    def make(self) -> bytes:
-        return self.made()
 
 
 def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:

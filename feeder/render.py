@@ -155,7 +155,7 @@ def markdown_to_html(text: str) -> str:
 
 
 Links = Callable[[str], "str | None"]
-"""Where a relative link of a brief points once published (see assets.published_url)."""
+"""Where a relative link of a brief points once published (see attachments.published_url)."""
 
 
 def _absolute(base: str, value: str, links: Links | None = None) -> str | None:
