@@ -23,28 +23,15 @@ HOME = "https://github.com/feeder-briefs/feeder"
 """feeder's home: its repository (the `uri` of every feed's `<generator>`, and the address the
 WebSub pings give); a constant, the same whatever the settings."""
 
-_EXPORTS = {
-    "Brief": "feeder.brief",
-    "parse_brief": "feeder.brief",
-    "Author": "feeder.config",
-    "Config": "feeder.config",
-    "load_config": "feeder.config",
-    "parse_config": "feeder.config",
-    "ConfigError": "feeder.errors",
-    "ContentError": "feeder.errors",
-    "FeederError": "feeder.errors",
-    "OutputError": "feeder.errors",
-    "Problem": "feeder.errors",
-    "BuildResult": "feeder.pipeline",
-    "Collected": "feeder.pipeline",
-    "Options": "feeder.pipeline",
-    "build": "feeder.pipeline",
-    "check": "feeder.pipeline",
-    "collect": "feeder.pipeline",
-    "plan_outputs": "feeder.pipeline",
-    "Source": "feeder.sources",
-}
-__all__ = [  # noqa: RUF022 - kept in the order of _EXPORTS
+_EXPORTS = {name: f"feeder.{module}" for module, names in {
+    "brief": ("Brief", "parse_brief"),
+    "config": ("Author", "Config", "load_config", "parse_config"),
+    "errors": ("ConfigError", "ContentError", "FeederError", "OutputError", "Problem"),
+    "pipeline": ("BuildResult", "Collected", "Options", "build", "check", "collect",
+                 "plan_outputs"),
+    "sources": ("Source",),
+}.items() for name in names}
+__all__ = [  # noqa: RUF022 - in the order of _EXPORTS
     "__version__",
     "Brief", "parse_brief",
     "Author", "Config", "load_config", "parse_config",
@@ -57,15 +44,7 @@ if TYPE_CHECKING:
     from feeder.brief import Brief, parse_brief
     from feeder.config import Author, Config, load_config, parse_config
     from feeder.errors import ConfigError, ContentError, FeederError, OutputError, Problem
-    from feeder.pipeline import (
-        BuildResult,
-        Collected,
-        Options,
-        build,
-        check,
-        collect,
-        plan_outputs,
-    )
+    from feeder.pipeline import BuildResult, Collected, Options, build, check, collect, plan_outputs
     from feeder.text import Source
 
 
