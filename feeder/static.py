@@ -3,7 +3,6 @@ of feeder/extras.py."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,14 +21,6 @@ class StaticFiles:
     """The file the setting `favicon` names (None: the built-in icon)."""
     static: Mapping[str, bytes] = field(default_factory=dict)
     """Every file of `static/`, by its path in it (POSIX)."""
-
-    def digest(self) -> str:
-        """What the files are, for the build cache's key (a changed file is a new build)."""
-        digest = hashlib.sha256(self.favicon or b"")
-        for rel, data in sorted(self.static.items()):
-            digest.update(f"\0{rel}\0".encode("utf-8", "surrogatepass"))
-            digest.update(hashlib.sha256(data).digest())
-        return digest.hexdigest()
 
 
 def read_static(config: Config) -> StaticFiles:
