@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from feeder import __version__
-from feeder.clihelp import BIND, CommandList, echo_problems, exit_with, finish, reporting, utc_now
+from feeder.clihelp import BIND, CommandList, echo_problems, finish, reporting, utc_now
 from feeder.errors import Problem, Stopped, errors_in
 from feeder.starter import init
 
@@ -167,7 +167,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             pinged = _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
-            exit_with(1)
+            raise SystemExit(1)
 
 
 def _drafts(config: Any) -> list[str]:
@@ -190,7 +190,7 @@ def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: boo
                  for path in paths]
     click.echo(to_json(explained) if as_json else as_text(explained))
     if failed(explained, strict=strict):
-        exit_with(1)
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -238,7 +238,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         for rel in collected.unused if verbose else ():
             click.echo(f"{content}/{rel}: published, but no brief links it", err=True)
         if errors or (strict and warnings):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 def _require_hubs(config: Any) -> None:
@@ -293,7 +293,7 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                        err=True)
         if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 @cli.command()
@@ -316,7 +316,7 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
         if errors_in(collected.problems):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 @cli.command()
