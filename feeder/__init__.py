@@ -22,31 +22,16 @@ __version__ = "0.1.0"
 HOME = "https://github.com/feeder-briefs/feeder"
 """feeder's home: its repository (the `uri` of every feed's `<generator>`, and the address the
 WebSub pings give); a constant, the same whatever the settings."""
-DISTRIBUTION = "feeder-briefs"
-"""The name to install feeder by (`pip install feeder-briefs`); the command is `feeder`."""
 
-_EXPORTS = {
-    "Brief": "feeder.brief",
-    "parse_brief": "feeder.brief",
-    "Author": "feeder.config",
-    "Config": "feeder.config",
-    "load_config": "feeder.config",
-    "parse_config": "feeder.config",
-    "ConfigError": "feeder.errors",
-    "ContentError": "feeder.errors",
-    "FeederError": "feeder.errors",
-    "OutputError": "feeder.errors",
-    "Problem": "feeder.errors",
-    "BuildResult": "feeder.pipeline",
-    "Collected": "feeder.pipeline",
-    "Options": "feeder.pipeline",
-    "build": "feeder.pipeline",
-    "check": "feeder.pipeline",
-    "collect": "feeder.pipeline",
-    "plan_outputs": "feeder.plan",
-    "Source": "feeder.sources",
-}
-__all__ = [  # noqa: RUF022 - kept in the order of _EXPORTS
+_EXPORTS = {name: f"feeder.{module}" for module, names in {
+    "brief": ("Brief", "parse_brief"),
+    "config": ("Author", "Config", "load_config", "parse_config"),
+    "errors": ("ConfigError", "ContentError", "FeederError", "OutputError", "Problem"),
+    "pipeline": ("BuildResult", "Collected", "Options", "build", "check", "collect"),
+    "plan": ("plan_outputs",),
+    "text": ("Source",),
+}.items() for name in names}
+__all__ = [  # noqa: RUF022 - in the order of _EXPORTS
     "__version__",
     "Brief", "parse_brief",
     "Author", "Config", "load_config", "parse_config",

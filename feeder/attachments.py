@@ -1,6 +1,6 @@
 """The files that briefs bring in content/ (pictures, PDFs, sound): which are published, where,
 and the links and lead images that name them. Pure: names and sizes in, URLs and problems out.
-(The site's own files, the favicon and `static/`, are another matter: feeder.assets.)
+(The site's own files, the favicon and `static/`: feeder/static.py.)
 
 Every file under the content folder that is not a brief (by its suffix) and not hidden is
 an *asset*, in one of two layouts:

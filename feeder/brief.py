@@ -19,7 +19,7 @@ from feeder.attachments import Link, brief_name, choose_lead, find_links
 from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
-from feeder.sections import Heading, labels_of, outline
+from feeder.sections import FENCE, HEADING, Heading, labels_of, outline
 from feeder.text import (
     Source,
     did_you_mean,
@@ -36,9 +36,7 @@ FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug"
 ID_SCHEMES = ("tag", "urn", "http", "https")
 """Schemes a pinned id may use: readers may follow an id, so never javascript: or data:."""
 MAX_TAG_LENGTH = 50
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 MAX_NESTING = 100
 """Columns of indentation, `>` and list markers a line may start with. Python-Markdown
 nests lists and quotes recursively: a few hundred levels exhaust Python's stack."""
@@ -139,7 +137,7 @@ def _paragraphs(body: list[str]) -> list[_Paragraph]:
             current = _Paragraph(index, [])
             paragraphs.append(current)
         current.lines.append(line)
-        match = _FENCE.match(line)
+        match = FENCE.match(line)
         if match and (fence is None or match.group(1).startswith(fence)):
             fence = match.group(1)[:3] if fence is None else None
     return paragraphs
@@ -190,7 +188,6 @@ class _Parser:
             if isinstance(loaded, Problem):
                 self.problems.append(loaded)
                 return None
-            fields = {}
             for key, field in loaded.items():
                 value = strip_xml_forbidden_in(field.value)
                 if value != field.value:  # from YAML escapes such as "\x01"
@@ -290,7 +287,7 @@ class _Parser:
         line = first + head.start
         if len(head.lines) > 1:
             self.error(line + 1, "the title must be a single line followed by a blank line")
-        title = " ".join(_HEADING.sub(r"\2", head.lines[0]).split())
+        title = " ".join(HEADING.sub(r"\2", head.lines[0]).split())
         if not title:
             self.error(line, "missing title: the first line of a brief is its title")
         return title, line

@@ -347,9 +347,7 @@ def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
     marks = ", ".join("?" * len(BRIEF_COLUMNS))
     size = len(BRIEF_COLUMNS)
     with db:
-        # A row without HTML is a brief with no body (its HTML goes), or one only stamped
-        # again (its HTML stays).
-        title = BRIEF_COLUMNS.index("title")
+        title = BRIEF_COLUMNS.index("title")  # no brief: its HTML goes; restamped: it stays
         for table in ("briefs", "html"):
             db.executemany(f"DELETE FROM {table} WHERE rel = ?",  # noqa: S608 - this module's
                            [(rel,) for rel in gone] + [(row[0],) for row in rows_

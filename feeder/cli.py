@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import click
 
 from feeder import __version__
-from feeder.clihelp import BIND, CommandList, echo_problems, exit_with, finish, reporting, utc_now
+from feeder.clihelp import BIND, CommandList, echo_problems, finish, reporting, utc_now
 from feeder.errors import Problem, Stopped, errors_in
 from feeder.starter import init
 
@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _ProgressBar:
-    """A progress bar on stderr for the long stages of a build (feeder.cache.Progress)."""
+    """A progress bar on stderr for the long stages of a build (feeder.workers.Progress)."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -55,14 +55,18 @@ class _ProgressBar:
             self._bar = None
 
 
+_PROJECT = click.option("--project", "-C", "project", show_default=True, default=Path(),
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="The project folder (where feeder.toml and content/ are).")
+_CONTENT = click.option("--content", "content_dir", metavar="DIR",
+                        help="Folder of briefs (setting content_dir; default content).")
+
+
 def _project_options(func: F) -> F:
     """Options shared by the commands that read a project."""
     decorators = [
-        click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
-                     default=Path(), show_default=True,
-                     help="The project folder (where feeder.toml and content/ are)."),
-        click.option("--content", "content_dir", metavar="DIR",
-                     help="Folder of briefs (setting content_dir; default content)."),
+        _PROJECT,
+        _CONTENT,
         click.option("--output", "output_dir", metavar="DIR",
                      help="Folder to write the feeds into (setting output_dir; default public)."),
         click.option("--base-url", "base_url", metavar="URL",
@@ -163,7 +167,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             pinged = _ping(config, urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
-            exit_with(1)
+            raise SystemExit(1)
 
 
 def _drafts(config: Any) -> list[str]:
@@ -186,7 +190,7 @@ def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: boo
                  for path in paths]
     click.echo(to_json(explained) if as_json else as_text(explained))
     if failed(explained, strict=strict):
-        exit_with(1)
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -234,7 +238,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         for rel in collected.unused if verbose else ():
             click.echo(f"{content}/{rel}: published, but no brief links it", err=True)
         if errors or (strict and warnings):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 def _require_hubs(config: Any) -> None:
@@ -289,7 +293,7 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                        err=True)
         if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 @cli.command()
@@ -312,7 +316,7 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
         if errors_in(collected.problems):
-            exit_with(1)
+            raise SystemExit(1)
 
 
 @cli.command()
@@ -324,11 +328,8 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
               help="The brief's date (default: today, in the timezone setting).")
 @click.option("--draft/--publish", "draft", default=True,
               help="Start it as a draft (draft: true; the default) or as a brief to publish.")
-@click.option("--project", "-C", "project", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(), show_default=True,
-              help="The project folder (where feeder.toml and content/ are).")
-@click.option("--content", "content_dir", metavar="DIR",
-              help="Folder of briefs (setting content_dir; default content).")
+@_PROJECT
+@_CONTENT
 @click.option("--timezone", "timezone",
               help="IANA timezone of today's date (setting timezone; default UTC).")
 def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime | None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import NoReturn
 
 import click
 
@@ -31,11 +30,7 @@ def reporting(quiet: bool) -> Iterator[None]:
         count = len(errors_in(err.problems))
         if count > 1:
             click.echo(f"feeder: {count} errors", err=True)
-        exit_with(err.exit_code)
-
-
-def exit_with(code: int) -> NoReturn:
-    raise SystemExit(code)
+        raise SystemExit(err.exit_code) from None
 
 
 def utc_now() -> datetime:

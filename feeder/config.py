@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -244,10 +244,7 @@ def _hubs(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list):
         raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
-    hubs = []
-    for item in value:
-        hubs.append(_url(item, "hub URL", credentials=True))
-    return tuple(dict.fromkeys(hubs))
+    return tuple(dict.fromkeys(_url(item, "hub URL", credentials=True) for item in value))
 
 
 def _formats(value: Any) -> tuple[str, ...]:
@@ -377,8 +374,7 @@ def parse_config(
     content = root / values.pop("content_dir", "content")
     output = root / values.pop("output_dir", "public")
     values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
-    config = Config(root=root, content_dir=content, output_dir=output, source=source)
-    config = replace(config, **values)
+    config = Config(root=root, content_dir=content, output_dir=output, source=source, **values)
     refused = folders_problem(config.root, config.content_dir, config.output_dir,
                               config.cache_dir)
     if refused:

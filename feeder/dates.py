@@ -12,18 +12,14 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FILE_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(.*))?$")
 
 # RFC 822 names its North American zones; dateutil knows only UTC/GMT by itself.
-_RFC822_ZONES = {
-    name: timezone(timedelta(hours=hours), name)
-    for name, hours in {
-        "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
-        "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-    }.items()
-}
-# Two different defaults: a field that dateutil filled from them was missing from the text.
+_RFC822_ZONES = {name: timezone(timedelta(hours=hours), name) for name, hours in (
+    ("EST", -5), ("EDT", -4), ("CST", -6), ("CDT", -5),
+    ("MST", -7), ("MDT", -6), ("PST", -8), ("PDT", -7))}
 MIN_YEAR = 1000
 MAX_DATE_LENGTH = 100
 MIN_OFFSET, MAX_OFFSET = timedelta(hours=-12), timedelta(hours=14)
 """The UTC offsets in use (Baker Island, Kiribati); xsd:dateTime, and so Atom, allows ±14:00."""
+# Two different defaults: a field that dateutil filled from them was missing from the text.
 _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # noqa: DTZ001 - only the date is used
 
 

@@ -18,16 +18,21 @@ from feeder.errors import Problem
 from feeder.text import Source, slugify
 
 
+def _field(source: Source | Problem, key: str) -> frontmatter.Field | None:
+    """The front matter field `key` of a brief (whatever else is wrong in it), or None."""
+    if isinstance(source, Problem) or not source.text.startswith("---"):
+        return None
+    split = frontmatter.split(source.text, source.path)
+    if isinstance(split, Problem) or split.front_matter is None or key not in split.front_matter:
+        return None
+    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
+    return fields.get(key) if isinstance(fields, dict) else None
+
+
 def is_draft(source: Source | Problem) -> bool:
     """Whether the brief's front matter says `draft: true` (whatever else is wrong in it)."""
-    if isinstance(source, Problem) or not source.text.startswith("---"):
-        return False
-    split = frontmatter.split(source.text, source.path)
-    if isinstance(split, Problem) or split.front_matter is None \
-            or "draft" not in split.front_matter:
-        return False
-    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
-    return isinstance(fields, dict) and "draft" in fields and fields["draft"].value is True
+    field = _field(source, "draft")
+    return field is not None and field.value is True
 
 
 def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str
         return {"path": source.path, "valid": False, "brief": None, "sections": sections,
                 "problems": problems}
     url = brief_url(config, brief)
-    date_from = "front matter" if _front_matter_has(source, "date") else "file name"
+    date_from = "file name" if _field(source, "date") is None else "front matter"
     status = "draft" if brief.draft else "future" if brief.date > now else "published"
     return {
         "path": source.path, "valid": True,
@@ -63,14 +68,6 @@ def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str
         },
         "sections": sections, "problems": problems,
     }
-
-
-def _front_matter_has(source: Source, key: str) -> bool:
-    split = frontmatter.split(source.text, source.path)
-    if isinstance(split, Problem) or split.front_matter is None:
-        return False
-    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
-    return isinstance(fields, dict) and key in fields
 
 
 def failed(explained: Iterable[dict[str, Any]], *, strict: bool) -> bool:

@@ -1,11 +1,9 @@
 """The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
 
-Each maker is pure (a `Site`, the settings and the files read by `static.read_static` in; bytes
-out); `extra_outputs` gives them all, keyed like every other planned file (see
-cache.Deferred), for the build to add to its plan, with the files static.read_static read:
-the favicon named by the setting `favicon` and every file of `static/` in the project folder,
-which is published as it is (a file there replaces feeder's robots.txt, 404.html or favicon;
-one where a page or feed goes is an error). Reading those files: feeder/static.py.
+Each maker is pure (a `Site`, the settings and the files `static.read_static` read in;
+bytes out); `extra_outputs` plans them all, keyed like every other planned file. The files
+of `static/` are published as they are (one there replaces feeder's robots.txt, 404.html or
+favicon; one where a page or feed goes is an error).
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from feeder.errors import ConfigError, Problem
 from feeder.pages import STYLESHEET, favicon_file, make_environment
 from feeder.site import TAGS_FOLDER, Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
-from feeder.theme import template_problem
+from feeder.theme import render
 from feeder.views import SiteView
 
 SITEMAP = "sitemap.xml"
@@ -33,8 +31,6 @@ NOT_FOUND = "404.html"
 SITEMAP_URLS = 50_000
 """The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
 listed by a sitemap index in `sitemap.xml`."""
-ICON_TYPES = {".ico": "image/x-icon", ".png": "image/png", ".svg": "image/svg+xml"}
-"""The favicon's kinds, by the suffix of its file."""
 DEFAULT_ICON = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
     b'<rect width="16" height="16" rx="3" fill="#9e2a2b"/>'
@@ -149,21 +145,12 @@ def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
     from feeder.opml import OPML_FILE
 
     root = urlsplit(config.base_url).path or "/"
-    author = config.author.name if config.author else config.title
     values: dict[str, Any] = {
-        "site": SiteView(config.title, config.description, config.language, config.base_url,
-                         author),
+        "site": SiteView.of(config),
         "feeds": (), "page_url": "", "root": root, "home": root,
         "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
         "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
-    try:
-        page = make_environment(templates).get_template(NOT_FOUND).render(values)
-    except Exception as exc:  # a publisher's template can fail in any way
-        problem = template_problem(exc, templates)
-        if problem is None:
-            raise
-        raise ConfigError([problem]) from None
-    return page.encode()
+    return render(make_environment(templates), NOT_FOUND, values, templates).encode()
 
 
 def _same(data: bytes) -> bytes:
@@ -172,14 +159,10 @@ def _same(data: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Extra:
-    """A planned file of this module's (a cache.Deferred): the key of what it is made from,
-    and how to make it."""
+    """A planned file of this module's: the key of what it is made from, and how to make it."""
 
     key: bytes | None
     made: Callable[[], bytes]
-
-    def make(self) -> bytes:
-        return self.made()
 
 
 def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:

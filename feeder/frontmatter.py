@@ -25,7 +25,7 @@ def _loader() -> type[yaml.SafeLoader]:
     """PyYAML's safe loader (the C one when it exists), without timestamp resolution.
 
     PyYAML is imported here, when a brief has front matter: a build that parses only
-    briefs in the house layout (or none: see cache.BuildCache) does without it (10 ms)."""
+    briefs in the house layout, or none, does without it."""
     import yaml
 
     base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,13 +1,9 @@
 """The media type, width and height of a picture, read from its first bytes.
 
-Pages give every picture `width` and `height` so that the browser reserves its space before
-it loads, and feeds state a lead image's size; both need only the dimensions. They are in
-the header of each format newsrooms publish (PNG, JPEG, GIF, WebP), a few dozen bytes from
-the start, or for JPEG in the first frame header after a chain of segments skipped by their
-lengths. So this module reads them itself rather than with Pillow: no dependency of several
-megabytes of compiled decoders (and their security fixes) for twenty bytes of arithmetic;
-nothing decoded, so a damaged or hostile picture costs nothing; and only the header bytes
-read, through a `read(offset, count)` function, so that a 20 MiB photo costs a few reads.
+Pages give pictures `width` and `height`, and feeds state a lead image's size. The
+dimensions are in the header of PNG, GIF and WebP, and of JPEG after a chain of segments, so
+this module reads them itself, through `read(offset, count)`, rather than with Pillow: no
+compiled decoders, nothing decoded (a hostile picture costs nothing), a few reads per file.
 SVG, AVIF and other formats get their media type from the file name and no dimensions.
 
 A JPEG whose EXIF orientation turns it a quarter (5 to 8) is shown by browsers with width

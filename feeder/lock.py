@@ -6,7 +6,7 @@ The file itself stays (it is empty, ignored by git, and outside the output folde
 never published); deleting it while another build holds it would let a third one in.
 
 A second build waits, after saying so, and gives up with an OutputError after `timeout`
-seconds. The wait is measured with a monotonic timer, which never reaches the output.
+seconds (on a monotonic timer, which never reaches the output).
 """
 
 from __future__ import annotations

@@ -37,17 +37,6 @@ def _known(**values: str | int | None) -> dict[str, str]:
     return {key: str(value) for key, value in values.items() if value is not None}
 
 
-def media_content(lead: LeadImage) -> dict[str, str]:
-    """The attributes of the entry's `media:content`."""
-    return _known(url=lead.url, medium="image", type=lead.media_type, fileSize=lead.size,
-                  width=lead.width, height=lead.height)
-
-
-def media_thumbnail(lead: LeadImage) -> dict[str, str]:
-    """The attributes of the entry's `media:thumbnail`."""
-    return _known(url=lead.url, width=lead.width, height=lead.height)
-
-
 class _LeadImageFeed(BaseExtension):  # type: ignore[misc]
     def extend_ns(self) -> dict[str, str]:
         return {"media": MEDIA_NS}
@@ -62,10 +51,13 @@ class _LeadImageEntry(BaseEntryExtension):  # type: ignore[misc]
         self.enclosure = False
 
     def _media(self, entry: Any) -> LeadImage | None:
-        if self.lead is not None:
-            etree.SubElement(entry, f"{{{MEDIA_NS}}}content", media_content(self.lead))
-            etree.SubElement(entry, f"{{{MEDIA_NS}}}thumbnail", media_thumbnail(self.lead))
-        return self.lead if self.enclosure else None
+        lead = self.lead
+        if lead is not None:
+            size = _known(width=lead.width, height=lead.height)
+            etree.SubElement(entry, f"{{{MEDIA_NS}}}content", _known(
+                url=lead.url, medium="image", type=lead.media_type, fileSize=lead.size) | size)
+            etree.SubElement(entry, f"{{{MEDIA_NS}}}thumbnail", {"url": lead.url} | size)
+        return lead if self.enclosure else None
 
     def extend_atom(self, entry: Any) -> Any:
         lead = self._media(entry)

@@ -10,23 +10,12 @@ site always gives the same bytes.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
+from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
 from feeder.config import Config
 from feeder.site import Feed, Site
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def rfc822_gmt(moment: datetime) -> str:
-    """`moment` as RFC 822 wants it in OPML (in GMT, English names whatever the locale), as
-    email.utils.format_datetime(..., usegmt=True) writes it (importing `email` takes 5 ms)."""
-    utc = moment.astimezone(timezone.utc)
-    return (f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
-            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT")
-
 
 OPML_FILE = "feeds.opml"
 OPML_TYPE = "text/x-opml"
@@ -58,7 +47,8 @@ def opml_bytes(site: Site, config: Config) -> bytes:
     ET.SubElement(head, "title").text = f"{config.title}: every feed"
     # The newest change to any brief, never the build time, so a rebuild writes the same bytes.
     newest = max(entry.updated for entry in site.entries)
-    ET.SubElement(head, "dateModified").text = rfc822_gmt(newest)
+    ET.SubElement(head, "dateModified").text = format_datetime(newest.astimezone(timezone.utc),
+                                                               usegmt=True)  # RFC 822
     author = config.author
     ET.SubElement(head, "ownerName").text = author.name if author else config.title
     if author and author.email:

@@ -1,25 +1,20 @@
-"""The web pages that go with the feeds: where a reader lands, finds a feed and follows it.
+"""The web pages that go with the feeds: `index.html` (the latest briefs, paged),
+`tags/index.html`, one page per tag (paged), one per brief at the URL its feed entries link to
+(`YYYY/MM/DD/<slug>/index.html`), and the stylesheet. Each names its feeds in `<head>` with
+`<link rel="alternate">`.
 
-`plan_pages` plans the HTML pages of a `Site` and its stylesheet: `index.html` (the latest
-briefs, paged), `tags/index.html` (every tag), one page per tag (`tags/<slug>/index.html`,
-paged), and one page per brief at the URL its feed entries link to
-(`YYYY/MM/DD/<slug>/index.html`). Each planned page carries the key of everything it is made
-from and renders on demand, so a rebuild makes only the pages whose key changed;
-`render_pages` renders them all. Every page names its feeds in `<head>` with
-`<link rel="alternate">`, so browsers and feed readers discover them from the page address.
-
-The pages come from the Jinja2 templates in `feeder/templates/`; the publisher's own files in
-`templates/` of the project folder replace them by name (the caller reads those files and
-passes their text in, so this module stays pure). Jinja2 escapes every value; the briefs' HTML
-was sanitised by `render.py` and is marked safe here. Links between pages are relative, so the
-site works wherever it is served (`feeder serve`, a sub-folder, the real host); the feeds and
-the canonical links keep the absolute URLs under `base_url`.
+Each planned page carries the key of everything it is made from and renders on demand, so a
+rebuild makes only the pages whose key changed. The Jinja2 templates of `feeder/templates/` are
+replaced by name by the publisher's (read by the caller: this module is pure). Links between
+pages are relative, so the site works wherever it is served; feeds and canonical links keep
+the absolute URLs under `base_url`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
@@ -27,13 +22,12 @@ from urllib.parse import quote, unquote
 import jinja2
 
 from feeder.config import TEMPLATES_FOLDER, Config
-from feeder.errors import ConfigError
 from feeder.feeds import FORMATS, rfc3339
 from feeder.media import local_sources, page_meta
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
-from feeder.theme import template_problem
+from feeder.theme import render
 from feeder.views import (
     EntryView,
     FeedLink,
@@ -91,18 +85,9 @@ def brief_folder(entry: Entry, config: Config) -> str:
     return unquote(folder) if "%" in folder else folder  # (most are plain: one per brief)
 
 
-def subscription_feeds(site: Site) -> tuple[Feed, ...]:
-    """The feeds a reader subscribes to (not RFC 5005 archive documents): combined first."""
-    return tuple(feed for feed in site.feeds if not feed.archive)
-
-
-def _combined(site: Site) -> Feed:
-    return next(feed for feed in subscription_feeds(site) if feed.tag is None)
-
-
 def tag_feeds(site: Site) -> dict[str, Feed]:
-    """The subscription feed of each tag, by slug."""
-    return {feed.tag.slug: feed for feed in subscription_feeds(site) if feed.tag is not None}
+    """The subscription feed (not an RFC 5005 archive document) of each tag, by slug."""
+    return {feed.tag.slug: feed for feed in site.feeds if not feed.archive and feed.tag}
 
 
 class _Views:
@@ -123,7 +108,7 @@ class _Views:
         self.files = config.feed_files
         """The file of each feed in each published format: one link each."""
         self.tag_feeds = tag_feeds(site)
-        self.combined = _combined(site)
+        self.combined = next(feed for feed in site.feeds if not feed.archive and feed.tag is None)
         self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
         self._tag_links: dict[tuple[str, int], TagLink] = {}
         self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
@@ -221,8 +206,7 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's."""
     loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
-    # auto_reload off: the templates cannot change during a build (they are read before it
-    # starts), and checking costs a stat of each template file for every page.
+    # auto_reload off: the templates are read before the build; checking costs a stat a page.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              auto_reload=False)
@@ -269,9 +253,7 @@ class _Renderer:
         self.overrides = overrides
         self.env = make_environment(overrides)
         self.views = _Views(site, config)
-        author = config.author.name if config.author else config.title
-        self.site_view = SiteView(config.title, config.description, config.language,
-                                  config.base_url, author)
+        self.site_view = SiteView.of(config)
         self.base_digest = hashlib.sha256(self._templates_digest() + repr(config).encode(
             "utf-8", "surrogatepass"))
         self.plan: dict[str, PlannedPage] = {}
@@ -313,13 +295,7 @@ class _Renderer:
                      tags_index=relative(here, f"{TAGS_FOLDER}/"),
                      opml=relative(here, OPML_FILE),
                      favicon=relative(here, favicon_file(self.config)))
-        try:
-            return self.env.get_template(template).render(given).encode("utf-8")
-        except Exception as exc:  # a publisher's template can fail in any way
-            problem = template_problem(exc, self.overrides)
-            if problem is None:
-                raise  # the package's own templates are broken: a bug
-            raise ConfigError([problem]) from None
+        return render(self.env, template, given, self.overrides).encode("utf-8")
 
     # -- listings ------------------------------------------------------------------------
 
@@ -371,8 +347,7 @@ class _Renderer:
 
     def brief(self, entry: Entry) -> None:
         here = brief_folder(entry, self.config)
-        # The entry's digest covers its tags; their feeds follow from the tags and settings.
-        # (Made as `_key` makes keys, without the repr: there is one page per brief.)
+        # As `_key`, without the repr (one page per brief); the digest covers the tags.
         digest = self.base_digest.copy()
         digest.update(b"brief.html\0" + here.encode("utf-8", "surrogatepass") + b"\0" +
                       entry.digest)
@@ -385,14 +360,13 @@ class _Renderer:
         tags = tuple(views.tag_view(tag, here) for tag in entry.tags)
         combined_links = views.feed_links(views.combined, here)
         return {"entry": views.entry(entry, here), "tags": tags, "combined": combined_links,
-                "feeds": _chain(combined_links, *(tag.feeds for tag in tags))}
+                "feeds": tuple(chain(combined_links, *(tag.feeds for tag in tags)))}
 
     def _no_values(self, _here: str, _entries: tuple[Entry, ...]) -> dict[str, Any]:
         return {}
 
     def run(self) -> dict[str, PlannedPage]:
-        combined = _combined(self.site)
-        self.listing("index.html", "", self.site.entries, combined)
+        self.listing("index.html", "", self.site.entries, self.views.combined)
         self.tags_index()
         for tag, entries in self.site.tags:
             self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries,
@@ -402,10 +376,6 @@ class _Renderer:
         self._plan(STYLESHEET, "", STYLESHEET, self._key(STYLESHEET, "", (), ()),
                    _Renderer._no_values)
         return self.plan
-
-
-def _chain(*groups: Iterable[FeedLink]) -> tuple[FeedLink, ...]:
-    return tuple(link for group in groups for link in group)
 
 
 def plan_pages(site: Site, config: Config,
@@ -418,11 +388,3 @@ def plan_pages(site: Site, config: Config,
     """
     return _Renderer(site, config, overrides or {}).run()
 
-
-def render_pages(site: Site, config: Config,
-                 overrides: Mapping[str, str] | None = None) -> dict[str, bytes]:
-    """Every page of the site and its stylesheet: relative POSIX path -> bytes. Pure.
-
-    Raises ConfigError, naming the file and line, when a publisher's template is broken.
-    """
-    return {rel: page.make() for rel, page in plan_pages(site, config, overrides).items()}

@@ -27,9 +27,7 @@ __all__ = ["Rendered", "Sizes", "markdown_to_html", "render", "sanitise", "text_
 
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _TAGS = frozenset(nh3.ALLOWED_TAGS | {"tfoot"})
-_ATTRIBUTES: dict[str, set[str]] = {
-    tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()
-}
+_ATTRIBUTES: dict[str, set[str]] = {tag: set(at) for tag, at in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES["a"] = {"href", "hreflang", "title"}
 _ATTRIBUTES["img"] = _ATTRIBUTES["img"] | {"title"}
 _ATTRIBUTES["abbr"] = {"title"}
@@ -37,7 +35,6 @@ _ATTRIBUTES["*"] = {"id", "lang", "dir"}
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _RAW_URL_ATTRIBUTE = re.compile(r"""(\b(?:href|src|cite)\s*=\s*)("[^"]*"|'[^']*')""", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
-
 
 _XML_TEXT = {"&": 4, "<": 3, ">": 3, "\r": 4}
 """What lxml adds for each character it escapes in text (`&` -> `&amp;`, `\r` -> `&#13;`)."""
@@ -158,7 +155,7 @@ def markdown_to_html(text: str) -> str:
 
 
 Links = Callable[[str], "str | None"]
-"""Where a relative link of a brief points once published (see assets.published_url)."""
+"""Where a relative link of a brief points once published (see attachments.published_url)."""
 
 
 def _absolute(base: str, value: str, links: Links | None = None) -> str | None:

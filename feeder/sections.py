@@ -22,9 +22,9 @@ NEAR_MISS = 0.82
 """Similarity (difflib's ratio, on folded labels with and without a leading "the") from
 which a label that is not a section label is taken for a misspelled one."""
 
-_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^(#{1,6})[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 """A block that starts with a heading of its own line is not a standfirst."""
 _SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 _NOT_A_LABEL = re.compile(r"^([-+>|<`~]|\*[ \t]|\d+[.)][ \t]|#|[ \t])")
@@ -209,7 +209,7 @@ class _Pass:
                 else:
                     self.text(number, line)
                 continue
-            fenced = _FENCE.match(line)
+            fenced = FENCE.match(line)
             if fence is not None or fenced:
                 if fenced and (fence is None or fenced.group(1).startswith(fence)):
                     fence = fenced.group(1)[:3] if fence is None else None
@@ -316,7 +316,7 @@ def _assemble(blocks: list[tuple[int, str, int]], notes: tuple[tuple[int, str], 
             if first_text is None:
                 first_text = text
             if section is None:
-                if standfirst is None and not _HEADING.match(text):
+                if standfirst is None and not HEADING.match(text):
                     standfirst = text
                 continue
             section[3] += 1

@@ -43,8 +43,6 @@ from feeder.watch import Build, Echo, Rebuilder, report_problems
 
 HOST = "127.0.0.1"
 
-
-
 _SEGMENT = re.compile(r"[^/\\\x00-\x1f\x7f]{1,255}")
 """A path segment the server looks up: no slash, backslash or control character once
 decoded, and no longer than a file name can be."""
@@ -254,11 +252,9 @@ def make_server(root: Path, port: int, *, log: Echo | None = None, host: str = H
     try:
         server = server_class((host, port), handler)
     except OSError as exc:
-        raise ConfigError([Problem("--bind" if exc.errno in _BAD_ADDRESS else "--port", None,
-                                   f"cannot serve on {_host(host)}:{port}: "
-                                   f"{exc.strerror or exc}; pick another "
-                                   f"{'--bind' if exc.errno in _BAD_ADDRESS else '--port'}")]) \
-            from None
+        option = "--bind" if exc.errno in _BAD_ADDRESS else "--port"
+        raise ConfigError([Problem(option, None, f"cannot serve on {_host(host)}:{port}: "
+                                   f"{exc.strerror or exc}; pick another {option}")]) from None
     server.daemon_threads = True
     return server
 

@@ -45,7 +45,6 @@ class FileInfo(NamedTuple):
     """The content folder for messages ("." when it is the project folder): shared too."""
     size: int
     mtime_ns: int
-    ctime_ns: int = 0
     ino: int = 0
     """With the size and modification time, what tells the build cache a file is unchanged."""
 
@@ -110,7 +109,7 @@ def scan_content(
                     walk(entry.path, entry_rel + "/", seen | {real})
             elif stat.S_ISREG(info.st_mode):
                 record = FileInfo(entry_rel, top, base, info.st_size, info.st_mtime_ns,
-                                  info.st_ctime_ns, info.st_ino)
+                                  info.st_ino)
                 refused = _take(record, max_bytes, found, assets)
                 if refused is not None:
                     problems.append(Problem(display(entry.path), None, refused))

@@ -11,9 +11,26 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from feeder.config import TEMPLATES_FOLDER
-from feeder.errors import Problem
+from feeder.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+def render(env: jinja2.Environment, name: str, values: Mapping[str, Any],
+           overrides: Mapping[str, str]) -> str:
+    """The template `name` rendered; ConfigError, naming the file and line, when a template
+    of the publisher's (`overrides`) fails."""
+    try:
+        return env.get_template(name).render(values)
+    except Exception as exc:  # a publisher's template can fail in any way
+        problem = template_problem(exc, overrides)
+        if problem is None:
+            raise  # the package's own templates are broken: a bug
+        raise ConfigError([problem]) from None
 
 
 def template_problem(exc: BaseException, overrides: Mapping[str, str]) -> Problem | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from feeder.config import Config
 from feeder.render import Rendered
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -120,3 +121,8 @@ class SiteView:
     language: str
     base_url: str
     author: str
+
+    @classmethod
+    def of(cls, config: Config) -> SiteView:
+        author = config.author.name if config.author else config.title
+        return cls(config.title, config.description, config.language, config.base_url, author)

@@ -4,19 +4,12 @@ Every feed announces the hubs of the `hubs` setting (rel="hub" links, written by
 After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed (never
 archive documents, which nobody subscribes to), and `ping_hubs` tells each hub about each.
 
-The WebSub Recommendation (W3C, 23 January 2018, section 6) leaves the way a publisher
-informs its hubs to each hub; its note names what public hubs accept, and what feeder sends:
-a POST whose form-encoded body is `hub.mode=publish&hub.url=<feed URL>`. Any 2xx answer means
-the hub took it. PubSubHubbub 0.3 let one request repeat `hub.url`, but the Recommendation
-does not, and a hub that reads only the first value would silently drop the others; so
-feeder sends one request per feed URL, which every hub understands and which lets the report
-say which feed a hub refused.
-
-A request is retried with exponential backoff when it could not be sent, got no answer in
-time or got a 5xx answer; a 4xx answer is final. When a hub still fails after every attempt,
-the feeds left for it are not sent: it is down, and waiting out the retries once per feed
-would only stall the build. Redirects are not followed (urllib would turn the POST into a
-GET); a 3xx answer is reported with its Location, which belongs in `hubs` instead.
+What public hubs accept (WebSub, W3C 2018, section 6), and feeder sends: a POST whose
+form-encoded body is `hub.mode=publish&hub.url=<feed URL>`, one per feed URL (a hub may read
+only the first of repeated `hub.url`s); any 2xx means the hub took it. A request is retried
+with exponential backoff when unsent, unanswered in time or answered 5xx; a 4xx is final. A
+hub still failing after every attempt is down: the feeds left for it are not sent. Redirects
+are not followed (urllib would turn the POST into a GET): a 3xx is reported with its Location.
 """
 
 from __future__ import annotations
@@ -299,6 +292,8 @@ _DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("de
 
 
 class _HTTPConnection(http.client.HTTPConnection):
+    """Hands its socket to the deadline of the attempt under way, once connected."""
+
     def connect(self) -> None:
         super().connect()
         deadline = _DEADLINE.get()
@@ -306,12 +301,8 @@ class _HTTPConnection(http.client.HTTPConnection):
             deadline.watch(self.sock)
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        deadline = _DEADLINE.get()
-        if deadline is not None:
-            deadline.watch(self.sock)
+class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):

@@ -22,8 +22,6 @@ from feeder.media import (
     add_to_entry,
     json_feed_fields,
     load_extension,
-    media_content,
-    media_thumbnail,
     page_meta,
     with_sizes,
 )
@@ -99,12 +97,16 @@ def test_atom_with_media_and_enclosures_is_valid(tmp_path: Path) -> None:
     jing([path])
 
 
-def test_the_attributes_known_and_only_those() -> None:
-    assert media_content(LEAD) == {"url": LEAD.url, "medium": "image", "type": "image/png",
-                                   "fileSize": "48213", "width": "1200", "height": "800"}
-    assert media_thumbnail(LEAD) == {"url": LEAD.url, "width": "1200", "height": "800"}
-    assert media_content(REMOTE) == {"url": REMOTE.url, "medium": "image"}
-    assert media_thumbnail(REMOTE) == {"url": REMOTE.url}
+@pytest.mark.parametrize("kind", ["atom", "rss"])
+def test_the_attributes_known_and_only_those(kind: str) -> None:
+    fg = feed([LEAD, REMOTE])
+    root = etree.fromstring(fg.atom_str() if kind == "atom" else fg.rss_str())
+    assert [dict(e.attrib) for e in root.iter(f"{{{MEDIA_NS}}}content")] == [
+        {"url": LEAD.url, "medium": "image", "type": "image/png", "fileSize": "48213",
+         "width": "1200", "height": "800"},
+        {"url": REMOTE.url, "medium": "image"}]
+    assert [dict(e.attrib) for e in root.iter(f"{{{MEDIA_NS}}}thumbnail")] == [
+        {"url": LEAD.url, "width": "1200", "height": "800"}, {"url": REMOTE.url}]
 
 
 def test_json_feed_image() -> None:

@@ -103,15 +103,3 @@ def test_newsboat_imports_every_feed(site: Project, tmp_path: Path) -> None:
         f'{BASE}tags/russia/atom.xml "Test & Briefs: tags"',
         f'{BASE}tags/us/atom.xml "Test & Briefs: tags"',
     ]
-
-
-def test_the_date_is_written_as_email_utils_writes_it() -> None:
-    from datetime import datetime, timedelta, timezone
-    from email.utils import format_datetime
-
-    from feeder.opml import rfc822_gmt
-
-    moment = datetime(2016, 1, 3, 4, 5, 6, 789, tzinfo=timezone(timedelta(hours=-5)))
-    for days in range(0, 400, 13):
-        later = moment + timedelta(days=days, hours=days)
-        assert rfc822_gmt(later) == format_datetime(later.astimezone(timezone.utc), usegmt=True)
