@@ -42,8 +42,9 @@ with atheris.instrument_imports(include=["feeder", "markdown", "dateutil", "yaml
     from feeder.config import parse_config
     from feeder.errors import Problem
     from feeder.feeds import RENDERERS
+    from feeder.plan import site_of
     from feeder.render import render
-    from feeder.site import brief_url, candidate, index_tags, make_entries, plan_site
+    from feeder.site import Body, brief_url, candidate, group_feeds, index_tags, make_entries
     from feeder.sources import decode
     from tests.safety import html_findings, xml_findings
 
@@ -93,7 +94,8 @@ def TestOneInput(data: bytes) -> None:  # the name atheris looks for
             expect(not html_findings(html), html_findings(html), html)
     tags, tag_problems = index_tags([brief])
     expect(not tag_problems, tag_problems)
-    site = plan_site(make_entries([candidate(config, brief, rendered)], tags), config)
+    entries = make_entries([candidate(config, brief, Body.of(rendered))], tags)
+    site = site_of(group_feeds(entries, config), config)
     for feed in site.feeds:
         expect(".." not in feed.folder.split("/"), feed.folder)
         for file_name, write in RENDERERS.items():
