@@ -288,7 +288,9 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         _require_hubs(config)
         changed = changed_feeds(config, now=utc_now(),
                                 options=Options(drafts=drafts, future=future), since=since)
-        if since and not changed.since_found and not quiet:
+        if changed.since_problem is not None:
+            echo_problems([changed.since_problem], quiet=quiet)
+        elif since and not changed.since_found and not quiet:
             click.echo(f"{since.as_posix()}: not found, so every feed counts as changed",
                        err=True)
         if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,

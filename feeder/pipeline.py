@@ -404,6 +404,8 @@ class ChangedFeeds:
     urls: tuple[str, ...]
     since_found: bool
     """Whether the saved record to compare with was found (else every feed counts)."""
+    since_problem: Problem | None = None
+    """Why the saved record was ignored (not a copy of the record: every feed counts)."""
 
 
 def changed_feeds(config: Config, *, now: datetime, options: Options = Options(),
@@ -411,8 +413,8 @@ def changed_feeds(config: Config, *, now: datetime, options: Options = Options()
     """The URLs of the feed files the last build wrote that differ from those of `since`, a
     copy of the build record saved at the last deployment (every feed without it).
 
-    Raises ContentError when nothing was built yet, ConfigError when `since` is not a copy
-    of the record.
+    Raises ContentError when nothing was built yet; a `since` that is not a copy of the
+    record is ignored, with `since_problem` saying why.
     """
     from feeder.websub import changed_feed_urls, changed_files
 
@@ -424,6 +426,12 @@ def changed_feeds(config: Config, *, now: datetime, options: Options = Options()
     if not built or collected.site is None:
         raise ContentError([Problem(config.display_path(config.output_dir), None,
                                     "nothing built here: run feeder build")])
-    before = manifest.read_file_hashes(since, since.as_posix()) if since else None
+    before, problem = None, None
+    if since is not None:
+        try:
+            before = manifest.read_file_hashes(since, since.as_posix())
+        except ConfigError as err:  # hand-edited, damaged or not a record: ignored
+            problem = Problem(since.as_posix(), None, f"{err.problems[0].message}: ignored, "
+                              "so every feed counts as changed", "warning")
     urls = changed_feed_urls(collected.site, changed_files(before or {}, built))
-    return ChangedFeeds(urls, since is None or before is not None)
+    return ChangedFeeds(urls, since is None or before is not None, problem)
