@@ -1,6 +1,6 @@
 """Real `feeder build` processes killed with SIGKILL at many moments, and builds run at once.
 
-A project of 2,000 small briefs (about 2,500 output files: feeds, archive pages and pages) is
+A project of 1,200 small briefs (about 1,500 output files: feeds, archive pages and pages) is
 built (version A), then every brief is edited and one tag renamed (version B), so that
 nearly every output file changes, a tag folder appears and another goes. Builds from A to B
 are then killed, 16 times: at moments spread evenly over the whole build (timed on an
@@ -35,7 +35,7 @@ from feeder.lock import LOCK_FILE
 from feeder.output import TEMP_SUFFIX
 from tests.conftest import Project, parse_feed, recorded
 
-BRIEFS = 2000
+BRIEFS = 1200
 TAGS = 30
 UNIFORM_KILLS = 12
 RENAME_KILLS = 3
