@@ -536,7 +536,7 @@ def _many_briefs(project: Project, count: int) -> None:
                          ids=["SIGTERM-while-staging", "SIGINT-while-reading"])
 def test_a_signal_during_a_build_ends_it_quietly_with_public_as_it_was(
         project: Project, signum: int, when: str) -> None:
-    _many_briefs(project, 1200)
+    _many_briefs(project, 800)
     assert feeder(project, "build", "-q").returncode == 0
     before = project.snapshot()
     for path in project.content.iterdir():  # every brief changes: a long build
