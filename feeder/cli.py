@@ -154,11 +154,8 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             for rel in report.removed:
                 click.echo(f"removed {rel}", err=True)
         if not quiet:
-            elapsed = time.perf_counter() - started
-            click.echo(f"{config.display_path(config.output_dir)}: {len(report.written)} written, "
-                       f"{len(report.removed)} removed, {len(report.unchanged)} unchanged "
-                       f"({result.briefs} briefs, {result.feeds} feeds) "
-                       f"in {elapsed:.2f} s", err=True)
+            click.echo(result.summary(config.display_path(config.output_dir),
+                                      time.perf_counter() - started), err=True)
         pinged = True
         if ping:
             from feeder.websub import changed_feed_urls

@@ -82,6 +82,14 @@ class BuildResult:
     def site(self) -> Site:
         return self.planned()
 
+    def summary(self, shown: str, seconds: float) -> str:
+        """The line `feeder build` and `feeder serve` print after a build (`shown`: the
+        output folder as messages name it)."""
+        report = self.report
+        return (f"{shown}: {len(report.written)} written, {len(report.removed)} removed, "
+                f"{len(report.unchanged)} unchanged ({self.briefs} briefs, {self.feeds} feeds) "
+                f"in {seconds:.2f} s")
+
 
 def _sorted(problems: Iterable[Problem]) -> tuple[Problem, ...]:
     return tuple(sorted(problems, key=lambda p: (p.path, p.line or 0, p.message)))

@@ -287,10 +287,8 @@ def pipeline_build(clock: Callable[[], datetime], options: Options, echo: Echo) 
         started = time.perf_counter()
         result = build(config, now=clock(), options=options)
         report_problems(result.problems, echo)
-        report = result.report
-        return (f"{config.display_path(config.output_dir)}: {len(report.written)} written, "
-                f"{len(report.removed)} removed, {len(report.unchanged)} unchanged "
-                f"in {time.perf_counter() - started:.2f} s")
+        return result.summary(config.display_path(config.output_dir),
+                              time.perf_counter() - started)
     return run
 
 
