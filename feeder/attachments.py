@@ -230,6 +230,11 @@ _NO_FILE = re.compile(r"\s*(?:[A-Za-z][A-Za-z0-9+.-]*:|/|#|$)")
 scheme, another host or the site's root (`/`, `//`), a place in the page, or nothing."""
 
 
+def names_file(target: str) -> bool:
+    """Whether a link may name a file of the content folder (see resolve)."""
+    return _NO_FILE.match(target) is None
+
+
 def resolve(brief_rel: str, target: str) -> str | None:
     """The file in the content folder that a link of the brief `brief_rel` names (`..` first
     when it leaves the folder), or None for a link that names no file there: one with a

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from feeder import frontmatter
-from feeder.attachments import Link, brief_name, choose_lead, find_links
+from feeder.attachments import Link, brief_name, choose_lead, find_links, names_file
 from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem
@@ -109,7 +109,7 @@ class Brief:
     """Markdown of the short version."""
     content: str
     """Markdown of the full text: standfirst, then every section under its label."""
-    links: tuple[Link, ...] = ()  # its links, and the lead image it asks for: feeder.attachments
+    links: tuple[Link, ...] = ()  # its links to files, and its lead image: feeder.attachments
     lead: Link | None = None
 
 
@@ -258,7 +258,8 @@ class _Parser:
         return Brief(path=self.path, rel=self.source.rel, title=title, date=date,
                      updated=updated, tags=tags, slug=slug, id=pinned_id, id_line=id_line,
                      author=author or None, draft=bool(draft and draft.value is True),
-                     summary=summary, content=content, links=links, lead=lead)
+                     summary=summary, content=content, lead=lead,
+                     links=tuple(link for link in links if names_file(link.target)))
 
     def _text(self, fields: dict[str, frontmatter.Field], key: str) -> str | None:
         field = fields.get(key)
