@@ -1,19 +1,11 @@
-"""What each format says of a brief's lead image. Pure: a `LeadImage` in, what to write out.
+"""What each format says of a brief's lead image (`LeadImage`). Pure.
 
-- Atom and RSS: Media RSS (namespace http://search.yahoo.com/mrss/) `media:content` with
-  `medium="image"`, its type, size in bytes, width and height where known, and
-  `media:thumbnail`: the element readers (Feedly, Inoreader, NetNewsWire, Miniflux) take an
-  entry's thumbnail from; written by a feedgen extension of feeder's own. No
-  `media:description` for the alt text: feedparser, and the readers built on it, read that
-  as the entry's summary; the alt text stays on the `<img>` of the content.
-- RSS `<enclosure>` (and Atom's `link rel="enclosure"`, JSON Feed `attachments`) only when
-  the setting `image_enclosures` asks: an enclosure says "this entry *is* this file", what
-  podcast apps download and play; readers that download enclosures would fetch every
-  picture, and some show the entry as a podcast episode.
-- JSON Feed: the item's `image` (JSON Feed's "main, featured image"; `banner_image` is a
-  separate wide banner chosen for it, which a brief does not have).
-- The brief's page: Open Graph `og:image` (with its type, size and alt text), Twitter's
-  `twitter:image`, and a card `summary_large_image`.
+- Atom and RSS: Media RSS `media:content` and `media:thumbnail`, where readers take an entry's
+  thumbnail from (no `media:description`: feedparser reads it as the entry's summary).
+- An enclosure (RSS `<enclosure>`, Atom `rel="enclosure"`, JSON Feed `attachments`) only when
+  the setting `image_enclosures` asks: it says "this entry *is* this file", what podcast apps
+  download and play.
+- JSON Feed: the item's `image`. The brief's page: `og:image` and `twitter:image`.
 """
 
 from __future__ import annotations
@@ -43,9 +35,6 @@ class _LeadImageFeed(BaseExtension):  # type: ignore[misc]
 
 
 class _LeadImageEntry(BaseEntryExtension):  # type: ignore[misc]
-    """An entry's lead image in Atom and RSS: `media:content`, `media:thumbnail`, and the
-    enclosure when asked for."""
-
     def __init__(self) -> None:
         self.lead: LeadImage | None = None
         self.enclosure = False
@@ -75,16 +64,13 @@ class _LeadImageEntry(BaseEntryExtension):  # type: ignore[misc]
 
 
 def load_extension(fg: Any) -> None:
-    """Let the entries of the feedgen feed `fg` carry lead images (`add_to_entry`); declares
-    the Media RSS namespace. feedgen's own "media" extension writes the same two elements,
-    but its enclosures (`FeedEntry.enclosure`) lose their `rel` in Atom (feedgen 1.0),
-    becoming a second alternate link: this one writes all three."""
+    """Let the entries of the feedgen feed `fg` carry lead images (`add_to_entry`). (feedgen's
+    own enclosures lose their `rel` in Atom, becoming a second alternate link.)"""
     fg.register_extension(EXTENSION, _LeadImageFeed, _LeadImageEntry)
 
 
 def add_to_entry(fe: Any, lead: LeadImage, *, enclosure: bool = False) -> None:
-    """Give a feedgen entry of a feed that loaded the extension (`load_extension`) its lead
-    image, and an enclosure of it when `enclosure`."""
+    """Give an entry of a feed that loaded the extension its lead image (and enclosure)."""
     extension = getattr(fe, EXTENSION)
     extension.lead = lead
     extension.enclosure = enclosure
@@ -102,16 +88,13 @@ def json_feed_fields(lead: LeadImage, *, enclosure: bool = False) -> dict[str, A
 
 def page_meta(lead: LeadImage) -> tuple[tuple[str, str, str], ...]:
     """The `<meta>` elements of the lead image on a brief's page, as (attribute, its value,
-    content): `("property", "og:image", url)` is `<meta property="og:image" content=url>`.
-    (The page's template also makes its Twitter card `summary_large_image`.)"""
-    og = [("og:image", lead.url)] + [
-        (f"og:image:{key}", str(value)) for key, value in
-        (("type", lead.media_type), ("width", lead.width), ("height", lead.height),
-         ("alt", lead.alt or None)) if value is not None]
-    twitter = [("twitter:image", lead.url)] + ([("twitter:image:alt", lead.alt)] if lead.alt
-                                               else [])
-    return (*(("property", key, value) for key, value in og),
-            *(("name", key, value) for key, value in twitter))
+    content): `("property", "og:image", url)` is `<meta property="og:image" content=url>`."""
+    og = _known(type=lead.media_type, width=lead.width, height=lead.height, alt=lead.alt or None)
+    twitter = _known(alt=lead.alt or None)
+    return (("property", "og:image", lead.url),
+            *(("property", f"og:image:{key}", value) for key, value in og.items()),
+            ("name", "twitter:image", lead.url),
+            *(("name", f"twitter:image:{key}", value) for key, value in twitter.items()))
 
 
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -131,8 +114,7 @@ def with_sizes(fragment: str, sizes: Mapping[str, tuple[int, int]]) -> str:
         src = _SRC.search(tag)
         if src is None or _SIZED.search(tag):
             return tag
-        size = sizes.get(html.unescape(src.group(1) if src.group(1) is not None
-                                       else src.group(2)))
+        size = sizes.get(html.unescape(src[1] if src[1] is not None else src[2]))
         if size is None:
             return tag
         end = len(tag) - (2 if tag.endswith("/>") else 1)
@@ -145,6 +127,5 @@ def local_sources(fragment: str, base_url: str, here: str) -> str:
     """`fragment` with its pictures and media from the site itself (`src` under `base_url`)
     relative to the page in the folder `here`, as the links between pages are: so that they
     show wherever the site is served (`feeder serve`); the feeds keep absolute URLs."""
-    mark = f' src="{html.escape(base_url)}'
-    return fragment.replace(mark, f' src="{"../" * here.count("/") or "./"}') \
-        if mark in fragment else fragment
+    return fragment.replace(f' src="{html.escape(base_url)}',
+                            f' src="{"../" * here.count("/") or "./"}')
