@@ -1,18 +1,11 @@
-"""The files that briefs bring in content/ (pictures, PDFs, sound): which are published, where,
-and the links and lead images that name them. Pure: names and sizes in, URLs and problems out.
-(The site's own files, the favicon and `static/`: feeder/static.py.)
+"""The files briefs bring in content/ (pictures, PDFs, sound): which are published, where, and
+the links and lead images that name them. Pure. (The site's own files: feeder/static.py.)
 
-Every file under the content folder that is not a brief (by its suffix) and not hidden is
-an *asset*, in one of two layouts:
-
-- a brief as a folder: `2016-10-14-aleppo/index.md` (or `.txt`, `.markdown`) with its files
-  beside it; the folder's name gives the date and slug, as a brief file's name does, and
-  its files (subfolders included) are published under the brief's URL;
-- shared folders (`img/map.png`): published at the same path under `base_url`.
-
-A brief links an asset with an ordinary relative link, resolved against the brief's file on
-disk as an editor previewing the Markdown resolves it; the published HTML points at the
-asset's URL. File names are percent-encoded in URLs, never refused.
+Every file of the content folder that is neither a brief nor hidden is an *asset*: one of a
+brief written as a folder (`2016-10-14-aleppo/index.md`, the folder's name giving the date and
+slug) is published under the brief's URL; one of a shared folder (`img/map.png`) at its path
+under `base_url`. Briefs link them with relative links, resolved against the brief's file as a
+Markdown preview resolves them; URLs percent-encode any file name (`quote`).
 """
 
 from __future__ import annotations
@@ -21,7 +14,7 @@ import html
 import posixpath
 import re
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -32,11 +25,6 @@ from feeder.images import ImageInfo, media_type
 from feeder.text import did_you_mean
 
 BRIEF_SUFFIXES = (".md", ".markdown", ".txt")
-FOLDER_BRIEF_STEM = "index"
-MAX_ASSET_BYTES = 20 << 20
-"""The default of the setting `max_asset_bytes`: a file bigger than that is an error."""
-NONE = "none"
-"""`image: none` in front matter: the brief has no lead image."""
 
 
 def is_hidden(rel: str) -> bool:
@@ -47,15 +35,10 @@ def is_brief_file(rel: str) -> bool:
     return rel.endswith(BRIEF_SUFFIXES)
 
 
-def is_asset(rel: str) -> bool:
-    """Whether the file `rel` (relative to the content folder) is published as an asset."""
-    return not is_brief_file(rel) and not is_hidden(rel)
-
-
 def is_folder_brief(rel: str) -> bool:
     """Whether `rel` is the text of a brief written as a folder (`<date>-<slug>/index.md`)."""
     path = PurePosixPath(rel)
-    return path.stem == FOLDER_BRIEF_STEM and path.parent.name != "" and is_brief_file(rel)
+    return path.stem == "index" and path.parent.name != "" and is_brief_file(rel)
 
 
 def brief_name(rel: str) -> str:
@@ -65,25 +48,16 @@ def brief_name(rel: str) -> str:
     return path.parent.name + path.suffix if is_folder_brief(rel) else path.name
 
 
-def encode_path(path: str) -> str:
-    """A POSIX path as URL path segments: anything but letters, digits and `-._~`
-    percent-encoded (UTF-8), so that any file name makes a working link."""
-    return "/".join(quote(part, safe="") for part in path.split("/"))
-
-
 @dataclass(frozen=True, slots=True)
 class Asset:
-    """One published file."""
+    """One published file: its path in the content folder and in the output folder, its URL,
+    its size, and the folder brief it is published with (its `rel`; None: a shared folder)."""
 
     rel: str
-    """Its path in the content folder."""
     path: str
-    """Its path in the output folder (POSIX)."""
     url: str
-    """Its absolute URL, percent-encoded."""
     size: int
     brief: str | None
-    """The folder brief it is published with (its `rel`), or None in a shared folder."""
 
 
 def _shown(content: str, rel: str) -> str:
@@ -91,30 +65,26 @@ def _shown(content: str, rel: str) -> str:
 
 
 def plan_assets(files: Mapping[str, int], base_url: str, brief_urls: Mapping[str, str], *,
-                content: str = "content", max_bytes: int = MAX_ASSET_BYTES
+                content: str = "content", max_bytes: int = 20 << 20
                 ) -> tuple[dict[str, Asset], tuple[Problem, ...]]:
-    """The published assets among `files` (path in the content folder -> size), by path in
-    the content folder, and the problems found.
-
-    `brief_urls` gives the page URL of each published brief (by path in the content
-    folder): a folder brief's files are published under it, and not at all when the brief
-    is not published (a draft, one dated in the future, one with errors). `content` is the
-    content folder as messages name it.
-    """
+    """The published assets among `files` (path in the content folder -> size), by path,
+    and the problems found. A folder brief's files are published under its page's URL in
+    `brief_urls`, or not at all when it is not there (not published). `content`: the content
+    folder as messages name it."""
     folders = {str(PurePosixPath(rel).parent): rel for rel in sorted(files, reverse=True)
                if is_folder_brief(rel)}
     assets: dict[str, Asset] = {}
     problems: list[Problem] = []
     by_path: dict[str, str] = {}
     for rel in sorted(files):
-        if not is_asset(rel):
+        if is_brief_file(rel) or is_hidden(rel):
             continue
         if files[rel] > max_bytes:
             problems.append(Problem(_shown(content, rel), None,
                                     f"file is {files[rel]:,} bytes, over the limit of "
                                     f"{max_bytes:,} (setting max_asset_bytes)"))
             continue
-        owner = _owner(rel, folders)
+        owner = next((folders[folder] for folder in _folders(rel) if folder in folders), None)
         if owner is None:
             path = rel
         elif owner in brief_urls:
@@ -128,24 +98,21 @@ def plan_assets(files: Mapping[str, int], base_url: str, brief_urls: Mapping[str
                                     f"published at {path}, as {_shown(content, other)} is; "
                                     "rename one of them"))
             continue
-        assets[rel] = Asset(rel, path, base_url + encode_path(path), files[rel], owner)
+        assets[rel] = Asset(rel, path, base_url + quote(path), files[rel], owner)
     return assets, tuple(problems)
 
 
-def _owner(rel: str, folders: Mapping[str, str]) -> str | None:
-    """The folder brief whose folder holds `rel` (the nearest), or None."""
+def _folders(rel: str) -> Iterator[str]:
+    """The folders holding `rel`, the nearest first."""
     folder = posixpath.dirname(rel)
     while folder:
-        if folder in folders:
-            return folders[folder]
+        yield folder
         folder = posixpath.dirname(folder)
-    return None
 
 
 def clashes(assets: Iterable[Asset], outputs: Collection[str],
             content: str = "content") -> tuple[Problem, ...]:
-    """An error for each asset published where feeder writes a feed or page (`outputs`:
-    their paths in the output folder)."""
+    """An error for each asset published where feeder writes a file (`outputs`: their paths)."""
     taken = {path.casefold() for path in outputs}
     return tuple(Problem(_shown(content, asset.rel), None,
                          f"published at {asset.path}, where feeder writes another file (a "
@@ -153,14 +120,12 @@ def clashes(assets: Iterable[Asset], outputs: Collection[str],
                  if asset.path.casefold() in taken)
 
 
-# --- links -------------------------------------------------------------------------------------
-
 @dataclass(frozen=True, slots=True)
 class Link:
     """A link or image in a brief's text."""
 
     target: str
-    """As written (HTML character references decoded, `<...>` brackets removed)."""
+    """As written (character references decoded, `<...>` brackets removed)."""
     line: int
     image: bool
     alt: str = ""
@@ -182,7 +147,7 @@ _ATTRIBUTE = re.compile(r"""\b(src|href|poster|alt)\s*=\s*("[^"]*"|'[^']*'|[^\s"
 
 
 def _blank(match: re.Match[str]) -> str:
-    """The matched text with everything but line ends turned to spaces (keeps positions)."""
+    """The matched text with everything but line ends as spaces (positions kept)."""
     return re.sub(r"[^\n]", " ", match.group(0))
 
 
@@ -204,16 +169,14 @@ def find_links(text: str) -> tuple[Link, ...]:
 
     definitions: dict[str, str] = {}
     for match in _DEFINITION.finditer(text):
-        definitions.setdefault(match.group(1).strip().casefold(), _unwrap(match.group(2)))
+        definitions.setdefault(match.group(1).strip().casefold(), match.group(2))
         add(match.start(2), match.group(2), image=False)
     for match in _INLINE.finditer(text):
         add(match.start(3), match.group(3), image=bool(match.group(1)), alt=match.group(2))
     for match in _REFERENCE_IMAGE.finditer(text):
         label = (match.group(2) or match.group(1)).strip().casefold()
         if label in definitions:  # where the image is, for the lead image (not checked again)
-            found.append((match.start(), Link(definitions[label], bisect_right(starts,
-                                                                               match.start()),
-                                              True, match.group(1))))
+            add(match.start(), definitions[label], image=True, alt=match.group(1))
     for tag in _TAG.finditer(text):
         attributes = {m.group(1).lower(): m for m in _ATTRIBUTE.finditer(tag.group(2))}
         alt = attributes.pop("alt", None)
@@ -231,15 +194,13 @@ scheme, another host or the site's root (`/`, `//`), a place in the page, or not
 
 
 def names_file(target: str) -> bool:
-    """Whether a link may name a file of the content folder (see resolve)."""
     return _NO_FILE.match(target) is None
 
 
 def resolve(brief_rel: str, target: str) -> str | None:
     """The file in the content folder that a link of the brief `brief_rel` names (`..` first
-    when it leaves the folder), or None for a link that names no file there: one with a
-    scheme (`https:`, `mailto:`), to another host (`//`), from the site's root (`/`), or to
-    a place in the page itself (`#`)."""
+    when it leaves the folder), or None for a link with a scheme, to another host, from the
+    site's root or to a place in the page itself."""
     if _NO_FILE.match(target):  # most links of a brief: a build checks every brief's links
         return None
     parts = urlsplit(target.strip())
@@ -255,9 +216,9 @@ def leaves_content(rel: str) -> bool:
 
 def check_links(path: str, brief_rel: str, links: Iterable[Link], files: Collection[str],
                 assets: Mapping[str, Asset], lead: Link | None = None) -> tuple[Problem, ...]:
-    """The problems of a brief's relative links and of its lead image (`path`: the brief as
-    messages name it; `files`: every file in the content folder). One that leaves the
-    content folder is an error; one that names no published file is a warning."""
+    """The problems of a brief's relative links and lead image (`path`: the brief as messages
+    name it; `files`: every file in the content folder): an error for one that leaves the
+    content folder, a warning for one that names no published file."""
     problems: list[Problem] = []
     seen = set()
     for link in (*links, *([lead] if lead else [])):
@@ -275,7 +236,6 @@ def check_links(path: str, brief_rel: str, links: Iterable[Link], files: Collect
 
 def _wrong(brief_rel: str, rel: str, files: Collection[str], assets: Mapping[str, Asset], *,
            lead: bool) -> str | None:
-    """What is wrong with a link to the file `rel`, if anything."""
     asset = assets.get(rel)
     if asset is not None:
         if asset.brief not in (None, brief_rel):
@@ -299,8 +259,6 @@ def _wrong(brief_rel: str, rel: str, files: Collection[str], assets: Mapping[str
     return f"names no file: {rel} is not in the content folder{hint}"
 
 
-# --- the lead image ----------------------------------------------------------------------------
-
 @dataclass(frozen=True, slots=True)
 class LeadImage:
     """A brief's lead image, as feeds and pages announce it."""
@@ -308,18 +266,16 @@ class LeadImage:
     url: str
     alt: str
     media_type: str | None
-    size: int | None
-    """In bytes, when the file is published here."""
+    size: int | None  # in bytes, when the file is published here
     width: int | None
     height: int | None
 
 
 def choose_lead(path: str, fields: Mapping[str, Any], links: Iterable[Link]
                 ) -> tuple[Link | None, tuple[Problem, ...]]:
-    """The lead image a brief asks for (a Link, not resolved yet: see `lead_image`) and the
-    problems of its front matter `image` and `image_alt` (in `fields`, by key: each with its
-    `value` and `line`). `image:` names it (a path relative to the brief, or an http(s) URL),
-    `image: none` turns it off; without `image:` it is the brief's first image."""
+    """The lead image a brief asks for (unresolved: see `lead_image`) and the problems of its
+    front matter `image` and `image_alt` (`fields`, by key). `image:` names it (a relative
+    path or an http(s) URL), `image: none` turns it off; without it, the first image leads."""
     image, image_alt = ((fields[key].value, fields[key].line) if key in fields else None
                         for key in ("image", "image_alt"))
     images = [link for link in links if link.image and _may_lead(link.target)]
@@ -330,7 +286,7 @@ def choose_lead(path: str, fields: Mapping[str, Any], links: Iterable[Link]
         first = images[0] if images else None
         return first and Link(first.target.strip(), first.line, True, alt or first.alt), ()
     value, line = image
-    if value is False or (isinstance(value, str) and value.strip().lower() == NONE):
+    if value is False or (isinstance(value, str) and value.strip().lower() == "none"):
         return None, ()
     if not isinstance(value, str):
         return None, (Problem(path, line, "image must be a path or an https: URL, or none"),)
@@ -345,7 +301,7 @@ def choose_lead(path: str, fields: Mapping[str, Any], links: Iterable[Link]
 
 def _may_lead(target: str) -> bool:
     """Whether `target` may be a lead image: a relative path, or an http(s) URL (never
-    `javascript:` or `data:`, which the sanitiser removes from the HTML too)."""
+    `javascript:` or `data:`)."""
     parts = urlsplit(target.strip())
     return not (parts.scheme or parts.netloc) or (
         parts.scheme.lower() in ("http", "https") and bool(parts.netloc))
@@ -353,16 +309,15 @@ def _may_lead(target: str) -> bool:
 
 def lead_image(lead: Link, brief_rel: str, assets: Mapping[str, Asset],
                infos: Mapping[str, ImageInfo | None]) -> LeadImage | None:
-    """The lead image `lead` names (see `choose_lead`): an http(s) URL, or a published
-    picture (`infos`: the headers of the published pictures, by path in the content folder);
-    None when it names none (check_links tells why)."""
+    """The lead image `lead` names: an http(s) URL, or a published picture (`infos`: their
+    headers, by path in the content folder); None when it names none (check_links says why)."""
     parts = urlsplit(lead.target)
     if parts.scheme or parts.netloc:
         return LeadImage(lead.target, lead.alt, media_type(parts.path), None, None, None) \
             if _may_lead(lead.target) else None
-    rel = resolve(brief_rel, lead.target)
-    asset = None if rel is None else assets.get(rel)
-    if rel is None or asset is None:
+    rel = resolve(brief_rel, lead.target) or ""
+    asset = assets.get(rel)
+    if asset is None:
         return None
     info = infos.get(rel)
     kind = info.media_type if info else media_type(rel)
@@ -372,27 +327,26 @@ def lead_image(lead: Link, brief_rel: str, assets: Mapping[str, Asset],
                      info.height if info else None)
 
 
-Sizes = tuple[tuple[str, int, int], ...]
-"""Width and height of pictures by URL (see media.with_sizes)."""
+Media = tuple[LeadImage | None, tuple[tuple[str, int, int], ...]]
+"""A brief's lead image, and the width and height of its pictures by URL (media.with_sizes)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Linked:
-    """What the links of a site's briefs say: their problems, each published brief's lead
-    image and the sizes of its pictures (by path in the content folder), and the files of
-    folder briefs that no brief links."""
+    """What the links of a site's briefs say: their problems, the Media of each published
+    brief (by path in the content folder), and the files of folder briefs none links."""
 
     problems: tuple[Problem, ...]
-    media: dict[str, tuple[LeadImage | None, Sizes]]
+    media: dict[str, Media]
     unused: tuple[str, ...]
 
 
 def check_all(briefs: Iterable[Any], published: Collection[str], files: Collection[str],
-                 assets: Mapping[str, Asset], infos: Mapping[str, ImageInfo | None]) -> Linked:
+              assets: Mapping[str, Asset], infos: Mapping[str, ImageInfo | None]) -> Linked:
     """The links of `briefs` (parsed: with `rel`, `path`, `links`, `lead`), checked; the
     media of those of them that are `published` (by path in the content folder)."""
     problems: list[Problem] = []
-    media: dict[str, tuple[LeadImage | None, Sizes]] = {}
+    media: dict[str, Media] = {}
     linked: set[str] = set()
     for brief in briefs:
         problems += check_links(brief.path, brief.rel, brief.links, files, assets, brief.lead)
@@ -411,15 +365,14 @@ def check_all(briefs: Iterable[Any], published: Collection[str], files: Collecti
 
 def published_url(brief_rel: str, page_url: str, base_url: str, target: str) -> str | None:
     """Where a relative link of the brief `brief_rel` (whose page is at `page_url`) points
-    once published, whether or not the file exists (so that a brief's HTML depends on it
-    alone): a folder brief's own files beside its page, any other file of the content
-    folder at its path under `base_url`. None for a link to leave as it is (see resolve)."""
+    once published, whether or not the file exists (a brief's HTML depends on it alone): a
+    folder brief's own files beside its page, others under `base_url`. None: leave it."""
     rel = resolve(brief_rel, target)
     if rel is None or leaves_content(rel) or rel == ".":
         return None
     folder = posixpath.dirname(brief_rel) + "/" if is_folder_brief(brief_rel) else None
-    url = page_url + encode_path(rel[len(folder):]) if folder and rel.startswith(folder) \
-        else base_url + encode_path(rel)
+    url = page_url + quote(rel[len(folder):]) if folder and rel.startswith(folder) \
+        else base_url + quote(rel)
     parts = urlsplit(target.strip())
     url += "/" if parts.path.endswith("/") and not url.endswith("/") else ""
     return url + (f"?{parts.query}" if parts.query else "") \
