@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from feeder.render import (
     EXTENSIONS,
-    _plain_html,
     absolutise_raw,
     markdown_to_html,
     plain_text,
@@ -122,7 +121,7 @@ def test_each_extension_of_markdown_extra_still_works(text: str, html: str) -> N
     assert html in markdown_to_html(text)
 
 
-# --- plain prose, written without Markdown ------------------------------------------------
+# --- plain prose --------------------------------------------------------------------------
 
 _PROSE = ["The senate voted.", "It's \"done\" (mostly)!", "AT&T and R&D", "&amp;", "&#65;",
           "&#X41;", "&copy", "50% - a third = less", "#1 spot", "2024.", "3) three", "a: b",
@@ -144,26 +143,6 @@ _SYNTAX = ["- item", "> q", "1. one", ":", "===", "---", "~~~", "+ plus", "\ttab
 def test_plain_prose_is_written_as_markdown_writes_it(text: str) -> None:
     full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
     assert markdown_to_html(text) == full.convert(text)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(_PROSE), min_size=1, max_size=3).map(" ".join),
-                max_size=8).map("\n".join))
-def test_plain_prose_is_written_directly_when_it_can_be(text: str) -> None:
-    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
-    plain = _plain_html(text)
-    assert plain is None or plain == full.convert(text)
-
-
-@pytest.mark.parametrize("text", [
-    "A paragraph.\nIts second line.\n\n## A heading\n\nAnother & more.\n",
-    "# One\n## Two\n\nText #2 -- done!",
-    "\n\nStarts late.\n\n\n\nEnds early.",
-    "",
-])
-def test_plain_prose_takes_the_direct_path(text: str) -> None:
-    full = markdown.Markdown(extensions=list(EXTENSIONS), output_format="html")
-    assert _plain_html(text) == full.convert(text)
 
 
 @settings(max_examples=500, deadline=None)
