@@ -1,10 +1,5 @@
-"""The publication as a whole: entries, tags and feeds, as records.
-
-Everything here is pure. `index_tags` merges tags case-insensitively and checks their slugs;
-`make_entries` gives each published brief its permanent id and URL, its tags and its HTML;
-`group_feeds` makes the combined feed and one feed per tag, each newest first (feeder.plan
-then cuts each into its subscription feed and archive pages: feeder.archive).
-"""
+"""The publication as a whole, pure: entries (each published brief with its permanent id, URL,
+tags and HTML), tags merged case-insensitively, the combined feed and one feed per tag."""
 
 from __future__ import annotations
 
@@ -13,12 +8,12 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import chain
 from typing import NamedTuple
 from urllib.parse import quote
 
-from feeder.attachments import LeadImage
+from feeder.attachments import LeadImage, Media
 from feeder.brief import Brief
 from feeder.config import Config
 from feeder.errors import Problem
@@ -34,14 +29,12 @@ class Tag:
     name: str
     """Shown to readers: the spelling used most often."""
     slug: str
-    """Safe as one URL segment and one folder name."""
 
 
 @dataclass(frozen=True, slots=True)
 class Body:
-    """A brief's HTML as the site is planned from it: its digest and sizes always, the HTML
-    itself when it is at hand (a rebuild plans from the digests, and the pipeline supplies
-    the HTML of the outputs it makes: see `with_html`)."""
+    """A brief's HTML as the site is planned from it: its digest and sizes, and the HTML
+    itself when at hand (a rebuild plans from the digests: see `with_html`)."""
 
     digest: bytes
     sizes: Sizes
@@ -68,9 +61,9 @@ class Entry:
     body: Body = field(compare=False)
     image: LeadImage | None = None
     sizes: tuple[tuple[str, int, int], ...] = ()
-    """The width and height of the pictures of its HTML, by URL (see media.with_sizes)."""
+    """The width and height of the pictures of its HTML, by URL."""
     digest: bytes = field(init=False, repr=False, compare=False)
-    """SHA-256 of every field (the body by its digest): what output keys are made of."""
+    """SHA-256 of every field (see entry_digest): what output keys are made of."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", entry_digest(self))
@@ -83,8 +76,7 @@ class Entry:
 
     @property
     def summary_html(self) -> str:
-        html = self.html.summary_html
-        return with_sizes(html, {url: (w, h) for url, w, h in self.sizes}) if self.sizes else html
+        return with_sizes(self.html.summary_html, {url: (w, h) for url, w, h in self.sizes})
 
     @property
     def summary_text(self) -> str:
@@ -92,8 +84,7 @@ class Entry:
 
     @property
     def content_html(self) -> str:
-        html = self.html.content_html
-        return with_sizes(html, {url: (w, h) for url, w, h in self.sizes}) if self.sizes else html
+        return with_sizes(self.html.content_html, {url: (w, h) for url, w, h in self.sizes})
 
 
 def entry_digest(entry: Entry) -> bytes:
@@ -131,15 +122,14 @@ class Feed:
     """Newest first."""
     tag: Tag | None = None
     hubs: tuple[str, ...] = ()
-    """WebSub hubs announced by the feed (rel="hub")."""
     archive: bool = False
     """An RFC 5005 archive document (fh:archive) rather than a subscription feed."""
     archive_links: tuple[tuple[str, str], ...] = ()
     """RFC 5005 links as (rel, folder of the other document), e.g. ("prev-archive",
-    "archive/2/"); each format links to the file of its own format in that folder."""
+    "archive/2/")."""
     empty_updated: datetime | None = None
-    """The `updated` of a subscription feed left without entries (they were all too large
-    for max_feed_bytes and went to the archive): the newest change among them."""
+    """The `updated` of a subscription feed whose entries all went to the archive (too large
+    for max_feed_bytes): the newest change among them."""
 
     def url(self, name: str) -> str:
         """The absolute URL of the file `name` of this feed, e.g. `atom.xml`."""
@@ -152,7 +142,7 @@ class Feed:
 
     @property
     def updated(self) -> datetime:
-        """When the newest change to an entry of this feed happened (never the build time)."""
+        """When the newest change to an entry happened (never the build time)."""
         if not self.entries and self.empty_updated is not None:
             return self.empty_updated
         return max(entry.updated for entry in self.entries)
@@ -167,8 +157,8 @@ class Site:
     tags: tuple[tuple[Tag, tuple[Entry, ...]], ...]
     """Every tag (sorted by slug) with its entries, newest first."""
     feeds: tuple[Feed, ...]
-    """Every feed document: the combined feed, then each tag's (sorted by slug), each as its
-    subscription feed followed by its RFC 5005 archive pages, oldest first (`Feed.archive`)."""
+    """The combined feed, then each tag's (sorted by slug), each followed by its RFC 5005
+    archive pages, oldest first."""
 
 
 def _day(moment: datetime, sep: str) -> str:
@@ -200,8 +190,7 @@ def entry_id(config: Config, brief: Brief) -> str:
 
 
 class Candidate(NamedTuple):
-    """A valid brief with its permanent id and URL and its body: what the checks and the
-    entries are made from."""
+    """A valid brief with its permanent id, URL and body."""
 
     brief: Brief
     id: str
@@ -262,21 +251,13 @@ def is_published(brief: Brief, now: datetime, *, drafts: bool, future: bool) -> 
     return (drafts or not brief.draft) and (future or brief.date <= now)
 
 
-Media = tuple[LeadImage | None, tuple[tuple[str, int, int], ...]]
-"""A brief's lead image and the sizes of its pictures (see Entry)."""
-
-
 def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag],
                  media: Mapping[str, Media] | None = None) -> list[Entry]:
     """The entries of published briefs (`tags`: the site's, by folded name; a tag missing
     there lost a slug clash and is left out; `media`: by path in the content folder)."""
-    spelled: dict[str, Tag | None] = {}
     entries = []
     for brief, entry_id_, url, body in candidates:
-        for name in brief.tags:
-            if name not in spelled:
-                spelled[name] = tags.get(fold(name))
-        chosen = tuple(tag for name in brief.tags if (tag := spelled[name]) is not None)
+        chosen = tuple(tags[key] for key in map(fold, brief.tags) if key in tags)
         image, sizes = (media or {}).get(brief.rel, (None, ()))
         entries.append(Entry(entry_id_, url, brief.slug, brief.path, brief.title, brief.date,
                              brief.updated or brief.date, chosen, brief.author, body, image,
@@ -284,14 +265,10 @@ def make_entries(candidates: Iterable[Candidate], tags: Mapping[str, Tag],
     return entries
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def newest_first(entries: Iterable[Entry]) -> tuple[Entry, ...]:
     """Entries by date (as instants), newest first; same dates by id, so the order never
     depends on the disk."""
-    return tuple(sorted(entries, key=lambda entry: (entry.published - _EPOCH, entry.id),
-                        reverse=True))
+    return tuple(sorted(entries, key=lambda entry: (entry.published, entry.id), reverse=True))
 
 
 def group_feeds(entries: Iterable[Entry], config: Config
