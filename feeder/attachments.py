@@ -14,7 +14,7 @@ import html
 import posixpath
 import re
 from bisect import bisect_right
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -84,7 +84,10 @@ def plan_assets(files: Mapping[str, int], base_url: str, brief_urls: Mapping[str
                                     f"file is {files[rel]:,} bytes, over the limit of "
                                     f"{max_bytes:,} (setting max_asset_bytes)"))
             continue
-        owner = next((folders[folder] for folder in _folders(rel) if folder in folders), None)
+        folder = posixpath.dirname(rel)  # the nearest folder of a folder brief, if any
+        while folder and folder not in folders:
+            folder = posixpath.dirname(folder)
+        owner = folders.get(folder)
         if owner is None:
             path = rel
         elif owner in brief_urls:
@@ -100,14 +103,6 @@ def plan_assets(files: Mapping[str, int], base_url: str, brief_urls: Mapping[str
             continue
         assets[rel] = Asset(rel, path, base_url + quote(path), files[rel], owner)
     return assets, tuple(problems)
-
-
-def _folders(rel: str) -> Iterator[str]:
-    """The folders holding `rel`, the nearest first."""
-    folder = posixpath.dirname(rel)
-    while folder:
-        yield folder
-        folder = posixpath.dirname(folder)
 
 
 def clashes(assets: Iterable[Asset], outputs: Collection[str],
@@ -276,27 +271,26 @@ def choose_lead(path: str, fields: Mapping[str, Any], links: Iterable[Link]
     """The lead image a brief asks for (unresolved: see `lead_image`) and the problems of its
     front matter `image` and `image_alt` (`fields`, by key). `image:` names it (a relative
     path or an http(s) URL), `image: none` turns it off; without it, the first image leads."""
-    image, image_alt = ((fields[key].value, fields[key].line) if key in fields else None
-                        for key in ("image", "image_alt"))
-    images = [link for link in links if link.image and _may_lead(link.target)]
-    alt = image_alt[0] if image_alt else None
+    image, image_alt = fields.get("image"), fields.get("image_alt")
+    alt = image_alt.value if image_alt else None
     if image_alt is not None and not isinstance(alt, str):
-        return None, (Problem(path, image_alt[1], "image_alt must be text"),)
-    if image is None or image[0] is None:
+        return None, (Problem(path, image_alt.line, "image_alt must be text"),)
+    images = [link for link in links if link.image and _may_lead(link.target)]
+    if image is None or image.value is None:
         first = images[0] if images else None
         return first and Link(first.target.strip(), first.line, True, alt or first.alt), ()
-    value, line = image
+    value = image.value
     if value is False or (isinstance(value, str) and value.strip().lower() == "none"):
         return None, ()
     if not isinstance(value, str):
-        return None, (Problem(path, line, "image must be a path or an https: URL, or none"),)
+        return None, (Problem(path, image.line, "image must be a path or an https: URL, or none"),)
     value = value.strip()
     if not _may_lead(value):
-        return None, (Problem(path, line, f"image {value!r} must be a path relative to the "
-                                          "brief or an http: or https: URL"),)
+        return None, (Problem(path, image.line, f"image {value!r} must be a path relative to "
+                                                "the brief or an http: or https: URL"),)
     if alt is None:
         alt = next((link.alt for link in images if link.target.strip() == value), "")
-    return Link(value, line, True, alt), ()
+    return Link(value, image.line, True, alt), ()
 
 
 def _may_lead(target: str) -> bool:
