@@ -106,7 +106,7 @@ def with_sizes(fragment: str, sizes: Mapping[str, tuple[int, int]]) -> str:
     """HTML with `width` and `height` on each `<img>` whose `src` (an absolute URL) is in
     `sizes` and that has neither, so that the browser reserves its space before it loads.
     Stylesheets keep such images fluid with `max-width: 100%; height: auto`."""
-    if "<img" not in fragment.lower() or not sizes:
+    if not sizes or "<img" not in fragment.lower():
         return fragment
 
     def sized(match: re.Match[str]) -> str:
