@@ -162,10 +162,7 @@ class Site:
 
 
 def _day(moment: datetime, sep: str) -> str:
-    """`YYYY<sep>MM<sep>DD`, as strftime writes it."""
-    if moment.year < 1000:  # strftime does not pad the year everywhere
-        return moment.strftime(f"%Y{sep}%m{sep}%d")
-    return f"{moment.year}{sep}{moment.month:02d}{sep}{moment.day:02d}"
+    return moment.strftime(f"%Y{sep}%m{sep}%d")
 
 
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~/-]*")
