@@ -330,17 +330,17 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
     dropped, published = _stability(checked, record.entries)
     problems = _sorted([*checked.problems, *dropped, *warnings])
     if errors_in(problems) and not options.keep_going:
-        cache.save_briefs(db, read.rows, read.gone)
+        cache.save_briefs(db, read.changed, read.gone)
         raise ContentError(problems)
     if not checked.entries:
-        cache.save_briefs(db, read.rows, read.gone)
+        cache.save_briefs(db, read.changed, read.gone)
         held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
             if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
     report = _write(config, db, read, site, files, record, options, progress, checked.assets)
-    cache.save_briefs(db, read.rows, read.gone)
+    cache.save_briefs(db, read.changed, read.gone)
     manifest.save_entries(db, record.entries, published)
     counts = (checked.briefs, len(checked.held), len(site.feeds))
     if not dropped and not errors_in(checked.problems) and \

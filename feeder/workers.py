@@ -141,8 +141,8 @@ class Briefs:
     problems: list[Problem]
     html: dict[bytes, Rendered]
     """The HTML rendered by this build, by body digest."""
-    rows: list[tuple[object, ...]]
-    """The rows of the cache to write (cache.brief_row)."""
+    changed: list[tuple[str, cache.Stored, Rendered | None]]
+    """What the cache is to remember (see cache.save_briefs)."""
     gone: list[str]
     """Brief files the cache knows and that are gone."""
     assets: list[FileInfo]
@@ -190,13 +190,13 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
     todo: list[FileInfo] = []
-    rows: list[tuple[object, ...]] = []
+    changed: list[tuple[str, cache.Stored, Rendered | None]] = []
     for info in infos:
         old = stored.get(info.rel)
         if old is not None and _unchanged(info, old):
             if old.stamp != stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
                 old = old._replace(stamp=stamp(info), seen_ns=seen_ns)
-                rows.append(cache.brief_row(info.rel, old, None))
+                changed.append((info.rel, old, None))
             found[info.rel] = old
         else:
             todo.append(info)
@@ -207,13 +207,13 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
                            read.problems, body)
         if read.sha is not None:
             keep = read.html if not config.allow_raw_html else None
-            rows.append(cache.brief_row(read.info.rel, new, keep))
+            changed.append((read.info.rel, new, keep))
         if body is not None and read.html is not None:
             html[body.digest] = read.html
         found[read.info.rel] = new
     files = [(info, found[info.rel]) for info in infos]
     gone = sorted(stored.keys() - found.keys())
-    return Briefs(files, list(scan_problems), html, rows, gone, others)
+    return Briefs(files, list(scan_problems), html, changed, gone, others)
 
 
 def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
