@@ -1,11 +1,8 @@
 """The build: read sources -> parse briefs -> render -> plan the site -> make outputs -> write.
 
-`build` and `check` are the library's entry points. Both read the brief files (through the
-build cache: a file whose stamp or hash did not change is not parsed or rendered again) and
-plan the site; `build` then makes the outputs whose key changed and writes them. Every
-problem in every brief is collected before anything is written, and any error leaves the
-output folder as it was, unless `keep_going` asks to publish the valid briefs anyway. The
-stages between reading and writing are pure; this module is the only user of the cache.
+`build` and `check` are the library's entry points; this module is the only user of the cache.
+Every problem in every brief is found before anything is written, and an error leaves the
+output folder as it was (unless `keep_going`).
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
 from pathlib import Path
@@ -26,7 +23,7 @@ from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
-from feeder.sources import FileInfo, read_asset, scan_content
+from feeder.sources import FileInfo, read_asset, read_templates, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
 
@@ -127,9 +124,8 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
             valid.append(candidate(config, stored.brief, stored.body))
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
-    if unique_problems:  # keep the first of each clash (only used with keep_going)
-        clashing = {p.path for p in unique_problems}
-        valid = [item for item in valid if item.brief.path not in clashing]
+    clashing = {p.path for p in unique_problems}  # the first of each clash is kept
+    valid = [item for item in valid if item.brief.path not in clashing]
     published: list[Candidate] = []
     held: dict[str, EntryRecord] = {}
     for item in valid:
@@ -149,8 +145,7 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
 
 def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
                ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
-    """Warnings for ids published before that this build drops or changes, and the entries
-    the record keeps."""
+    """Warnings for the published ids this build drops or changes; the entries to record."""
     current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
     failed = {p.path for p in errors_in(checked.problems)}
     warnings = stability_warnings(before, current, held=checked.held, failed=failed)
@@ -173,13 +168,13 @@ def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
             html: bool = True) -> Collected:
-    """Read and check every brief and plan the site, writing nothing (`feeder check`).
+    """Read and check every brief and plan the site, writing nothing.
 
-    With `html`, every entry of the site carries its HTML (so that every output can be
-    made from it); without, only the digests (enough to check and list the site). Raises
-    ConfigError when the content folder is missing. Content errors are returned in
-    `problems`, not raised.
+    With `html`, every entry carries its HTML (so that every output can be made from it);
+    without, only its digest. Content errors are returned in `problems`, not raised;
+    ConfigError when the content folder is missing.
     """
+    from feeder.site import with_html
     from feeder.workers import load_html, read_all
 
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
@@ -189,16 +184,13 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
             db.close()
             db = None
         read = read_all(config, stored, _scan(config))
-        if html:
-            read.html.update(load_html(config, db, read, [
-                stored.body.digest for _, stored in read.files if stored.body is not None]))
-            read.files = [(info, stored._replace(body=replace(stored.body,
-                                                              html=read.html[stored.body.digest])))
-                          if stored.body is not None and stored.body.digest in read.html
-                          else (info, stored) for info, stored in read.files]
         checked = check_briefs(config, read, now=now, options=options)
         warnings, _record = _stability(checked, before.entries)
-        site = _plan_site(config, db, read, checked.entries) if checked.entries else None
+        entries = checked.entries
+        if html:
+            entries = list(with_html(entries, load_html(config, db, read, {
+                entry.body.digest for entry in entries})))
+        site = _plan_site(config, db, read, entries) if entries else None
     finally:
         if db is not None:
             db.close()
@@ -207,16 +199,8 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
-    """Read and check every brief, writing nothing (`feeder check`): `collect` without the
-    HTML."""
+    """Read and check every brief, writing nothing (`feeder check`)."""
     return collect(config, now=now, options=options, html=False)
-
-
-def read_templates(config: Config) -> dict[str, str]:
-    """The publisher's page templates (see sources.read_templates). Raises ConfigError."""
-    from feeder.sources import read_templates as read
-
-    return read(config.root)
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -227,13 +211,13 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     """Build the feeds and pages of the project into its output folder.
 
     `now` decides which briefs are in the future. Raises ContentError (listing every
-    problem) when a brief is invalid, unless `options.keep_going`; the output folder is then
-    left exactly as it was. Raises ConfigError or OutputError (also when another build of
-    the project holds the lock for longer than `lock_timeout`; `on_wait` hears of the wait).
+    problem) when a brief is invalid, unless `options.keep_going`, leaving the output folder
+    as it was; ConfigError; OutputError (also when another build holds the lock for longer
+    than `lock_timeout`; `on_wait` hears of the wait).
     """
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
-        templates = read_templates(config)
+        templates = read_templates(config.root)
         static = read_static(config)
         folder = config.cache_dir
         db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
@@ -276,10 +260,8 @@ def _scan(config: Config) -> Scanned:
 
 def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scanned,
              now: datetime) -> tuple[cache.Summary, tuple[str, ...]] | None:
-    """The summary of the last build and the files it wrote, when nothing changed since: the
-    same settings (cache.open_cache), options, templates and static files, no brief file
-    added, removed or changed (by its stamp), no brief come due, the record of the files it
-    wrote unchanged, and every output file as that build left it."""
+    """The summary of the last build and the files it wrote, when nothing changed since:
+    inputs, brief files (by stamp), briefs come due, its record and every output file."""
     summary = cache.read_summary(db)
     if summary is None or summary.inputs != inputs or scanned[1] or (
             summary.due is not None and now.timestamp() >= summary.due) or \
@@ -303,8 +285,7 @@ def _planned(config: Config, now: datetime, options: Options) -> Site:
 def _read_state(db: sqlite3.Connection | None, shown: str
                 ) -> tuple[manifest.Record, dict[str, cache.Stored], tuple[Problem, ...]]:
     """The record of the last build and the briefs the cache remembers. A database that
-    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, with one
-    warning."""
+    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, warning."""
     if db is None:
         return manifest.Record({}, {}), {}, ()
     try:
@@ -329,18 +310,16 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
     checked = check_briefs(config, read, now=now, options=options)
     dropped, published = _stability(checked, record.entries)
     problems = _sorted([*checked.problems, *dropped, *warnings])
+    cache.save_briefs(db, read.changed, read.gone)
     if errors_in(problems) and not options.keep_going:
-        cache.save_briefs(db, read.changed, read.gone)
         raise ContentError(problems)
     if not checked.entries:
-        cache.save_briefs(db, read.changed, read.gone)
         held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
             if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
     report = _write(config, db, read, site, files, record, options, progress, checked.assets)
-    cache.save_briefs(db, read.changed, read.gone)
     manifest.save_entries(db, record.entries, published)
     counts = (checked.briefs, len(checked.held), len(site.feeds))
     if not dropped and not errors_in(checked.problems) and \
@@ -391,8 +370,7 @@ def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
             data = output.make(html)
             staging.stage(rel, data)
             made[rel] = manifest.Written(hashlib.sha256(data).hexdigest(), output.key, None)
-        staging.check_foreign()
-        staging.sync()
+        staging.flush()
         # Claim the new files before they appear: a build killed among the renames leaves
         # no file that the next one would not know it may replace.
         manifest.save_files(db, {rel: written._replace(key=None) for rel, written

@@ -1,10 +1,6 @@
-"""Reading brief files: through the build cache (a file whose stamp or hash did not change
-is not read again), each other one read, hashed, parsed and rendered, here or, for a large
-cold build, among worker processes (the only parallel work in feeder); and the HTML of the
-briefs whose outputs a build makes.
-
-The workers get the settings through the pool's initializer and send back plain records; a
-build that reads few files reads them in its own process (starting workers costs more).
+"""Reading brief files through the build cache: a file whose stamp or hash did not change is
+not read again; the others are read, hashed, parsed and rendered, for a large cold build among
+worker processes (the only parallel work in feeder, set up by the pool's initializer).
 """
 
 from __future__ import annotations
@@ -43,18 +39,10 @@ class Read(NamedTuple):
 
     info: FileInfo
     sha: bytes | None
-    """SHA-256 of its bytes (None when it could not be read)."""
+    """None when the file could not be read."""
     brief: Brief | None
     problems: tuple[Problem, ...]
     html: Rendered | None
-
-
-def render_brief(config: Config, brief: Brief) -> Rendered:
-    """The HTML of a parsed brief, for its page's URL (its relative links to the files they
-    name: see feeder.attachments)."""
-    url = brief_url(config, brief)
-    return render(brief.summary, brief.content, url, allow_raw_html=config.allow_raw_html,
-                  links=partial(published_url, brief.rel, url, config.base_url))
 
 
 def read_brief(info: FileInfo, config: Config) -> Read:
@@ -69,12 +57,14 @@ def read_brief(info: FileInfo, config: Config) -> Read:
     brief, problems = parse_brief(source, config)
     if brief is None:
         return Read(info, sha, None, problems, None)
-    html = render_brief(config, brief)
+    url = brief_url(config, brief)  # relative links lead to the files they name
+    html = render(brief.summary, brief.content, url, allow_raw_html=config.allow_raw_html,
+                  links=partial(published_url, brief.rel, url, config.base_url))
     return Read(info, sha, replace(brief, summary="", content=""), problems, html)
 
 
 _CONFIG: list[Config] = []
-"""The settings, in a worker process (set by its initializer)."""
+"""The settings, in a worker process."""
 
 
 def _start_worker(config: Config) -> None:
@@ -99,8 +89,8 @@ def _cores() -> int:
 def read_briefs(infos: Sequence[FileInfo], config: Config) -> Iterator[Read]:
     """Each of `infos`, read (see read_brief), in order."""
     workers = min(_cores(), 8)
-    # Worker processes are forked: only from a process with no other thread running (a
-    # fork copies the forking thread alone, and a lock another thread held stays taken).
+    # Starting workers costs more than reading a few files. They are forked: only from a
+    # process with no other thread running (a lock another thread held would stay taken).
     if len(infos) < MIN_FILES or workers < 2 or threading.active_count() > 1:
         yield from (read_brief(info, config) for info in infos)
         return
@@ -167,25 +157,22 @@ def stamp(info: FileInfo) -> tuple[int, int, int]:
     return info.size, info.mtime_ns, info.ino
 
 
-def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
-    """True when the file is surely unchanged, None when only its hash can tell."""
-    if old is None:
-        return False
+def _unchanged(info: FileInfo, old: cache.Stored) -> bool:
+    """Whether the file has the stamp it was seen with, long enough after it changed for the
+    stamp to tell, or else the same hash."""
     if old.stamp == stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
         return True
     try:
-        data = Path(info.abspath).read_bytes()
+        return hashlib.sha256(Path(info.abspath).read_bytes()).digest() == old.sha
     except OSError:
         return False
-    return None if hashlib.sha256(data).digest() != old.sha else True
 
 
 def read_all(config: Config, stored: Mapping[str, cache.Stored],
              scanned: tuple[Sequence[FileInfo], Sequence[Problem], list[FileInfo]],
              progress: Progress | None = None) -> Briefs:
-    """Read every brief file `scanned` (sources.scan_content: the brief files, the problems,
-    the other files); those `stored` (by the cache) with the same stamp or hash are not read
-    again."""
+    """Read the brief files `scanned` (the brief files, the problems, the other files), but
+    not those `stored` (by the cache) with the same stamp or hash."""
     infos, scan_problems, others = scanned
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
