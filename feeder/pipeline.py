@@ -154,16 +154,15 @@ def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
 
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
                entries: list[Entry]) -> Site:
-    from feeder.archive import SizeBounds, html_needed
-    from feeder.plan import site_of
-    from feeder.site import group_feeds
+    from feeder.archive import SizeBounds, html_needed, plan_history
+    from feeder.site import Site, group_feeds
     from feeder.workers import load_html
 
-    grouped = group_feeds(entries, config)
+    ordered, tags, feeds = group_feeds(entries, config)
     sizes = SizeBounds(config)
-    needed = html_needed(grouped[2], config, sizes)
+    needed = html_needed(feeds, config, sizes)  # to measure the feeds over max_feed_bytes
     html = load_html(config, db, read, needed) if needed else {}
-    return site_of(grouped, config, html, sizes)
+    return Site(ordered, tags, plan_history(feeds, config, html, sizes))
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
