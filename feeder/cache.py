@@ -1,10 +1,8 @@
-"""The build state: one SQLite database in the cache folder (`cache_dir`).
-
-For each brief file: its stamp (size, modification time, inode), SHA-256, parsed record,
-problems and HTML; for each output file, what it was made from (feeder.manifest). Only the
-pipeline uses it. Nothing in it is executed, and its HTML is sanitised again on its way out.
-A database that cannot be used is set aside with one warning and made anew; a cache folder
-that cannot be written makes the build slower, never failing.
+"""The build state: one SQLite database in the cache folder (`cache_dir`), used by the
+pipeline alone. For each brief file: its stamp, hash, parsed record, problems and HTML (which
+is sanitised again on its way out); the record of the outputs (feeder.manifest). A database
+that cannot be used is made anew, with one warning; a folder that cannot be written only
+makes the build slower.
 """
 
 from __future__ import annotations
@@ -83,12 +81,12 @@ def _remove(paths: list[Path]) -> bool:
     return done
 
 
-def _check(db: sqlite3.Connection, environment: str) -> None:
-    """Raise CacheUnusable unless `db` is empty or this feeder's; forget the memo when it
-    was made with other settings or versions."""
+def _made_with(db: sqlite3.Connection) -> str | None:
+    """The settings and versions (see `environment`) this feeder made `db` with; None when
+    it is empty; CacheUnusable when it is not this feeder's."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     if not tables:
-        return
+        return None
     meta = dict(db.execute("SELECT name, value FROM meta")) if "meta" in tables else {}
     if meta.get("application") != APPLICATION:
         raise CacheUnusable("not a feeder build cache")
@@ -97,11 +95,7 @@ def _check(db: sqlite3.Connection, environment: str) -> None:
             != [column.split()[0] for column in columns.split(", ")]
             for table, columns in _TABLES.items() if table in tables):
         raise CacheUnusable(f"made by another version of feeder (schema {meta.get('schema')})")
-    if meta.get("environment") != environment:
-        with db:
-            for statement in _MEMO:
-                db.execute(statement)
-            db.execute("UPDATE meta SET value = ? WHERE name = 'environment'", (environment,))
+    return meta.get("environment")
 
 
 def _connect(path: Path | str, environment: str) -> sqlite3.Connection:
@@ -110,11 +104,14 @@ def _connect(path: Path | str, environment: str) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        _check(db, environment)
+        made_with = _made_with(db)
         for table, columns in _TABLES.items():
             db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         with db:
-            db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+            if made_with != environment:  # made with other settings or versions
+                for statement in _MEMO:
+                    db.execute(statement)
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [("application", APPLICATION), ("schema", str(SCHEMA)),
                             ("environment", environment)])
     except BaseException:
@@ -359,13 +356,10 @@ def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Conne
                              check_same_thread=False)
     except sqlite3.Error:
         return None
-    try:
-        meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
-        if meta.get("application") == APPLICATION and meta.get("schema") == str(SCHEMA) and \
-                environment in (None, meta.get("environment")):
+    with contextlib.suppress(sqlite3.Error, CacheUnusable):
+        made_with = _made_with(db)
+        if made_with is not None and environment in (None, made_with):
             return db
-    except sqlite3.Error:
-        pass
     db.close()
     return None
 

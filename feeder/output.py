@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import stat
-import sys
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -51,27 +50,21 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-def _sync(folder: Path, temps: Collection[str]) -> None:
-    """Flush staged files to disk: one syncfs(2) on Linux, else an fsync per file."""
-    if sys.platform == "linux" and temps:
-        import ctypes
+def _sync(folder: Path) -> None:
+    """Flush the file system of `folder` to disk: syncfs(2) on Linux, else sync(2)."""
+    import ctypes
 
-        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-        if syncfs is not None:
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                if syncfs(fd) != 0:
-                    code = ctypes.get_errno()
-                    raise OSError(code, os.strerror(code))
-            finally:
-                os.close(fd)
-            return
-    for temp in temps:  # pragma: no cover - Linux has syncfs
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if syncfs is None:  # pragma: no cover - Linux has syncfs
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(fd)
 
 
 def _sweep(root: Path) -> None:
@@ -171,7 +164,8 @@ class Staging:
                                        "move it away, or build with --overwrite")
                                for rel in sorted(self.foreign)])
         try:
-            _sync(self.root, self.temps.values())
+            if self.temps:
+                _sync(self.root)
         except OSError as exc:
             raise self._error(exc, self.root, changed=False) from None
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeder import cache, manifest
-from feeder.attachments import Asset, clashes
+from feeder.attachments import Asset, check_all, clashes, plan_assets
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
-from feeder.sources import FileInfo, read_asset, read_templates, scan_content
+from feeder.sources import FileInfo, read_asset, read_image_infos, read_templates, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
 
@@ -109,7 +109,6 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
                  options: Options) -> _Checked:
     """The entries to publish from the briefs read, with every problem found."""
     from feeder.site import candidate, check_unique, index_tags, is_published, make_entries
-    from feeder.workers import read_attachments
 
     problems = [*read.problems]
     valid: list[Candidate] = []
@@ -134,11 +133,15 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
         else:
             held[item.id] = EntryRecord(item.brief.path, item.brief.title)
     tags, tag_problems = index_tags(item.brief for item in published)
-    problems.extend(tag_problems)
-    assets, linked, asset_problems = read_attachments(
-        config, read, [item.brief for item in valid],
-        {item.brief.rel: item.url for item in published})
-    problems.extend((*asset_problems, *linked.problems))
+    # The files of content/ that briefs bring, published where, with their pictures' sizes.
+    urls = {item.brief.rel: item.url for item in published}
+    files = {info.rel: info.size for info in (*(info for info, _ in read.files), *read.assets)}
+    assets, asset_problems = plan_assets(files, config.base_url, urls,
+                                         content=config.display_path(config.content_dir),
+                                         max_bytes=config.max_asset_bytes)
+    linked = check_all([item.brief for item in valid], urls.keys(), files, assets,
+                       read_image_infos(info for info in read.assets if info.rel in assets))
+    problems.extend((*tag_problems, *asset_problems, *linked.problems))
     return _Checked(make_entries(published, tags, linked.media), problems, len(valid), held,
                     assets, linked.unused)
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
 from feeder import cache
-from feeder.attachments import Asset, Linked, check_all, plan_assets, published_url
+from feeder.attachments import published_url
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
 from feeder.errors import Problem
 from feeder.render import Rendered, render, sanitise
 from feeder.site import Body, brief_url
-from feeder.sources import FileInfo, decode, read_bytes, read_image_infos
+from feeder.sources import FileInfo, decode, read_bytes
 from feeder.text import strip_xml_forbidden
 
 MIN_FILES = 200
@@ -137,20 +137,6 @@ class Briefs:
     """Brief files the cache knows and that are gone."""
     assets: list[FileInfo]
     """The other files of the content folder (see feeder.attachments)."""
-
-
-def read_attachments(config: Config, read: Briefs, briefs: Sequence[Brief],
-                     urls: Mapping[str, str]) -> tuple[dict[str, Asset], Linked,
-                                                       tuple[Problem, ...]]:
-    """The files of the content folder that briefs bring, published where (`urls`: the page
-    of each published brief, by path in the content folder), with the headers of their
-    pictures read; what the links of `briefs` say of them (see feeder.attachments)."""
-    files = {info.rel: info.size for info in (*(info for info, _ in read.files), *read.assets)}
-    assets, problems = plan_assets(files, config.base_url, urls,
-                                   content=config.display_path(config.content_dir),
-                                   max_bytes=config.max_asset_bytes)
-    infos = read_image_infos(info for info in read.assets if info.rel in assets)
-    return assets, check_all(briefs, urls.keys(), files, assets, infos), problems
 
 
 def stamp(info: FileInfo) -> tuple[int, int, int]:
