@@ -103,11 +103,16 @@ class _Checked:
     """The valid briefs held back, by entry id."""
     assets: dict[str, Asset]
     unused: tuple[str, ...]
+    dropped: tuple[Problem, ...]
+    """Warnings for the published ids this build drops or changes (feeder.stability)."""
+    remembered: dict[str, Mapping[str, str]]
+    """The entries the record keeps."""
 
 
-def check_briefs(config: Config, read: Briefs, *, now: datetime,
-                 options: Options) -> _Checked:
-    """The entries to publish from the briefs read, with every problem found."""
+def check_briefs(config: Config, read: Briefs, before: Mapping[str, EntryRecord], *,
+                 now: datetime, options: Options) -> _Checked:
+    """The entries to publish from the briefs read, with every problem found (`before`: the
+    entries published before)."""
     from feeder.site import candidate, check_unique, index_tags, is_published, make_entries
 
     problems = [*read.problems]
@@ -142,17 +147,12 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
     linked = check_all([item.brief for item in valid], urls.keys(), files, assets,
                        read_image_infos(info for info in read.assets if info.rel in assets))
     problems.extend((*tag_problems, *asset_problems, *linked.problems))
-    return _Checked(make_entries(published, tags, linked.media), problems, len(valid), held,
-                    assets, linked.unused)
-
-
-def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
-               ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
-    """Warnings for the published ids this build drops or changes; the entries to record."""
-    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
-    failed = {p.path for p in errors_in(checked.problems)}
-    warnings = stability_warnings(before, current, held=checked.held, failed=failed)
-    return warnings, remembered(before, current, held=checked.held, failed=failed)
+    entries = make_entries(published, tags, linked.media)
+    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
+    failed = {p.path for p in errors_in(problems)}
+    return _Checked(entries, problems, len(valid), held, assets, linked.unused,
+                    stability_warnings(before, current, held=held, failed=failed),
+                    remembered(before, current, held=held, failed=failed))
 
 
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
@@ -186,8 +186,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
             db.close()
             db = None
         read = read_all(config, stored, _scan(config))
-        checked = check_briefs(config, read, now=now, options=options)
-        warnings, _record = _stability(checked, before.entries)
+        checked = check_briefs(config, read, before.entries, now=now, options=options)
         entries = checked.entries
         if html:
             entries = list(with_html(entries, load_html(config, db, read, {
@@ -196,7 +195,7 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     finally:
         if db is not None:
             db.close()
-    return Collected(site, _sorted([*checked.problems, *warnings]), len(read.files) +
+    return Collected(site, _sorted([*checked.problems, *checked.dropped]), len(read.files) +
                      len(read.problems), checked.briefs, len(checked.held), checked.unused)
 
 
@@ -309,9 +308,8 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
         record = legacy or record
         warnings += legacy_problems
     read = read_all(config, {} if options.clean else stored, scanned, progress)
-    checked = check_briefs(config, read, now=now, options=options)
-    dropped, published = _stability(checked, record.entries)
-    problems = _sorted([*checked.problems, *dropped, *warnings])
+    checked = check_briefs(config, read, record.entries, now=now, options=options)
+    problems = _sorted([*checked.problems, *checked.dropped, *warnings])
     cache.save_briefs(db, read.changed, read.gone)
     if errors_in(problems) and not options.keep_going:
         raise ContentError(problems)
@@ -322,9 +320,9 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
     report = _write(config, db, read, site, files, record, options, progress, checked.assets)
-    manifest.save_entries(db, record.entries, published)
+    manifest.save_entries(db, record.entries, checked.remembered)
     counts = (checked.briefs, len(checked.held), len(site.feeds))
-    if not dropped and not errors_in(checked.problems) and \
+    if not checked.dropped and not errors_in(checked.problems) and \
             (written := manifest.recorded(db)) is not None:
         due = min((s.brief.date.timestamp() for _, s in read.files if s.brief is not None
                    and s.brief.date > now), default=None)
