@@ -130,12 +130,12 @@ def open_cache(folder: Path | None, display: str, environment: str
     path = folder / FILE_NAME
     shown = f"{display}/{FILE_NAME}"
     reason = None
-    odd = _odd_files(path)
-    if odd:
-        reason = "it is not a regular file"
-        if not _remove(odd):
-            return _connect(":memory:", environment), (_warning(shown, reason, "kept in memory"),)
     try:
+        odd = _odd_files(path)
+        if odd:
+            reason = "it is not a regular file"
+            if not _remove(odd):
+                raise OSError(reason)
         folder.mkdir(parents=True, exist_ok=True)
         try:
             return _connect(path, environment), () if reason is None else \

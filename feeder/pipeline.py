@@ -170,12 +170,9 @@ def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
             html: bool = True) -> Collected:
-    """Read and check every brief and plan the site, writing nothing.
-
-    With `html`, every entry carries its HTML (so that every output can be made from it);
-    without, only its digest. Content errors are returned in `problems`, not raised;
-    ConfigError when the content folder is missing.
-    """
+    """Read and check every brief and plan the site, writing nothing. With `html`, every
+    entry carries its HTML (so that every output can be made from it). Content errors are
+    returned in `problems`; ConfigError when the content folder is missing."""
     from feeder.site import with_html
     from feeder.workers import load_html, read_all
 
@@ -332,8 +329,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
 
 
 def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
-    """Whether the output `rel` holds what the key says, as the last build left it (`root`:
-    the output folder, ending with a separator)."""
+    """Whether `root + rel` holds what `key` says, as the last build left it."""
     return key is not None and written is not None and written.key == key and \
         written.stamp is not None and stamp_of(root + rel) == written.stamp
 
@@ -397,11 +393,8 @@ class ChangedFeeds:
 def changed_feeds(config: Config, *, now: datetime, options: Options = Options(),
                   since: Path | None = None) -> ChangedFeeds:
     """The URLs of the feed files the last build wrote that differ from those of `since`, a
-    copy of the build record saved at the last deployment (every feed without it).
-
-    Raises ContentError when nothing was built yet; a `since` that is not a copy of the
-    record is ignored, with `since_problem` saying why.
-    """
+    copy of the build record saved at the last deployment (every feed without it, or when it
+    is not such a copy: `since_problem` says why). ContentError when nothing was built yet."""
     from feeder.websub import changed_feed_urls, changed_files
 
     db = cache.open_readonly(config.cache_dir, None)
