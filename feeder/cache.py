@@ -1,14 +1,8 @@
-"""The build state: one SQLite database in the cache folder (`cache_dir`).
-
-It remembers, for each brief file, its stamp (size, modification time, inode) and SHA-256,
-its parsed brief and problems, and its HTML; for each output file, the key of what it was
-made from and the stamp feeder left it with; and the record of what feeder wrote and
-published (feeder.manifest). Only the pipeline uses it, to skip the work whose inputs did
-not change; nothing in it is ever executed, and its HTML is sanitised again on its way out.
-
-A database that cannot be used (corrupt, foreign, of another version, or not a regular
-file) is set aside with one warning and a new one is made; a cache folder that cannot be
-written makes the build slower, never failing.
+"""The build state: one SQLite database in the cache folder (`cache_dir`), used by the
+pipeline alone. For each brief file: its stamp, hash, parsed record, problems and HTML (which
+is sanitised again on its way out); the record of the outputs (feeder.manifest). A database
+that cannot be used is made anew, with one warning; a folder that cannot be written only
+makes the build slower.
 """
 
 from __future__ import annotations
@@ -19,67 +13,52 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from feeder.config import Config
 from feeder.errors import Problem
 
 if TYPE_CHECKING:  # imported when first needed: a rebuild that changed nothing needs none
-    from feeder.attachments import Link
     from feeder.brief import Brief
     from feeder.render import Rendered
     from feeder.site import Body
     from feeder.sources import FileInfo
 
 FILE_NAME = "feeder.sqlite"
-SCHEMA = 3
+SCHEMA = 4
 APPLICATION = "feeder build cache"
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS briefs (
-    rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ino INTEGER, seen_ns INTEGER,
-    sha BLOB, problems TEXT, path TEXT, title TEXT, date TEXT, updated TEXT, tags TEXT,
-    slug TEXT, id TEXT, id_line INTEGER, author TEXT, draft INTEGER, digest BLOB,
-    xml_size INTEGER, json_size INTEGER, links TEXT);
-CREATE TABLE IF NOT EXISTS html (
-    rel TEXT PRIMARY KEY, summary_html TEXT, summary_text TEXT, content_html TEXT);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, sha TEXT NOT NULL, key BLOB, size INTEGER, mtime_ns INTEGER,
-    ino INTEGER);
-CREATE TABLE IF NOT EXISTS published (
-    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT);
-"""
+_TABLES = {
+    "meta": "name TEXT PRIMARY KEY, value TEXT NOT NULL",
+    "briefs": "rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ino INTEGER, "
+              "seen_ns INTEGER, sha BLOB, record TEXT",
+    # A table of its own, so that reading every brief's stamp and record reads no HTML.
+    "html": "rel TEXT PRIMARY KEY, summary_html TEXT, summary_text TEXT, content_html TEXT",
+    "files": "path TEXT PRIMARY KEY, sha TEXT NOT NULL, key BLOB, size INTEGER, "
+             "mtime_ns INTEGER, ino INTEGER",
+    "published": "id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, url TEXT",
+}
 _MEMO = ("DELETE FROM briefs", "DELETE FROM html", "UPDATE files SET key = NULL")
 """What depends on the settings and the versions of feeder and its libraries."""
 
-_COLUMNS = {
-    "files": ("path", "sha", "key", "size", "mtime_ns", "ino"),
-    "published": ("id", "path", "title", "url"),
-}
-"""The columns of the tables (besides `briefs` and `html`)."""
-BRIEF_COLUMNS = ("rel", "size", "mtime_ns", "ino", "seen_ns", "sha", "problems", "path",
-                 "title", "date", "updated", "tags", "slug", "id", "id_line", "author",
-                 "draft", "digest", "xml_size", "json_size", "links")
-HTML_COLUMNS = ("summary_html", "summary_text", "content_html")
-_COLUMNS["briefs"] = BRIEF_COLUMNS
-_COLUMNS["html"] = ("rel", *HTML_COLUMNS)
-"""A brief's HTML is kept in a table of its own, so that reading every brief's stamp and
-record reads none of it."""
-
 
 class CacheUnusable(Exception):
-    """The database is not one this version of feeder made (or cannot be read)."""
+    """The database is not one this version of feeder made."""
+
+
+def _files(path: Path) -> list[Path]:
+    """The database, its WAL and its shared memory."""
+    return [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
 
 
 def _odd_files(path: Path) -> list[Path]:
-    """The database's files (itself, its WAL and shared memory) that exist but are not
-    regular files: a folder, a FIFO (which would block the open), a link."""
+    """The database's files that exist but are not regular files: a folder, a FIFO (which
+    would block the open), a link."""
     odd = []
-    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+    for candidate in _files(path):
         with contextlib.suppress(OSError):
             if not stat.S_ISREG(os.lstat(candidate).st_mode):
                 odd.append(candidate)
@@ -102,38 +81,37 @@ def _remove(paths: list[Path]) -> bool:
     return done
 
 
-def _check(db: sqlite3.Connection, environment: str) -> None:
-    """Raise CacheUnusable unless `db` is empty or this feeder's; forget the memo when it
-    was made with other settings or versions."""
+def _made_with(db: sqlite3.Connection) -> str | None:
+    """The settings and versions (see `environment`) this feeder made `db` with; None when
+    it is empty; CacheUnusable when it is not this feeder's."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     if not tables:
-        return
-    if "meta" not in tables:
-        raise CacheUnusable("not a feeder build cache")
-    meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+        return None
+    meta = dict(db.execute("SELECT name, value FROM meta")) if "meta" in tables else {}
     if meta.get("application") != APPLICATION:
         raise CacheUnusable("not a feeder build cache")
     if meta.get("schema") != str(SCHEMA) or any(
-            [row[1] for row in db.execute(f"PRAGMA table_info({table})")] != list(columns)
-            for table, columns in _COLUMNS.items() if table in tables):
+            [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            != [column.split()[0] for column in columns.split(", ")]
+            for table, columns in _TABLES.items() if table in tables):
         raise CacheUnusable(f"made by another version of feeder (schema {meta.get('schema')})")
-    if meta.get("environment") != environment:
-        with db:
-            for statement in _MEMO:
-                db.execute(statement)
-            db.execute("UPDATE meta SET value = ? WHERE name = 'environment'", (environment,))
+    return meta.get("environment")
 
 
-def _connect(path: Path, environment: str) -> sqlite3.Connection:
+def _connect(path: Path | str, environment: str) -> sqlite3.Connection:
     # (The default isolation level: each `with db:` block is one transaction.)
     db = sqlite3.connect(path, timeout=10, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        _check(db, environment)
-        db.executescript(_TABLES)
+        made_with = _made_with(db)
+        for table, columns in _TABLES.items():
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         with db:
-            db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+            if made_with != environment:  # made with other settings or versions
+                for statement in _MEMO:
+                    db.execute(statement)
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [("application", APPLICATION), ("schema", str(SCHEMA)),
                             ("environment", environment)])
     except BaseException:
@@ -148,16 +126,16 @@ def open_cache(folder: Path | None, display: str, environment: str
     be used (with one warning), or kept in memory when the folder cannot be written (or
     is None: no cache)."""
     if folder is None:
-        return _in_memory(environment), ()
+        return _connect(":memory:", environment), ()
     path = folder / FILE_NAME
     shown = f"{display}/{FILE_NAME}"
     reason = None
-    odd = _odd_files(path)
-    if odd:
-        reason = "it is not a regular file"
-        if not _remove(odd):
-            return _in_memory(environment), (_warning(shown, reason, "kept in memory"),)
     try:
+        odd = _odd_files(path)
+        if odd:
+            reason = "it is not a regular file"
+            if not _remove(odd):
+                raise OSError(reason)
         folder.mkdir(parents=True, exist_ok=True)
         try:
             return _connect(path, environment), () if reason is None else \
@@ -166,22 +144,19 @@ def open_cache(folder: Path | None, display: str, environment: str
             if isinstance(exc, sqlite3.OperationalError) and not path.is_file():
                 raise OSError(str(exc)) from None
             reason = reason or str(exc)
-            _remove([path, Path(f"{path}-wal"), Path(f"{path}-shm")])
+            _remove(_files(path))
             return _connect(path, environment), (_warning(shown, reason, "made anew"),)
     except (OSError, sqlite3.Error) as exc:
-        return _in_memory(environment), (_warning(shown, reason or str(exc), "kept in memory"),)
+        return _connect(":memory:", environment), (
+            _warning(shown, reason or str(exc), "kept in memory"),)
 
 
 def forget_all(db: sqlite3.Connection, display: str, exc: Exception) -> Problem:
     """Empty a database found unreadable while it was read; the warning that says so."""
     with contextlib.suppress(sqlite3.Error), db:
-        for table in _COLUMNS:
+        for table in _TABLES.keys() - {"meta"}:
             db.execute(f"DELETE FROM {table}")  # noqa: S608 - a table of this module
     return _warning(f"{display}/{FILE_NAME}", str(exc), "made anew")
-
-
-def _in_memory(environment: str) -> sqlite3.Connection:
-    return _connect(Path(":memory:"), environment)
 
 
 def _warning(shown: str, reason: str, outcome: str) -> Problem:
@@ -190,22 +165,12 @@ def _warning(shown: str, reason: str, outcome: str) -> Problem:
                                 "build: it only makes rebuilds faster", "warning")
 
 
-def rows(db: sqlite3.Connection, query: str, keys: list[str],
-         chunk: int = 500) -> Iterator[tuple[object, ...]]:
-    """The rows of `query` (which ends with `IN ({})`) for each of `keys`, a chunk at a time
-    (an indexed look-up each)."""
-    for start in range(0, len(keys), chunk):
-        part = keys[start:start + chunk]
-        yield from db.execute(query.format(", ".join("?" * len(part))), part)
-
-
 # --- brief files ------------------------------------------------------------------------------
 
 class Stored(NamedTuple):
     """A brief file as the cache remembers it (its HTML apart: see `stored_html`)."""
 
     stamp: tuple[int, int, int]
-    """Size, modification time (ns) and inode."""
     seen_ns: int
     """When the stamp was taken: a file changed less than RACY_NS before is hashed again."""
     sha: bytes
@@ -216,21 +181,21 @@ class Stored(NamedTuple):
 
 RACY_NS = 2_000_000_000
 
+_NONE = type(None)
+_BRIEF = ((str,), (str,), (str,), (str, _NONE), (list,), (str,), (str, _NONE), (int, _NONE),
+          (str, _NONE), (bool,), (str,), (int,), (int,), (list,), (list, _NONE))
+"""The types of a brief's record as `_record` writes it (path, title, date, updated, tags,
+slug, id, id_line, author, draft, body digest, body sizes, links, lead image)."""
+_PROBLEM = ((str,), (int, _NONE), (str,), (str,))
+_LINK = ((str,), (int,), (bool,), (str,))
 
-_WELL_TYPED = """
-typeof(rel) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer'
-AND typeof(ino) = 'integer' AND typeof(seen_ns) = 'integer' AND typeof(sha) = 'blob'
-AND typeof(problems) IN ('text', 'null') AND (title IS NULL OR (
-    typeof(title) = 'text' AND typeof(path) = 'text' AND typeof(date) = 'text'
-    AND typeof(updated) IN ('text', 'null') AND typeof(tags) = 'text'
-    AND typeof(slug) = 'text' AND typeof(id) IN ('text', 'null')
-    AND typeof(id_line) IN ('integer', 'null') AND typeof(author) IN ('text', 'null')
-    AND typeof(draft) = 'integer' AND typeof(digest) = 'blob'
-    AND typeof(xml_size) = 'integer' AND typeof(json_size) = 'integer'
-    AND typeof(links) = 'text'))
-"""
-"""The rows of `briefs` whose every column has the type this module writes (SQLite checks
-them; what is left to check here are the texts' contents)."""
+
+def _typed(value: object, shape: tuple[tuple[type, ...], ...]) -> list[Any]:
+    """`value`, when it is a list of items of the types of `shape`; else TypeError."""
+    if type(value) is not list or len(value) != len(shape) or not all(
+            type(item) in types for item, types in zip(value, shape, strict=True)):
+        raise TypeError("not what this module writes")
+    return value
 
 
 def _moment(value: str) -> datetime:
@@ -240,73 +205,59 @@ def _moment(value: str) -> datetime:
     return moment
 
 
-def _texts(value: str) -> tuple[str, ...]:
-    items = json.loads(value)
-    if type(items) is not list or not all(type(item) is str for item in items):
-        raise TypeError("not a list of texts")
-    return tuple(items)
+def _problems(items: list[Any]) -> tuple[Problem, ...]:
+    return tuple(Problem(path, line, message, "warning" if severity == "warning" else "error")
+                 for path, line, message, severity in (_typed(item, _PROBLEM) for item in items))
 
 
-def _problems(value: str | None) -> tuple[Problem, ...]:
-    if value is None:
-        return ()
-    problems = []
-    for path, line, message, severity in json.loads(value):
-        if type(path) is not str or type(message) is not str:
-            raise TypeError("not a problem")
-        problems.append(Problem(path, line if type(line) is int else None, message,
-                                "warning" if severity == "warning" else "error"))
-    return tuple(problems)
+def _problem_rows(problems: Sequence[Problem]) -> list[list[object]]:
+    return [[p.path, p.line, p.message, p.severity] for p in problems]
 
 
-def _links(value: str) -> tuple[tuple[Link, ...], Link | None]:
-    """A brief's links and lead image, from the JSON `_links_json` wrote."""
+def _record(stored: Stored) -> str:
+    """A brief file's problems and (when it is valid) its brief and body, as JSON."""
+    brief, body, fields = stored.brief, stored.body, None
+    if brief is not None and body is not None:
+        links = [[link.target, link.line, link.image, link.alt]
+                 for link in (*brief.links, *([brief.lead] if brief.lead else []))]
+        fields = [brief.path, brief.title, brief.date.isoformat(),
+                  brief.updated.isoformat() if brief.updated else None, list(brief.tags),
+                  brief.slug, brief.id, brief.id_line, brief.author, brief.draft,
+                  body.digest.hex(), *body.sizes, links[:len(brief.links)],
+                  links[-1] if brief.lead else None]
+    return json.dumps([_problem_rows(stored.problems), fields], ensure_ascii=False)
+
+
+def _decode(rel: str, record: str) -> tuple[Brief | None, tuple[Problem, ...], Body | None]:
+    """What `_record` wrote; ValueError or TypeError when it is not that."""
     from feeder.attachments import Link
-
-    links, lead = json.loads(value)
-    made = [Link(target, line, image, alt) for target, line, image, alt
-            in [*links, *([lead] if lead else [])]]
-    if not all(type(link.target) is str and type(link.line) is int and type(link.image) is bool
-               and type(link.alt) is str for link in made):
-        raise TypeError("not a link")
-    return tuple(made[:len(links)]), made[-1] if lead else None
-
-
-def _links_json(brief: Brief) -> str:
-    def row(link: Link) -> list[object]:
-        return [link.target, link.line, link.image, link.alt]
-
-    lead = brief.lead
-    return json.dumps([[row(link) for link in brief.links], row(lead) if lead else None],
-                      ensure_ascii=False)
-
-
-def _decode(row: Any) -> tuple[str, Stored]:
-    """A well-typed row of `briefs` (BRIEF_COLUMNS); ValueError or TypeError when its texts
-    are not what this module writes."""
     from feeder.brief import Brief
     from feeder.site import Body
 
-    (rel, size, mtime_ns, ino, seen_ns, sha, problems, path, title, date, updated, tags,
-     slug, entry_id, id_line, author, draft, digest, xml_size, json_size, links) = row
-    brief = body = None
-    if title is not None:
-        brief = Brief(path, rel, title, _moment(date),
-                      None if updated is None else _moment(updated), _texts(tags), slug,
-                      entry_id, id_line, author, bool(draft), "", "", *_links(links))
-        body = Body(digest, (xml_size, json_size))
-    return rel, Stored((size, mtime_ns, ino), seen_ns, sha, brief, _problems(problems), body)
+    problems, fields = _typed(json.loads(record), ((list,), (list, _NONE)))
+    if fields is None:
+        return None, _problems(problems), None
+    (path, title, date, updated, tags, slug, entry_id, id_line, author, draft, digest,
+     xml_size, json_size, links, lead) = _typed(fields, _BRIEF)
+    if not all(type(tag) is str for tag in tags):
+        raise TypeError("not a list of texts")
+    brief = Brief(path, rel, title, _moment(date), None if updated is None else _moment(updated),
+                  tuple(tags), slug, entry_id, id_line, author, draft, "", "",
+                  tuple(Link(*_typed(link, _LINK)) for link in links),
+                  None if lead is None else Link(*_typed(lead, _LINK)))
+    return brief, _problems(problems), Body(bytes.fromhex(digest), (xml_size, json_size))
 
 
 def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
-    """Every brief file the cache remembers, by path in the content folder (rows whose texts
-    are not what this module writes are left out: those files are parsed again)."""
+    """Every brief file the cache remembers, by path in the content folder (rows that are
+    not what this module writes are left out: those files are parsed again)."""
     found = {}
-    query = f"SELECT {', '.join(BRIEF_COLUMNS)} FROM briefs WHERE {_WELL_TYPED}"  # noqa: S608
-    for row in db.execute(query):
-        with contextlib.suppress(ValueError, TypeError, RecursionError):
-            rel, stored = _decode(row)
-            found[rel] = stored
+    for rel, size, mtime_ns, ino, seen_ns, sha, record in db.execute("SELECT * FROM briefs"):
+        if type(rel) is str and type(sha) is bytes and type(record) is str and all(
+                type(n) is int for n in (size, mtime_ns, ino, seen_ns)):
+            with contextlib.suppress(ValueError, TypeError, RecursionError):
+                brief, problems, body = _decode(rel, record)
+                found[rel] = Stored((size, mtime_ns, ino), seen_ns, sha, brief, problems, body)
     return found
 
 
@@ -326,36 +277,20 @@ def briefs_as_left(db: sqlite3.Connection, infos: Sequence[FileInfo]) -> bool:
     return False
 
 
-def brief_row(rel: str, stored: Stored, html: Rendered | None) -> tuple[object, ...]:
-    """The row of `briefs` for a brief file (BRIEF_COLUMNS, then HTML_COLUMNS)."""
-    problems = json.dumps([[p.path, p.line, p.message, p.severity]
-                           for p in stored.problems]) if stored.problems else None
-    head = (rel, *stored.stamp, stored.seen_ns, stored.sha, problems)
-    brief, body = stored.brief, stored.body
-    if brief is None or body is None:
-        return (*head, *([None] * (len(BRIEF_COLUMNS) - len(head) + len(HTML_COLUMNS))))
-    texts = (html.summary_html, html.summary_text, html.content_html) if html else (None,) * 3
-    return (*head, brief.path, brief.title, brief.date.isoformat(),
-            None if brief.updated is None else brief.updated.isoformat(),
-            json.dumps(brief.tags), brief.slug, brief.id, brief.id_line, brief.author,
-            int(brief.draft), body.digest, *body.sizes, _links_json(brief), *texts)
-
-
-def save_briefs(db: sqlite3.Connection, rows_: list[tuple[object, ...]],
+def save_briefs(db: sqlite3.Connection, changed: list[tuple[str, Stored, Rendered | None]],
                 gone: list[str]) -> None:
-    """Remember the brief files of `rows_` (see brief_row) and forget those of `gone`."""
-    marks = ", ".join("?" * len(BRIEF_COLUMNS))
-    size = len(BRIEF_COLUMNS)
+    """Remember the brief files of `changed` (with their HTML, when given: a file restamped
+    keeps the HTML remembered) and forget those of `gone`."""
     with db:
-        title = BRIEF_COLUMNS.index("title")  # no brief: its HTML goes; restamped: it stays
-        for table in ("briefs", "html"):
-            db.executemany(f"DELETE FROM {table} WHERE rel = ?",  # noqa: S608 - this module's
-                           [(rel,) for rel in gone] + [(row[0],) for row in rows_
-                                                       if table == "html" and row[title] is None])
-        db.executemany(f"INSERT OR REPLACE INTO briefs VALUES ({marks})",  # noqa: S608
-                       [row[:size] for row in rows_])
+        db.executemany("DELETE FROM briefs WHERE rel = ?", [(rel,) for rel in gone])
+        db.executemany("DELETE FROM html WHERE rel = ?", [(rel,) for rel in gone] + [
+            (rel,) for rel, stored, _ in changed if stored.brief is None])
+        db.executemany("INSERT OR REPLACE INTO briefs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(rel, *stored.stamp, stored.seen_ns, stored.sha, _record(stored))
+                        for rel, stored, _ in changed])
         db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
-                       [(row[0], *row[size:]) for row in rows_ if row[-1] is not None])
+                       [(rel, html.summary_html, html.summary_text, html.content_html)
+                        for rel, _, html in changed if html is not None])
 
 
 def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
@@ -364,11 +299,12 @@ def stored_html(db: sqlite3.Connection, rels: list[str]) -> dict[str, Rendered]:
     from feeder.render import Rendered
 
     found = {}
-    query = f"SELECT rel, {', '.join(HTML_COLUMNS)} FROM html WHERE rel IN ({{}})"  # noqa: S608
-    for rel, summary_html, summary_text, content_html in rows(db, query, rels):
-        if all(type(text) is str for text in (rel, summary_html, summary_text, content_html)):
-            found[cast(str, rel)] = Rendered(cast(str, summary_html), cast(str, summary_text),
-                                             cast(str, content_html))
+    for start in range(0, len(rels), 500):  # an indexed look-up each, 500 at a time
+        part = rels[start:start + 500]
+        for rel, *texts in db.execute("SELECT * FROM html WHERE rel IN "  # noqa: S608
+                                      f"({', '.join('?' * len(part))})", part):
+            if all(type(text) is str for text in (rel, *texts)):
+                found[rel] = Rendered(*texts)
     return found
 
 
@@ -394,18 +330,16 @@ def save_summary(db: sqlite3.Connection, summary: Summary | None) -> None:
         if summary is not None:
             db.execute("INSERT INTO meta VALUES ('summary', ?)", (json.dumps(
                 [summary.inputs, summary.record, summary.due, *summary.counts,
-                 [[p.path, p.line, p.message, p.severity] for p in summary.problems]]),))
+                 _problem_rows(summary.problems)]),))
 
 
 def read_summary(db: sqlite3.Connection) -> Summary | None:
     """The summary of the last complete build, if it left one (and it can be read)."""
     with contextlib.suppress(sqlite3.Error, ValueError, TypeError):
         for (value,) in db.execute("SELECT value FROM meta WHERE name = 'summary'"):
-            inputs, record, due, briefs, held, feeds, problems = json.loads(value)
-            if type(inputs) is str and type(record) is str and type(due) in (
-                    float, type(None)) and all(type(n) is int for n in (briefs, held, feeds)):
-                return Summary(inputs, record, due, _problems(json.dumps(problems)),
-                               (briefs, held, feeds))
+            inputs, record, due, briefs, held, feeds, problems = _typed(json.loads(value), (
+                (str,), (str,), (float, _NONE), (int,), (int,), (int,), (list,)))
+            return Summary(inputs, record, due, _problems(problems), (briefs, held, feeds))
     return None
 
 
@@ -422,13 +356,10 @@ def open_readonly(folder: Path | None, environment: str | None) -> sqlite3.Conne
                              check_same_thread=False)
     except sqlite3.Error:
         return None
-    try:
-        meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
-        if meta.get("application") == APPLICATION and meta.get("schema") == str(SCHEMA) and \
-                environment in (None, meta.get("environment")):
+    with contextlib.suppress(sqlite3.Error, CacheUnusable):
+        made_with = _made_with(db)
+        if made_with is not None and environment in (None, made_with):
             return db
-    except sqlite3.Error:
-        pass
     db.close()
     return None
 

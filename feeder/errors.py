@@ -1,9 +1,5 @@
-"""Problems found in a user's files, and the exceptions that carry them.
-
-A `Problem` is one message about one place (`path:line: message`). Errors that a user
-causes are raised as a `FeederError` subclass carrying every problem found, so that a
-build with three bad briefs reports all three. Each exception knows its exit code: the CLI
-prints the problems and exits with it; nothing else in feeder decides exit codes.
+"""Problems found in a user's files (`path:line: message`), and the exceptions that carry
+them: every problem found, and the exit code the CLI exits with (nothing else decides it).
 """
 
 from __future__ import annotations
@@ -15,10 +11,9 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
+# What would break a message's line or the terminal: control characters, line and paragraph
+# separators, and the lone surrogates that stand for the bytes of a file name not in UTF-8.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-"""What would break a message's line or the terminal: control characters, the Unicode line
-and paragraph separators, and the lone surrogates that stand for the bytes of a file name
-that are not UTF-8."""
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -32,7 +27,7 @@ def _escape_char(match: re.Match[str]) -> str:
 def one_line(text: str) -> str:
     """`text` with every control character, line separator and undecodable byte escaped
     (`\\n`, `\\x1b`, `\\xff`), so that it prints on one line whatever a file name holds."""
-    return _UNPRINTABLE.sub(_escape_char, text) if _UNPRINTABLE.search(text) else text
+    return _UNPRINTABLE.sub(_escape_char, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +74,7 @@ class FeederError(Exception):
 
 
 class ContentError(FeederError):
-    """One or more briefs are invalid (exit code 1)."""
+    """One or more briefs are invalid."""
 
 
 class ConfigError(FeederError):
@@ -89,13 +84,12 @@ class ConfigError(FeederError):
 
 
 class OutputError(FeederError):
-    """The output folder cannot be written as planned (exit code 1)."""
+    """The output folder cannot be written as planned."""
 
 
 class Stopped(BaseException):
     """SIGINT or SIGTERM reached the `feeder` command (see cli.main): the build unwinds,
-    removing what it staged, and the command exits 128 + the signal's number. A
-    BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it."""
+    removing what it staged. A BaseException, so that no `except Exception` swallows it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)

@@ -1,12 +1,7 @@
 """One build of a project at a time: an advisory lock on `<project>/.feeder.lock`.
 
-`fcntl.flock` locks belong to the open file, so the lock is released by the kernel when the
-build ends in any way, a SIGKILL included: a killed build never leaves a stale lock behind.
-The file itself stays (it is empty, ignored by git, and outside the output folder, so it is
-never published); deleting it while another build holds it would let a third one in.
-
-A second build waits, after saying so, and gives up with an OutputError after `timeout`
-seconds (on a monotonic timer, which never reaches the output).
+An `fcntl.flock` lock is released by the kernel however the build ends, a SIGKILL included.
+The empty file stays: deleting it while another build holds it would let a third one in.
 """
 
 from __future__ import annotations
@@ -36,19 +31,11 @@ def _try_lock(fd: int) -> bool:
 
 
 @contextmanager
-def project_lock(
-    path: Path,
-    *,
-    timeout: float,
-    display: str | None = None,
-    on_wait: Callable[[str], None] | None = None,
-) -> Iterator[None]:
-    """Hold the exclusive lock on `path` for the duration of the `with` block.
-
-    When another process holds it, `on_wait` gets a message and the lock is retried until
-    `timeout` seconds have passed. Raises OutputError on timeout or when the lock file
-    cannot be created (unless its folder does not exist: then there is nothing to lock).
-    """
+def project_lock(path: Path, *, timeout: float, display: str | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the exclusive lock on `path` for the duration of the `with` block, waiting
+    (after telling `on_wait`) up to `timeout` seconds for another process to release it.
+    OutputError on timeout or when the lock file cannot be created."""
     where = display or path.as_posix()
     if not path.parent.is_dir():
         yield  # no project folder, so nothing to build: the build says what is missing

@@ -1,11 +1,9 @@
-"""The record of what feeder wrote and published, kept with the build state (cache.py), not
-in the output folder (a plain `rsync public/` would publish it).
+"""The record of what feeder wrote and published, kept with the build state (feeder.cache), not
+in the output folder (where a plain `rsync public/` would publish it).
 
-For each file feeder wrote into the output folder: its SHA-256, the key of what it was made
-from and the stamp feeder left it with. For each entry published: its brief file, title and
-URL (what stability.py compares the next build with). Only files in this record are ever
-replaced or removed without `build --overwrite`. `feeder ping --since FILE` compares the
-record with a copy of it saved at the last deployment.
+Each file written: its SHA-256, the key of what it was made from and the stamp feeder left it
+with; only those files are replaced or removed without `build --overwrite`. Each entry
+published: its brief file, title and URL (for feeder.stability).
 """
 
 from __future__ import annotations
@@ -22,10 +20,9 @@ from typing import NamedTuple
 from feeder.errors import ConfigError, Problem
 from feeder.stability import EntryRecord
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 LEGACY_MANIFEST = ".feeder-manifest.json"
 """Where feeder kept the record before: in the output folder. Read once, then removed."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Written(NamedTuple):
@@ -35,7 +32,6 @@ class Written(NamedTuple):
     key: bytes | None
     """The key of what it was made from (None: unknown, so it is made again)."""
     stamp: tuple[int, int, int] | None
-    """Its size, modification time (ns) and inode as feeder left it."""
 
 
 class Record(NamedTuple):
@@ -58,9 +54,8 @@ def read_record(db: sqlite3.Connection) -> Record:
 
 
 def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], str] | None:
-    """Each file of the record, sorted by path, with its stamp (size, modification time,
-    inode; cheaper than read_record: nothing is checked), and the digest of them all; None
-    when the record cannot be read."""
+    """Each file of the record, sorted by path, with its stamp (nothing checked: cheaper
+    than read_record), and the digest of them all; None when they cannot be read."""
     try:
         rows = db.execute("SELECT path, size, mtime_ns, ino FROM files ORDER BY path").fetchall()
     except sqlite3.Error:
@@ -70,7 +65,6 @@ def recorded(db: sqlite3.Connection) -> tuple[list[tuple[str, int, int, int]], s
 
 def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],
                removed: Iterable[str]) -> None:
-    """Record the files of `changed` and forget those of `removed`."""
     with db:
         db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in removed])
         db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
@@ -93,7 +87,6 @@ def save_entries(db: sqlite3.Connection, before: Mapping[str, object],
 
 
 def _row(record: object) -> tuple[object, object, object] | None:
-    """An entry's record as (path, title, url)."""
     if isinstance(record, EntryRecord):
         return record.path, record.title, record.url
     if isinstance(record, Mapping):

@@ -1,12 +1,10 @@
 """Writing files into the output folder: atomically, only what changed, nothing foreign.
 
-Each file goes to a temporary file in its own folder and is renamed over the old one once
-every file is staged and flushed to disk, so a reader (or a build killed at any moment) sees
-the complete old file or the complete new one, and an error while staging leaves the folder
-as it was. Files whose bytes are unchanged are not touched. Only files in feeder's record
-are replaced or removed; another file in the way is an error unless `overwrite`. While
-files are staged a marker is in the folder: a build that finds it (the last one was killed)
-sweeps the temporary files left behind.
+Each file is staged as a temporary file beside its place and renamed over it once every file
+is staged and flushed to disk: a reader, or a build killed at any moment, sees the whole old
+file or the whole new one. Only files in feeder's record are replaced or removed, unless
+`overwrite`. A marker is in the folder while files are staged: a build that finds it (the last
+one was killed) sweeps the temporary files left behind.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import sys
+import stat
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -28,8 +26,6 @@ STAGING = f".feeder-staging{TEMP_SUFFIX}"
 _REASONS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
             errno.EROFS: "the file system is read-only"}
 
-Stamp = tuple[int, int, int]
-
 
 @dataclass(frozen=True, slots=True)
 class WriteReport:
@@ -38,54 +34,37 @@ class WriteReport:
     unchanged: tuple[str, ...]
 
 
-def check_path(rel: str) -> None:
-    """OutputError unless `rel` is a plain relative POSIX path (no `..`, not absolute)."""
-    pure = PurePosixPath(rel)
-    if pure.is_absolute() or not pure.parts or ".." in pure.parts or rel != pure.as_posix():
-        raise OutputError(f"refusing to write outside the output folder: {rel!r}")
-
-
-def stamp_of(path: Path | str) -> Stamp | None:
+def stamp_of(path: Path | str) -> tuple[int, int, int] | None:
     """Size, modification time (ns) and inode of a regular file; None otherwise."""
     try:
         info = os.lstat(path)
     except OSError:
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino) if info.st_mode & 0o170000 == 0o100000 \
-        else None
+    return (info.st_size, info.st_mtime_ns, info.st_ino) if stat.S_ISREG(info.st_mode) else None
 
 
 def _same(path: Path, data: bytes) -> bool:
     try:
-        if os.lstat(path).st_size != len(data):
-            return False
-        return path.read_bytes() == data
+        return os.lstat(path).st_size == len(data) and path.read_bytes() == data
     except OSError:
         return False
 
 
-def _sync(folder: Path, temps: Collection[str]) -> None:
-    """Flush staged files to disk before any is renamed: one syncfs(2) on Linux, else an
-    fsync per file."""
-    if sys.platform == "linux" and temps:
-        import ctypes
+def _sync(folder: Path) -> None:
+    """Flush the file system of `folder` to disk: syncfs(2) on Linux, else sync(2)."""
+    import ctypes
 
-        syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-        if syncfs is not None:
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                if syncfs(fd) != 0:
-                    code = ctypes.get_errno()
-                    raise OSError(code, os.strerror(code))
-            finally:
-                os.close(fd)
-            return
-    for temp in temps:  # pragma: no cover - Linux has syncfs
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+    if syncfs is None:  # pragma: no cover - Linux has syncfs
+        os.sync()
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code))
+    finally:
+        os.close(fd)
 
 
 def _sweep(root: Path) -> None:
@@ -141,9 +120,13 @@ class Staging:
             self.created.append(made)
 
     def _target(self, rel: str) -> Path:
-        check_path(rel)
-        target = self.root.joinpath(*rel.split("/"))
-        if not target.parent.resolve().is_relative_to(self.root.resolve()):
+        """Where `rel` goes; OutputError unless it is a plain relative POSIX path that
+        stays in the folder."""
+        pure = PurePosixPath(rel)
+        target = self.root.joinpath(*pure.parts)
+        if pure.is_absolute() or not pure.parts or ".." in pure.parts or \
+                rel != pure.as_posix() or \
+                not target.parent.resolve().is_relative_to(self.root.resolve()):
             raise OutputError(f"refusing to write outside the output folder: {rel!r}")
         return target
 
@@ -172,23 +155,23 @@ class Staging:
         except OSError as exc:
             raise self._error(exc, target, changed=False) from None
 
-    def check_foreign(self) -> None:
-        """OutputError naming each file in the way that feeder did not write."""
+    def flush(self) -> None:
+        """Once every file is staged: an OutputError naming each file in the way that feeder
+        did not write; else the staged files flushed to disk."""
         if self.foreign:
             raise OutputError([Problem(f"{self.display}/{rel}", None,
                                        "not written by feeder, and a build would replace it; "
                                        "move it away, or build with --overwrite")
                                for rel in sorted(self.foreign)])
-
-    def sync(self) -> None:
         try:
-            _sync(self.root, self.temps.values())
+            if self.temps:
+                _sync(self.root)
         except OSError as exc:
             raise self._error(exc, self.root, changed=False) from None
 
     def commit(self, stale: Collection[str]) -> WriteReport:
         """Rename every staged file into place, then remove the files of `stale` (recorded
-        files no longer made)."""
+        files no longer made) and the folders they leave empty."""
         done: list[str] = []
         removed: list[str] = []
         current = self.root
@@ -247,8 +230,3 @@ class Staging:
         outcome = f"{self.display} may be partly updated; build again once this is fixed" \
             if changed else f"{self.display} was left as it was"
         return OutputError([Problem(shown, None, f"cannot write: {reason}; {outcome}")])
-
-
-def stamps(root: Path, paths: Mapping[str, object]) -> dict[str, Stamp | None]:
-    """The stamp of each file of `paths` in `root` (see stamp_of)."""
-    return {rel: stamp_of(root / rel) for rel in paths}

@@ -1,11 +1,8 @@
 """The build: read sources -> parse briefs -> render -> plan the site -> make outputs -> write.
 
-`build` and `check` are the library's entry points. Both read the brief files (through the
-build cache: a file whose stamp or hash did not change is not parsed or rendered again) and
-plan the site; `build` then makes the outputs whose key changed and writes them. Every
-problem in every brief is collected before anything is written, and any error leaves the
-output folder as it was, unless `keep_going` asks to publish the valid briefs anyway. The
-stages between reading and writing are pure; this module is the only user of the cache.
+`build` and `check` are the library's entry points; this module is the only user of the cache.
+Every problem in every brief is found before anything is written, and an error leaves the
+output folder as it was (unless `keep_going`).
 """
 
 from __future__ import annotations
@@ -14,19 +11,19 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeder import cache, manifest
-from feeder.attachments import Asset, clashes
+from feeder.attachments import Asset, check_all, clashes, plan_assets
 from feeder.config import Config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
-from feeder.sources import FileInfo, read_asset, scan_content
+from feeder.sources import FileInfo, read_asset, read_image_infos, read_templates, scan_content
 from feeder.stability import EntryRecord, remembered, stability_warnings
 from feeder.static import StaticFiles, read_static
 
@@ -106,13 +103,17 @@ class _Checked:
     """The valid briefs held back, by entry id."""
     assets: dict[str, Asset]
     unused: tuple[str, ...]
+    dropped: tuple[Problem, ...]
+    """Warnings for the published ids this build drops or changes (feeder.stability)."""
+    remembered: dict[str, Mapping[str, str]]
+    """The entries the record keeps."""
 
 
-def check_briefs(config: Config, read: Briefs, *, now: datetime,
-                 options: Options) -> _Checked:
-    """The entries to publish from the briefs read, with every problem found."""
+def check_briefs(config: Config, read: Briefs, before: Mapping[str, EntryRecord], *,
+                 now: datetime, options: Options) -> _Checked:
+    """The entries to publish from the briefs read, with every problem found (`before`: the
+    entries published before)."""
     from feeder.site import candidate, check_unique, index_tags, is_published, make_entries
-    from feeder.workers import read_attachments
 
     problems = [*read.problems]
     valid: list[Candidate] = []
@@ -127,9 +128,8 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
             valid.append(candidate(config, stored.brief, stored.body))
     unique_problems = check_unique(valid)
     problems.extend(unique_problems)
-    if unique_problems:  # keep the first of each clash (only used with keep_going)
-        clashing = {p.path for p in unique_problems}
-        valid = [item for item in valid if item.brief.path not in clashing]
+    clashing = {p.path for p in unique_problems}  # the first of each clash is kept
+    valid = [item for item in valid if item.brief.path not in clashing]
     published: list[Candidate] = []
     held: dict[str, EntryRecord] = {}
     for item in valid:
@@ -138,48 +138,42 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
         else:
             held[item.id] = EntryRecord(item.brief.path, item.brief.title)
     tags, tag_problems = index_tags(item.brief for item in published)
-    problems.extend(tag_problems)
-    assets, linked, asset_problems = read_attachments(
-        config, read, [item.brief for item in valid],
-        {item.brief.rel: item.url for item in published})
-    problems.extend((*asset_problems, *linked.problems))
-    return _Checked(make_entries(published, tags, linked.media), problems, len(valid), held,
-                    assets, linked.unused)
-
-
-def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
-               ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
-    """Warnings for ids published before that this build drops or changes, and the entries
-    the record keeps."""
-    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
-    failed = {p.path for p in errors_in(checked.problems)}
-    warnings = stability_warnings(before, current, held=checked.held, failed=failed)
-    return warnings, remembered(before, current, held=checked.held, failed=failed)
+    # The files of content/ that briefs bring, published where, with their pictures' sizes.
+    urls = {item.brief.rel: item.url for item in published}
+    files = {info.rel: info.size for info in (*(info for info, _ in read.files), *read.assets)}
+    assets, asset_problems = plan_assets(files, config.base_url, urls,
+                                         content=config.display_path(config.content_dir),
+                                         max_bytes=config.max_asset_bytes)
+    linked = check_all([item.brief for item in valid], urls.keys(), files, assets,
+                       read_image_infos(info for info in read.assets if info.rel in assets))
+    problems.extend((*tag_problems, *asset_problems, *linked.problems))
+    entries = make_entries(published, tags, linked.media)
+    current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
+    failed = {p.path for p in errors_in(problems)}
+    return _Checked(entries, problems, len(valid), held, assets, linked.unused,
+                    stability_warnings(before, current, held=held, failed=failed),
+                    remembered(before, current, held=held, failed=failed))
 
 
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,
                entries: list[Entry]) -> Site:
-    from feeder.archive import SizeBounds, html_needed
-    from feeder.plan import site_of
-    from feeder.site import group_feeds
+    from feeder.archive import SizeBounds, html_needed, plan_history
+    from feeder.site import Site, group_feeds
     from feeder.workers import load_html
 
-    grouped = group_feeds(entries, config)
+    ordered, tags, feeds = group_feeds(entries, config)
     sizes = SizeBounds(config)
-    needed = html_needed(grouped[2], config, sizes)
+    needed = html_needed(feeds, config, sizes)  # to measure the feeds over max_feed_bytes
     html = load_html(config, db, read, needed) if needed else {}
-    return site_of(grouped, config, html, sizes)
+    return Site(ordered, tags, plan_history(feeds, config, html, sizes))
 
 
 def collect(config: Config, *, now: datetime, options: Options = Options(),
             html: bool = True) -> Collected:
-    """Read and check every brief and plan the site, writing nothing (`feeder check`).
-
-    With `html`, every entry of the site carries its HTML (so that every output can be
-    made from it); without, only the digests (enough to check and list the site). Raises
-    ConfigError when the content folder is missing. Content errors are returned in
-    `problems`, not raised.
-    """
+    """Read and check every brief and plan the site, writing nothing. With `html`, every
+    entry carries its HTML (so that every output can be made from it). Content errors are
+    returned in `problems`; ConfigError when the content folder is missing."""
+    from feeder.site import with_html
     from feeder.workers import load_html, read_all
 
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
@@ -189,34 +183,22 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
             db.close()
             db = None
         read = read_all(config, stored, _scan(config))
+        checked = check_briefs(config, read, before.entries, now=now, options=options)
+        entries = checked.entries
         if html:
-            read.html.update(load_html(config, db, read, [
-                stored.body.digest for _, stored in read.files if stored.body is not None]))
-            read.files = [(info, stored._replace(body=replace(stored.body,
-                                                              html=read.html[stored.body.digest])))
-                          if stored.body is not None and stored.body.digest in read.html
-                          else (info, stored) for info, stored in read.files]
-        checked = check_briefs(config, read, now=now, options=options)
-        warnings, _record = _stability(checked, before.entries)
-        site = _plan_site(config, db, read, checked.entries) if checked.entries else None
+            entries = list(with_html(entries, load_html(config, db, read, {
+                entry.body.digest for entry in entries})))
+        site = _plan_site(config, db, read, entries) if entries else None
     finally:
         if db is not None:
             db.close()
-    return Collected(site, _sorted([*checked.problems, *warnings]), len(read.files) +
+    return Collected(site, _sorted([*checked.problems, *checked.dropped]), len(read.files) +
                      len(read.problems), checked.briefs, len(checked.held), checked.unused)
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
-    """Read and check every brief, writing nothing (`feeder check`): `collect` without the
-    HTML."""
+    """Read and check every brief, writing nothing (`feeder check`)."""
     return collect(config, now=now, options=options, html=False)
-
-
-def read_templates(config: Config) -> dict[str, str]:
-    """The publisher's page templates (see sources.read_templates). Raises ConfigError."""
-    from feeder.sources import read_templates as read
-
-    return read(config.root)
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -227,13 +209,13 @@ def build(config: Config, *, now: datetime, options: Options = Options(),
     """Build the feeds and pages of the project into its output folder.
 
     `now` decides which briefs are in the future. Raises ContentError (listing every
-    problem) when a brief is invalid, unless `options.keep_going`; the output folder is then
-    left exactly as it was. Raises ConfigError or OutputError (also when another build of
-    the project holds the lock for longer than `lock_timeout`; `on_wait` hears of the wait).
+    problem) when a brief is invalid, unless `options.keep_going`, leaving the output folder
+    as it was; ConfigError; OutputError (also when another build holds the lock for longer
+    than `lock_timeout`; `on_wait` hears of the wait).
     """
     with project_lock(config.root / LOCK_FILE, timeout=config.lock_timeout,
                       display=config.display_path(config.root / LOCK_FILE), on_wait=on_wait):
-        templates = read_templates(config)
+        templates = read_templates(config.root)
         static = read_static(config)
         folder = config.cache_dir
         db, warnings = cache.open_cache(folder, config.display_path(folder) if folder else "",
@@ -276,10 +258,8 @@ def _scan(config: Config) -> Scanned:
 
 def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scanned,
              now: datetime) -> tuple[cache.Summary, tuple[str, ...]] | None:
-    """The summary of the last build and the files it wrote, when nothing changed since: the
-    same settings (cache.open_cache), options, templates and static files, no brief file
-    added, removed or changed (by its stamp), no brief come due, the record of the files it
-    wrote unchanged, and every output file as that build left it."""
+    """The summary of the last build and the files it wrote, when nothing changed since:
+    inputs, brief files (by stamp), briefs come due, its record and every output file."""
     summary = cache.read_summary(db)
     if summary is None or summary.inputs != inputs or scanned[1] or (
             summary.due is not None and now.timestamp() >= summary.due) or \
@@ -303,8 +283,7 @@ def _planned(config: Config, now: datetime, options: Options) -> Site:
 def _read_state(db: sqlite3.Connection | None, shown: str
                 ) -> tuple[manifest.Record, dict[str, cache.Stored], tuple[Problem, ...]]:
     """The record of the last build and the briefs the cache remembers. A database that
-    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, with one
-    warning."""
+    cannot be read after all (text that is not UTF-8, a damaged page) is emptied, warning."""
     if db is None:
         return manifest.Record({}, {}), {}, ()
     try:
@@ -326,24 +305,21 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
         record = legacy or record
         warnings += legacy_problems
     read = read_all(config, {} if options.clean else stored, scanned, progress)
-    checked = check_briefs(config, read, now=now, options=options)
-    dropped, published = _stability(checked, record.entries)
-    problems = _sorted([*checked.problems, *dropped, *warnings])
+    checked = check_briefs(config, read, record.entries, now=now, options=options)
+    problems = _sorted([*checked.problems, *checked.dropped, *warnings])
+    cache.save_briefs(db, read.changed, read.gone)
     if errors_in(problems) and not options.keep_going:
-        cache.save_briefs(db, read.rows, read.gone)
         raise ContentError(problems)
     if not checked.entries:
-        cache.save_briefs(db, read.rows, read.gone)
         held = f" ({len(checked.held)} held back as drafts or dated in the future)" \
             if checked.held else ""
         raise ContentError([*problems, Problem(config.display_path(config.content_dir), None,
                                                f"no briefs to publish{held}")])
     site = _plan_site(config, db, read, checked.entries)
     report = _write(config, db, read, site, files, record, options, progress, checked.assets)
-    cache.save_briefs(db, read.rows, read.gone)
-    manifest.save_entries(db, record.entries, published)
+    manifest.save_entries(db, record.entries, checked.remembered)
     counts = (checked.briefs, len(checked.held), len(site.feeds))
-    if not dropped and not errors_in(checked.problems) and \
+    if not checked.dropped and not errors_in(checked.problems) and \
             (written := manifest.recorded(db)) is not None:
         due = min((s.brief.date.timestamp() for _, s in read.files if s.brief is not None
                    and s.brief.date > now), default=None)
@@ -353,8 +329,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
 
 
 def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | None) -> bool:
-    """Whether the output `rel` holds what the key says, as the last build left it (`root`:
-    the output folder, ending with a separator)."""
+    """Whether `root + rel` holds what `key` says, as the last build left it."""
     return key is not None and written is not None and written.key == key and \
         written.stamp is not None and stamp_of(root + rel) == written.stamp
 
@@ -391,8 +366,7 @@ def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
             data = output.make(html)
             staging.stage(rel, data)
             made[rel] = manifest.Written(hashlib.sha256(data).hexdigest(), output.key, None)
-        staging.check_foreign()
-        staging.sync()
+        staging.flush()
         # Claim the new files before they appear: a build killed among the renames leaves
         # no file that the next one would not know it may replace.
         manifest.save_files(db, {rel: written._replace(key=None) for rel, written
@@ -419,11 +393,8 @@ class ChangedFeeds:
 def changed_feeds(config: Config, *, now: datetime, options: Options = Options(),
                   since: Path | None = None) -> ChangedFeeds:
     """The URLs of the feed files the last build wrote that differ from those of `since`, a
-    copy of the build record saved at the last deployment (every feed without it).
-
-    Raises ContentError when nothing was built yet; a `since` that is not a copy of the
-    record is ignored, with `since_problem` saying why.
-    """
+    copy of the build record saved at the last deployment (every feed without it, or when it
+    is not such a copy: `since_problem` says why). ContentError when nothing was built yet."""
     from feeder.websub import changed_feed_urls, changed_files
 
     db = cache.open_readonly(config.cache_dir, None)

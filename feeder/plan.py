@@ -1,9 +1,5 @@
-"""The plan: every file of the site as its path, the key of what it is made from, and how to
-make its bytes.
-
-Pure. `site_of` cuts the feeds into subscription feeds and archive pages; `plan_files`
-names every output with its key (two outputs with one key have the same bytes, so a rebuild
-makes only the outputs whose key changed) and the entries whose HTML it needs.
+"""The plan: every file of the site as its path, the key of what it is made from (a rebuild
+makes only the outputs whose key changed), and how to make its bytes. Pure.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 
-from feeder.archive import SizeBounds, plan_history
 from feeder.attachments import Asset
 from feeder.config import Config
 from feeder.extras import extra_outputs
@@ -21,11 +16,8 @@ from feeder.feeds import RENDERERS
 from feeder.opml import OPML_FILE, opml_bytes
 from feeder.pages import plan_pages
 from feeder.render import Rendered
-from feeder.site import Entry, Feed, Site, Tag, with_html
+from feeder.site import Entry, Feed, Site, with_html
 from feeder.static import StaticFiles
-
-Grouped = tuple[tuple[Entry, ...], tuple[tuple[Tag, tuple[Entry, ...]], ...], list[Feed]]
-"""What site.group_feeds gives: the entries, the tags with their entries, the feeds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +30,6 @@ class Output:
     """The entries whose HTML it shows."""
     make: Callable[[Mapping[bytes, Rendered]], bytes]
     """Its bytes, given the HTML (by body digest) of those of `entries` that have none."""
-
-
-def site_of(grouped: Grouped, config: Config, html: Mapping[bytes, Rendered] | None = None,
-            sizes: SizeBounds | None = None) -> Site:
-    """The site of entries grouped by site.group_feeds (`html`, `sizes`: see
-    archive.html_needed)."""
-    ordered, tags, feeds = grouped
-    return Site(ordered, tags, plan_history(feeds, config, html, sizes))
 
 
 def _feed_key(base: hashlib._Hash, feed: Feed) -> hashlib._Hash:
@@ -62,8 +46,8 @@ def _make_feed(render: Callable[[Feed, Config], bytes], feed: Feed, config: Conf
     return render(replace(feed, entries=with_html(feed.entries, html)), config)
 
 
-def _make_opml(site: Site, config: Config, _html: Mapping[bytes, Rendered]) -> bytes:
-    return opml_bytes(site, config)
+def _without_html(make: Callable[[], bytes], _html: Mapping[bytes, Rendered]) -> bytes:
+    return make()
 
 
 def plan_files(site: Site, config: Config, templates: Mapping[str, str] | None = None,
@@ -82,15 +66,11 @@ def plan_files(site: Site, config: Config, templates: Mapping[str, str] | None =
                                               partial(_make_feed, RENDERERS[name], feed, config))
     for rel, page in plan_pages(site, config, templates).items():
         plan[rel] = Output(page.key, page.entries, page.make)
-    plan[OPML_FILE] = Output(None, (), partial(_make_opml, site, config))
+    plan[OPML_FILE] = Output(None, (), partial(_without_html, partial(opml_bytes, site, config)))
     for rel, extra in extra_outputs(site, config, templates or {}, static or StaticFiles(),
                                     plan).items():
-        plan[rel] = Output(extra.key, (), partial(_make_extra, extra.made))
+        plan[rel] = Output(extra.key, (), partial(_without_html, extra.made))
     return plan
-
-
-def _make_extra(made: Callable[[], bytes], _html: Mapping[bytes, Rendered]) -> bytes:
-    return made()
 
 
 def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None = None,
@@ -102,15 +82,10 @@ def plan_outputs(site: Site, config: Config, templates: Mapping[str, str] | None
 
 def asset_files(assets: Iterable[Asset], stamps: Mapping[str, tuple[int, int, int]],
                 read: Callable[[str], bytes]) -> dict[str, Output]:
-    """The files briefs bring (by path in the output folder), copied as they are: each keyed
-    by its file's stamp in the content folder (size, modification time, inode), so that an
-    unchanged one is not read again; a changed one that has the same bytes as the copy is
-    left alone when written (output.Staging). `read` gives a file's bytes by its path in the
-    content folder."""
+    """The files briefs bring (by path in the output folder), copied as they are, each keyed
+    by its stamp in the content folder (size, modification time, inode). `read` gives a
+    file's bytes by its path in the content folder."""
     return {asset.path: Output(hashlib.sha256(repr(("asset", asset.rel, stamps[asset.rel]))
                                               .encode("utf-8", "surrogatepass")).digest(),
-                               (), partial(_copy, read, asset.rel)) for asset in assets}
-
-
-def _copy(read: Callable[[str], bytes], rel: str, _html: Mapping[bytes, Rendered]) -> bytes:
-    return read(rel)
+                               (), partial(_without_html, partial(read, asset.rel)))
+            for asset in assets}

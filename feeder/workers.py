@@ -1,10 +1,6 @@
-"""Reading brief files: through the build cache (a file whose stamp or hash did not change
-is not read again), each other one read, hashed, parsed and rendered, here or, for a large
-cold build, among worker processes (the only parallel work in feeder); and the HTML of the
-briefs whose outputs a build makes.
-
-The workers get the settings through the pool's initializer and send back plain records; a
-build that reads few files reads them in its own process (starting workers costs more).
+"""Reading brief files through the build cache: a file whose stamp or hash did not change is
+not read again; the others are read, hashed, parsed and rendered, for a large cold build among
+worker processes (the only parallel work in feeder, set up by the pool's initializer).
 """
 
 from __future__ import annotations
@@ -24,13 +20,13 @@ from pathlib import Path
 from typing import NamedTuple, Protocol, TypeVar
 
 from feeder import cache
-from feeder.attachments import Asset, Linked, check_all, plan_assets, published_url
+from feeder.attachments import published_url
 from feeder.brief import Brief, parse_brief
 from feeder.config import Config
 from feeder.errors import Problem
 from feeder.render import Rendered, render, sanitise
 from feeder.site import Body, brief_url
-from feeder.sources import FileInfo, decode, read_bytes, read_image_infos
+from feeder.sources import FileInfo, decode, read_bytes
 from feeder.text import strip_xml_forbidden
 
 MIN_FILES = 200
@@ -43,18 +39,10 @@ class Read(NamedTuple):
 
     info: FileInfo
     sha: bytes | None
-    """SHA-256 of its bytes (None when it could not be read)."""
+    """None when the file could not be read."""
     brief: Brief | None
     problems: tuple[Problem, ...]
     html: Rendered | None
-
-
-def render_brief(config: Config, brief: Brief) -> Rendered:
-    """The HTML of a parsed brief, for its page's URL (its relative links to the files they
-    name: see feeder.attachments)."""
-    url = brief_url(config, brief)
-    return render(brief.summary, brief.content, url, allow_raw_html=config.allow_raw_html,
-                  links=partial(published_url, brief.rel, url, config.base_url))
 
 
 def read_brief(info: FileInfo, config: Config) -> Read:
@@ -69,12 +57,14 @@ def read_brief(info: FileInfo, config: Config) -> Read:
     brief, problems = parse_brief(source, config)
     if brief is None:
         return Read(info, sha, None, problems, None)
-    html = render_brief(config, brief)
+    url = brief_url(config, brief)  # relative links lead to the files they name
+    html = render(brief.summary, brief.content, url, allow_raw_html=config.allow_raw_html,
+                  links=partial(published_url, brief.rel, url, config.base_url))
     return Read(info, sha, replace(brief, summary="", content=""), problems, html)
 
 
 _CONFIG: list[Config] = []
-"""The settings, in a worker process (set by its initializer)."""
+"""The settings, in a worker process."""
 
 
 def _start_worker(config: Config) -> None:
@@ -99,8 +89,8 @@ def _cores() -> int:
 def read_briefs(infos: Sequence[FileInfo], config: Config) -> Iterator[Read]:
     """Each of `infos`, read (see read_brief), in order."""
     workers = min(_cores(), 8)
-    # Worker processes are forked: only from a process with no other thread running (a
-    # fork copies the forking thread alone, and a lock another thread held stays taken).
+    # Starting workers costs more than reading a few files. They are forked: only from a
+    # process with no other thread running (a lock another thread held would stay taken).
     if len(infos) < MIN_FILES or workers < 2 or threading.active_count() > 1:
         yield from (read_brief(info, config) for info in infos)
         return
@@ -141,62 +131,45 @@ class Briefs:
     problems: list[Problem]
     html: dict[bytes, Rendered]
     """The HTML rendered by this build, by body digest."""
-    rows: list[tuple[object, ...]]
-    """The rows of the cache to write (cache.brief_row)."""
+    changed: list[tuple[str, cache.Stored, Rendered | None]]
+    """What the cache is to remember (see cache.save_briefs)."""
     gone: list[str]
     """Brief files the cache knows and that are gone."""
     assets: list[FileInfo]
     """The other files of the content folder (see feeder.attachments)."""
 
 
-def read_attachments(config: Config, read: Briefs, briefs: Sequence[Brief],
-                     urls: Mapping[str, str]) -> tuple[dict[str, Asset], Linked,
-                                                       tuple[Problem, ...]]:
-    """The files of the content folder that briefs bring, published where (`urls`: the page
-    of each published brief, by path in the content folder), with the headers of their
-    pictures read; what the links of `briefs` say of them (see feeder.attachments)."""
-    files = {info.rel: info.size for info in (*(info for info, _ in read.files), *read.assets)}
-    assets, problems = plan_assets(files, config.base_url, urls,
-                                   content=config.display_path(config.content_dir),
-                                   max_bytes=config.max_asset_bytes)
-    infos = read_image_infos(info for info in read.assets if info.rel in assets)
-    return assets, check_all(briefs, urls.keys(), files, assets, infos), problems
-
-
 def stamp(info: FileInfo) -> tuple[int, int, int]:
     return info.size, info.mtime_ns, info.ino
 
 
-def _unchanged(info: FileInfo, old: cache.Stored | None) -> bool | None:
-    """True when the file is surely unchanged, None when only its hash can tell."""
-    if old is None:
-        return False
+def _unchanged(info: FileInfo, old: cache.Stored) -> bool:
+    """Whether the file has the stamp it was seen with, long enough after it changed for the
+    stamp to tell, or else the same hash."""
     if old.stamp == stamp(info) and info.mtime_ns + cache.RACY_NS < old.seen_ns:
         return True
     try:
-        data = Path(info.abspath).read_bytes()
+        return hashlib.sha256(Path(info.abspath).read_bytes()).digest() == old.sha
     except OSError:
         return False
-    return None if hashlib.sha256(data).digest() != old.sha else True
 
 
 def read_all(config: Config, stored: Mapping[str, cache.Stored],
              scanned: tuple[Sequence[FileInfo], Sequence[Problem], list[FileInfo]],
              progress: Progress | None = None) -> Briefs:
-    """Read every brief file `scanned` (sources.scan_content: the brief files, the problems,
-    the other files); those `stored` (by the cache) with the same stamp or hash are not read
-    again."""
+    """Read the brief files `scanned` (the brief files, the problems, the other files), but
+    not those `stored` (by the cache) with the same stamp or hash."""
     infos, scan_problems, others = scanned
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
     todo: list[FileInfo] = []
-    rows: list[tuple[object, ...]] = []
+    changed: list[tuple[str, cache.Stored, Rendered | None]] = []
     for info in infos:
         old = stored.get(info.rel)
         if old is not None and _unchanged(info, old):
             if old.stamp != stamp(info) or old.seen_ns <= info.mtime_ns + cache.RACY_NS:
                 old = old._replace(stamp=stamp(info), seen_ns=seen_ns)
-                rows.append(cache.brief_row(info.rel, old, None))
+                changed.append((info.rel, old, None))
             found[info.rel] = old
         else:
             todo.append(info)
@@ -207,13 +180,13 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
                            read.problems, body)
         if read.sha is not None:
             keep = read.html if not config.allow_raw_html else None
-            rows.append(cache.brief_row(read.info.rel, new, keep))
+            changed.append((read.info.rel, new, keep))
         if body is not None and read.html is not None:
             html[body.digest] = read.html
         found[read.info.rel] = new
     files = [(info, found[info.rel]) for info in infos]
     gone = sorted(stored.keys() - found.keys())
-    return Briefs(files, list(scan_problems), html, rows, gone, others)
+    return Briefs(files, list(scan_problems), html, changed, gone, others)
 
 
 def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,

@@ -192,7 +192,7 @@ def _fifo_wal(path: Path) -> None:
 def _not_utf8(path: Path) -> None:
     """Texts that are not UTF-8 (a lone surrogate, a stray byte), a NUL in a path."""
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE briefs SET title = CAST(x'eda080' AS TEXT)")
+        db.execute("UPDATE briefs SET record = CAST(x'eda080' AS TEXT)")
         db.execute("UPDATE html SET content_html = CAST(x'ff' AS TEXT)")
         db.execute("INSERT INTO files VALUES (CAST(x'ff2f' AS TEXT), 'x', NULL, 1, 2, 3)")
         db.execute("INSERT INTO files VALUES (?, 'x', NULL, 1, 2, 3)", ("a\x00b",))
@@ -200,7 +200,9 @@ def _not_utf8(path: Path) -> None:
 
 def _odd_rows(path: Path) -> None:
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE briefs SET title = 7, tags = '[' || tags WHERE rel LIKE '%a.txt'")
+        db.execute("UPDATE briefs SET record = '[' || record WHERE rel LIKE '%a.txt'")
+        db.execute("UPDATE briefs SET record = replace(record, '\"Beta\"', 7) "
+                   "WHERE rel LIKE '%b.txt'")
         db.execute("UPDATE files SET sha = x'00', key = 'x' WHERE path = 'atom.xml'")
         db.execute("INSERT INTO files VALUES (?, ?, NULL, NULL, NULL, NULL)",
                    ("odd\0\ud800".encode("utf-8", "surrogatepass"), "[" * 200_000))

@@ -19,8 +19,7 @@ def write(plan: Mapping[str, bytes], public: Path, *, recorded: Collection[str] 
     with Staging(public, "public", recorded, overwrite) as staging:
         for rel, data in plan.items():
             staging.stage(rel, data)
-        staging.check_foreign()
-        staging.sync()
+        staging.flush()
         return staging.commit(stale)
 
 
