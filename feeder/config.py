@@ -1,8 +1,6 @@
 """Settings: defaults < feeder.toml or [tool.feeder] in pyproject.toml < command-line options.
-
-`parse_config` is pure (a mapping in, a `Config` out); `load_config` reads the settings file.
-Every bad setting is a `ConfigError` naming the file, the line where it can be found, the key
-and, for an unknown key, the nearest valid one.
+Every bad setting is a `ConfigError` naming the file, the line, the key and, for an unknown
+key, the nearest valid one.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import ConfigError, Problem
 from feeder.sources import TEMPLATES_FOLDER as TEMPLATES_FOLDER
-from feeder.sources import folders_problem, read_toml, settings_file_exists
+from feeder.sources import folders_problem, read_toml
 from feeder.text import did_you_mean, strip_xml_forbidden
 
 SETTINGS_FILE = "feeder.toml"
@@ -32,7 +30,7 @@ order in which feeds are written and listed everywhere."""
 
 @cache
 def _domain(base_url: str) -> str:
-    """The host of `base_url` (asked once per brief: worth keeping)."""
+    """The host of `base_url` (asked once per brief)."""
     return (urlsplit(base_url).hostname or "").lower()
 
 
@@ -112,11 +110,6 @@ class Config:
             return path.relative_to(self.root).as_posix()
         except ValueError:
             return path.as_posix()
-
-
-# --- validation of single values -------------------------------------------------------------
-
-Convert = Callable[[Any], Any]
 
 
 def _text(value: Any) -> str:
@@ -279,58 +272,33 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def _folder(value: Any) -> str:
-    path = _nonempty_text(value)
-    if "\x00" in path:
-        raise ValueError("a path cannot contain NUL")
-    return path
-
-
 def _favicon(value: Any) -> str:
-    path = _folder(value)
+    path = _nonempty_text(value)  # a NUL, forbidden in XML, is gone
     if not path.lower().endswith((".ico", ".png", ".svg")):
         raise ValueError(f"expected an .ico, .png or .svg file, got {path!r}")
     return path
 
 
-_SETTINGS: dict[str, Convert] = {
-    "title": _nonempty_text,
-    "description": _text,
-    "base_url": _base_url,
-    "author": _author,
-    "language": _language,
-    "timezone": _timezone,
-    "content_dir": _folder,
-    "output_dir": _folder,
-    "max_entries": _positive_int,
-    "summary_labels": _labels,
-    "section_labels": _labels,
-    "max_brief_bytes": _positive_int,
-    "max_asset_bytes": _positive_int,
-    "image_enclosures": _bool,
-    "max_feed_bytes": _positive_int,
-    "archive_page_size": _positive_int,
-    "allow_raw_html": _bool,
-    "hubs": _hubs,
-    "cache_dir": _folder,
-    "lock_timeout": _seconds,
-    "max_tags": _positive_int,
-    "formats": _formats,
-    "favicon": _favicon,
+_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "title": _nonempty_text, "description": _text, "base_url": _base_url, "author": _author,
+    "language": _language, "timezone": _timezone, "hubs": _hubs, "lock_timeout": _seconds,
+    "formats": _formats, "favicon": _favicon,
+    **dict.fromkeys(("content_dir", "output_dir", "cache_dir"), _nonempty_text),
+    **dict.fromkeys(("summary_labels", "section_labels"), _labels),
+    **dict.fromkeys(("image_enclosures", "allow_raw_html"), _bool),
+    **dict.fromkeys(("max_entries", "max_brief_bytes", "max_asset_bytes", "max_feed_bytes",
+                     "archive_page_size", "max_tags"), _positive_int),
 }
 SETTING_NAMES = tuple(_SETTINGS)
 
 
+_KINDS: tuple[tuple[Any, str], ...] = (
+    (bool, "true/false"), (dict, "a table"), (list, "a list"), (int | float, "a number"),
+    (str, "text"))
+
+
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | float):
-        return "a number"
-    return "text" if isinstance(value, str) else type(value).__name__
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -352,34 +320,29 @@ def parse_config(
     """
     problems: list[Problem] = []
     values: dict[str, Any] = {}
-    layers: list[tuple[Mapping[str, Any], str, bool]] = [
-        (settings, source or "settings", False),
-        (overrides or {}, "command line", True),
-    ]
-    for mapping, where, from_cli in layers:
+    for from_cli, mapping in ((False, settings), (True, overrides or {})):
+        where = "command line" if from_cli else source or "settings"
         for key, raw in mapping.items():
             line = None if from_cli else _line_of(source_text, key)
-            label = f"--{key.replace('_', '-')}" if from_cli else key
-            convert = _SETTINGS.get(key)
-            if convert is None:
+            if key not in _SETTINGS:
                 hint = did_you_mean(key, SETTING_NAMES)
                 problems.append(Problem(where, line, f"unknown setting {key!r}{hint}"))
                 continue
             try:
-                values[key] = convert(raw)
+                values[key] = _SETTINGS[key](raw)
             except ValueError as exc:
+                label = f"--{key.replace('_', '-')}" if from_cli else key
                 problems.append(Problem(where, line, f"{label}: {exc}"))
     if problems:
         raise ConfigError(problems)
-    content = root / values.pop("content_dir", "content")
-    output = root / values.pop("output_dir", "public")
-    values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
-    config = Config(root=root, content_dir=content, output_dir=output, source=source, **values)
-    refused = folders_problem(config.root, config.content_dir, config.output_dir,
-                              config.cache_dir)
+    for key, default in (("content_dir", "content"), ("output_dir", "public"),
+                         ("cache_dir", ".feeder-cache")):
+        values[key] = root / values.get(key, default)
+    refused = folders_problem(root, values["content_dir"], values["output_dir"],
+                              values["cache_dir"])
     if refused:
         raise ConfigError([Problem(source or "settings", None, refused)])
-    return config
+    return Config(root=root, source=source, **values)
 
 
 def load_config(
@@ -395,28 +358,17 @@ def load_config(
     settings: dict[str, Any] = {}
     source: str | None = None
     text = ""
-    dedicated, pyproject = root / SETTINGS_FILE, root / PYPROJECT_FILE
-    from_pyproject: dict[str, Any] | None = None
-    if settings_file_exists(pyproject, PYPROJECT_FILE):
-        data, pyproject_text = read_toml(pyproject, PYPROJECT_FILE)
-        tool = data.get("tool", {})
-        if isinstance(tool, dict) and "feeder" in tool and not isinstance(tool["feeder"], dict):
-            raise ConfigError([Problem(PYPROJECT_FILE, _line_of(pyproject_text, "feeder"),
-                                       "[tool] feeder: expected a table of settings "
-                                       "([tool.feeder]), got " + _kind(tool["feeder"]))])
-        if isinstance(tool, dict) and isinstance(tool.get("feeder"), dict):
-            from_pyproject = tool["feeder"]
-            settings, source = from_pyproject, f"{PYPROJECT_FILE} [tool.feeder]"
-            # Line numbers are looked up only after the [tool.feeder] header.
-            start = max(pyproject_text.find("[tool.feeder]"), 0)
-            text = "\n" * pyproject_text.count("\n", 0, start) + pyproject_text[start:]
-    if settings_file_exists(dedicated, SETTINGS_FILE):
-        settings, text = read_toml(dedicated, SETTINGS_FILE)
-        if from_pyproject is not None:
+    pyproject = read_toml(root / PYPROJECT_FILE, PYPROJECT_FILE)
+    table = _tool_feeder(*pyproject) if pyproject else None
+    if table is not None:
+        (settings, text), source = table, f"{PYPROJECT_FILE} [tool.feeder]"
+    dedicated = read_toml(root / SETTINGS_FILE, SETTINGS_FILE)
+    if dedicated is not None:
+        if source is not None:
             warnings.append(Problem(SETTINGS_FILE, None,
                                     "both feeder.toml and [tool.feeder] in pyproject.toml exist; "
                                     "using feeder.toml", "warning"))
-        source = SETTINGS_FILE
+        (settings, text), source = dedicated, SETTINGS_FILE
     config = parse_config(settings, root=root, source=source, source_text=text,
                           overrides=overrides)
     if config.is_placeholder:
@@ -427,3 +379,17 @@ def load_config(
                                 "publishing", "warning"))
     return config, tuple(warnings)
 
+
+def _tool_feeder(data: dict[str, Any], text: str) -> tuple[dict[str, Any], str] | None:
+    """The [tool.feeder] table of pyproject.toml, if any, and the text in which to look up the
+    lines of its keys (the lines before its header blanked)."""
+    tool = data.get("tool", {})
+    table = tool.get("feeder") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError([Problem(PYPROJECT_FILE, _line_of(text, "feeder"),
+                                   "[tool] feeder: expected a table of settings "
+                                   f"([tool.feeder]), got {_kind(table)}")])
+    start = max(text.find("[tool.feeder]"), 0)
+    return table, "\n" * text.count("\n", 0, start) + text[start:]
