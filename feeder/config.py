@@ -56,11 +56,8 @@ class Config:
     timezone: str = "UTC"
     max_entries: int = 50
     summary_labels: tuple[str, ...] = ("The Short of It",)
-    section_labels: tuple[str, ...] = (
-        "The Short of It",
-        "The Longer Version of It",
-        "The Takeaway",
-    )
+    section_labels: tuple[str, ...] = ("The Short of It", "The Longer Version of It",
+                                       "The Takeaway")
     max_brief_bytes: int = 1_048_576
     max_asset_bytes: int = 20 << 20
     """A file a brief brings (see feeder.attachments) larger than this is an error."""
@@ -161,12 +158,13 @@ _URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
 """What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
 
 
-def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
-         credentials: bool = False) -> str:
-    """An absolute http(s) URL that can be written into a feed as it is."""
+def _url(value: Any, *, hub: bool = False) -> str:
+    """An absolute http(s) URL that can be written into a feed as it is. A hub's may hold a
+    user name and password; any other ends with `/` and has no query or fragment."""
     url = _nonempty_text(value)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        what = "hub URL" if hub else "URL such as https://news.example.com/"
         raise ValueError(f"expected an absolute http(s) {what}, got {url!r}")
     bad = _URL_FORBIDDEN.search(url)
     if bad:
@@ -175,14 +173,10 @@ def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
         parts.port  # noqa: B018 - raises ValueError when out of range
     except ValueError:
         raise ValueError(f"invalid port in {url!r}") from None
-    if not credentials and (parts.username is not None or parts.password is not None):
+    if hub:
+        return url
+    if parts.username is not None or parts.password is not None:
         raise ValueError(f"must not hold a user name or password, got {url!r}")
-    return url
-
-
-def _base_url(value: Any) -> str:
-    url = _url(value)
-    parts = urlsplit(url)
     if parts.query or parts.fragment:
         raise ValueError(f"must not have a query or fragment, got {url!r}")
     return url if url.endswith("/") else url + "/"
@@ -228,7 +222,7 @@ def _author(value: Any) -> Author:
     email = _text(value["email"]) if "email" in value else None
     if email and not _EMAIL.match(email):
         raise ValueError(f"not an email address: {email!r}")
-    uri = _base_url(value["uri"]) if "uri" in value else None
+    uri = _url(value["uri"]) if "uri" in value else None
     return Author(_nonempty_text(value["name"]), email or None, uri)
 
 
@@ -237,7 +231,7 @@ def _hubs(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list):
         raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
-    return tuple(dict.fromkeys(_url(item, "hub URL", credentials=True) for item in value))
+    return tuple(dict.fromkeys(_url(item, hub=True) for item in value))
 
 
 def _formats(value: Any) -> tuple[str, ...]:
@@ -280,7 +274,7 @@ def _favicon(value: Any) -> str:
 
 
 _SETTINGS: dict[str, Callable[[Any], Any]] = {
-    "title": _nonempty_text, "description": _text, "base_url": _base_url, "author": _author,
+    "title": _nonempty_text, "description": _text, "base_url": _url, "author": _author,
     "language": _language, "timezone": _timezone, "hubs": _hubs, "lock_timeout": _seconds,
     "formats": _formats, "favicon": _favicon,
     **dict.fromkeys(("content_dir", "output_dir", "cache_dir"), _nonempty_text),
