@@ -119,8 +119,10 @@ def _ping_options(strict: str) -> Callable[[F], F]:
 _SETTING_OPTIONS = ("content_dir", "output_dir", "base_url", "title", "timezone", "max_entries")
 
 
-def _load(project: Path, options: dict[str, Any], quiet: bool) -> Config:
-    overrides = {key: options[key] for key in _SETTING_OPTIONS if options.get(key) is not None}
+def _load(project: Path, settings: dict[str, Any], quiet: bool) -> Config:
+    """The project's settings, with the setting options given (in a fixed order: the order of
+    the messages)."""
+    overrides = {key: settings[key] for key in _SETTING_OPTIONS if settings.get(key) is not None}
     config, warnings = load_config(project, overrides)
     echo_problems(warnings, quiet=quiet)
     return config

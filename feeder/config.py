@@ -300,14 +300,8 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def parse_config(
-    settings: Mapping[str, Any],
-    *,
-    root: Path,
-    source: str | None = None,
-    source_text: str = "",
-    overrides: Mapping[str, Any] | None = None,
-) -> Config:
+def parse_config(settings: Mapping[str, Any], *, root: Path, source: str | None = None,
+                 source_text: str = "", overrides: Mapping[str, Any] | None = None) -> Config:
     """Validate `settings` (from `source`) and `overrides` (from the command line) into a Config.
 
     Raises ConfigError listing every bad or unknown key.
@@ -339,10 +333,8 @@ def parse_config(
     return Config(root=root, source=source, **values)
 
 
-def load_config(
-    root: Path | str = ".",
-    overrides: Mapping[str, Any] | None = None,
-) -> tuple[Config, tuple[Problem, ...]]:
+def load_config(root: Path | str = ".", overrides: Mapping[str, Any] | None = None
+                ) -> tuple[Config, tuple[Problem, ...]]:
     """Read the settings of the project in `root`, apply `overrides`, and validate them.
 
     Returns the Config and warnings (for example: no base_url set). Raises ConfigError.

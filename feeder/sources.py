@@ -84,15 +84,14 @@ def _walk(top: str, shown: str, kind: str) -> Iterator[tuple[str, str, os.stat_r
                 continue
             entry_rel = rel + entry.name
             refused = _refuse_link(entry, root, kind)
+            if refused is None and (kind != "content" or entry.name.endswith(BRIEF_SUFFIXES)
+                                    or _is_dir(entry)):
+                refused = name_problem(entry.name)
             if refused is None:
                 try:
                     info = entry.stat()
                 except OSError as exc:
                     refused = f"{unreadable}: {exc.strerror or exc}"
-                else:
-                    if kind != "content" or stat.S_ISDIR(info.st_mode) or \
-                            entry.name.endswith(BRIEF_SUFFIXES):
-                        refused = name_problem(entry.name)
             if refused is not None:
                 yield _joined(shown, entry_rel), entry_rel, refused
             elif stat.S_ISDIR(info.st_mode):
@@ -134,6 +133,13 @@ def scan_content(
         else:
             found.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns, info.st_ino))
     return tuple(found), tuple(problems)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _refuse_link(entry: os.DirEntry[str], root: str, kind: str) -> str | None:
