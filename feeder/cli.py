@@ -77,9 +77,19 @@ _CONTENT = click.option("--content", "content_dir", metavar="DIR",
                         help="Folder of briefs (setting content_dir; default content).")
 
 
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying `options` (listed in the order of `--help`)."""
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
 def _project_options(verbose: str) -> Callable[[F], F]:
     """Options shared by the commands that read a project; `verbose` is what -v does."""
-    decorators = [
+    return _options(
         _PROJECT,
         _CONTENT,
         click.option("--output", "output_dir", metavar="DIR",
@@ -95,25 +105,16 @@ def _project_options(verbose: str) -> Callable[[F], F]:
         click.option("--future", is_flag=True, help="Also publish briefs dated in the future."),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
         click.option("-v", "--verbose", is_flag=True, help=verbose),
-    ]
-
-    def apply(func: F) -> F:
-        for decorator in reversed(decorators):
-            func = decorator(func)
-        return func
-
-    return apply
+    )
 
 
 def _ping_options(strict: str) -> Callable[[F], F]:
     """Options of the commands that ping WebSub hubs; `strict` is what --strict does."""
-    def apply(func: F) -> F:
-        func = click.option("--hub-timeout", type=click.FloatRange(min=0, min_open=True),
-                            default=10.0, show_default=True, metavar="SECONDS",
-                            help="Seconds to wait for a hub, per attempt.")(func)
-        return click.option("--strict", is_flag=True, help=strict)(func)
-
-    return apply
+    return _options(
+        click.option("--strict", is_flag=True, help=strict),
+        click.option("--hub-timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=10.0, show_default=True, metavar="SECONDS",
+                     help="Seconds to wait for a hub, per attempt."))
 
 
 _SETTING_OPTIONS = ("content_dir", "output_dir", "base_url", "title", "timezone", "max_entries")

@@ -26,6 +26,16 @@ PLACEHOLDER_BASE_URL = "https://example.org/"
 FEED_FORMATS: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 """Each feed format by its name in the setting `formats`, with the name of its file, in the
 order in which feeds are written and listed everywhere."""
+MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
+MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
+"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+_EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
+_KINDS: tuple[tuple[Any, str], ...] = (
+    (bool, "true/false"), (dict, "a table"), (list, "a list"), (int | float, "a number"),
+    (str, "text"))
+"""What a value of the settings file is called in messages."""
 
 
 @cache
@@ -122,10 +132,6 @@ def _nonempty_text(value: Any) -> str:
     return text
 
 
-MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
-MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
-
-
 def _positive_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"expected a whole number, got {_kind(value)}")
@@ -152,10 +158,6 @@ def _labels(value: Any) -> tuple[str, ...]:
         if not any(char.isalnum() for char in label):
             raise ValueError(f"label {item!r} has no letter or digit")
     return tuple(dict.fromkeys(labels))
-
-
-_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
-"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
 
 
 def _url(value: Any, *, hub: bool = False) -> str:
@@ -192,17 +194,11 @@ def _timezone(value: Any) -> str:
     return name
 
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-
-
 def _language(value: Any) -> str:
     lang = _nonempty_text(value)
     if not _LANGUAGE.match(lang):
         raise ValueError(f"expected a language tag such as 'en' or 'en-US', got {lang!r}")
     return lang
-
-
-_EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
 
 
 def _author(value: Any) -> Author:
@@ -284,11 +280,6 @@ _SETTINGS: dict[str, Callable[[Any], Any]] = {
                      "archive_page_size", "max_tags"), _positive_int),
 }
 SETTING_NAMES = tuple(_SETTINGS)
-
-
-_KINDS: tuple[tuple[Any, str], ...] = (
-    (bool, "true/false"), (dict, "a table"), (list, "a list"), (int | float, "a number"),
-    (str, "text"))
 
 
 def _kind(value: Any) -> str:
