@@ -53,7 +53,8 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Every setting feeder reads. Paths are absolute; `base_url` ends with `/`."""
+    """Every setting feeder reads (docs/GUIDE.md#settings says what each does). Paths are
+    absolute; `base_url` ends with `/`."""
 
     root: Path
     content_dir: Path
@@ -70,7 +71,6 @@ class Config:
                                        "The Takeaway")
     max_brief_bytes: int = 1_048_576
     max_asset_bytes: int = 20 << 20
-    """A file a brief brings (see feeder.attachments) larger than this is an error."""
     image_enclosures: bool = False
     """Lead images as enclosures too (off: enclosures are for podcasts; docs/PICTURES.md)."""
     max_feed_bytes: int = 512_000
@@ -83,13 +83,11 @@ class Config:
     cache_dir: Path | None = None
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
-    """Seconds a build waits for another build of the same project before giving up."""
     max_tags: int = 50
-    """Tags a brief may have (more is an error naming the brief)."""
     formats: tuple[str, ...] = tuple(FEED_FORMATS)
     """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
     favicon: str | None = None
-    """An icon file (.ico, .png, .svg) relative to the project folder; None: a built-in one."""
+    """Relative to the project folder; None: a built-in icon."""
     source: str | None = field(default=None, compare=False)
     """Where the settings came from (for messages), e.g. `feeder.toml`."""
 
