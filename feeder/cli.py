@@ -24,10 +24,6 @@ from feeder import __version__
 from feeder.clihelp import echo_problems, reporting, utc_now
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
-from feeder.explain import is_draft
-from feeder.pipeline import Options, changed_feeds
-from feeder.pipeline import build as run_build
-from feeder.pipeline import check as run_check
 from feeder.sources import begins_with, read_named, read_source, read_templates, scan_content
 from feeder.starter import init
 
@@ -158,6 +154,9 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     """
     started = time.perf_counter()
     with reporting(quiet):
+        from feeder.pipeline import Options
+        from feeder.pipeline import build as run_build
+
         config = _load(project, settings, quiet)
         if ping:
             _require_hubs(config)
@@ -188,6 +187,8 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
 
 def _drafts(config: Config) -> list[str]:
     """The brief files whose front matter says draft: true (only those with any are read)."""
+    from feeder.explain import is_draft
+
     infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
     return [info.path for info in infos
             if begins_with(info, b"---") and is_draft(read_source(info))]
@@ -227,6 +228,9 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if explain:
             _explain(config, paths, as_json=as_json, strict=strict)
             return
+        from feeder.pipeline import Options
+        from feeder.pipeline import check as run_check
+
         read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
@@ -289,6 +293,8 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     options you gave feeder build.
     """
     with reporting(quiet):
+        from feeder.pipeline import Options, changed_feeds
+
         config = _load(project, settings, quiet)
         _require_hubs(config)
         changed = changed_feeds(config, now=utc_now(),
@@ -313,10 +319,11 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     """
     del verbose
     with reporting(quiet):
+        from feeder.pipeline import Options, check
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
+        collected = check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))
@@ -374,6 +381,7 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
     favicon; open pages reload after each rebuild (a script the server adds, never in the
     files). A failed rebuild prints its problems and the last good build stays served."""
     with reporting(quiet):
+        from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
 
         config = _load(project, settings, quiet)
