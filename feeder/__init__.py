@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 HOME = "https://github.com/feeder-briefs/feeder"
-"""feeder's home: its repository (the `uri` of every feed's `<generator>`, and the address the
-WebSub pings give); a constant, the same whatever the settings."""
+"""feeder's home: the `uri` of every feed's `<generator>`, and the address WebSub pings give."""
 
 _EXPORTS = {name: f"feeder.{module}" for module, names in {
     "brief": ("Brief", "parse_brief"),
@@ -44,14 +43,7 @@ if TYPE_CHECKING:
     from feeder.brief import Brief, parse_brief
     from feeder.config import Author, Config, load_config, parse_config
     from feeder.errors import ConfigError, ContentError, FeederError, OutputError, Problem
-    from feeder.pipeline import (
-        BuildResult,
-        Collected,
-        Options,
-        build,
-        check,
-        collect,
-    )
+    from feeder.pipeline import BuildResult, Collected, Options, build, check, collect
     from feeder.plan import plan_outputs
     from feeder.text import Source
 

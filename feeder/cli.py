@@ -1,9 +1,8 @@
 """The `feeder` command: a thin layer over the library.
 
-Options become setting overrides; the library does the work; `clihelp.reporting` is the one
-place where a `FeederError` becomes `path:line: message` lines on stderr and an exit code
-(1 content, 2 settings or usage). The CLI reads the clock (`clihelp.utc_now`, to know which
-briefs are in the future) and nothing below it does.
+Options become setting overrides; the library does the work; `clihelp.reporting` turns a
+`FeederError` into `path:line: message` lines on stderr and an exit code (1 content, 2
+settings or usage). The CLI reads the clock (`utc_now`) and nothing below it does.
 """
 
 from __future__ import annotations
@@ -22,11 +21,17 @@ from typing import Any, TypeVar
 import click
 
 from feeder import __version__
-from feeder.clihelp import BIND, CommandList, echo_problems, finish, reporting, utc_now
-from feeder.errors import Problem, Stopped, errors_in
+from feeder.clihelp import echo_problems, reporting, utc_now
+from feeder.config import Config, load_config
+from feeder.errors import ConfigError, Problem, Stopped, errors_in
+from feeder.sources import begins_with, read_named, read_source, read_templates, scan_content
 from feeder.starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _echo(line: str) -> None:
+    click.echo(line, err=True)
 
 
 class _ProgressBar:
@@ -34,11 +39,6 @@ class _ProgressBar:
 
     def __init__(self) -> None:
         self._bar: Any = None
-
-    @classmethod
-    def on_terminal(cls, quiet: bool) -> _ProgressBar | None:
-        """A progress bar when stderr is a terminal (and not --quiet); None otherwise."""
-        return None if quiet or not sys.stderr.isatty() else cls()
 
     def start(self, label: str, total: int) -> None:
         self.finish()
@@ -55,6 +55,17 @@ class _ProgressBar:
             self._bar = None
 
 
+class _CommandList(click.Group):
+    """The command group, listing each command with its whole first sentence (click cuts
+    them at the width of the terminal)."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.commands[name].get_short_help_str(limit=1000))
+                for name in self.list_commands(ctx) if not self.commands[name].hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
 _PROJECT = click.option("--project", "-C", "project", show_default=True, default=Path(),
                         type=click.Path(file_okay=False, path_type=Path),
                         help="The project folder (where feeder.toml and content/ are).")
@@ -62,9 +73,19 @@ _CONTENT = click.option("--content", "content_dir", metavar="DIR",
                         help="Folder of briefs (setting content_dir; default content).")
 
 
-def _project_options(func: F) -> F:
-    """Options shared by the commands that read a project."""
-    decorators = [
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying `options` (listed in the order of `--help`)."""
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+def _project_options(verbose: str) -> Callable[[F], F]:
+    """Options shared by the commands that read a project; `verbose` is what -v does."""
+    return _options(
         _PROJECT,
         _CONTENT,
         click.option("--output", "output_dir", metavar="DIR",
@@ -79,42 +100,39 @@ def _project_options(func: F) -> F:
         click.option("--drafts", is_flag=True, help="Also publish briefs marked draft: true."),
         click.option("--future", is_flag=True, help="Also publish briefs dated in the future."),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
-        click.option("-v", "--verbose", is_flag=True, help="List every file written or removed."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        click.option("-v", "--verbose", is_flag=True, help=verbose),
+    )
 
 
-def _ping_options(func: F) -> F:
-    """Options of the commands that ping WebSub hubs."""
-    func = click.option("--hub-timeout", type=click.FloatRange(min=0, min_open=True),
-                        default=10.0, show_default=True, metavar="SECONDS",
-                        help="Seconds to wait for a hub, per attempt.")(func)
-    return click.option("--strict", is_flag=True,
-                        help="Exit 1 when a hub does not accept a ping.")(func)
+def _ping_options(strict: str) -> Callable[[F], F]:
+    """Options of the commands that ping WebSub hubs; `strict` is what --strict does."""
+    return _options(
+        click.option("--strict", is_flag=True, help=strict),
+        click.option("--hub-timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=10.0, show_default=True, metavar="SECONDS",
+                     help="Seconds to wait for a hub, per attempt."))
 
 
 _SETTING_OPTIONS = ("content_dir", "output_dir", "base_url", "title", "timezone", "max_entries")
 
 
-def _load(project: Path, options: dict[str, Any], quiet: bool) -> Any:
-    from feeder.config import load_config
-
-    overrides = {key: options[key] for key in _SETTING_OPTIONS if options.get(key) is not None}
+def _load(project: Path, settings: dict[str, Any], quiet: bool) -> Config:
+    """The project's settings, with the setting options given (in a fixed order: the order of
+    the messages)."""
+    overrides = {key: settings[key] for key in _SETTING_OPTIONS if settings.get(key) is not None}
     config, warnings = load_config(project, overrides)
     echo_problems(warnings, quiet=quiet)
     return config
 
 
-@click.group(cls=CommandList, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_CommandList, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="feeder")
 def cli() -> None:
     """Publish dated Markdown news briefs as feeds (Atom, RSS, JSON Feed) and web pages."""
 
 
 @cli.command()
-@_project_options
+@_project_options("List every file written or removed.")
 @click.option("--keep-going", is_flag=True,
               help="Publish the valid briefs even if some are invalid (still exits 1).")
 @click.option("--ping", is_flag=True,
@@ -124,7 +142,8 @@ def cli() -> None:
                    "brief and make every file again.")
 @click.option("--overwrite", is_flag=True,
               help="Replace files in the output folder that feeder did not write.")
-@_ping_options
+@_ping_options("With --ping: exit 1 when a hub does not accept a ping (brief warnings never "
+               "fail a build: see check --strict).")
 def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
           keep_going: bool, ping: bool, clean: bool, overwrite: bool, strict: bool,
           hub_timeout: float, **settings: Any) -> None:
@@ -144,18 +163,17 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         result = run_build(config, now=utc_now(),
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
                                            clean=clean, overwrite=overwrite),
-                           on_wait=None if quiet else lambda message: click.echo(message, err=True),
-                           progress=_ProgressBar.on_terminal(quiet))
+                           on_wait=None if quiet else _echo,
+                           progress=None if quiet or not sys.stderr.isatty() else _ProgressBar())
         echo_problems(result.problems, quiet=quiet)
         report = result.report
         if verbose:
-            for rel in report.written:
-                click.echo(f"wrote {rel}", err=True)
-            for rel in report.removed:
-                click.echo(f"removed {rel}", err=True)
+            for line in [f"wrote {rel}" for rel in report.written] + \
+                    [f"removed {rel}" for rel in report.removed]:
+                _echo(line)
         if not quiet:
-            click.echo(result.summary(config.display_path(config.output_dir),
-                                      time.perf_counter() - started), err=True)
+            _echo(result.summary(config.display_path(config.output_dir),
+                                 time.perf_counter() - started))
         pinged = True
         if ping:
             from feeder.websub import changed_feed_urls
@@ -167,20 +185,18 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             raise SystemExit(1)
 
 
-def _drafts(config: Any) -> list[str]:
+def _drafts(config: Config) -> list[str]:
     """The brief files whose front matter says draft: true (only those with any are read)."""
     from feeder.explain import is_draft
-    from feeder.sources import begins_with, read_source, scan_content
 
     infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
     return [info.path for info in infos
             if begins_with(info, b"---") and is_draft(read_source(info))]
 
 
-def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
+def _explain(config: Config, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
     from feeder.explain import as_json as to_json
     from feeder.explain import as_text, explain, failed
-    from feeder.sources import read_named
 
     explained = [explain(read_named(path, config.content_dir,
                                     config.display_path(path.absolute())), config, utc_now())
@@ -191,8 +207,10 @@ def _explain(config: Any, paths: tuple[Path, ...], *, as_json: bool, strict: boo
 
 
 @cli.command()
-@_project_options
-@click.option("--strict", is_flag=True, help="Count warnings as errors (exit 1).")
+@_project_options("List every entry's id, by brief file.")
+@click.option("--strict", is_flag=True,
+              help="Count warnings as errors (exit 1), a base_url left at the placeholder "
+                   "included.")
 @click.option("--explain", is_flag=True, help="Show how feeder reads each brief PATH instead.")
 @click.option("--json", "as_json", is_flag=True, help="With --explain: print JSON for scripts.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
@@ -204,17 +222,15 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
     Writes nothing. With --explain PATH..., shows how feeder reads those briefs instead.
     """
     with reporting(quiet):
-        from feeder.errors import ConfigError
-        from feeder.pipeline import Options
-        from feeder.pipeline import check as run_check
-        from feeder.sources import read_templates
-
         if explain != bool(paths) or (as_json and not explain):
             raise ConfigError("to see how feeder reads briefs: feeder check --explain PATH...")
         config = _load(project, settings, quiet and not strict)
         if explain:
             _explain(config, paths, as_json=as_json, strict=strict)
             return
+        from feeder.pipeline import Options
+        from feeder.pipeline import check as run_check
+
         read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
@@ -223,31 +239,29 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
         drafts_found = [] if quiet else _drafts(config)
         for path in drafts_found:
-            click.echo(f"{path}: draft (draft: true): checked, not published", err=True)
+            _echo(f"{path}: draft (draft: true): checked, not published")
         if not quiet or errors or (strict and warnings):
             listed = f", {len(drafts_found)} drafts" if drafts_found else ""
-            click.echo(f"checked {collected.files} brief files: "
-                       f"{errors} errors, {warnings} warnings{listed}", err=True)
+            _echo(f"checked {collected.files} brief files: "
+                  f"{errors} errors, {warnings} warnings{listed}")
         if verbose and collected.site:
             for entry in collected.site.entries:
-                click.echo(f"{entry.path}: {entry.id}", err=True)
+                _echo(f"{entry.path}: {entry.id}")
         content = config.display_path(config.content_dir)
         for rel in collected.unused if verbose else ():
-            click.echo(f"{content}/{rel}: published, but no brief links it", err=True)
+            _echo(f"{content}/{rel}: published, but no brief links it")
         if errors or (strict and warnings):
             raise SystemExit(1)
 
 
-def _require_hubs(config: Any) -> None:
-    from feeder.errors import ConfigError
-
+def _require_hubs(config: Config) -> None:
     if not config.hubs:
         raise ConfigError([Problem(config.source or "settings", None,
                                    "no hubs to ping: set hubs, e.g. "
                                    'hubs = ["https://pubsubhubbub.appspot.com/"]')])
 
 
-def _ping(config: Any, urls: tuple[str, ...], *, timeout: float, strict: bool, quiet: bool,
+def _ping(config: Config, urls: tuple[str, ...], *, timeout: float, strict: bool, quiet: bool,
           verbose: bool) -> bool:
     """Tell the hubs about `urls` and print what they answered; False if one failed with
     --strict (a failure is otherwise a warning)."""
@@ -255,21 +269,21 @@ def _ping(config: Any, urls: tuple[str, ...], *, timeout: float, strict: bool, q
 
     if not urls:
         if not quiet:
-            click.echo("no feed changed: no hub pinged", err=True)
+            _echo("no feed changed: no hub pinged")
         return True
     report = ping_hubs(config.hubs, urls, timeout=timeout)
     for line in (report.details() if verbose else ()) + (() if quiet else report.summary()):
-        click.echo(line, err=True)
+        _echo(line)
     echo_problems(report.problems("error" if strict else "warning"), quiet=quiet)
     return not (strict and report.failed)
 
 
 @cli.command()
-@_project_options
+@_project_options("Show each hub's answer for each feed.")
 @click.option("--since", type=click.Path(path_type=Path), metavar="RECORD",
               help="A copy of the build record (.feeder-cache/feeder.sqlite) saved when the "
                    "site was last deployed: ping only the feeds that changed since.")
-@_ping_options
+@_ping_options("Exit 1 when a hub does not accept a ping.")
 def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
          since: Path | None, strict: bool, hub_timeout: float, **settings: Any) -> None:
     """Tell the WebSub hubs (setting hubs) which feeds changed; run it after deploying.
@@ -288,15 +302,14 @@ def ping(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         if changed.since_problem is not None:
             echo_problems([changed.since_problem], quiet=quiet)
         elif since and not changed.since_found and not quiet:
-            click.echo(f"{since.as_posix()}: not found, so every feed counts as changed",
-                       err=True)
+            _echo(f"{since.as_posix()}: not found, so every feed counts as changed")
         if not _ping(config, changed.urls, timeout=hub_timeout, strict=strict, quiet=quiet,
                      verbose=verbose):
             raise SystemExit(1)
 
 
 @cli.command()
-@_project_options
+@_project_options("No effect (the table and JSON hold everything).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
 def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, as_json: bool,
          **settings: Any) -> None:
@@ -354,10 +367,12 @@ def new(title: str, tag_names: tuple[str, ...], slug: str | None, day: datetime 
 
 
 @cli.command("serve")
-@_project_options
+@_project_options("Log each request.")
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port (0: any free port).")
-@BIND
+@click.option("--bind", "host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
+              help="The address to listen on; one not of this machine only (0.0.0.0: every "
+                   "address) lets others read the site, with a warning.")
 def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                   port: int, host: str, **settings: Any) -> None:
     """Build, serve the output folder, and rebuild when briefs change; pages reload.
@@ -369,23 +384,20 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
         from feeder.pipeline import Options
         from feeder.serve import pipeline_build, serve
 
-        def echo(line: str) -> None:
-            click.echo(line, err=True)
-
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
-              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), echo),
-              echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
+              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), _echo),
+              echo=_echo, announce=click.echo, log=_echo if verbose else None, host=host)
 
-finish(cli)
+
 cli.add_command(init)
+
 
 def main() -> None:
     """Entry point of the `feeder` script.
 
     A build makes millions of objects, almost none in cycles: the cyclic garbage collector
-    runs after 200,000 new ones rather than 700 (a fifth of a rebuild's time at 10,000
-    briefs otherwise). The library leaves its caller's settings alone.
+    runs after 200,000 new ones rather than 700. The library leaves its caller's settings alone.
     """
     gc.set_threshold(200_000, 20, 100)
     signal.signal(signal.SIGINT, _stop)

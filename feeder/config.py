@@ -1,8 +1,6 @@
 """Settings: defaults < feeder.toml or [tool.feeder] in pyproject.toml < command-line options.
-
-`parse_config` is pure (a mapping in, a `Config` out); `load_config` reads the settings file.
-Every bad setting is a `ConfigError` naming the file, the line where it can be found, the key
-and, for an unknown key, the nearest valid one.
+Every bad setting is a `ConfigError` naming the file, the line, the key and, for an unknown
+key, the nearest valid one.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeder.errors import ConfigError, Problem
 from feeder.sources import TEMPLATES_FOLDER as TEMPLATES_FOLDER
-from feeder.sources import folders_problem, read_toml, settings_file_exists
+from feeder.sources import folders_problem, read_toml
 from feeder.text import did_you_mean, strip_xml_forbidden
 
 SETTINGS_FILE = "feeder.toml"
@@ -28,11 +26,21 @@ PLACEHOLDER_BASE_URL = "https://example.org/"
 FEED_FORMATS: dict[str, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 """Each feed format by its name in the setting `formats`, with the name of its file, in the
 order in which feeds are written and listed everywhere."""
+MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
+MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
+_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
+"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+_EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
+_KINDS: tuple[tuple[Any, str], ...] = (
+    (bool, "true/false"), (dict, "a table"), (list, "a list"), (int | float, "a number"),
+    (str, "text"))
+"""What a value of the settings file is called in messages."""
 
 
 @cache
 def _domain(base_url: str) -> str:
-    """The host of `base_url` (asked once per brief: worth keeping)."""
+    """The host of `base_url` (asked once per brief)."""
     return (urlsplit(base_url).hostname or "").lower()
 
 
@@ -45,7 +53,8 @@ class Author:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Every setting feeder reads. Paths are absolute; `base_url` ends with `/`."""
+    """Every setting feeder reads (docs/GUIDE.md#settings says what each does). Paths are
+    absolute; `base_url` ends with `/`."""
 
     root: Path
     content_dir: Path
@@ -58,14 +67,10 @@ class Config:
     timezone: str = "UTC"
     max_entries: int = 50
     summary_labels: tuple[str, ...] = ("The Short of It",)
-    section_labels: tuple[str, ...] = (
-        "The Short of It",
-        "The Longer Version of It",
-        "The Takeaway",
-    )
+    section_labels: tuple[str, ...] = ("The Short of It", "The Longer Version of It",
+                                       "The Takeaway")
     max_brief_bytes: int = 1_048_576
     max_asset_bytes: int = 20 << 20
-    """A file a brief brings (see feeder.attachments) larger than this is an error."""
     image_enclosures: bool = False
     """Lead images as enclosures too (off: enclosures are for podcasts; docs/PICTURES.md)."""
     max_feed_bytes: int = 512_000
@@ -78,13 +83,11 @@ class Config:
     cache_dir: Path | None = None
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
-    """Seconds a build waits for another build of the same project before giving up."""
     max_tags: int = 50
-    """Tags a brief may have (more is an error naming the brief)."""
     formats: tuple[str, ...] = tuple(FEED_FORMATS)
     """The feed formats published (names of FEED_FORMATS, in its order): see `feed_files`."""
     favicon: str | None = None
-    """An icon file (.ico, .png, .svg) relative to the project folder; None: a built-in one."""
+    """Relative to the project folder; None: a built-in icon."""
     source: str | None = field(default=None, compare=False)
     """Where the settings came from (for messages), e.g. `feeder.toml`."""
 
@@ -114,11 +117,6 @@ class Config:
             return path.as_posix()
 
 
-# --- validation of single values -------------------------------------------------------------
-
-Convert = Callable[[Any], Any]
-
-
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {_kind(value)}")
@@ -130,10 +128,6 @@ def _nonempty_text(value: Any) -> str:
     if not text:
         raise ValueError("must not be empty")
     return text
-
-
-MAX_NUMBER = 1_000_000_000_000  # the largest whole number a setting takes
-MAX_SECONDS = 86_400.0  # the longest wait a setting asks for: a day
 
 
 def _positive_int(value: Any) -> int:
@@ -164,16 +158,13 @@ def _labels(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(labels))
 
 
-_URL_FORBIDDEN = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
-"""What a URL never holds raw (RFC 3986): white space, quotes, angle brackets and the like."""
-
-
-def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
-         credentials: bool = False) -> str:
-    """An absolute http(s) URL that can be written into a feed as it is."""
+def _url(value: Any, *, hub: bool = False) -> str:
+    """An absolute http(s) URL that can be written into a feed as it is. A hub's may hold a
+    user name and password; any other ends with `/` and has no query or fragment."""
     url = _nonempty_text(value)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        what = "hub URL" if hub else "URL such as https://news.example.com/"
         raise ValueError(f"expected an absolute http(s) {what}, got {url!r}")
     bad = _URL_FORBIDDEN.search(url)
     if bad:
@@ -182,14 +173,10 @@ def _url(value: Any, what: str = "URL such as https://news.example.com/", *,
         parts.port  # noqa: B018 - raises ValueError when out of range
     except ValueError:
         raise ValueError(f"invalid port in {url!r}") from None
-    if not credentials and (parts.username is not None or parts.password is not None):
+    if hub:
+        return url
+    if parts.username is not None or parts.password is not None:
         raise ValueError(f"must not hold a user name or password, got {url!r}")
-    return url
-
-
-def _base_url(value: Any) -> str:
-    url = _url(value)
-    parts = urlsplit(url)
     if parts.query or parts.fragment:
         raise ValueError(f"must not have a query or fragment, got {url!r}")
     return url if url.endswith("/") else url + "/"
@@ -205,17 +192,11 @@ def _timezone(value: Any) -> str:
     return name
 
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-
-
 def _language(value: Any) -> str:
     lang = _nonempty_text(value)
     if not _LANGUAGE.match(lang):
         raise ValueError(f"expected a language tag such as 'en' or 'en-US', got {lang!r}")
     return lang
-
-
-_EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
 
 
 def _author(value: Any) -> Author:
@@ -235,7 +216,7 @@ def _author(value: Any) -> Author:
     email = _text(value["email"]) if "email" in value else None
     if email and not _EMAIL.match(email):
         raise ValueError(f"not an email address: {email!r}")
-    uri = _base_url(value["uri"]) if "uri" in value else None
+    uri = _url(value["uri"]) if "uri" in value else None
     return Author(_nonempty_text(value["name"]), email or None, uri)
 
 
@@ -244,7 +225,7 @@ def _hubs(value: Any) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list):
         raise ValueError("expected a list of hub URLs, e.g. [\"https://pubsubhubbub.appspot.com/\"]")
-    return tuple(dict.fromkeys(_url(item, "hub URL", credentials=True) for item in value))
+    return tuple(dict.fromkeys(_url(item, hub=True) for item in value))
 
 
 def _formats(value: Any) -> tuple[str, ...]:
@@ -279,58 +260,28 @@ def _seconds(value: Any) -> float:
     return float(value)
 
 
-def _folder(value: Any) -> str:
-    path = _nonempty_text(value)
-    if "\x00" in path:
-        raise ValueError("a path cannot contain NUL")
-    return path
-
-
 def _favicon(value: Any) -> str:
-    path = _folder(value)
+    path = _nonempty_text(value)  # a NUL, forbidden in XML, is gone
     if not path.lower().endswith((".ico", ".png", ".svg")):
         raise ValueError(f"expected an .ico, .png or .svg file, got {path!r}")
     return path
 
 
-_SETTINGS: dict[str, Convert] = {
-    "title": _nonempty_text,
-    "description": _text,
-    "base_url": _base_url,
-    "author": _author,
-    "language": _language,
-    "timezone": _timezone,
-    "content_dir": _folder,
-    "output_dir": _folder,
-    "max_entries": _positive_int,
-    "summary_labels": _labels,
-    "section_labels": _labels,
-    "max_brief_bytes": _positive_int,
-    "max_asset_bytes": _positive_int,
-    "image_enclosures": _bool,
-    "max_feed_bytes": _positive_int,
-    "archive_page_size": _positive_int,
-    "allow_raw_html": _bool,
-    "hubs": _hubs,
-    "cache_dir": _folder,
-    "lock_timeout": _seconds,
-    "max_tags": _positive_int,
-    "formats": _formats,
-    "favicon": _favicon,
+_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "title": _nonempty_text, "description": _text, "base_url": _url, "author": _author,
+    "language": _language, "timezone": _timezone, "hubs": _hubs, "lock_timeout": _seconds,
+    "formats": _formats, "favicon": _favicon,
+    **dict.fromkeys(("content_dir", "output_dir", "cache_dir"), _nonempty_text),
+    **dict.fromkeys(("summary_labels", "section_labels"), _labels),
+    **dict.fromkeys(("image_enclosures", "allow_raw_html"), _bool),
+    **dict.fromkeys(("max_entries", "max_brief_bytes", "max_asset_bytes", "max_feed_bytes",
+                     "archive_page_size", "max_tags"), _positive_int),
 }
 SETTING_NAMES = tuple(_SETTINGS)
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | float):
-        return "a number"
-    return "text" if isinstance(value, str) else type(value).__name__
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -338,54 +289,41 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def parse_config(
-    settings: Mapping[str, Any],
-    *,
-    root: Path,
-    source: str | None = None,
-    source_text: str = "",
-    overrides: Mapping[str, Any] | None = None,
-) -> Config:
+def parse_config(settings: Mapping[str, Any], *, root: Path, source: str | None = None,
+                 source_text: str = "", overrides: Mapping[str, Any] | None = None) -> Config:
     """Validate `settings` (from `source`) and `overrides` (from the command line) into a Config.
 
     Raises ConfigError listing every bad or unknown key.
     """
     problems: list[Problem] = []
     values: dict[str, Any] = {}
-    layers: list[tuple[Mapping[str, Any], str, bool]] = [
-        (settings, source or "settings", False),
-        (overrides or {}, "command line", True),
-    ]
-    for mapping, where, from_cli in layers:
+    for from_cli, mapping in ((False, settings), (True, overrides or {})):
+        where = "command line" if from_cli else source or "settings"
         for key, raw in mapping.items():
             line = None if from_cli else _line_of(source_text, key)
-            label = f"--{key.replace('_', '-')}" if from_cli else key
-            convert = _SETTINGS.get(key)
-            if convert is None:
+            if key not in _SETTINGS:
                 hint = did_you_mean(key, SETTING_NAMES)
                 problems.append(Problem(where, line, f"unknown setting {key!r}{hint}"))
                 continue
             try:
-                values[key] = convert(raw)
+                values[key] = _SETTINGS[key](raw)
             except ValueError as exc:
+                label = f"--{key.replace('_', '-')}" if from_cli else key
                 problems.append(Problem(where, line, f"{label}: {exc}"))
     if problems:
         raise ConfigError(problems)
-    content = root / values.pop("content_dir", "content")
-    output = root / values.pop("output_dir", "public")
-    values["cache_dir"] = root / values.get("cache_dir", ".feeder-cache")
-    config = Config(root=root, content_dir=content, output_dir=output, source=source, **values)
-    refused = folders_problem(config.root, config.content_dir, config.output_dir,
-                              config.cache_dir)
+    for key, default in (("content_dir", "content"), ("output_dir", "public"),
+                         ("cache_dir", ".feeder-cache")):
+        values[key] = root / values.get(key, default)
+    refused = folders_problem(root, values["content_dir"], values["output_dir"],
+                              values["cache_dir"])
     if refused:
         raise ConfigError([Problem(source or "settings", None, refused)])
-    return config
+    return Config(root=root, source=source, **values)
 
 
-def load_config(
-    root: Path | str = ".",
-    overrides: Mapping[str, Any] | None = None,
-) -> tuple[Config, tuple[Problem, ...]]:
+def load_config(root: Path | str = ".", overrides: Mapping[str, Any] | None = None
+                ) -> tuple[Config, tuple[Problem, ...]]:
     """Read the settings of the project in `root`, apply `overrides`, and validate them.
 
     Returns the Config and warnings (for example: no base_url set). Raises ConfigError.
@@ -395,28 +333,17 @@ def load_config(
     settings: dict[str, Any] = {}
     source: str | None = None
     text = ""
-    dedicated, pyproject = root / SETTINGS_FILE, root / PYPROJECT_FILE
-    from_pyproject: dict[str, Any] | None = None
-    if settings_file_exists(pyproject, PYPROJECT_FILE):
-        data, pyproject_text = read_toml(pyproject, PYPROJECT_FILE)
-        tool = data.get("tool", {})
-        if isinstance(tool, dict) and "feeder" in tool and not isinstance(tool["feeder"], dict):
-            raise ConfigError([Problem(PYPROJECT_FILE, _line_of(pyproject_text, "feeder"),
-                                       "[tool] feeder: expected a table of settings "
-                                       "([tool.feeder]), got " + _kind(tool["feeder"]))])
-        if isinstance(tool, dict) and isinstance(tool.get("feeder"), dict):
-            from_pyproject = tool["feeder"]
-            settings, source = from_pyproject, f"{PYPROJECT_FILE} [tool.feeder]"
-            # Line numbers are looked up only after the [tool.feeder] header.
-            start = max(pyproject_text.find("[tool.feeder]"), 0)
-            text = "\n" * pyproject_text.count("\n", 0, start) + pyproject_text[start:]
-    if settings_file_exists(dedicated, SETTINGS_FILE):
-        settings, text = read_toml(dedicated, SETTINGS_FILE)
-        if from_pyproject is not None:
+    pyproject = read_toml(root / PYPROJECT_FILE, PYPROJECT_FILE)
+    table = _tool_feeder(*pyproject) if pyproject else None
+    if table is not None:
+        (settings, text), source = table, f"{PYPROJECT_FILE} [tool.feeder]"
+    dedicated = read_toml(root / SETTINGS_FILE, SETTINGS_FILE)
+    if dedicated is not None:
+        if source is not None:
             warnings.append(Problem(SETTINGS_FILE, None,
                                     "both feeder.toml and [tool.feeder] in pyproject.toml exist; "
                                     "using feeder.toml", "warning"))
-        source = SETTINGS_FILE
+        (settings, text), source = dedicated, SETTINGS_FILE
     config = parse_config(settings, root=root, source=source, source_text=text,
                           overrides=overrides)
     if config.is_placeholder:
@@ -427,3 +354,17 @@ def load_config(
                                 "publishing", "warning"))
     return config, tuple(warnings)
 
+
+def _tool_feeder(data: dict[str, Any], text: str) -> tuple[dict[str, Any], str] | None:
+    """The [tool.feeder] table of pyproject.toml, if any, and the text in which to look up the
+    lines of its keys (the lines before its header blanked)."""
+    tool = data.get("tool", {})
+    table = tool.get("feeder") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError([Problem(PYPROJECT_FILE, _line_of(text, "feeder"),
+                                   "[tool] feeder: expected a table of settings "
+                                   f"([tool.feeder]), got {_kind(table)}")])
+    start = max(text.find("[tool.feeder]"), 0)
+    return table, "\n" * text.count("\n", 0, start) + text[start:]

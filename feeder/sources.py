@@ -1,9 +1,5 @@
-"""Finding and reading brief files (and the page templates): the only place feeder reads
-content from disk.
-
-`scan_content` lists the brief files (sorted, hidden ones skipped, links that leave the
-content folder refused) with their size and modification time, so that a cache can skip the
-files that did not change; `read_source` reads one of them as text.
+"""Reading the project from disk: the brief files and the other files of the content folder,
+the page templates and the settings file. The only place feeder reads content from disk.
 """
 
 from __future__ import annotations
@@ -14,7 +10,7 @@ import re
 import stat
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -29,13 +25,19 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 TEMPLATES_FOLDER = "templates"
-"""The folder of the project whose files replace the package's page templates of the same name
-(here, not in pages.py, so that reading it does not import Jinja2)."""
+"""The project's folder of page templates, which replace the package's of the same name."""
+
+
+def _joined(folder: str, rel: str) -> str:
+    """`rel` inside the folder shown as `folder`, for messages."""
+    if not rel:
+        return folder
+    return rel if folder == "." else f"{folder}/{rel}"
 
 
 class FileInfo(NamedTuple):
-    """A brief file found in the content folder. (A named tuple: a scan makes one for each
-    brief file, on every build, a no-op included.)"""
+    """A file found in the content folder. (A named tuple: a scan makes one for each file, on
+    every build, a no-op included.)"""
 
     rel: str
     """POSIX path relative to the content folder."""
@@ -51,86 +53,86 @@ class FileInfo(NamedTuple):
     @property
     def path(self) -> str:
         """POSIX path for messages, relative to the project folder when inside it."""
-        return self.rel if self.shown == "." else f"{self.shown}/{self.rel}"
+        return _joined(self.shown, self.rel)
 
     @property
     def abspath(self) -> str:
-        """Where to read the file (made when asked: a scan of 100,000 files keeps little)."""
         return os.path.join(self.folder, *self.rel.split("/"))  # noqa: PTH118
+
+
+def _walk(top: str, shown: str, kind: str) -> Iterator[tuple[str, str, os.stat_result | str]]:
+    """Every file under the `kind` folder `top` (shown as `shown`), sorted by path, as its path
+    for messages, its path relative to `top`, and its status or why it cannot be read.
+
+    Hidden files and folders (names starting with `.`) are skipped. A symbolic link that loops
+    or leads out of `top` is refused, so a pull request cannot publish `/etc/passwd`; so is a
+    name that is not printable UTF-8 (in the content folder: of a brief file or a folder).
+    """
+    root = os.path.realpath(top)
+    unreadable = "cannot read" if kind == "content" else "cannot read template"
+
+    def walk(folder: str, rel: str, seen: frozenset[str]) -> Iterator[
+            tuple[str, str, os.stat_result | str]]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            yield (_joined(shown, rel.rstrip("/")), rel,
+                   f"cannot list folder: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            entry_rel = rel + entry.name
+            refused = _refuse_link(entry, root, kind)
+            if refused is None and (kind != "content" or entry.name.endswith(BRIEF_SUFFIXES)
+                                    or _is_dir(entry)):
+                refused = name_problem(entry.name)
+            if refused is None:
+                try:
+                    info = entry.stat()
+                except OSError as exc:
+                    refused = f"{unreadable}: {exc.strerror or exc}"
+            if refused is not None:
+                yield _joined(shown, entry_rel), entry_rel, refused
+            elif stat.S_ISDIR(info.st_mode):
+                real = os.path.realpath(entry.path)
+                if real not in seen:  # a link to a folder above itself would loop
+                    yield from walk(entry.path, entry_rel + "/", seen | {real})
+            else:
+                yield _joined(shown, entry_rel), entry_rel, info
+
+    yield from walk(top, "", frozenset({root}))
 
 
 def scan_content(
     content_dir: Path, display_root: Path, max_bytes: int, assets: list[FileInfo] | None = None
 ) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
-    """Every brief file under `content_dir`, sorted by relative path, and the problems found;
-    the other files (see feeder.attachments) are added to `assets` when given.
-
-    Hidden files and folders (names starting with `.`) are skipped. A symbolic link is
-    followed only when its target is inside `content_dir`; one that points outside is an
-    error, so a pull request cannot publish `/etc/passwd`. Files over `max_bytes` are errors.
-    """
-    root = content_dir.resolve()
+    """Every brief file under `content_dir`, sorted by relative path, and the problems found
+    (see `_walk`; a brief file over `max_bytes` is one); the other files (see
+    feeder.attachments) are added to `assets` when given."""
+    top = str(content_dir)
+    try:
+        base = content_dir.relative_to(display_root).as_posix()
+    except ValueError:
+        base = content_dir.as_posix()
     found: list[FileInfo] = []
     problems: list[Problem] = []
-
-    def display(path: str) -> str:
-        try:
-            return Path(path).relative_to(display_root).as_posix()
-        except ValueError:
-            return Path(path).as_posix()
-
-    base = display(str(content_dir))
-
-    def walk(folder: str, rel: str, seen: frozenset[str]) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            problems.append(Problem(display(folder), None, f"cannot list folder: {exc.strerror}"))
-            return
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            entry_rel = rel + name
-            refused = refuse_entry(entry, root, "content") or (
-                name_problem(name) if name.endswith(BRIEF_SUFFIXES) or _is_dir(entry) else None)
-            if refused is not None:
-                problems.append(Problem(display(entry.path), None, refused))
-                continue
-            try:
-                info = entry.stat()
-            except OSError as exc:
-                problems.append(Problem(display(entry.path), None,
-                                        f"cannot read: {exc.strerror or exc}"))
-                continue
-            if stat.S_ISDIR(info.st_mode):
-                real = os.path.realpath(entry.path)
-                if real not in seen:  # a link to a folder above itself would loop
-                    walk(entry.path, entry_rel + "/", seen | {real})
-            elif stat.S_ISREG(info.st_mode):
-                record = FileInfo(entry_rel, top, base, info.st_size, info.st_mtime_ns,
-                                  info.st_ino)
-                refused = _take(record, max_bytes, found, assets)
-                if refused is not None:
-                    problems.append(Problem(display(entry.path), None, refused))
-
-    walk(top := str(content_dir), "", frozenset({str(root)}))
+    for shown, rel, info in _walk(top, base, "content"):
+        if isinstance(info, str):
+            problems.append(Problem(shown, None, info))
+        elif not stat.S_ISREG(info.st_mode):
+            continue
+        elif not rel.endswith(BRIEF_SUFFIXES):
+            if assets is not None:
+                assets.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns,
+                                       info.st_ino))
+        elif info.st_size > max_bytes:
+            problems.append(Problem(shown, None, f"file is {info.st_size:,} bytes, over the "
+                                                 f"limit of {max_bytes:,} "
+                                                 "(setting max_brief_bytes)"))
+        else:
+            found.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns, info.st_ino))
     return tuple(found), tuple(problems)
-
-
-def _take(record: FileInfo, max_bytes: int, found: list[FileInfo],
-          assets: list[FileInfo] | None) -> str | None:
-    """Add a regular file of the content folder to the brief files `found` or to `assets`;
-    why it is refused, or None."""
-    if not record.rel.endswith(BRIEF_SUFFIXES):
-        if assets is not None:
-            assets.append(record)
-        return None
-    if record.size > max_bytes:
-        return (f"file is {record.size:,} bytes, over the limit of {max_bytes:,} "
-                "(setting max_brief_bytes)")
-    found.append(record)
-    return None
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -140,9 +142,9 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def refuse_entry(entry: os.DirEntry[str], root: Path, folder: str) -> str | None:
-    """Why the file or folder `entry` of the `folder` folder (whose real path is `root`)
-    must not be read, or None: a symbolic link that loops, or that leads out of the folder."""
+def _refuse_link(entry: os.DirEntry[str], root: str, kind: str) -> str | None:
+    """Why the symbolic link `entry` of the `kind` folder (whose real path is `root`) must not
+    be read (it loops, or leads out of the folder), or None."""
     if not entry.is_symlink():
         return None
     try:
@@ -152,14 +154,13 @@ def refuse_entry(entry: os.DirEntry[str], root: Path, folder: str) -> str | None
             return ("symbolic link loop (it leads back to itself through links); "
                     "remove it or point it at a file")
     if not Path(os.path.realpath(entry.path)).is_relative_to(root):
-        return f"symbolic link points outside the {folder} folder; refusing to read it"
+        return f"symbolic link points outside the {kind} folder; refusing to read it"
     return None
 
 
 def name_problem(name: str) -> str | None:
     """Why the file or folder name `name` cannot be published, or None: it is not valid
-    UTF-8 (os.fsdecode keeps such bytes as lone surrogates), or holds a control character
-    (a newline, a tab, an escape)."""
+    UTF-8 (os.fsdecode keeps such bytes as lone surrogates), or holds a control character."""
     if name.isprintable():
         return None
     if any(0xD800 <= ord(char) <= 0xDFFF for char in name):
@@ -184,7 +185,6 @@ def decode(data: bytes, path: str, rel: str) -> Source | Problem:
 
 
 def read_bytes(info: FileInfo) -> bytes | Problem:
-    """The bytes of one brief file, or the problem that stopped it being read."""
     try:
         with open(info.abspath, "rb", buffering=0) as handle:  # noqa: PTH123 - one read
             return handle.readall()
@@ -193,14 +193,13 @@ def read_bytes(info: FileInfo) -> bytes | Problem:
 
 
 def read_source(info: FileInfo) -> Source | Problem:
-    """The text of one brief file, or the problem that stopped it being read."""
     data = read_bytes(info)
     return data if isinstance(data, Problem) else decode(data, info.path, info.rel)
 
 
 def read_named(path: Path, content_dir: Path, shown: str) -> Source | Problem:
-    """The text of a brief file named on the command line (`feeder check --explain`), with
-    its path relative to the content folder when inside it, else its name."""
+    """A brief file named on the command line (`feeder check --explain`), with its path
+    relative to the content folder when inside it, else its name."""
     try:
         rel = path.resolve().relative_to(content_dir.resolve()).as_posix()
     except (ValueError, OSError):
@@ -221,9 +220,8 @@ def begins_with(info: FileInfo, prefix: bytes) -> bool:
 
 
 def read_image_infos(infos: Iterable[FileInfo]) -> dict[str, ImageInfo | None]:
-    """The header (media type, width, height) of each picture among `infos`, by path in the
-    content folder: a few bytes of each, read where feeder.images asks (None: not a PNG,
-    JPEG, GIF or WebP, or unreadable)."""
+    """The header of each picture among `infos` by its path in the content folder, reading
+    only the bytes feeder.images asks for (None: not a picture it knows, or unreadable)."""
     found: dict[str, ImageInfo | None] = {}
     for info in infos:
         kind = media_type(info.rel)
@@ -251,63 +249,34 @@ def read_asset(info: FileInfo) -> bytes:
 
 
 def read_templates(root: Path) -> dict[str, str]:
-    """The publisher's page templates: every file in `templates/` of the project folder,
-    by its path in the folder.
+    """The publisher's page templates, by path in `templates/` of the project folder `root`.
 
-    `root` is the project folder. `templates/` obeys the rules of the content folder:
-    hidden files are skipped; a symbolic link that loops or leads out of the folder, a FIFO,
-    a device or a name that is not printable UTF-8 is an error naming it. Raises ConfigError
-    listing every such file, and every file that cannot be read as UTF-8 text.
+    `templates/` obeys the rules of the content folder (see `_walk`), and a FIFO or a device
+    there is an error too. Raises ConfigError listing every file that cannot be read as UTF-8.
     """
     folder = root / TEMPLATES_FOLDER
     if not folder.is_dir():
         return {}
-    root = Path(os.path.realpath(folder))
     templates: dict[str, str] = {}
     problems: list[Problem] = []
-
-    def walk(path: str, rel: str, seen: frozenset[str]) -> None:
-        try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
-        except OSError as exc:
-            problems.append(Problem(f"{TEMPLATES_FOLDER}/{rel}".rstrip("/"), None,
-                                    f"cannot list folder: {exc.strerror or exc}"))
-            return
-        for entry in entries:
-            name, shown = entry.name, f"{TEMPLATES_FOLDER}/{rel}{entry.name}"
-            if name.startswith("."):
+    for shown, rel, info in _walk(str(folder), TEMPLATES_FOLDER, "templates"):
+        if isinstance(info, str):
+            refused = info
+        elif not stat.S_ISREG(info.st_mode):
+            refused = "not a regular file (a FIFO, socket or device); a template must be a file"
+        else:
+            try:
+                templates[rel] = (folder / rel).read_text(encoding="utf-8-sig")
                 continue
-            refused = refuse_entry(entry, root, "templates") or name_problem(name)
-            if refused is None:
-                refused = _read(entry, rel + name, templates, walk, seen)
-            if refused is not None:
-                problems.append(Problem(shown, None, refused))
-
-    walk(str(folder), "", frozenset({str(root)}))
+            except UnicodeDecodeError as exc:
+                refused = (f"cannot read template: not valid UTF-8 ({exc.reason} at byte "
+                           f"{exc.start})")
+            except OSError as exc:
+                refused = f"cannot read template: {exc.strerror or exc}"
+        problems.append(Problem(shown, None, refused))
     if problems:
         raise ConfigError(problems)
     return templates
-
-
-def _read(entry: os.DirEntry[str], name: str, templates: dict[str, str],
-          walk: Callable[[str, str, frozenset[str]], None], seen: frozenset[str]) -> str | None:
-    """Read the template (or the folder of templates) `entry`; why not, or None."""
-    try:
-        mode = entry.stat().st_mode
-        if stat.S_ISDIR(mode):
-            real = os.path.realpath(entry.path)
-            if real not in seen:
-                walk(entry.path, name + "/", seen | {real})
-            return None
-        if not stat.S_ISREG(mode):
-            return "not a regular file (a FIFO, socket or device); a template must be a file"
-        with open(entry.path, encoding="utf-8-sig") as handle:  # noqa: PTH123
-            templates[name] = handle.read()
-    except UnicodeDecodeError as exc:
-        return f"cannot read template: not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    except OSError as exc:
-        return f"cannot read template: {exc.strerror or exc}"
-    return None
 
 
 def folders_problem(root: Path, content: Path, output: Path, cache: Path | None) -> str | None:
@@ -337,21 +306,16 @@ def folders_problem(root: Path, content: Path, output: Path, cache: Path | None)
     return None
 
 
-def settings_file_exists(path: Path, display: str) -> bool:
-    """Whether the settings file `path` exists; ConfigError when something that is not a
-    file is there (a folder, a FIFO, a link to nothing): never a silent fall-back to the
-    defaults, nor a wait on a FIFO."""
-    if path.is_file():
-        return True
-    if os.path.lexists(path):
-        raise ConfigError([Problem(display, None, "is not a regular file; feeder reads its "
-                                                  "settings from this file: make it one, or "
-                                                  "remove it")])
-    return False
-
-
-def read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
-    """A TOML settings file, parsed, and its text; ConfigError with the line of a mistake."""
+def read_toml(path: Path, display: str) -> tuple[dict[str, Any], str] | None:
+    """A TOML settings file, parsed, and its text; None when there is none. ConfigError with
+    the line of a mistake, or when something that is not a file is there (a folder, a FIFO, a
+    link to nothing): never a silent fall-back to the defaults, nor a wait on a FIFO."""
+    if not path.is_file():
+        if os.path.lexists(path):
+            raise ConfigError([Problem(display, None, "is not a regular file; feeder reads its "
+                                                      "settings from this file: make it one, "
+                                                      "or remove it")])
+        return None
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
