@@ -20,13 +20,10 @@ from feeder.text import Source, slugify
 
 def _field(source: Source | Problem, key: str) -> frontmatter.Field | None:
     """The front matter field `key` of a brief (whatever else is wrong in it), or None."""
-    if isinstance(source, Problem) or not source.text.startswith("---"):
+    if isinstance(source, Problem) or not source.text.startswith("---") or key not in source.text:
         return None
-    split = frontmatter.split(source.text, source.path)
-    if isinstance(split, Problem) or split.front_matter is None or key not in split.front_matter:
-        return None
-    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
-    return fields.get(key) if isinstance(fields, dict) else None
+    read = frontmatter.read(source.text, source.path)
+    return None if isinstance(read, Problem) else read[0].get(key)
 
 
 def is_draft(source: Source | Problem) -> bool:
