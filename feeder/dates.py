@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from dateutil import parser as dateutil_parser
 
@@ -24,27 +24,19 @@ _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # noqa: DTZ001 - only 
 
 
 def parse_date(text: str, zone: tzinfo) -> datetime:
-    """An aware datetime from `text`; a date or time without a zone is taken in `zone`.
-
-    Accepts ISO 8601 (`2016-10-04`, `2016-10-04T09:00:00-04:00`), RFC 822
-    (`Tue, 04 Oct 2016 09:00:00 -0400`) and written dates (`October 4, 2016`). A date
-    without a time is midnight. Raises ValueError with a message for the user.
-    """
+    """An aware datetime from ISO 8601, RFC 822 or a written date (`October 4, 2016`); a date
+    or time without a zone is taken in `zone`. Raises ValueError with a message for the user."""
     text = text.strip()
     if not text:
         raise ValueError("the date is empty")
     if len(text) > MAX_DATE_LENGTH:
         raise ValueError(f"{text[:20]!r}... is too long for a date; write it as YYYY-MM-DD, "
                          "with a time if you like: 2016-10-04T09:00:00-04:00")
-    if _ISO_DAY.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"{text!r} is not a real date: {exc}") from None
-        return _in_range(text, datetime(day.year, day.month, day.day, tzinfo=zone))
     try:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    except ValueError:
+    except ValueError as exc:
+        if _ISO_DAY.match(text):
+            raise ValueError(f"{text!r} is not a real date: {exc}") from None
         parsed = _parse_loosely(text)
     if parsed.tzinfo is None:
         return _in_range(text, parsed.replace(tzinfo=zone))
