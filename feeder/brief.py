@@ -45,20 +45,16 @@ Paragraphs = list[tuple[int, list[str]]]
 def _too_long(lines: list[str]) -> tuple[int, str] | None:
     """(index, error) of the first block of text over MAX_PARAGRAPH_LINES. Only a line of
     spaces and tabs ends a block, not even a code fence, which Markdown may not read as one."""
-    start, count = 0, 0
-    for index, line in enumerate(lines):
+    start = 0
+    for index, line in enumerate([*lines, ""]):
         if line.strip(" \t"):
-            start, count = (start, count + 1) if count else (index, 1)
-            if count > MAX_PARAGRAPH_LINES:
-                end = index
-                while end + 1 < len(lines) and lines[end + 1].strip(" \t"):
-                    end += 1
-                return start, (f"this block of text has {end - start + 1} lines without a "
-                               f"blank line; at most {MAX_PARAGRAPH_LINES} can be rendered: "
-                               "separate paragraphs, list items or table rows with blank "
-                               "lines, or split the table")
-        else:
-            count = 0
+            continue
+        if index - start > MAX_PARAGRAPH_LINES:
+            return start, (f"this block of text has {index - start} lines without a blank "
+                           f"line; at most {MAX_PARAGRAPH_LINES} can be rendered: separate "
+                           "paragraphs, list items or table rows with blank lines, or split "
+                           "the table")
+        start = index + 1
     return None
 
 

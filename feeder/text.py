@@ -11,6 +11,7 @@ from functools import lru_cache
 # What XML 1.0 forbids (lxml refuses a document holding one): C0 controls but TAB, LF and CR,
 # lone surrogates, U+FFFE and U+FFFF.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ASCII_OTHERS = re.compile("[^0-9a-z]+")
 _APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u2032\u00b4`", "'"))
 MAX_SLUG_LENGTH = 80
 MAX_SLUG_BYTES = 255  # a slug names a folder: no file system takes a longer name
@@ -51,8 +52,12 @@ def slugify(text: str) -> str:
     has no letter or digit. Idempotent. Letters, marks (so Devanagari or Thai words stay
     whole) and digits of every script are kept; all else becomes `-`, so a slug never holds
     `/`, `\\`, `.`, NUL or white space."""
-    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in fold(text))
-    slug = re.sub("-{2,}", "-", kept).strip("-")
+    text = fold(text)
+    if text.isascii():  # the letters and digits of ASCII are [0-9a-z] once folded
+        slug = _ASCII_OTHERS.sub("-", text).strip("-")
+    else:
+        kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
+        slug = re.sub("-{2,}", "-", kept).strip("-")
     if len(slug) > MAX_SLUG_LENGTH:
         slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
     while len(slug.encode()) > MAX_SLUG_BYTES:  # 80 characters of some scripts are 320 bytes
