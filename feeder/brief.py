@@ -18,7 +18,7 @@ from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
 from feeder.errors import Problem, Severity
 from feeder.frontmatter import Field
-from feeder.sections import FENCE, HEADING, Heading, labels_of, outline
+from feeder.sections import FENCE, HEADING, Heading, outline
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
                      "draft", "image", "image_alt")
@@ -295,14 +295,13 @@ class _Parser:
     def _sections(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
                   ) -> tuple[str, str]:
         """The summary and the content."""
-        labels = labels_of(self.config.section_labels, self.config.summary_labels)
-        found = outline(paragraphs, first, labels)
+        found = outline(paragraphs, first, self.config.section_labels,
+                        self.config.summary_labels)
         self.headings = found.headings
         for line, message in found.notes:
             self.warn(line, message)
         draft = "draft" in fields and fields["draft"].value is True
-        short = next((h for h in found.headings
-                      if h.level == 2 and text.fold_label(h.label) in labels.summary), None)
+        short = found.short_section
         if short is not None and not short.texts and not draft:
             self.error(short.line, f"the short version ({short.label + ':'!r}) is empty: write "
                                    "it under its label (it is each entry's summary)")

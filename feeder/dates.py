@@ -39,33 +39,23 @@ def parse_date(text: str, zone: tzinfo) -> datetime:
             raise ValueError(f"{text!r} is not a real date: {exc}") from None
         parsed = _parse_loosely(text)
     if parsed.tzinfo is None:
-        return _in_range(text, parsed.replace(tzinfo=zone))
-    _check_offset(text, parsed)
-    return _in_range(text, parsed)
-
-
-def _in_range(text: str, moment: datetime) -> datetime:
-    """Refuse years that feeds cannot write (RFC 822 needs four digits) or that leave
-    datetime's range once converted to UTC."""
-    try:
-        utc_year = moment.astimezone(timezone.utc).year
+        parsed = parsed.replace(tzinfo=zone)
+    else:  # feeds can only write offsets of whole minutes within ±14:00
+        try:
+            offset = parsed.utcoffset()
+        except ValueError:  # dateutil builds offsets of a day or more, which datetime refuses
+            offset = None
+        if offset is None or not MIN_OFFSET <= offset <= MAX_OFFSET or offset.total_seconds() % 60:
+            raise ValueError(f"{text!r} has a time zone offset no clock uses; write one between "
+                             "-12:00 and +14:00, such as -04:00")
+    try:  # RFC 822 needs four digits, and the year must stay within datetime's range in UTC
+        utc_year = parsed.astimezone(timezone.utc).year
     except (OverflowError, ValueError):
         utc_year = 0
-    if min(moment.year, utc_year) < MIN_YEAR:
+    if min(parsed.year, utc_year) < MIN_YEAR:
         raise ValueError(f"{text!r} is out of range: feeder publishes dates from the year "
                          f"{MIN_YEAR} to 9999")
-    return moment
-
-
-def _check_offset(text: str, parsed: datetime) -> None:
-    """Refuse offsets no clock uses: feeds can only write whole minutes within ±14:00."""
-    try:
-        offset = parsed.utcoffset()
-    except ValueError:  # dateutil builds offsets of a day or more, which datetime refuses
-        offset = None
-    if offset is None or not MIN_OFFSET <= offset <= MAX_OFFSET or offset.total_seconds() % 60:
-        raise ValueError(f"{text!r} has a time zone offset no clock uses; write one between "
-                         "-12:00 and +14:00, such as -04:00")
+    return parsed
 
 
 def _parse_loosely(text: str) -> datetime:
@@ -93,6 +83,4 @@ def _parse_loosely(text: str) -> datetime:
 def split_file_date(stem: str) -> tuple[str | None, str]:
     """(`YYYY-MM-DD` or None, the rest) of a file name without its extension."""
     match = _FILE_DATE.match(stem)
-    if not match:
-        return None, stem
-    return match.group(1), match.group(2) or ""
+    return (match.group(1), match.group(2) or "") if match else (None, stem)

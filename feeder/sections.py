@@ -47,26 +47,11 @@ class Outline:
 
     content: str  # Markdown of the full text, labels as headings; "" when there is nothing
     short: str | None  # Markdown of the short version; None without its section
+    short_section: Heading | None  # the first section under a summary label
     standfirst: str | None
     first_text: str | None  # None when no block is text
     headings: tuple[Heading, ...]
     notes: tuple[tuple[int, str], ...]  # (line, warning): labels probably misspelled or misplaced
-
-
-@dataclass(frozen=True, slots=True)
-class Labels:
-    """The section labels of the settings, by their folded spelling."""
-
-    sections: dict[str, str]
-    summary: frozenset[str]
-    reach: int  # how far into a line the colon of a label with text after it can be
-
-
-def labels_of(section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Labels:
-    sections = {fold_label(label): label for label in section_labels + summary_labels}
-    reach = max(map(len, sections), default=0) * 2 + 8  # room for spaces and emphasis
-    return Labels(sections, frozenset(fold_label(label) for label in summary_labels),
-                  min(reach, MAX_LABEL_LENGTH))
 
 
 def _shape(line: str) -> tuple[str, bool, bool] | None:
@@ -131,15 +116,19 @@ def _nearest(key: str, known: tuple[str, ...]) -> str | None:
 class _Pass:
     """The pass over one body, putting its blocks of text and labels together as they come."""
 
-    def __init__(self, labels: Labels, first: int) -> None:
-        self.labels = labels
+    def __init__(self, first: int, section_labels: tuple[str, ...],
+                 summary_labels: tuple[str, ...]) -> None:
         self.first = first
+        self.sections = {fold_label(label): label for label in section_labels + summary_labels}
+        self.summary = {fold_label(label) for label in summary_labels}
+        reach = max(map(len, self.sections), default=0) * 2 + 8  # room for spaces and emphasis
+        self.reach = min(reach, MAX_LABEL_LENGTH)  # of the colon of a label with text after it
         self.notes: list[tuple[int, str]] = []
         self.pending: list[str] = []  # the lines of the block of text being read
         self.content: list[str] = []
         self.headings: list[list[Any]] = []  # [line, label, level, blocks of text]
-        self.section: list[Any] | None = None
-        self.short_section: list[Any] | None = None
+        self.section: int | None = None  # the index in headings of the current section
+        self.short_section: int | None = None
         self.short: list[str] = []
         self.standfirst: str | None = None
         self.first_text: str | None = None
@@ -157,36 +146,37 @@ class _Pass:
             if self.standfirst is None and not HEADING.match(text):
                 self.standfirst = text
             return
-        self.section[3] += 1
-        if self.headings[-1] is not self.section:  # a sub-label's
+        self.headings[self.section][3] += 1
+        if len(self.headings) - 1 != self.section:  # under a sub-label
             self.headings[-1][3] += 1
-        if self.section is self.short_section:
+        if self.section == self.short_section:
             self.short.append(text)
 
     def label(self, line: int, label: str, level: int) -> None:
         self.flush()
         self.content.append(("## " if level == 2 else "### ") + label)
-        heading = [line, label, level, 0]
-        self.headings.append(heading)
+        self.headings.append([line, label, level, 0])
         if level == 2:
-            self.section = heading
-            if self.short_section is None and fold_label(label) in self.labels.summary:
-                self.short_section = heading
-        elif self.section is not None and self.section is self.short_section:
+            self.section = len(self.headings) - 1
+            if self.short_section is None and fold_label(label) in self.summary:
+                self.short_section = self.section
+        elif self.section is not None and self.section == self.short_section:
             self.short.append("### " + label)
 
     def near(self, line: int, text: str, shown: str) -> None:
         """A warning when `text` is close to a section label without being one."""
-        nearest = _nearest(fold_label(text), tuple(self.labels.sections))
+        nearest = _nearest(fold_label(text), tuple(self.sections))
         if nearest is not None:
             self.notes.append((line, f"{shown!r} is not a section label, so it opens no "
                                      f"section; did you mean "
-                                     f"{self.labels.sections[nearest] + ':'!r}?"))
+                                     f"{self.sections[nearest] + ':'!r}?"))
 
     def paragraph(self, start: int, lines: list[str]) -> None:
         """Split one blank-line paragraph into blocks of text and labels."""
-        if len(lines) == 1 and self.plain(lines[0]):  # most paragraphs: one line of prose
-            self.pending.append(lines[0])
+        first = lines[0]
+        if len(lines) == 1 and len(first) > MAX_LABEL_LENGTH and first[0].isalnum() and \
+                ":" not in first[:self.reach]:  # certainly a line of prose, no label
+            self.pending.append(first)
             return
         fence: str | None = None
         at_start = True
@@ -197,7 +187,7 @@ class _Pass:
             if not at_start and fence is None and line[:1] not in _MAY_OPEN and (
                     index == len(lines) or lines[index][:1] not in "=-"):
                 # inside a block, and no fence or heading: text (unless a misplaced label)
-                if ":" in line[:self.labels.reach] or line[:1] in "*_":
+                if ":" in line[:self.reach] or line[:1] in "*_":
                     self.inside(number, line)
                 else:
                     self.pending.append(line)
@@ -224,16 +214,10 @@ class _Pass:
                 self.inside(number, line)
             at_start = bool(opened)
 
-    def plain(self, line: str) -> bool:
-        """Whether a paragraph of this one line is certainly text: too long for a label,
-        starting with a letter, with no colon where a section label's could be."""
-        return len(line) > MAX_LABEL_LENGTH and line[0].isalnum() and \
-            ":" not in line[:self.labels.reach]
-
     def heading(self, number: int, line: str, text: str, underline: str | None = None) -> None:
         """A Markdown heading: a section when it names one, else kept as written (a heading
         ends a block, as Markdown sees it; what follows starts one)."""
-        known = self.labels.sections.get(fold_label(text))
+        known = self.sections.get(fold_label(text))
         if known:
             self.label(number, known, 2)
             return
@@ -249,7 +233,7 @@ class _Pass:
         shape = _shape(line)
         if shape is not None:
             text, colon, emphasis = shape
-            known = self.labels.sections.get(fold_label(text))
+            known = self.sections.get(fold_label(text))
             if known and (colon or emphasis or alone):
                 self.label(number, known, 2)
                 return True
@@ -259,9 +243,9 @@ class _Pass:
                 return True
             if emphasis and not text.endswith((".", "!", "?")):
                 self.near(number, text, line.strip())
-        split = _split_label(line, self.labels.reach)
+        split = _split_label(line, self.reach)
         if split is not None:
-            known = self.labels.sections.get(fold_label(split[0]))
+            known = self.sections.get(fold_label(split[0]))
             if known:
                 self.label(number, known, 2)
                 self.pending.append(split[1])
@@ -275,23 +259,24 @@ class _Pass:
         if shape is not None and (shape[1] or shape[2]):
             label: str | None = shape[0]
         else:
-            split = _split_label(line, self.labels.reach)
+            split = _split_label(line, self.reach)
             label = split[0] if split is not None else None
-        if label is not None and fold_label(label) in self.labels.sections:
+        if label is not None and fold_label(label) in self.sections:
             self.notes.append((number, f"{line.strip()!r} is inside a paragraph or list item, "
                                        "so it opens no section: put a blank line before it"))
         self.pending.append(line)
 
 
 def outline(paragraphs: Sequence[tuple[int, list[str]]], first: int,
-            labels: Labels) -> Outline:
+            section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Outline:
     """The sections of the paragraphs (each: index of its first line in the body, its lines)
     of a body whose first line is line `first` of the file."""
-    scan = _Pass(labels, first)
+    scan = _Pass(first, section_labels, summary_labels)
     for start, lines in paragraphs:
         scan.paragraph(start, lines)
         scan.flush()
+    headings = tuple(Heading(*heading) for heading in scan.headings)
     return Outline("\n\n".join(scan.content) + "\n" if scan.content else "",
-                   "\n\n".join(scan.short) if scan.short_section else None,
-                   scan.standfirst, scan.first_text, tuple(Heading(*h) for h in scan.headings),
-                   tuple(scan.notes))
+                   "\n\n".join(scan.short) if scan.short_section is not None else None,
+                   None if scan.short_section is None else headings[scan.short_section],
+                   scan.standfirst, scan.first_text, headings, tuple(scan.notes))
