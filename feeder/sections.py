@@ -72,12 +72,6 @@ def _shape(line: str) -> tuple[str, bool, bool] | None:
     return (text, colon, emphasis is not None) if text else None
 
 
-def _heading_text(text: str) -> str:
-    """A heading's text without a trailing colon or emphasis around it."""
-    shape = _shape(text.strip())
-    return shape[0] if shape else text.strip().rstrip(":").strip()
-
-
 def _split_label(line: str, reach: int) -> tuple[str, str] | None:
     """(label, rest) of a line shaped `Label: text` (emphasis allowed around the label), the
     colon within `reach` characters."""
@@ -116,9 +110,7 @@ def _nearest(key: str, known: tuple[str, ...]) -> str | None:
 class _Pass:
     """The pass over one body, putting its blocks of text and labels together as they come."""
 
-    def __init__(self, first: int, section_labels: tuple[str, ...],
-                 summary_labels: tuple[str, ...]) -> None:
-        self.first = first
+    def __init__(self, section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> None:
         self.sections = {fold_label(label): label for label in section_labels + summary_labels}
         self.summary = {fold_label(label) for label in summary_labels}
         reach = max(map(len, self.sections), default=0) * 2 + 8  # room for spaces and emphasis
@@ -172,17 +164,18 @@ class _Pass:
                                      f"{self.sections[nearest] + ':'!r}?"))
 
     def paragraph(self, start: int, lines: list[str]) -> None:
-        """Split one blank-line paragraph into blocks of text and labels."""
-        first = lines[0]
-        if len(lines) == 1 and len(first) > MAX_LABEL_LENGTH and first[0].isalnum() and \
-                ":" not in first[:self.reach]:  # certainly a line of prose, no label
-            self.pending.append(first)
+        """Split one blank-line paragraph, whose first line is line `start` of the file, into
+        blocks of text and labels."""
+        only = lines[0]
+        if len(lines) == 1 and len(only) > MAX_LABEL_LENGTH and only[0].isalnum() and \
+                ":" not in only[:self.reach]:  # certainly a line of prose, no label
+            self.pending.append(only)
             return
         fence: str | None = None
         at_start = True
         index = 0
         while index < len(lines):
-            line, number = lines[index], self.first + start + index
+            line, number = lines[index], start + index
             index += 1
             if not at_start and fence is None and line[:1] not in _MAY_OPEN and (
                     index == len(lines) or lines[index][:1] not in "=-"):
@@ -200,13 +193,13 @@ class _Pass:
                 at_start = False
                 continue
             if index < len(lines) and _SETEXT.match(lines[index]) and line.strip():
-                self.heading(number, line, _heading_text(line), lines[index])
+                self.heading(number, line, line, lines[index])
                 index += 1
                 at_start = True
                 continue
             heading = _ATX.match(line)
             if heading:
-                self.heading(number, line, _heading_text(heading.group(2)))
+                self.heading(number, line, heading.group(2))
                 at_start = True
                 continue
             opened = self.opens(number, line, alone=index == len(lines)) if at_start else None
@@ -215,8 +208,11 @@ class _Pass:
             at_start = bool(opened)
 
     def heading(self, number: int, line: str, text: str, underline: str | None = None) -> None:
-        """A Markdown heading: a section when it names one, else kept as written (a heading
-        ends a block, as Markdown sees it; what follows starts one)."""
+        """A Markdown heading of `text`: a section when it names one (without a colon or
+        emphasis around it), else kept as written (a heading ends a block, as Markdown sees it;
+        what follows starts one)."""
+        shape = _shape(text.strip())
+        text = shape[0] if shape else text.strip().rstrip(":").strip()
         known = self.sections.get(fold_label(text))
         if known:
             self.label(number, known, 2)
@@ -271,9 +267,9 @@ def outline(paragraphs: Sequence[tuple[int, list[str]]], first: int,
             section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Outline:
     """The sections of the paragraphs (each: index of its first line in the body, its lines)
     of a body whose first line is line `first` of the file."""
-    scan = _Pass(first, section_labels, summary_labels)
+    scan = _Pass(section_labels, summary_labels)
     for start, lines in paragraphs:
-        scan.paragraph(start, lines)
+        scan.paragraph(first + start, lines)
         scan.flush()
     headings = tuple(Heading(*heading) for heading in scan.headings)
     return Outline("\n\n".join(scan.content) + "\n" if scan.content else "",
