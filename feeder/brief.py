@@ -38,8 +38,7 @@ _CONTROL = "removed characters that XML does not allow (control characters)"
 _NO_TITLE = "missing title: the first line of a brief is its title"
 _TAGS_LINE = "write the tags comma-separated on the line after the title, e.g. russia, US"
 
-Paragraphs = list[tuple[int, list[str]]]
-"""Each paragraph's first line (an index in the body) and lines."""
+Paragraphs = list[tuple[int, list[str]]]  # each paragraph's first line (index in the body), lines
 
 
 def _too_long(lines: list[str]) -> tuple[int, str] | None:
@@ -329,11 +328,7 @@ class _Parser:
         if isinstance(field.value, bool) or not isinstance(field.value, str | int):
             self.error(field.line, f"{key} must be a date such as 2016-10-04")
             return None
-        try:
-            return parse_date(str(field.value), self.config.tzinfo)
-        except ValueError as exc:
-            self.error(field.line, f"invalid {key}: {exc}")
-            return None
+        return self._parse_date(str(field.value), field.line, f"invalid {key}")
 
     def _file_date(self) -> datetime | None:
         day, _ = split_file_date(self.name.stem)
@@ -341,10 +336,13 @@ class _Parser:
             self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name.name} "
                           "or add front matter with 'date: YYYY-MM-DD'")
             return None
+        return self._parse_date(day, None, "the date in the file name is invalid")
+
+    def _parse_date(self, value: str, line: int | None, invalid: str) -> datetime | None:
         try:
-            return parse_date(day, self.config.tzinfo)
+            return parse_date(value, self.config.tzinfo)
         except ValueError as exc:
-            self.error(None, f"the date in the file name is invalid: {exc}")
+            self.error(line, f"{invalid}: {exc}")
             return None
 
     def _slug(self, fields: dict[str, Field], title: str) -> str:

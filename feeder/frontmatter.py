@@ -51,13 +51,13 @@ def read(text: str, path: str) -> tuple[dict[str, Field], list[str], int] | Prob
         return {}, lines, 1
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            fields = load("\n".join(lines[1:index]), path)
+            fields = _load("\n".join(lines[1:index]), path)
             return fields if isinstance(fields, Problem) else (fields, lines[index + 1:], index + 2)
     return Problem(path, 1, "front matter opened with '---' is never closed; "
                             "end it with a line '---'")
 
 
-def load(text: str, path: str) -> dict[str, Field] | Problem:
+def _load(text: str, path: str) -> dict[str, Field] | Problem:
     """The front matter's keys, each with its value and line number."""
     if "*" in text or "&" in text or "!" in text:
         problem = _refuse_references(text, path)
