@@ -1,9 +1,7 @@
-"""Parsing one brief: the house layout and Markdown with YAML front matter.
+"""Parsing one brief (docs/BRIEFS.md): the house layout, or Markdown with YAML front matter.
 
-The house layout (see docs/BRIEFS.md): line 1 the title, then the tags line, an optional
-one-line standfirst, and sections opened by labels (`The Short of It:`, found by
-feeder.sections). Front matter may replace the title and tags lines and add any field.
-`parse_brief` is pure: a `Source` in, a `Brief` (or None) and every problem found out.
+The house layout: the title line, the tags line, an optional one-line standfirst, then the
+sections (feeder.sections). Front matter may replace the title and tags lines.
 """
 
 from __future__ import annotations
@@ -14,78 +12,84 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from feeder import frontmatter
+from feeder import frontmatter, text
 from feeder.attachments import Link, brief_name, choose_lead, find_links, names_file
 from feeder.config import Config
 from feeder.dates import parse_date, split_file_date
-from feeder.errors import Problem
-from feeder.sections import FENCE, HEADING, Heading, labels_of, outline
-from feeder.text import (
-    Source,
-    did_you_mean,
-    find_xml_forbidden,
-    fold,
-    fold_label,
-    slugify,
-    strip_xml_forbidden,
-    strip_xml_forbidden_in,
-)
+from feeder.errors import Problem, Severity
+from feeder.frontmatter import Field
+from feeder.sections import FENCE, HEADING, Heading, outline
 
 FRONT_MATTER_KEYS = ("title", "date", "updated", "tags", "summary", "id", "slug", "author",
                      "draft", "image", "image_alt")
-ID_SCHEMES = ("tag", "urn", "http", "https")
-"""Schemes a pinned id may use: readers may follow an id, so never javascript: or data:."""
+ID_SCHEMES = ("tag", "urn", "http", "https")  # readers may follow an id: never javascript:
 MAX_TAG_LENGTH = 50
-_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 MAX_NESTING = 100
-"""Columns of indentation, `>` and list markers a line may start with. Python-Markdown
-nests lists and quotes recursively: a few hundred levels exhaust Python's stack."""
+"""Columns of indentation, `>` and list markers a line may start with: Python-Markdown nests
+lists and quotes recursively, and a few hundred levels exhaust Python's stack."""
+MAX_PARAGRAPH_LINES = 200
+"""Lines in one block of text: some of Python-Markdown's block processors split a block one
+line at a time, in a time growing with the square of its length."""
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _NESTING = re.compile(r"(?:[ \t>]|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t]))*")
 _MARKER = re.compile(r"[>*+-]|\d[.)]")
+_KINDS = {bool: "true/false", list: "a list", dict: "a mapping"}
+_CONTROL = "removed characters that XML does not allow (control characters)"
+_NO_TITLE = "missing title: the first line of a brief is its title"
+_TAGS_LINE = "write the tags comma-separated on the line after the title, e.g. russia, US"
+
+Paragraphs = list[tuple[int, list[str]]]  # each paragraph's first line (index in the body), lines
 
 
-MAX_PARAGRAPH_LINES = 200
-"""Lines in one block of text between blank lines. Several of Python-Markdown's block
-processors (headings, rules, abbreviations, definition lists) split a block one line at a
-time, which takes time growing with the square of its length: a 1 MiB block of
-definitions would take hours to render."""
-
-
-def _too_long(lines: list[str]) -> tuple[int, int] | None:
-    """(index of the first line, length) of the first block over MAX_PARAGRAPH_LINES, or None.
-
-    A line of spaces and tabs separates blocks (Markdown sees it as blank); nothing else does,
-    not even a code fence, which Markdown may not read as one.
-    """
-    start, count = 0, 0
-    for index, line in enumerate(lines):
+def _too_long(lines: list[str]) -> tuple[int, str] | None:
+    """(index, error) of the first block of text over MAX_PARAGRAPH_LINES. Only a line of
+    spaces and tabs ends a block, not even a code fence, which Markdown may not read as one."""
+    start = 0
+    for index, line in enumerate([*lines, ""]):
         if line.strip(" \t"):
-            start, count = (start, count + 1) if count else (index, 1)
-            if count > MAX_PARAGRAPH_LINES:
-                end = index
-                while end + 1 < len(lines) and lines[end + 1].strip(" \t"):
-                    end += 1
-                return start, end - start + 1
-        else:
-            count = 0
+            continue
+        if index - start > MAX_PARAGRAPH_LINES:
+            return start, (f"this block of text has {index - start} lines without a blank "
+                           f"line; at most {MAX_PARAGRAPH_LINES} can be rendered: separate "
+                           "paragraphs, list items or table rows with blank lines, or split "
+                           "the table")
+        start = index + 1
     return None
 
 
-def _too_deep(lines: list[str]) -> tuple[int, int] | None:
-    """(index, width) of the first line nested deeper than MAX_NESTING, or None.
-
-    Only a prefix holding a quote or list marker nests; plain indentation is code or a
-    continuation line, which Markdown does not nest. Fenced code is not exempt: a line that
-    only looks like a fence to feeder must not hide a deep list from the check.
-    """
+def _too_deep(lines: list[str]) -> tuple[int, str] | None:
+    """(index, error) of the first line nested deeper than MAX_NESTING. Only a prefix with a
+    quote or list marker nests (plain indentation is code or a continuation line); fenced code
+    is not exempt, as a line that only looks like a fence must not hide a deep list."""
     for index, line in enumerate(lines):
         prefix = _NESTING.match(line)
         if prefix is None or prefix.end() <= MAX_NESTING // 4:
             continue
         width = len(prefix.group(0).expandtabs(4))
         if width > MAX_NESTING and _MARKER.search(prefix.group(0)):
-            return index, width
+            return index, (f"the line starts with {width} columns of quote and list markers "
+                           f"and indentation; at most {MAX_NESTING} can be nested: flatten "
+                           "the list or quote")
     return None
+
+
+def _paragraphs(body: list[str]) -> Paragraphs:
+    """The blank-line separated paragraphs of `body`; a fenced code block is kept whole."""
+    paragraphs: Paragraphs = []
+    current: list[str] | None = None
+    fence: str | None = None
+    for index, line in enumerate(body):
+        if fence is None and not line.strip():
+            current = None
+            continue
+        if current is None:
+            current = []
+            paragraphs.append((index, current))
+        current.append(line)
+        match = FENCE.match(line)
+        if match and (fence is None or match.group(1).startswith(fence)):
+            fence = match.group(1)[:3] if fence is None else None
+    return paragraphs
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,144 +101,86 @@ class Brief:
     title: str
     date: datetime
     updated: datetime | None
-    tags: tuple[str, ...]
-    """As spelled in this brief, trimmed, without case-insensitive duplicates."""
+    tags: tuple[str, ...]  # as spelled in the brief, without case-insensitive duplicates
     slug: str
-    id: str | None
-    """The id pinned in front matter, if any."""
+    id: str | None  # pinned in front matter
     id_line: int | None
     author: str | None
     draft: bool
-    summary: str
-    """Markdown of the short version."""
-    content: str
-    """Markdown of the full text: standfirst, then every section under its label."""
+    summary: str  # Markdown of the short version
+    content: str  # Markdown of the full text: standfirst, then each section under its label
     links: tuple[Link, ...] = ()  # its links to files, and its lead image: feeder.attachments
     lead: Link | None = None
 
 
-@dataclass(slots=True)
-class _Paragraph:
-    start: int
-    """Index of the first line in the body."""
-    lines: list[str]
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A brief as the parser read it: what `feeder check --explain` shows."""
 
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-def _paragraphs(body: list[str]) -> list[_Paragraph]:
-    """Blank-line separated paragraphs; a fenced code block is kept whole."""
-    paragraphs: list[_Paragraph] = []
-    current: _Paragraph | None = None
-    fence: str | None = None
-    for index, line in enumerate(body):
-        if fence is None and not line.strip():
-            current = None
-            continue
-        if current is None:
-            current = _Paragraph(index, [])
-            paragraphs.append(current)
-        current.lines.append(line)
-        match = FENCE.match(line)
-        if match and (fence is None or match.group(1).startswith(fence)):
-            fence = match.group(1)[:3] if fence is None else None
-    return paragraphs
-
-
-def _is_tags_line(paragraph: _Paragraph) -> bool:
-    """A one-line paragraph that is not a label: what the house layout's tags line must be."""
-    return len(paragraph.lines) == 1 and not paragraph.lines[0].rstrip().endswith(":")
+    brief: Brief | None
+    problems: tuple[Problem, ...]
+    headings: tuple[Heading, ...]  # the sections and sub-labels found
 
 
 class _Parser:
-    def __init__(self, source: Source, config: Config) -> None:
+    def __init__(self, source: text.Source, config: Config) -> None:
         self.source = source
         self.config = config
-        self.path = source.path
+        self.name = PurePosixPath(brief_name(source.rel))
         self.problems: list[Problem] = []
         self.last_line = source.text.count("\n") + 1
         self.headings: tuple[Heading, ...] = ()
 
-    def _within(self, line: int | None) -> int | None:
-        # "Missing" things are reported where they should have been: past the end of a short
+    def error(self, line: int | None, message: str, severity: Severity = "error") -> None:
+        # Something missing is reported where it should have been: past the end of a short
         # file, that is its last line.
-        return None if line is None else min(line, self.last_line)
-
-    def error(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(self.path, self._within(line), message))
+        line = None if line is None else min(line, self.last_line)
+        self.problems.append(Problem(self.source.path, line, message, severity))
 
     def warn(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(self.path, self._within(line), message, "warning"))
+        self.error(line, message, "warning")
 
     def parse(self) -> Brief | None:
-        text = self.source.text
-        bad = find_xml_forbidden(text)
+        raw = self.source.text
+        bad = text.find_xml_forbidden(raw)
         if bad is not None:
-            self.warn(text.count("\n", 0, bad) + 1,
-                      "removed characters that XML does not allow (control characters)")
-            text = strip_xml_forbidden(text)
-        if not text.strip():
+            self.warn(raw.count("\n", 0, bad) + 1, _CONTROL)
+            raw = text.strip_xml_forbidden(raw)
+        if not raw.strip():
             self.error(1, "the file is empty; a brief needs a title, tags, a date and text")
             return None
-        split = frontmatter.split(text, self.path)
-        if isinstance(split, Problem):
-            self.problems.append(split)
+        read = frontmatter.read(raw, self.source.path)
+        if isinstance(read, Problem):
+            self.problems.append(read)
             return None
-        fields: dict[str, frontmatter.Field] = {}
-        if split.front_matter is not None:
-            loaded = frontmatter.load(split.front_matter, split.front_matter_line, self.path)
-            if isinstance(loaded, Problem):
-                self.problems.append(loaded)
-                return None
-            for key, field in loaded.items():
-                value = strip_xml_forbidden_in(field.value)
-                if value != field.value:  # from YAML escapes such as "\x01"
-                    self.warn(field.line, "removed characters that XML does not allow "
-                                          "(control characters)")
-                fields[key] = frontmatter.Field(value, field.line)
-            for key, field in fields.items():
-                if key not in FRONT_MATTER_KEYS:
-                    hint = did_you_mean(key, FRONT_MATTER_KEYS)
-                    self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
-        deep = _too_deep(split.body)
-        line = None if deep is None else split.body_line + deep[0]
+        loaded, body, first = read
+        fields: dict[str, Field] = {}
+        for key, field in loaded.items():
+            value = text.strip_xml_forbidden_in(field.value)
+            if value != field.value:  # from YAML escapes such as "\x01"
+                self.warn(field.line, _CONTROL)
+            fields[key] = Field(value, field.line)
+        for key, field in fields.items():
+            if key not in FRONT_MATTER_KEYS:
+                hint = text.did_you_mean(key, FRONT_MATTER_KEYS)
+                self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
         summary = fields.get("summary")
-        if deep is None and summary is not None and isinstance(summary.value, str):
-            deep, line = _too_deep(summary.value.split("\n")), summary.line
-        if deep is not None:
-            self.error(line, f"the line starts with {deep[1]} columns of quote and list markers "
-                             f"and indentation; at most {MAX_NESTING} can be nested: flatten "
-                             "the list or quote")
-            return None
-        long = _too_long(split.body)
-        line = None if long is None else split.body_line + long[0]
-        if long is None and summary is not None and isinstance(summary.value, str):
-            long, line = _too_long(summary.value.split("\n")), summary.line
-        if long is not None:
-            self.error(line, f"this block of text has {long[1]} lines without a blank line; "
-                             f"at most {MAX_PARAGRAPH_LINES} can be rendered: separate "
-                             "paragraphs, list items or table rows with blank lines, or split "
-                             "the table")
-            return None
-        return self._brief(fields, split)
+        for check in (_too_deep, _too_long):
+            found = check(body)
+            line = None if found is None else first + found[0]
+            if found is None and summary is not None and isinstance(summary.value, str):
+                found, line = check(summary.value.split("\n")), summary.line
+            if found is not None:
+                self.error(line, found[1])
+                return None
+        return self._brief(fields, _paragraphs(body), first)
 
-    # --- the pieces of a brief ----------------------------------------------------------------
-
-    def _brief(self, fields: dict[str, frontmatter.Field],
-               split: frontmatter.Split) -> Brief | None:
-        first = split.body_line
-        paragraphs = _paragraphs(split.body)
-        title, title_line = self._title(fields, paragraphs, first)
-        if title_line is not None and "title" not in fields:
-            paragraphs = paragraphs[1:]
-        tags = self._tags(fields, paragraphs, first, from_body="title" not in fields)
-        if "tags" not in fields and "title" not in fields and paragraphs \
-                and _is_tags_line(paragraphs[0]):
-            paragraphs = paragraphs[1:]
+    def _brief(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
+               ) -> Brief | None:
+        title = self._title(fields, paragraphs, first)
+        tags = self._tags(fields, paragraphs, first)
         summary, content = self._sections(fields, paragraphs, first)
-        date = self._date(fields)
+        date = self._when(fields, "date") if "date" in fields else self._file_date()
         updated = self._when(fields, "updated")
         if date and updated and updated < date:
             self.error(fields["updated"].line, "updated is earlier than date")
@@ -250,83 +196,76 @@ class _Parser:
         if draft is not None and not isinstance(draft.value, bool):
             self.error(draft.line, "draft must be true or false")
         author = self._text(fields, "author")
-        lead, problems = choose_lead(self.path, fields, links := find_links(self.source.text))
+        links = find_links(self.source.text)
+        lead, problems = choose_lead(self.source.path, fields, links)
         self.problems.extend(problems)
         if any(p.is_error for p in self.problems) or not (title and date and slug and content):
             return None
-        id_line = fields["id"].line if "id" in fields else None
-        return Brief(path=self.path, rel=self.source.rel, title=title, date=date,
-                     updated=updated, tags=tags, slug=slug, id=pinned_id, id_line=id_line,
+        return Brief(path=self.source.path, rel=self.source.rel, title=title, date=date,
+                     updated=updated, tags=tags, slug=slug, id=pinned_id,
+                     id_line=fields["id"].line if "id" in fields else None,
                      author=author or None, draft=bool(draft and draft.value is True),
                      summary=summary, content=content, lead=lead,
                      links=tuple(link for link in links if names_file(link.target)))
 
-    def _text(self, fields: dict[str, frontmatter.Field], key: str) -> str | None:
+    def _text(self, fields: dict[str, Field], key: str) -> str | None:
         field = fields.get(key)
         if field is None or field.value is None:
             return None
         value = field.value
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            kind = "true/false" if isinstance(value, bool) else (
-                "a list" if isinstance(value, list) else
-                "a mapping" if isinstance(value, dict) else type(value).__name__)
+            kind = _KINDS.get(type(value), type(value).__name__)
             self.error(field.line, f"{key} must be text, not {kind} (put it in quotes)")
             return None
         return " ".join(str(value).split()) if key != "summary" else str(value).strip()
 
-    def _title(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
-               first: int) -> tuple[str, int | None]:
+    def _title(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int) -> str:
+        """The title: from the front matter, or the first paragraph (taken off `paragraphs`)."""
         if "title" in fields:
-            title = self._text(fields, "title") or ""
-            if not title and not any(p.line == fields["title"].line for p in self.problems):
-                self.error(fields["title"].line, "title is empty")
-            return title, fields["title"].line
+            title, line = self._text(fields, "title") or "", fields["title"].line
+            if not title and not any(p.line == line for p in self.problems):
+                self.error(line, "title is empty")
+            return title
         if not paragraphs:
-            self.error(first, "missing title: the first line of a brief is its title")
-            return "", None
-        head = paragraphs[0]
-        line = first + head.start
-        if len(head.lines) > 1:
-            self.error(line + 1, "the title must be a single line followed by a blank line")
-        title = " ".join(HEADING.sub(r"\2", head.lines[0]).split())
+            self.error(first, _NO_TITLE)
+            return ""
+        start, lines = paragraphs.pop(0)
+        if len(lines) > 1:
+            self.error(first + start + 1, "the title must be a single line followed by a blank "
+                                          "line")
+        title = " ".join(HEADING.sub(r"\2", lines[0]).split())
         if not title:
-            self.error(line, "missing title: the first line of a brief is its title")
-        return title, line
+            self.error(first + start, _NO_TITLE)
+        return title
 
-    def _tags(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
-              first: int, *, from_body: bool) -> tuple[str, ...]:
-        if "tags" in fields:
-            field = fields["tags"]
-            value = field.value
-            if value == []:  # exactly `tags: []`: the one way to say "untagged"
+    def _tags(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
+              ) -> tuple[str, ...]:
+        """The tags: from the front matter, or the tags line (taken off `paragraphs`)."""
+        field = fields.get("tags")
+        if field is not None:
+            if field.value == []:  # exactly `tags: []`: the one way to say "untagged"
                 return ()
-            if value is None:
-                items: list[Any] = []
-            elif isinstance(value, str):
-                items = value.split(",")
-            elif isinstance(value, list):
-                items = value
-            else:
+            if not isinstance(field.value, str | list | None):
                 self.error(field.line, "tags must be a list ([russia, US]) or comma-separated text")
                 return ()
+            items = field.value.split(",") if isinstance(field.value, str) else field.value or []
             return self._clean_tags(items, field.line, empty="tags is empty: list the tags "
                                     "('tags: [one, two]'), or write 'tags: []' for an untagged "
                                     "brief")
-        if not from_body:
+        if "title" in fields:
             self.error(fields["title"].line, "missing tags: add 'tags: [one, two]' to the front "
                                              "matter ('tags: []' for an untagged brief)")
             return ()
-        example = "write the tags comma-separated on the line after the title, e.g. russia, US"
         if not paragraphs:
-            self.error(first + 2, f"missing tags line: {example}")
+            self.error(first + 2, f"missing tags line: {_TAGS_LINE}")
             return ()
-        tags_paragraph = paragraphs[0]
-        line = first + tags_paragraph.start
-        if not _is_tags_line(tags_paragraph):
-            self.error(line, f"missing tags line: {example}")
+        start, lines = paragraphs[0]
+        if len(lines) > 1 or lines[0].rstrip().endswith(":"):  # more than one line, or a label
+            self.error(first + start, f"missing tags line: {_TAGS_LINE}")
             return ()
-        return self._clean_tags(tags_paragraph.lines[0].split(","), line,
-                                empty=f"the tags line has no tags: {example} (an untagged "
+        del paragraphs[0]
+        return self._clean_tags(lines[0].split(","), first + start,
+                                empty=f"the tags line has no tags: {_TAGS_LINE} (an untagged "
                                       "brief needs front matter 'tags: []')")
 
     def _clean_tags(self, items: list[Any], line: int, *, empty: str) -> tuple[str, ...]:
@@ -346,26 +285,26 @@ class _Parser:
                 self.error(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters; "
                                  "is this line really the comma-separated tags line?")
                 continue
-            if not slugify(tag):
+            if not text.slugify(tag):
                 self.error(line, f"tag {tag!r} has no letter or digit to make its URL from")
                 continue
-            tags.setdefault(fold(tag), tag)
+            tags.setdefault(text.fold(tag), tag)
         return tuple(tags.values())
 
-    def _sections(self, fields: dict[str, frontmatter.Field], paragraphs: list[_Paragraph],
-                  first: int) -> tuple[str, str]:
-        labels = labels_of(self.config.section_labels, self.config.summary_labels)
-        found = outline([(p.start, p.lines) for p in paragraphs], first, labels)
+    def _sections(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
+                  ) -> tuple[str, str]:
+        """The summary and the content."""
+        found = outline(paragraphs, first, self.config.section_labels,
+                        self.config.summary_labels)
         self.headings = found.headings
         for line, message in found.notes:
             self.warn(line, message)
         draft = "draft" in fields and fields["draft"].value is True
-        short = next((h for h in found.headings
-                      if h.level == 2 and fold_label(h.label) in labels.summary), None)
+        short = found.short_section
         if short is not None and not short.texts and not draft:
             self.error(short.line, f"the short version ({short.label + ':'!r}) is empty: write "
                                    "it under its label (it is each entry's summary)")
-        elif not found.has_text and not (draft and found.content):
+        elif found.first_text is None and not (draft and found.content):
             self.error(first, "the brief has no text after its title and tags")
             return "", ""
         for heading in found.headings:
@@ -382,67 +321,51 @@ class _Parser:
         return summary_field or (short and short.texts and found.short) or fallback, \
             found.content
 
-    def _when(self, fields: dict[str, frontmatter.Field], key: str) -> datetime | None:
+    def _when(self, fields: dict[str, Field], key: str) -> datetime | None:
         field = fields.get(key)
         if field is None or field.value is None:
             return None
-        value = field.value
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if isinstance(field.value, bool) or not isinstance(field.value, str | int):
             self.error(field.line, f"{key} must be a date such as 2016-10-04")
             return None
-        try:
-            return parse_date(str(value), self.config.tzinfo)
-        except ValueError as exc:
-            self.error(field.line, f"invalid {key}: {exc}")
-            return None
+        return self._parse_date(str(field.value), field.line, f"invalid {key}")
 
-    def _date(self, fields: dict[str, frontmatter.Field]) -> datetime | None:
-        if "date" in fields:
-            return self._when(fields, "date")
-        name = PurePosixPath(brief_name(self.source.rel))
-        day, _ = split_file_date(name.stem)
+    def _file_date(self) -> datetime | None:
+        day, _ = split_file_date(self.name.stem)
         if day is None:
-            self.error(1, f"no date: name the file {'YYYY-MM-DD-' + name.name} "
+            self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name.name} "
                           "or add front matter with 'date: YYYY-MM-DD'")
             return None
+        return self._parse_date(day, None, "the date in the file name is invalid")
+
+    def _parse_date(self, value: str, line: int | None, invalid: str) -> datetime | None:
         try:
-            return parse_date(day, self.config.tzinfo)
+            return parse_date(value, self.config.tzinfo)
         except ValueError as exc:
-            self.error(None, f"the date in the file name is invalid: {exc}")
+            self.error(line, f"{invalid}: {exc}")
             return None
 
-    def _slug(self, fields: dict[str, frontmatter.Field], title: str) -> str:
+    def _slug(self, fields: dict[str, Field], title: str) -> str:
         if "slug" in fields:
-            text = self._text(fields, "slug") or ""
-            slug = slugify(text)
+            value = self._text(fields, "slug") or ""
+            slug = text.slugify(value)
             if not slug:
-                self.error(fields["slug"].line, f"slug {text!r} has no letter or digit")
+                self.error(fields["slug"].line, f"slug {value!r} has no letter or digit")
             return slug
-        _, rest = split_file_date(PurePosixPath(brief_name(self.source.rel)).stem)
-        slug = slugify(rest) or slugify(title)
+        slug = text.slugify(split_file_date(self.name.stem)[1]) or text.slugify(title)
         if not slug and title:
             self.error(1, "cannot make a slug from the file name or the title; add 'slug:'")
         return slug
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A brief as the parser read it: what `feeder check --explain` shows."""
-
-    brief: Brief | None
-    problems: tuple[Problem, ...]
-    headings: tuple[Heading, ...]
-    """The sections and sub-labels found, with their lines."""
-
-
-def read_brief(source: Source, config: Config) -> Reading:
+def read_brief(source: text.Source, config: Config) -> Reading:
     """Parse one brief, keeping what the parser found on the way."""
     parser = _Parser(source, config)
     brief = parser.parse()
     return Reading(brief, tuple(parser.problems), parser.headings)
 
 
-def parse_brief(source: Source, config: Config) -> tuple[Brief | None, tuple[Problem, ...]]:
+def parse_brief(source: text.Source, config: Config) -> tuple[Brief | None, tuple[Problem, ...]]:
     """Parse one brief. Returns the Brief (None when it has errors) and every problem found."""
     reading = read_brief(source, config)
     return reading.brief, reading.problems

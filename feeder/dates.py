@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from dateutil import parser as dateutil_parser
 
@@ -24,56 +24,38 @@ _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # noqa: DTZ001 - only 
 
 
 def parse_date(text: str, zone: tzinfo) -> datetime:
-    """An aware datetime from `text`; a date or time without a zone is taken in `zone`.
-
-    Accepts ISO 8601 (`2016-10-04`, `2016-10-04T09:00:00-04:00`), RFC 822
-    (`Tue, 04 Oct 2016 09:00:00 -0400`) and written dates (`October 4, 2016`). A date
-    without a time is midnight. Raises ValueError with a message for the user.
-    """
+    """An aware datetime from ISO 8601, RFC 822 or a written date (`October 4, 2016`); a date
+    or time without a zone is taken in `zone`. Raises ValueError with a message for the user."""
     text = text.strip()
     if not text:
         raise ValueError("the date is empty")
     if len(text) > MAX_DATE_LENGTH:
         raise ValueError(f"{text[:20]!r}... is too long for a date; write it as YYYY-MM-DD, "
                          "with a time if you like: 2016-10-04T09:00:00-04:00")
-    if _ISO_DAY.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"{text!r} is not a real date: {exc}") from None
-        return _in_range(text, datetime(day.year, day.month, day.day, tzinfo=zone))
     try:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    except ValueError:
+    except ValueError as exc:
+        if _ISO_DAY.match(text):
+            raise ValueError(f"{text!r} is not a real date: {exc}") from None
         parsed = _parse_loosely(text)
     if parsed.tzinfo is None:
-        return _in_range(text, parsed.replace(tzinfo=zone))
-    _check_offset(text, parsed)
-    return _in_range(text, parsed)
-
-
-def _in_range(text: str, moment: datetime) -> datetime:
-    """Refuse years that feeds cannot write (RFC 822 needs four digits) or that leave
-    datetime's range once converted to UTC."""
-    try:
-        utc_year = moment.astimezone(timezone.utc).year
+        parsed = parsed.replace(tzinfo=zone)
+    else:  # feeds can only write offsets of whole minutes within ±14:00
+        try:
+            offset = parsed.utcoffset()
+        except ValueError:  # dateutil builds offsets of a day or more, which datetime refuses
+            offset = None
+        if offset is None or not MIN_OFFSET <= offset <= MAX_OFFSET or offset.total_seconds() % 60:
+            raise ValueError(f"{text!r} has a time zone offset no clock uses; write one between "
+                             "-12:00 and +14:00, such as -04:00")
+    try:  # RFC 822 needs four digits, and the year must stay within datetime's range in UTC
+        utc_year = parsed.astimezone(timezone.utc).year
     except (OverflowError, ValueError):
         utc_year = 0
-    if min(moment.year, utc_year) < MIN_YEAR:
+    if min(parsed.year, utc_year) < MIN_YEAR:
         raise ValueError(f"{text!r} is out of range: feeder publishes dates from the year "
                          f"{MIN_YEAR} to 9999")
-    return moment
-
-
-def _check_offset(text: str, parsed: datetime) -> None:
-    """Refuse offsets no clock uses: feeds can only write whole minutes within ±14:00."""
-    try:
-        offset = parsed.utcoffset()
-    except ValueError:  # dateutil builds offsets of a day or more, which datetime refuses
-        offset = None
-    if offset is None or not MIN_OFFSET <= offset <= MAX_OFFSET or offset.total_seconds() % 60:
-        raise ValueError(f"{text!r} has a time zone offset no clock uses; write one between "
-                         "-12:00 and +14:00, such as -04:00")
+    return parsed
 
 
 def _parse_loosely(text: str) -> datetime:
@@ -101,6 +83,4 @@ def _parse_loosely(text: str) -> datetime:
 def split_file_date(stem: str) -> tuple[str | None, str]:
     """(`YYYY-MM-DD` or None, the rest) of a file name without its extension."""
     match = _FILE_DATE.match(stem)
-    if not match:
-        return None, stem
-    return match.group(1), match.group(2) or ""
+    return (match.group(1), match.group(2) or "") if match else (None, stem)

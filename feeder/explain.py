@@ -1,8 +1,5 @@
-"""`feeder check --explain`: how feeder read a brief, for a writer whose summary looks wrong.
-
-Pure: a `Source` (the CLI reads it) and the time in; a dictionary (for `--json`) or lines of
-text out. Also tells a draft by its front matter, for `feeder check`'s list of drafts.
-"""
+"""`feeder check --explain`: how feeder read a brief, for a writer whose summary looks wrong
+(pure: a `Source` and the time in, a dictionary or text out); and which briefs are drafts."""
 
 from __future__ import annotations
 
@@ -20,13 +17,10 @@ from feeder.text import Source, slugify
 
 def _field(source: Source | Problem, key: str) -> frontmatter.Field | None:
     """The front matter field `key` of a brief (whatever else is wrong in it), or None."""
-    if isinstance(source, Problem) or not source.text.startswith("---"):
+    if isinstance(source, Problem) or not source.text.startswith("---") or key not in source.text:
         return None
-    split = frontmatter.split(source.text, source.path)
-    if isinstance(split, Problem) or split.front_matter is None or key not in split.front_matter:
-        return None
-    fields = frontmatter.load(split.front_matter, split.front_matter_line, source.path)
-    return fields.get(key) if isinstance(fields, dict) else None
+    read = frontmatter.read(source.text, source.path)
+    return None if isinstance(read, Problem) else read[0].get(key)
 
 
 def is_draft(source: Source | Problem) -> bool:
@@ -45,29 +39,27 @@ def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str
         return {"path": source.path, "valid": False, "brief": None, "sections": [],
                 "problems": [str(source)]}
     reading = read_brief(source, config)
-    sections = [{"line": h.line, "level": h.level, "label": h.label, "blocks": h.texts}
-                for h in reading.headings]
-    problems = [str(problem) for problem in reading.problems]
     brief = reading.brief
+    item: dict[str, Any] = {
+        "path": source.path, "valid": brief is not None, "brief": None,
+        "sections": [{"line": h.line, "level": h.level, "label": h.label, "blocks": h.texts}
+                     for h in reading.headings],
+        "problems": [str(problem) for problem in reading.problems]}
     if brief is None:
-        return {"path": source.path, "valid": False, "brief": None, "sections": sections,
-                "problems": problems}
+        return item
     url = brief_url(config, brief)
-    date_from = "file name" if _field(source, "date") is None else "front matter"
-    status = "draft" if brief.draft else "future" if brief.date > now else "published"
-    return {
-        "path": source.path, "valid": True,
-        "brief": {
-            "title": brief.title, "date": brief.date.isoformat(), "date_from": date_from,
-            "updated": brief.updated.isoformat() if brief.updated else None,
-            "tags": [{"name": tag, "slug": slugify(tag)} for tag in brief.tags],
-            "slug": brief.slug, "id": entry_id(config, brief), "url": url,
-            "draft": brief.draft, "future": brief.date > now, "status": status,
-            "summary": render(brief.summary, brief.content, url,
-                              allow_raw_html=config.allow_raw_html).summary_text,
-        },
-        "sections": sections, "problems": problems,
+    item["brief"] = {
+        "title": brief.title, "date": brief.date.isoformat(),
+        "date_from": "file name" if _field(source, "date") is None else "front matter",
+        "updated": brief.updated.isoformat() if brief.updated else None,
+        "tags": [{"name": tag, "slug": slugify(tag)} for tag in brief.tags],
+        "slug": brief.slug, "id": entry_id(config, brief), "url": url,
+        "draft": brief.draft, "future": brief.date > now,
+        "status": "draft" if brief.draft else "future" if brief.date > now else "published",
+        "summary": render(brief.summary, brief.content, url,
+                          allow_raw_html=config.allow_raw_html).summary_text,
     }
+    return item
 
 
 def failed(explained: Iterable[dict[str, Any]], *, strict: bool) -> bool:

@@ -1,9 +1,7 @@
-"""YAML front matter: split it off a brief and load it with the line of every key.
+"""YAML front matter: cut it off a brief and load it with the line of every key.
 
-Only plain YAML is accepted: no anchors or aliases (they let a few lines build a huge
-document) and no explicit tags (`!!python/object`, `!!binary`, `!!set`...), which build
-objects other than text, numbers, lists and mappings. Timestamps are left as text so that feeder's
-own date rules (and their error messages) apply to them.
+Only plain YAML: no anchors or aliases (a few lines could build a huge document), no explicit
+tags (`!!python/object`, `!!binary`...). Timestamps stay text: feeder's date rules apply.
 """
 
 from __future__ import annotations
@@ -18,14 +16,13 @@ if TYPE_CHECKING:
     import yaml
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_FIRST_LINE = 2  # of the front matter, after the `---`
 
 
 @cache
 def _loader() -> type[yaml.SafeLoader]:
     """PyYAML's safe loader (the C one when it exists), without timestamp resolution.
-
-    PyYAML is imported here, when a brief has front matter: a build that parses only
-    briefs in the house layout, or none, does without it."""
+    PyYAML is imported only when a brief has front matter."""
     import yaml
 
     base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -46,34 +43,24 @@ class Field:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Split:
-    """A brief's text cut into its front matter and its body."""
-
-    front_matter: str | None
-    front_matter_line: int
-    """Line number of the first line of the front matter text (after `---`)."""
-    body: list[str]
-    body_line: int
-    """Line number of the first body line."""
-
-
-def split(text: str, path: str) -> Split | Problem:
-    """Cut `---` front matter off `text`; a file without it is all body."""
+def read(text: str, path: str) -> tuple[dict[str, Field], list[str], int] | Problem:
+    """The fields of the `---` front matter of `text` (none without it), the lines of the
+    body and the line number of the first."""
     lines = text.split("\n")
     if lines[0].rstrip() != "---":
-        return Split(None, 1, lines, 1)
+        return {}, lines, 1
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            return Split("\n".join(lines[1:index]), 2, lines[index + 1:], index + 2)
+            fields = _load("\n".join(lines[1:index]), path)
+            return fields if isinstance(fields, Problem) else (fields, lines[index + 1:], index + 2)
     return Problem(path, 1, "front matter opened with '---' is never closed; "
                             "end it with a line '---'")
 
 
-def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
+def _load(text: str, path: str) -> dict[str, Field] | Problem:
     """The front matter's keys, each with its value and line number."""
     if "*" in text or "&" in text or "!" in text:
-        problem = _refuse_references(text, first_line, path)
+        problem = _refuse_references(text, path)
         if problem:
             return problem
     import yaml
@@ -84,11 +71,11 @@ def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
         if node is None:
             return {}
         if not isinstance(node, yaml.MappingNode):
-            return Problem(path, first_line + node.start_mark.line,
+            return Problem(path, _FIRST_LINE + node.start_mark.line,
                            "front matter must be 'key: value' lines, e.g. 'title: ...'")
         fields: dict[str, Field] = {}
         for key_node, value_node in node.value:
-            line = first_line + key_node.start_mark.line
+            line = _FIRST_LINE + key_node.start_mark.line
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 return Problem(path, line, f"front matter key {key!r} is not a name")
@@ -98,20 +85,20 @@ def load(text: str, first_line: int, path: str) -> dict[str, Field] | Problem:
             fields[key] = Field(loader.construct_object(value_node, deep=True), line)
         return fields
     except yaml.YAMLError as exc:
-        return _yaml_problem(exc, text, first_line, path)
+        return _yaml_problem(exc, text, path)
     finally:
         loader.dispose()
 
 
-def _refuse_references(text: str, first_line: int, path: str) -> Problem | None:
-    """Aliases (the billion laughs), anchors and explicit tags, found before any object is
-    built: the first alias, else the first anchor or tag."""
+def _refuse_references(text: str, path: str) -> Problem | None:
+    """The first alias (the billion laughs), else the first anchor or tag, found before any
+    object is built."""
     import yaml
 
     first: Problem | None = None
     try:
         for event in yaml.parse(text, Loader=_loader()):
-            line = first_line + (event.start_mark.line if event.start_mark else 0)
+            line = _FIRST_LINE + (event.start_mark.line if event.start_mark else 0)
             if isinstance(event, yaml.AliasEvent):
                 return Problem(path, line,
                                "YAML aliases (*name) are not allowed in front matter")
@@ -121,22 +108,22 @@ def _refuse_references(text: str, first_line: int, path: str) -> Problem | None:
                 first = Problem(path, line,
                                 "YAML anchors (&name) are not allowed in front matter")
     except yaml.YAMLError as exc:
-        return _yaml_problem(exc, text, first_line, path)
+        return _yaml_problem(exc, text, path)
     return first
 
 
-def _yaml_problem(exc: yaml.YAMLError, text: str, first_line: int, path: str) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, text: str, path: str) -> Problem:
     import yaml
 
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if "end of stream" in str(getattr(exc, "problem", "")) and getattr(exc, "context_mark", None):
         mark = exc.context_mark  # type: ignore[attr-defined]  # where the unclosed thing opened
     if mark is not None:
-        line = first_line + mark.line
+        line = _FIRST_LINE + mark.line
     elif isinstance(exc, yaml.reader.ReaderError):
-        line = first_line + text.count("\n", 0, exc.position)
+        line = _FIRST_LINE + text.count("\n", 0, exc.position)
     else:
-        line = first_line
+        line = _FIRST_LINE
     if isinstance(exc, yaml.constructor.ConstructorError) and exc.problem and "tag" in exc.problem:
         return Problem(path, line, "YAML tags (!name) are not allowed in front matter")
     reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -1,10 +1,8 @@
-"""The sections of a brief's body, found from its Markdown block structure.
+"""The sections of a brief's body, found from its Markdown block structure (docs/BRIEFS.md).
 
-A light block-level pass over the lines after the title and tags (see docs/BRIEFS.md): it
-knows fenced code, ATX and setext headings, and where a block starts (after a blank line, a
-heading or a label), so that a list item's lazy continuation or a line inside a paragraph is
-never taken for a label. Labels are matched folded (`text.fold_label`). Pure: lines in, an
-`Outline` out.
+A light block-level pass that knows fenced code, ATX and setext headings and where a block
+starts (after a blank line, a heading or a label), so that a line inside a paragraph or a list
+item is never taken for a label. Labels are matched folded (`text.fold_label`).
 """
 
 from __future__ import annotations
@@ -19,76 +17,41 @@ from feeder.text import fold_label
 
 MAX_LABEL_LENGTH = 100
 NEAR_MISS = 0.82
-"""Similarity (difflib's ratio, on folded labels with and without a leading "the") from
-which a label that is not a section label is taken for a misspelled one."""
+"""Similarity (difflib's ratio, of folded labels with and without a leading "the") from which
+a label that is no section label is taken for a misspelled one."""
 
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^(#{1,6})[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
-"""A block that starts with a heading of its own line is not a standfirst."""
+_ATX = re.compile(r"^(#{1,6})[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^(?:=+|-+)[ \t]*$")
 _NOT_A_LABEL = re.compile(r"^([-+>|<`~]|\*[ \t]|\d+[.)][ \t]|#|[ \t])")
 _EMPHASIS = re.compile(r"^(\*\*|__|\*|_)(?![\s*_])(.+?)(?<![\s*_])\1(?:[ \t]*(:))?$")
 _OPENING = re.compile(r"^(\*\*|__|\*|_)(?=\S)")
-_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)]*\s")
-"""A sentence ends inside the line: a label followed directly by text holds none."""
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)]*\s")  # a sentence ends in the line
 _SPACES = re.compile(r"[^\S\n\t]")
-_MAY_OPEN = frozenset("#`~ \t")
-"""The first characters of a line that may be a heading or a fence (in a paragraph)."""
-
-
-def _spaced(text: str) -> str:
-    """`text` with every kind of space as a plain one."""
-    return text if text.isascii() else _SPACES.sub(" ", text)
+_MAY_OPEN = frozenset("#`~ \t")  # the first characters of a heading or a fence
 
 
 class Heading(NamedTuple):
     """A label or heading that opens a section (level 2) or a sub-section (level 3)."""
 
     line: int
-    """1-based line in the file."""
-    label: str
-    """As the content shows it: the setting's spelling for a section."""
+    label: str  # as the content shows it: the setting's spelling for a section
     level: int
-    texts: int = 0
-    """Blocks of text under it, up to the next section (for a section) or label."""
+    texts: int = 0  # blocks of text under it, up to the next section (or label, for level 3)
 
 
 @dataclass(frozen=True, slots=True)
 class Outline:
     """What the pass found in a brief's body."""
 
-    content: str
-    """Markdown of the full text, labels as headings; "" when there is no text at all."""
-    short: str | None
-    """Markdown of the short version; None without a short-version section."""
+    content: str  # Markdown of the full text, labels as headings; "" when there is nothing
+    short: str | None  # Markdown of the short version; None without its section
+    short_section: Heading | None  # the first section under a summary label
     standfirst: str | None
-    first_text: str | None
+    first_text: str | None  # None when no block is text
     headings: tuple[Heading, ...]
-    notes: tuple[tuple[int, str], ...]
-    """(line, warning): labels that are probably misspelled or misplaced."""
-    has_text: bool
-    """Whether any block is text (not a label)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Labels:
-    """The section labels of the settings, by their folded spelling."""
-
-    sections: dict[str, str]
-    summary: frozenset[str]
-    reach: int = MAX_LABEL_LENGTH
-    """How far into a line the colon of a section label with text after it can be."""
-
-
-@lru_cache(maxsize=16)
-def labels_of(section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Labels:
-    """The labels of the settings `section_labels` and `summary_labels`."""
-    sections = {fold_label(label): label for label in section_labels}
-    sections.update({fold_label(label): label for label in summary_labels})
-    reach = max(map(len, sections), default=0) * 2 + 8  # room for spaces and emphasis
-    return Labels(sections, frozenset(fold_label(label) for label in summary_labels),
-                  min(reach, MAX_LABEL_LENGTH))
+    notes: tuple[tuple[int, str], ...]  # (line, warning): labels probably misspelled or misplaced
 
 
 def _shape(line: str) -> tuple[str, bool, bool] | None:
@@ -107,12 +70,6 @@ def _shape(line: str) -> tuple[str, bool, bool] | None:
         text, colon = text[:-1], True
     text = text.strip()
     return (text, colon, emphasis is not None) if text else None
-
-
-def _heading_text(text: str) -> str:
-    """A heading's text without a trailing colon or emphasis around it."""
-    shape = _shape(text.strip())
-    return shape[0] if shape else text.strip().rstrip(":").strip()
 
 
 def _split_label(line: str, reach: int) -> tuple[str, str] | None:
@@ -136,94 +93,113 @@ def _split_label(line: str, reach: int) -> tuple[str, str] | None:
     return label.strip(), rest.strip()
 
 
-def _unarticled(text: str) -> str:
-    return text[4:] if text.startswith("the ") else text
-
-
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # sub-labels such as "Why it matters:" recur in every brief
 def _nearest(key: str, known: tuple[str, ...]) -> str | None:
-    """The folded section label `key` probably means, or None (a memo: sub-labels such as
-    "here's what happened" recur in every brief)."""
+    """The folded section label that the folded `key` probably misspells, or None."""
     from difflib import SequenceMatcher
 
     best, best_ratio = None, NEAR_MISS
     for label in known:
-        for a, b in ((key, label), (_unarticled(key), _unarticled(label))):
-            matcher = SequenceMatcher(None, a, b, autojunk=False)
-            if matcher.real_quick_ratio() >= best_ratio and matcher.quick_ratio() >= best_ratio \
-                    and matcher.ratio() >= best_ratio:
-                best, best_ratio = label, matcher.ratio()
+        for a, b in ((key, label), (key.removeprefix("the "), label.removeprefix("the "))):
+            ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
+            if ratio >= best_ratio:
+                best, best_ratio = label, ratio
     return best
 
 
 class _Pass:
-    """The state of the pass over one body."""
+    """The pass over one body, putting its blocks of text and labels together as they come."""
 
-    def __init__(self, labels: Labels, first: int) -> None:
-        self.labels = labels
-        self.first = first
-        self.blocks: list[tuple[int, str, int]] = []
-        """(1-based line, text or label, level: 0 for text)."""
+    def __init__(self, section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> None:
+        self.sections = {fold_label(label): label for label in section_labels + summary_labels}
+        self.summary = {fold_label(label) for label in summary_labels}
+        reach = max(map(len, self.sections), default=0) * 2 + 8  # room for spaces and emphasis
+        self.reach = min(reach, MAX_LABEL_LENGTH)  # of the colon of a label with text after it
         self.notes: list[tuple[int, str]] = []
-        self.pending: list[str] = []
-        self.pending_line = 0
+        self.pending: list[str] = []  # the lines of the block of text being read
+        self.content: list[str] = []
+        self.headings: list[list[Any]] = []  # [line, label, level, blocks of text]
+        self.section: int | None = None  # the index in headings of the current section
+        self.short_section: int | None = None
+        self.short: list[str] = []
+        self.standfirst: str | None = None
+        self.first_text: str | None = None
 
     def flush(self) -> None:
-        if self.pending:
-            self.blocks.append((self.pending_line, "\n".join(self.pending), 0))
-            self.pending = []
-
-    def text(self, line: int, text: str) -> None:
+        """End the block of text being read."""
         if not self.pending:
-            self.pending_line = line
-        self.pending.append(text)
+            return
+        text = "\n".join(self.pending)
+        self.pending = []
+        self.content.append(text)
+        if self.first_text is None:
+            self.first_text = text
+        if self.section is None:
+            if self.standfirst is None and not HEADING.match(text):
+                self.standfirst = text
+            return
+        self.headings[self.section][3] += 1
+        if len(self.headings) - 1 != self.section:  # under a sub-label
+            self.headings[-1][3] += 1
+        if self.section == self.short_section:
+            self.short.append(text)
 
     def label(self, line: int, label: str, level: int) -> None:
         self.flush()
-        self.blocks.append((line, label, level))
+        self.content.append(("## " if level == 2 else "### ") + label)
+        self.headings.append([line, label, level, 0])
+        if level == 2:
+            self.section = len(self.headings) - 1
+            if self.short_section is None and fold_label(label) in self.summary:
+                self.short_section = self.section
+        elif self.section is not None and self.section == self.short_section:
+            self.short.append("### " + label)
 
     def near(self, line: int, text: str, shown: str) -> None:
         """A warning when `text` is close to a section label without being one."""
-        nearest = _nearest(fold_label(text), tuple(self.labels.sections))
+        nearest = _nearest(fold_label(text), tuple(self.sections))
         if nearest is not None:
             self.notes.append((line, f"{shown!r} is not a section label, so it opens no "
                                      f"section; did you mean "
-                                     f"{self.labels.sections[nearest] + ':'!r}?"))
+                                     f"{self.sections[nearest] + ':'!r}?"))
 
     def paragraph(self, start: int, lines: list[str]) -> None:
-        """Split one blank-line paragraph into blocks of text and labels."""
-        if len(lines) == 1 and self.plain(lines[0]):  # most paragraphs: one line of prose
-            self.text(self.first + start, lines[0])
+        """Split one blank-line paragraph, whose first line is line `start` of the file, into
+        blocks of text and labels."""
+        only = lines[0]
+        if len(lines) == 1 and len(only) > MAX_LABEL_LENGTH and only[0].isalnum() and \
+                ":" not in only[:self.reach]:  # certainly a line of prose, no label
+            self.pending.append(only)
             return
         fence: str | None = None
         at_start = True
         index = 0
         while index < len(lines):
-            line, number = lines[index], self.first + start + index
+            line, number = lines[index], start + index
             index += 1
             if not at_start and fence is None and line[:1] not in _MAY_OPEN and (
                     index == len(lines) or lines[index][:1] not in "=-"):
                 # inside a block, and no fence or heading: text (unless a misplaced label)
-                if ":" in line[:self.labels.reach] or line[:1] in "*_":
+                if ":" in line[:self.reach] or line[:1] in "*_":
                     self.inside(number, line)
                 else:
-                    self.text(number, line)
+                    self.pending.append(line)
                 continue
             fenced = FENCE.match(line)
             if fence is not None or fenced:
                 if fenced and (fence is None or fenced.group(1).startswith(fence)):
                     fence = fenced.group(1)[:3] if fence is None else None
-                self.text(number, line)
+                self.pending.append(line)
                 at_start = False
                 continue
             if index < len(lines) and _SETEXT.match(lines[index]) and line.strip():
-                self.heading(number, line, _heading_text(line), lines[index])
+                self.heading(number, line, line, lines[index])
                 index += 1
                 at_start = True
                 continue
             heading = _ATX.match(line)
             if heading:
-                self.heading(number, line, _heading_text(heading.group(2)))
+                self.heading(number, line, heading.group(2))
                 at_start = True
                 continue
             opened = self.opens(number, line, alone=index == len(lines)) if at_start else None
@@ -231,23 +207,20 @@ class _Pass:
                 self.inside(number, line)
             at_start = bool(opened)
 
-    def plain(self, line: str) -> bool:
-        """Whether a paragraph of this one line is certainly text: too long for a label,
-        starting with a letter, with no colon where a section label's could be."""
-        return len(line) > MAX_LABEL_LENGTH and line[0].isalnum() and \
-            ":" not in line[:self.labels.reach]
-
     def heading(self, number: int, line: str, text: str, underline: str | None = None) -> None:
-        """A Markdown heading: a section when it names one, else kept as written (a heading
-        ends a block, as Markdown sees it; what follows starts one)."""
-        known = self.labels.sections.get(fold_label(text))
+        """A Markdown heading of `text`: a section when it names one (without a colon or
+        emphasis around it), else kept as written (a heading ends a block, as Markdown sees it;
+        what follows starts one)."""
+        shape = _shape(text.strip())
+        text = shape[0] if shape else text.strip().rstrip(":").strip()
+        known = self.sections.get(fold_label(text))
         if known:
             self.label(number, known, 2)
             return
         self.near(number, text, line.strip())
-        self.text(number, line)
+        self.pending.append(line)
         if underline is not None:
-            self.text(number + 1, underline)
+            self.pending.append(underline)
 
     def opens(self, number: int, line: str, *, alone: bool) -> bool | None:
         """At the start of a block: None when the line is not a label; else the label is
@@ -256,22 +229,22 @@ class _Pass:
         shape = _shape(line)
         if shape is not None:
             text, colon, emphasis = shape
-            known = self.labels.sections.get(fold_label(text))
+            known = self.sections.get(fold_label(text))
             if known and (colon or emphasis or alone):
                 self.label(number, known, 2)
                 return True
             if colon and (alone or not _SENTENCE_END.search(text)):
                 self.near(number, text, line.strip())
-                self.label(number, _spaced(text), 3)
+                self.label(number, _SPACES.sub(" ", text), 3)
                 return True
             if emphasis and not text.endswith((".", "!", "?")):
                 self.near(number, text, line.strip())
-        split = _split_label(line, self.labels.reach)
+        split = _split_label(line, self.reach)
         if split is not None:
-            known = self.labels.sections.get(fold_label(split[0]))
+            known = self.sections.get(fold_label(split[0]))
             if known:
                 self.label(number, known, 2)
-                self.text(number, split[1])
+                self.pending.append(split[1])
                 return False
             self.near(number, split[0], split[0] + ":")
         return None
@@ -282,60 +255,24 @@ class _Pass:
         if shape is not None and (shape[1] or shape[2]):
             label: str | None = shape[0]
         else:
-            split = _split_label(line, self.labels.reach)
+            split = _split_label(line, self.reach)
             label = split[0] if split is not None else None
-        if label is not None and fold_label(label) in self.labels.sections:
+        if label is not None and fold_label(label) in self.sections:
             self.notes.append((number, f"{line.strip()!r} is inside a paragraph or list item, "
                                        "so it opens no section: put a blank line before it"))
-        self.text(number, line)
+        self.pending.append(line)
 
 
 def outline(paragraphs: Sequence[tuple[int, list[str]]], first: int,
-            labels: Labels) -> Outline:
+            section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Outline:
     """The sections of the paragraphs (each: index of its first line in the body, its lines)
     of a body whose first line is line `first` of the file."""
-    scan = _Pass(labels, first)
+    scan = _Pass(section_labels, summary_labels)
     for start, lines in paragraphs:
-        scan.paragraph(start, lines)
+        scan.paragraph(first + start, lines)
         scan.flush()
-    return _assemble(scan.blocks, tuple(scan.notes), labels.summary)
-
-
-def _assemble(blocks: list[tuple[int, str, int]], notes: tuple[tuple[int, str], ...],
-              summary: frozenset[str]) -> Outline:
-    content: list[str] = []
-    short: list[str] | None = None
-    in_short = False
-    first_text: str | None = None
-    standfirst: str | None = None
-    headings: list[list[Any]] = []  # [line, label, level, blocks of text]
-    section: list[Any] | None = None
-    for line, text, level in blocks:
-        if level == 0:
-            content.append(text)
-            if first_text is None:
-                first_text = text
-            if section is None:
-                if standfirst is None and not HEADING.match(text):
-                    standfirst = text
-                continue
-            section[3] += 1
-            if headings[-1] is not section:  # a sub-label's
-                headings[-1][3] += 1
-            if in_short:
-                short.append(text)  # type: ignore[union-attr]
-            continue
-        content.append(("## " if level == 2 else "### ") + text)
-        heading = [line, text, level, 0]
-        headings.append(heading)
-        if level == 2:
-            section = heading
-            in_short = short is None and fold_label(text) in summary
-            if in_short:
-                short = []
-        elif in_short:
-            short.append("### " + text)  # type: ignore[union-attr]
-    return Outline("\n\n".join(content) + "\n" if content else "",
-                   "\n\n".join(short) if short is not None else None,
-                   standfirst, first_text, tuple(Heading(*h) for h in headings), notes,
-                   first_text is not None)
+    headings = tuple(Heading(*heading) for heading in scan.headings)
+    return Outline("\n\n".join(scan.content) + "\n" if scan.content else "",
+                   "\n\n".join(scan.short) if scan.short_section is not None else None,
+                   None if scan.short_section is None else headings[scan.short_section],
+                   scan.standfirst, scan.first_text, headings, tuple(scan.notes))

@@ -408,11 +408,9 @@ def test_the_sample_briefs_link_only_published_pictures() -> None:
         text = (SAMPLES / rel).read_text(encoding="utf-8")
         links = find_links(text)
         assert check_links(rel, rel, links, files, assets) == ()
-        split = frontmatter.split(text, rel)
-        assert not isinstance(split, Problem)
-        fields = {} if split.front_matter is None else \
-            frontmatter.load(split.front_matter, split.front_matter_line, rel)
-        assert isinstance(fields, dict)
+        read = frontmatter.read(text, rel)
+        assert not isinstance(read, Problem)
+        fields = read[0]
         lead, problems = choose_lead(rel, fields, links)
         assert problems == ()
         assert lead is not None
