@@ -37,8 +37,8 @@ def is_brief_file(rel: str) -> bool:
 
 def is_folder_brief(rel: str) -> bool:
     """Whether `rel` is the text of a brief written as a folder (`<date>-<slug>/index.md`)."""
-    path = PurePosixPath(rel)
-    return path.stem == "index" and path.parent.name != "" and is_brief_file(rel)
+    folder, _, name = rel.rpartition("/")
+    return folder != "" and name.rpartition(".")[0] == "index" and is_brief_file(rel)
 
 
 def brief_name(rel: str) -> str:
