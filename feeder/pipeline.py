@@ -148,7 +148,7 @@ def check_briefs(config: Config, read: Briefs, *, now: datetime,
 
 
 def _stability(checked: _Checked, before: Mapping[str, EntryRecord]
-               ) -> tuple[tuple[Problem, ...], dict[str, Mapping[str, str]]]:
+               ) -> tuple[tuple[Problem, ...], dict[str, EntryRecord]]:
     """Warnings for ids published before that this build drops or changes, and the entries
     the record keeps."""
     current = {e.id: EntryRecord(e.path, e.title, e.url) for e in checked.entries}
