@@ -24,7 +24,7 @@ import click
 from feeder import __version__
 from feeder.clihelp import BIND, CommandList, echo_problems, finish, reporting, utc_now
 from feeder.errors import Problem, Stopped, errors_in
-from feeder.starter import init
+from feeder.scaffold import init
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,28 +1,208 @@
-"""`feeder new`: start a brief in the house layout, dated, with its sections ready to fill.
+"""`feeder init` starts a site, `feeder new` a brief in the house layout.
 
-`new_brief` is pure: the title, tags and day (the CLI reads the clock) in, the file's path
-and text out, checked by the brief parser itself. The brief starts as a draft (front matter
-`draft: true` on top of the house layout), so that one left unfilled is never published;
-started without it (`--publish`), its empty short version stops the build until it is
-written. `write_brief` creates the file and never replaces one.
+The text of each file is made by pure functions and checked by the brief parser itself, so a
+new site always builds; the files are then created, never replacing one. `feeder new` starts
+a draft (front matter `draft: true`), so that a brief left unfilled is never published;
+started with `--publish`, its empty short version stops the build until it is written.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
+import click
+
 from feeder.attachments import BRIEF_SUFFIXES
-from feeder.brief import parse_brief
-from feeder.config import Config
+from feeder.clihelp import reporting, utc_now
+from feeder.config import PLACEHOLDER_BASE_URL, SETTINGS_FILE, Config, parse_config
 from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.text import Source, fold, slugify
 
 SUFFIX = ".txt"
-"""The house layout is plain text."""
+"""`feeder new` writes the house layout, which is plain text."""
+MAX_NAME_BYTES = 255
+"""The longest file name (in UTF-8 bytes) the usual file systems take."""
+WORKFLOW_FILE = ".github/workflows/publish.yml"
+Echo = Callable[[str], None]
+
+GITIGNORE_TEXT = """\
+# feeder's build cache and lock
+.feeder-cache/
+.feeder.lock
+"""
+
+
+def _toml(text: str) -> str:
+    """`text` as a TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def settings_text(title: str, base_url: str) -> str:
+    """feeder.toml of a new site: the two settings given, the other essential ones commented
+    (and base_url too while it is the placeholder, which builds warn about until it is set)."""
+    address = f"base_url = {_toml(base_url)}" if base_url != PLACEHOLDER_BASE_URL else \
+        '# base_url = "https://news.example.com/"'
+    return f"""\
+# The settings of this site. Every setting: docs/GUIDE.md#settings in feeder's repository.
+
+# The publication's name: the feeds' and pages' title.
+title = {_toml(title)}
+
+# The address the output folder (public/) is published at. Entry ids are made from its
+# domain: set it before the first real build, and keep it.
+{address}
+
+# A sentence about the publication (the feeds' subtitle, the pages' description).
+# description = ""
+
+# The language of the briefs, and the timezone of dates written without one.
+# language = "en"
+# timezone = "UTC"
+
+# The feeds' author (else the title): a name, or a table with name, email and uri.
+# author = "The editors"
+
+# Entries per feed, and the feed formats to publish.
+# max_entries = 50
+# formats = ["atom", "rss", "json"]
+"""
+
+
+def example_brief(title: str) -> str:
+    """A first brief in the house layout, explaining the layout it is in."""
+    return f"""\
+Welcome to {title}
+
+feeder, example
+
+Your first brief, written in the house layout: edit it or delete it.
+
+The Short of It:
+
+This is the short version: it becomes the **summary** of the entry in every feed.
+
+The Longer Version of It:
+
+This is the longer version. The summary and every section together are the entry's
+**content**. Line 1 is the title, line 3 the tags (comma-separated), and a line ending with a
+colon, with a blank line before and after it, opens a section.
+
+The Takeaway:
+
+Start the next brief with `feeder new "A title" --tag news`, preview the site with
+`feeder serve`, and publish `public/` after `feeder build`.
+"""
+
+
+def _errors(display: str, name: str, text: str, config: Config) -> tuple[Problem, ...]:
+    """The errors the brief parser finds in `text`, a brief file called `name`."""
+    from feeder.brief import parse_brief  # not at the top: `feeder --help` stays quick
+
+    return errors_in(parse_brief(Source(display, name, text), config)[1])
+
+
+def starter_files(title: str, base_url: str, day: date, *,
+                  github_actions: bool = False) -> dict[str, str]:
+    """The files of a new site (POSIX path under the project folder -> text), in the order
+    they are written; the example brief is dated `day`.
+
+    Raises ConfigError when the title or base_url is not a valid setting.
+    """
+    # The settings as feeder will read them: a bad title or URL is refused before any file.
+    config = parse_config({"title": title, "base_url": base_url}, root=Path(),
+                          source="feeder init")
+    brief = f"{day.isoformat()}-welcome.txt"
+    files = {SETTINGS_FILE: settings_text(config.title, config.base_url),
+             f"content/{brief}": example_brief(config.title), ".gitignore": GITIGNORE_TEXT}
+    errors = _errors(f"content/{brief}", brief, files[f"content/{brief}"], config)
+    if errors:  # e.g. a title longer than the parser accepts
+        raise ConfigError(errors)
+    if github_actions:
+        workflow = resources.files("feeder") / "files" / "publish.yml"  # as in PUBLISHING.md
+        files[WORKFLOW_FILE] = workflow.read_text(encoding="utf-8")
+    return files
+
+
+def _create(path: Path, display: str, text: str) -> bool:
+    """Create the file `path` holding `text`; False when it exists already.
+
+    Raises ContentError when it cannot be created.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise ContentError([Problem(display, None,
+                                    f"cannot create: {exc.strerror or exc}")]) from None
+    return True
+
+
+def _on_terminal() -> bool:
+    """Whether a person can answer questions (feeder init asks for what it was not given)."""
+    return sys.stdin.isatty()
+
+
+def start_site(folder: Path, title: str | None, base_url: str | None, day: date, *,
+               github_actions: bool, ask: Callable[..., str] | None, echo: Echo,
+               note: Echo) -> None:
+    """`feeder init`: ask for the title and base_url not given (when `ask`, a prompt, is
+    given), write the files, and print their paths (`echo`) and what was not written and
+    what to do next (`note`).
+
+    Nothing is written when feeder.toml or content/ exists already (ContentError) or a
+    setting is not valid (ConfigError); an existing .gitignore or workflow is left as it is.
+    """
+    if title is None:
+        title = ask("Title of the publication", default="Briefs") if ask else "Briefs"
+    if base_url is None:
+        base_url = ask("Address it will be published at", default=PLACEHOLDER_BASE_URL) \
+            if ask else PLACEHOLDER_BASE_URL
+    files = starter_files(title, base_url, day, github_actions=github_actions)
+    existing = [name for name in (SETTINGS_FILE, "content") if (folder / name).exists()]
+    if existing:
+        raise ContentError([Problem((folder / name).as_posix(), None,
+                                    "already exists: this folder holds a site already; "
+                                    "not overwriting anything") for name in existing])
+    for rel, text in files.items():
+        shown = (folder / rel).as_posix()
+        if _create(folder / rel, shown, text):
+            echo(shown)
+        else:
+            note(f"{shown}: exists, left as it is")
+    where = "" if folder == Path() else f" -C {folder.as_posix()}"
+    note(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)")
+
+
+@click.command()
+@click.argument("folder", metavar="[DIR]", default=".",
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", help="The publication's name (setting title). Asked on a terminal.")
+@click.option("--base-url", "base_url", metavar="URL",
+              help="The address the site will be published at (setting base_url). Asked on a "
+                   "terminal; else left unset: set it before publishing.")
+@click.option("--github-actions", is_flag=True,
+              help="Also write .github/workflows/publish.yml: check, build and deploy to GitHub "
+                   "Pages on every push.")
+def init(folder: Path, title: str | None, base_url: str | None, github_actions: bool) -> None:
+    """Start a site in DIR (default: here): feeder.toml, content/ with an example brief.
+
+    Also a .gitignore for the build cache. Never overwrites a file: a folder with feeder.toml
+    or content/ is refused. Then run feeder serve or feeder build in DIR.
+    """
+    with reporting(quiet=False):
+        start_site(folder, title, base_url, utc_now().date(), github_actions=github_actions,
+                   ask=click.prompt if _on_terminal() else None, echo=click.echo,
+                   note=lambda line: click.echo(line, err=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +234,6 @@ def house_text(title: str, tags: Iterable[str], config: Config, *, draft: bool =
     parts = [title, ", ".join(tags), *(f"{label}:\n\n" for label in labels)]
     front = "---\ndraft: true\n---\n" if draft else ""
     return front + "\n\n".join(parts).rstrip("\n") + "\n\n"
-
-
-MAX_NAME_BYTES = 255
-"""The longest file name (in UTF-8 bytes) the usual file systems take."""
 
 
 def _controls(what: str, text: str) -> list[Problem]:
@@ -109,11 +285,11 @@ def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
     display = config.display_path(path)
     # Checked as the draft it is, or will be once --publish'ed and filled in.
     checked = house_text(title, tags, config, draft=True)
-    _, found = parse_brief(Source(display, name, checked), config)
-    if errors_in(found):  # e.g. a tag longer than the parser accepts
+    errors = _errors(display, name, checked, config)
+    if errors:  # e.g. a tag longer than the parser accepts
         shift = 0 if draft else checked.count("\n", 0, checked.index(title))
         raise ConfigError([replace(p, line=p.line - shift if p.line else p.line)
-                           for p in errors_in(found)])
+                           for p in errors])
     return NewBrief(path, display, checked if draft else house_text(title, tags, config))
 
 
@@ -130,13 +306,5 @@ def write_brief(new: NewBrief) -> None:
                                         new.display.removesuffix(SUFFIX) + suffix, None,
                                         "already exists; not overwriting it (edit it, or give "
                                         "this brief another --slug)")])
-    try:
-        new.path.parent.mkdir(parents=True, exist_ok=True)
-        with new.path.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(new.text)
-    except FileExistsError:  # created since the check above
-        raise ContentError([Problem(new.display, None, "already exists; not overwriting it")]) \
-            from None
-    except OSError as exc:
-        raise ContentError([Problem(new.display, None,
-                                    f"cannot create: {exc.strerror or exc}")]) from None
+    if not _create(new.path, new.display, new.text):  # created since the check above
+        raise ContentError([Problem(new.display, None, "already exists; not overwriting it")])

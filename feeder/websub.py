@@ -1,21 +1,17 @@
 """WebSub: telling hubs which feeds changed, so that subscribers get a new brief in seconds.
 
-Every feed announces the hubs of the `hubs` setting (rel="hub" links, written by feeds.py).
-After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed (never
-archive documents, which nobody subscribes to), and `ping_hubs` tells each hub about each.
-
-What public hubs accept (WebSub, W3C 2018, section 6), and feeder sends: a POST whose
-form-encoded body is `hub.mode=publish&hub.url=<feed URL>`, one per feed URL (a hub may read
-only the first of repeated `hub.url`s); any 2xx means the hub took it. A request is retried
-with exponential backoff when unsent, unanswered in time or answered 5xx; a 4xx is final. A
-hub still failing after every attempt is down: the feeds left for it are not sent. Redirects
-are not followed (urllib would turn the POST into a GET): a 3xx is reported with its Location.
+After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed and
+`ping_hubs` tells each hub of the `hubs` setting about each (WebSub, W3C 2018, section 6): a
+form-encoded POST `hub.mode=publish&hub.url=<feed URL>` per hub and feed URL (a hub may read
+only the first of repeated `hub.url`s); any 2xx means the hub took it. A request unsent,
+unanswered in time or answered 5xx is retried with exponential backoff; a 4xx is final; a hub
+still failing after every attempt is down, and the feeds left for it are not sent. A 3xx is
+reported with its Location, not followed (urllib would turn the POST into a GET).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import http.client
 import re
 import socket
@@ -28,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from http.client import HTTPException
-from typing import IO
+from typing import IO, Any
 
 from feeder import HOME, __version__
 from feeder.errors import Problem, Severity
@@ -152,7 +148,6 @@ def ping_hubs(
     Network failures do not raise: they are in the report. `backoff` (default `BACKOFF`)
     is the wait before the first retry, doubled before each further one.
     """
-    opener = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
     first_wait = BACKOFF if backoff is None else backoff
     answers: list[Answer] = []
     for hub in hubs:
@@ -161,21 +156,20 @@ def ping_hubs(
             if down:
                 answers.append(Answer(hub, url, None, "", 0))
                 continue
-            answer = _publish(opener, hub, url, timeout=timeout, attempts=max(1, attempts),
-                              backoff=first_wait, sleep=sleep)
-            answers.append(answer)
-            down = answer.hub_failed
+            answers.append(_publish(hub, url, timeout=timeout, attempts=max(1, attempts),
+                                    backoff=first_wait, sleep=sleep))
+            down = answers[-1].hub_failed
     return PingReport(tuple(hubs), tuple(urls), tuple(answers))
 
 
-def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, *, timeout: float,
-             attempts: int, backoff: float, sleep: Callable[[float], None]) -> Answer:
+def _publish(hub: str, url: str, *, timeout: float, attempts: int, backoff: float,
+             sleep: Callable[[float], None]) -> Answer:
     body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
     wait = backoff
     status: int | None = None
     detail = ""
     for attempt in range(1, attempts + 1):
-        status, detail = _post(opener, hub, body, timeout)
+        status, detail = _post(hub, body, timeout)
         if status is not None and status < 500:
             return Answer(hub, url, status, detail, attempt)
         if attempt < attempts:
@@ -184,20 +178,18 @@ def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, *, timeo
     return Answer(hub, url, status, detail, attempts)
 
 
-def _post(opener: urllib.request.OpenerDirector, hub: str, body: bytes,
-          timeout: float) -> tuple[int | None, str]:
+def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     """One POST to `hub`: its status and detail, or None and why there was no answer (also
     when the whole attempt took more than `timeout` seconds)."""
     request = urllib.request.Request(  # noqa: S310 - config.py accepts only http(s) hubs
         hub, data=body, method="POST",
         headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
     deadline = _Deadline(timeout)
-    token = _DEADLINE.set(deadline)
     try:
-        status, detail = _attempt(opener, request, timeout)
+        status, detail = _attempt(urllib.request.build_opener(_NoRedirect, deadline), request,
+                                  timeout)
     finally:
-        deadline.cancel()
-        _DEADLINE.reset(token)
+        deadline.timer.cancel()
     return (None, f"no answer within {timeout:g} s") if deadline.expired else (status, detail)
 
 
@@ -252,18 +244,25 @@ def _detail(reason: object, body: bytes) -> str:
     return f"{reason_text}: {text}" if reason_text and text else reason_text or text
 
 
-class _Deadline:
-    """The end of one attempt: when it passes, the connection's socket is shut down, which
-    ends any read or write under way (a per-read timeout never fires on a hub that sends a
-    byte a second)."""
+class _Deadline(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Opens the http(s) connection of one attempt, and shuts its socket down once `seconds`
+    passed, which ends any read or write under way (a per-read timeout never fires on a hub
+    that sends a byte a second)."""
 
     def __init__(self, seconds: float) -> None:
+        super().__init__()
         self.expired = False
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         self.timer = threading.Timer(seconds, self._expire)
         self.timer.daemon = True
         self.timer.start()
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPConnection, req, deadline=self)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPSConnection, req, deadline=self)
 
     def watch(self, sock: socket.socket | None) -> None:
         with self.lock:
@@ -282,41 +281,26 @@ class _Deadline:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def cancel(self) -> None:
-        self.timer.cancel()
-
-
-_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("deadline",
-                                                                              default=None)
-"""The deadline of the attempt under way in this thread (see _post)."""
-
 
 class _HTTPConnection(http.client.HTTPConnection):
-    """Hands its socket to the deadline of the attempt under way, once connected."""
+    """Hands its socket to the deadline of its attempt, once connected."""
+
+    def __init__(self, *args: Any, deadline: _Deadline | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
 
     def connect(self) -> None:
         super().connect()
-        deadline = _DEADLINE.get()
-        if deadline is not None:
-            deadline.watch(self.sock)
+        if self.deadline is not None:
+            self.deadline.watch(self.sock)
 
 
 class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
     pass
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPConnection, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPSConnection, req)
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A hub's 3xx is reported, not followed: urllib would resend the POST as a GET."""
+    """A hub's 3xx is reported, not followed."""
 
     def redirect_request(  # the signature of the method it overrides
             self, req: urllib.request.Request, fp: IO[bytes], code: int,  # noqa: ARG002
