@@ -241,27 +241,21 @@ def server_url(server: ThreadingHTTPServer) -> str:
     return f"http://{_host(host)}:{port}/"
 
 
-class Rebuilder(FileSystemEventHandler):
+class _Changes(FileSystemEventHandler):
     """Watches what the build reads (the content folder, the settings files, the favicon,
-    templates/ and static/) with watchdog, and rebuilds once a burst of changes settled,
-    until `stop`. A rebuild that fails prints its problems; the last good build stays."""
+    templates/ and static/) with watchdog, and sets `changed` when one of them is written."""
 
-    def __init__(self, config: Config, load: Callable[[], Config], build: Build,
-                 echo: Echo) -> None:
-        self.load = load
-        self.build = build
-        self.echo = echo
+    def __init__(self, config: Config) -> None:
         self.changed = threading.Event()
-        self.stopping = threading.Event()
         self.observer = Observer()
         self.watched: set[Path] = set()
-        self.thread = threading.Thread(target=self._loop, name="feeder-rebuild", daemon=True)
-        self.config = config
+        self.watch(config)
 
-    def _watch(self, config: Config) -> None:
-        """Watch the files of `config`: its folders not watched yet are scheduled (the
-        project folder for the settings files and the favicon, not its subfolders)."""
-        self.config = config
+    def watch(self, config: Config) -> None:
+        """Watch the files of `config` (again after each reload of the settings): folders not
+        watched yet are scheduled, the project folder (for the settings files and the
+        favicon) without its subfolders."""
+        self.output = config.output_dir
         # Absolute but not resolved: watchdog names paths under the folders as scheduled.
         self.settings = {config.root / SETTINGS_FILE, config.root / PYPROJECT_FILE}
         if config.favicon is not None:
@@ -275,7 +269,7 @@ class Rebuilder(FileSystemEventHandler):
 
     def _relevant(self, raw: str | bytes) -> bool:
         path = Path(raw if isinstance(raw, str) else raw.decode(errors="replace"))
-        if path.is_relative_to(self.config.output_dir) or path.name.endswith("~"):
+        if path.is_relative_to(self.output) or path.name.endswith("~"):
             return False
         if path in self.settings:
             return True
@@ -289,40 +283,27 @@ class Rebuilder(FileSystemEventHandler):
         if event.event_type in _WRITE_EVENTS and any(self._relevant(p) for p in paths if p):
             self.changed.set()
 
-    def start(self) -> None:
-        self._watch(self.config)
-        self.observer.start()
-        self.thread.start()
+    def wait(self) -> None:
+        """Wait for a change, then until the files were quiet for SETTLE_SECONDS."""
+        while not self.changed.wait(0.5):  # not for ever at once: Ctrl-C ends it on Windows too
+            pass
+        while self.changed.is_set():
+            self.changed.clear()
+            time.sleep(SETTLE_SECONDS)
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.changed.set()
-        self.observer.stop()
-        self.observer.join(timeout=10)
-        self.thread.join(timeout=60)
 
-    def _loop(self) -> None:
-        while True:
-            self.changed.wait()
-            # Let the burst settle: rebuild once the files were quiet for SETTLE_SECONDS.
-            while self.changed.is_set() and not self.stopping.is_set():
-                self.changed.clear()
-                self.stopping.wait(SETTLE_SECONDS)
-            if self.stopping.is_set():
-                return
-            self.rebuild()
-
-    def rebuild(self) -> None:
-        """Reload the settings and build; report problems instead of raising them."""
-        try:
-            self._watch(self.load())
-            self.echo(f"rebuilt {self.build(self.config)}")
-        except FeederError as err:
-            _report(err.problems, self.echo)
-            self.echo("build failed; still serving the last good build")
-        except Exception:  # a bug: show it, but keep the preview alive
-            self.echo(traceback.format_exc().rstrip())
-            self.echo("build failed; still serving the last good build")
+def _rebuild(changes: _Changes, load: Callable[[], Config], build: Build, echo: Echo) -> None:
+    """Reload the settings and build; report problems instead of raising them."""
+    try:
+        config = load()
+        changes.watch(config)
+        echo(f"rebuilt {build(config)}")
+    except FeederError as err:
+        _report(err.problems, echo)
+        echo("build failed; still serving the last good build")
+    except Exception:  # a bug: show it, but keep the preview alive
+        echo(traceback.format_exc().rstrip())
+        echo("build failed; still serving the last good build")
 
 
 def _report(problems: tuple[Problem, ...], echo: Echo) -> None:
@@ -343,13 +324,13 @@ def pipeline_build(clock: Callable[[], datetime], options: Options, echo: Echo) 
 
 def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build,
           echo: Echo, announce: Echo, log: Echo | None = None, host: str = HOST) -> None:
-    """Build, then serve the output folder on `host` and rebuild on changes until Ctrl-C (or
+    """Serve the output folder on `host`, build, and rebuild on changes until Ctrl-C (or
     SIGTERM); pages open in a browser reload themselves after each rebuild.
 
     `load` reads the settings again before each rebuild; `echo` prints build results and
-    problems; `announce` prints the address served (on stdout, for scripts); `log`, if
-    given, prints each request. A build that fails is reported and the server starts
-    anyway. Raises ConfigError when the address or port cannot be used.
+    problems; `announce` prints the address served once built (on stdout, for scripts);
+    `log`, if given, prints each request. A build that fails is reported and serving goes
+    on. Raises ConfigError when the address or port cannot be used.
     """
     live = LiveReload()
     server = make_server(config.output_dir, port, log=log, host=host, live=live)
@@ -362,7 +343,9 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
         live.builds += 1
         return summary
 
-    rebuilder = Rebuilder(config, load, build_live, echo)
+    changes = _Changes(config)
+    threading.Thread(target=server.serve_forever, name="feeder-serve", daemon=True).start()
+    changes.observer.start()
     try:
         try:
             echo(f"built {build_live(config)}")
@@ -370,13 +353,16 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
             _report(err.problems, echo)
             echo("build failed; serving what the output folder holds, and rebuilding on "
                  "the next change")
-        rebuilder.start()
         announce(f"Serving {config.display_path(config.output_dir)}/ at {server_url(server)} "
                  "(Ctrl-C to stop)")
         try:
-            server.serve_forever()
+            while True:
+                changes.wait()
+                _rebuild(changes, load, build_live, echo)
         except (KeyboardInterrupt, Stopped):
             echo("stopped")
     finally:
-        rebuilder.stop()
+        changes.observer.stop()
+        changes.observer.join(timeout=10)
+        server.shutdown()
         server.server_close()
