@@ -58,13 +58,9 @@ def _pin(old: str, path: str) -> str:
             "(a --- block at the top of the file)")
 
 
-def stability_warnings(
-    previous: Mapping[str, EntryRecord],
-    current: Mapping[str, EntryRecord],
-    *,
-    held: Mapping[str, EntryRecord] | None = None,
-    failed: Collection[str] = (),
-) -> tuple[Problem, ...]:
+def stability_warnings(previous: Mapping[str, EntryRecord], current: Mapping[str, EntryRecord], *,
+                       held: Mapping[str, EntryRecord] | None = None,
+                       failed: Collection[str] = ()) -> tuple[Problem, ...]:
     """Warnings for every previously published id that this build would drop or change.
 
     `previous` is the build record's entries (id -> record); `current` the entries this build
@@ -109,13 +105,9 @@ def stability_warnings(
     return tuple(problems)
 
 
-def remembered(
-    previous: Mapping[str, EntryRecord],
-    current: Mapping[str, EntryRecord],
-    *,
-    held: Mapping[str, EntryRecord] | None = None,
-    failed: Collection[str] = (),
-) -> dict[str, EntryRecord]:
+def remembered(previous: Mapping[str, EntryRecord], current: Mapping[str, EntryRecord], *,
+               held: Mapping[str, EntryRecord] | None = None,
+               failed: Collection[str] = ()) -> dict[str, EntryRecord]:
     """The entries the new build record keeps: this build's, plus the published ones that are
     only held back (a draft again) or whose brief has errors (`--keep-going`), so that a later
     change of their id is still noticed."""

@@ -1,12 +1,9 @@
-"""WebSub: telling hubs which feeds changed, so that subscribers get a new brief in seconds.
-
-After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed and
-`ping_hubs` tells each hub of the `hubs` setting about each (WebSub, W3C 2018, section 6): a
-form-encoded POST `hub.mode=publish&hub.url=<feed URL>` per hub and feed URL (a hub may read
-only the first of repeated `hub.url`s); any 2xx means the hub took it. A request unsent,
-unanswered in time or answered 5xx is retried with exponential backoff; a 4xx is final; a hub
-still failing after every attempt is down, and the feeds left for it are not sent. A 3xx is
-reported with its Location, not followed (urllib would turn the POST into a GET).
+"""WebSub (W3C 2018, section 6): telling the hubs which feeds changed, so that subscribers
+get a new brief in seconds. One form-encoded POST `hub.mode=publish&hub.url=<feed URL>` per
+hub and feed URL (a hub may read only the first of repeated `hub.url`s); any 2xx means the hub
+took it. Unsent, unanswered or 5xx: retried with backoff; 4xx: final; a hub still failing
+after every attempt is down, and the feeds left for it are not sent. A 3xx is not followed
+(urllib would turn the POST into a GET).
 """
 
 from __future__ import annotations
@@ -44,13 +41,8 @@ _DETAIL_CHARS = 200
 
 
 def changed_feed_urls(site: Site, changed: Iterable[str]) -> tuple[str, ...]:
-    """The URLs of the subscription feed files among `changed` (paths in the output folder).
-
-    Archive documents and files that are not feeds (pages, the manifest) are left out. Only
-    files in `changed` count, so a format the build does not publish (setting `formats`),
-    whose files it neither writes nor keeps, is not pinged.
-    Ordered as `site.feeds` (the combined feed first), each in Atom, RSS, JSON Feed order.
-    """
+    """The URLs of the subscription feed files among `changed` (paths in the output folder),
+    never archive documents; ordered as `site.feeds`, each in Atom, RSS, JSON Feed order."""
     paths = set(changed)
     return tuple(feed.url(name) for feed in site.feeds if not feed.archive
                  for name in FORMATS if feed.folder + name in paths)
@@ -96,7 +88,6 @@ class PingReport:
     """What every hub answered about every feed URL."""
 
     hubs: tuple[str, ...]
-    urls: tuple[str, ...]
     answers: tuple[Answer, ...]
 
     @property
@@ -134,15 +125,9 @@ class PingReport:
         return tuple(problems)
 
 
-def ping_hubs(
-    hubs: Sequence[str],
-    urls: Sequence[str],
-    *,
-    timeout: float = TIMEOUT,
-    attempts: int = ATTEMPTS,
-    backoff: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> PingReport:
+def ping_hubs(hubs: Sequence[str], urls: Sequence[str], *, timeout: float = TIMEOUT,
+              attempts: int = ATTEMPTS, backoff: float | None = None,
+              sleep: Callable[[float], None] = time.sleep) -> PingReport:
     """Tell every hub that every one of `urls` changed: one POST per hub and URL.
 
     Network failures do not raise: they are in the report. `backoff` (default `BACKOFF`)
@@ -159,23 +144,19 @@ def ping_hubs(
             answers.append(_publish(hub, url, timeout=timeout, attempts=max(1, attempts),
                                     backoff=first_wait, sleep=sleep))
             down = answers[-1].hub_failed
-    return PingReport(tuple(hubs), tuple(urls), tuple(answers))
+    return PingReport(tuple(hubs), tuple(answers))
 
 
 def _publish(hub: str, url: str, *, timeout: float, attempts: int, backoff: float,
              sleep: Callable[[float], None]) -> Answer:
     body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
-    wait = backoff
-    status: int | None = None
-    detail = ""
     for attempt in range(1, attempts + 1):
+        if attempt > 1:
+            sleep(backoff * 2 ** (attempt - 2))
         status, detail = _post(hub, body, timeout)
         if status is not None and status < 500:
-            return Answer(hub, url, status, detail, attempt)
-        if attempt < attempts:
-            sleep(wait)
-            wait *= 2
-    return Answer(hub, url, status, detail, attempts)
+            break
+    return Answer(hub, url, status, detail, attempt)
 
 
 def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
@@ -200,14 +181,12 @@ def _attempt(opener: urllib.request.OpenerDirector, request: urllib.request.Requ
         with opener.open(request, timeout=timeout) as response:
             return response.status, _detail(response.reason, _read_start(response))
     except urllib.error.HTTPError as exc:
-        try:
+        with exc:
             detail = _detail(exc.reason, _read_start(exc))
             location = exc.headers.get("Location") if exc.headers else None
             if 300 <= exc.code < 400 and location:
                 detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
             return exc.code, detail
-        finally:
-            exc.close()
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             return None, no_answer
