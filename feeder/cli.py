@@ -367,14 +367,14 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
     files). A failed rebuild prints its problems and the last good build stays served."""
     with reporting(quiet):
         from feeder.pipeline import Options
-        from feeder.serve import pipeline_build, serve
+        from feeder.serve import serve
 
         def echo(line: str) -> None:
             click.echo(line, err=True)
 
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
-              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), echo),
+              clock=utc_now, options=Options(drafts=drafts, future=future),
               echo=echo, announce=click.echo, log=echo if verbose else None, host=host)
 
 finish(cli)

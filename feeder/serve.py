@@ -57,8 +57,6 @@ _LIVE_SCRIPT = ('<script>(function(){{setInterval(function(){{fetch("/.feeder-li
 """Polls the number of the last build and reloads the page when it changes."""
 _BAD_ADDRESS = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, socket.EAI_NONAME})
 Echo = Callable[[str], None]
-Build = Callable[[Config], str]
-"""Builds the site of a Config and returns a one-line summary; raises FeederError."""
 
 
 def media_type(name: str) -> str:
@@ -159,10 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
                        headers={"Cache-Control": "no-store"})
             return
         if isinstance(found, str):
-            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-            self.send_header("Location", found)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self._send_headers(HTTPStatus.MOVED_PERMANENTLY, {"Location": found,
+                                                              "Content-Length": "0"})
             return
         if found is not None:
             try:
@@ -181,24 +177,22 @@ class _Handler(BaseHTTPRequestHandler):
             # an older build, which would reload itself again and again.
             data = self.live.inject(data)
         elif _fresh(self.headers, headers["ETag"], mtime):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
+            self._send_headers(HTTPStatus.NOT_MODIFIED, headers)
             return
         self._send(HTTPStatus.OK, content_type, data, body=body, headers=headers)
 
     def _send(self, status: HTTPStatus, content_type: str, data: bytes, *, body: bool,
               headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
+        self._send_headers(status, {"Content-Type": content_type, "Content-Length": str(len(data)),
+                                    "X-Content-Type-Options": "nosniff", **(headers or {})})
         if body:
             self.wfile.write(data)
+
+    def _send_headers(self, status: HTTPStatus, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
 
 
 def make_server(root: Path, port: int, *, log: Echo | None = None, host: str = HOST,
@@ -292,7 +286,8 @@ class _Changes(FileSystemEventHandler):
             time.sleep(SETTLE_SECONDS)
 
 
-def _rebuild(changes: _Changes, load: Callable[[], Config], build: Build, echo: Echo) -> None:
+def _rebuild(changes: _Changes, load: Callable[[], Config], build: Callable[[Config], str],
+             echo: Echo) -> None:
     """Reload the settings and build; report problems instead of raising them."""
     try:
         config = load()
@@ -311,26 +306,16 @@ def _report(problems: tuple[Problem, ...], echo: Echo) -> None:
         echo(str(problem))
 
 
-def pipeline_build(clock: Callable[[], datetime], options: Options, echo: Echo) -> Build:
-    """A `Build` that runs `feeder build` (with the time from `clock`) and prints warnings."""
-    def run(config: Config) -> str:
-        started = time.perf_counter()
-        result = build(config, now=clock(), options=options)
-        _report(result.problems, echo)
-        return result.summary(config.display_path(config.output_dir),
-                              time.perf_counter() - started)
-    return run
+def serve(config: Config, *, port: int, load: Callable[[], Config],
+          clock: Callable[[], datetime], options: Options, echo: Echo, announce: Echo,
+          log: Echo | None = None, host: str = HOST) -> None:
+    """Serve the output folder on `host`, build, and rebuild on changes until Ctrl-C or
+    SIGTERM; open pages reload themselves after each build. A build that fails is reported
+    and serving goes on.
 
-
-def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build,
-          echo: Echo, announce: Echo, log: Echo | None = None, host: str = HOST) -> None:
-    """Serve the output folder on `host`, build, and rebuild on changes until Ctrl-C (or
-    SIGTERM); pages open in a browser reload themselves after each rebuild.
-
-    `load` reads the settings again before each rebuild; `echo` prints build results and
-    problems; `announce` prints the address served once built (on stdout, for scripts);
-    `log`, if given, prints each request. A build that fails is reported and serving goes
-    on. Raises ConfigError when the address or port cannot be used.
+    `load` reads the settings again for each rebuild, `clock` the time of each build; `echo`
+    prints results and problems, `announce` the address served (on stdout, for scripts), `log`
+    each request. Raises ConfigError when the address or port cannot be used.
     """
     live = LiveReload()
     server = make_server(config.output_dir, port, log=log, host=host, live=live)
@@ -339,9 +324,13 @@ def serve(config: Config, *, port: int, load: Callable[[], Config], build: Build
              "reach it can read the site, drafts included when built with --drafts")
 
     def build_live(config: Config) -> str:
-        summary = build(config)
+        """Build, print the warnings, and return the summary line; pages reload after it."""
+        started = time.perf_counter()
+        result = build(config, now=clock(), options=options)
+        _report(result.problems, echo)
         live.builds += 1
-        return summary
+        return result.summary(config.display_path(config.output_dir),
+                              time.perf_counter() - started)
 
     changes = _Changes(config)
     threading.Thread(target=server.serve_forever, name="feeder-serve", daemon=True).start()
