@@ -1,9 +1,7 @@
 """`feeder init` starts a site, `feeder new` a brief in the house layout.
 
-The text of each file is made by pure functions and checked by the brief parser itself, so a
-new site always builds; the files are then created, never replacing one. `feeder new` starts
-a draft (front matter `draft: true`), so that a brief left unfilled is never published;
-started with `--publish`, its empty short version stops the build until it is written.
+Pure functions make the files' text, checked by the brief parser itself (a new site always
+builds); then the files are created, never replacing one.
 """
 
 from __future__ import annotations
@@ -111,10 +109,7 @@ def _errors(display: str, name: str, text: str, config: Config) -> tuple[Problem
 def starter_files(title: str, base_url: str, day: date, *,
                   github_actions: bool = False) -> dict[str, str]:
     """The files of a new site (POSIX path under the project folder -> text), in the order
-    they are written; the example brief is dated `day`.
-
-    Raises ConfigError when the title or base_url is not a valid setting.
-    """
+    they are written. Raises ConfigError when the title or base_url is not a valid setting."""
     # The settings as feeder will read them: a bad title or URL is refused before any file.
     config = parse_config({"title": title, "base_url": base_url}, root=Path(),
                           source="feeder init")
@@ -131,10 +126,7 @@ def starter_files(title: str, base_url: str, day: date, *,
 
 
 def _create(path: Path, display: str, text: str) -> bool:
-    """Create the file `path` holding `text`; False when it exists already.
-
-    Raises ContentError when it cannot be created.
-    """
+    """Create the file `path` holding `text`: False when it exists; ContentError if it cannot."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8", newline="\n") as handle:
@@ -155,13 +147,9 @@ def _on_terminal() -> bool:
 def start_site(folder: Path, title: str | None, base_url: str | None, day: date, *,
                github_actions: bool, ask: Callable[..., str] | None, echo: Echo,
                note: Echo) -> None:
-    """`feeder init`: ask for the title and base_url not given (when `ask`, a prompt, is
-    given), write the files, and print their paths (`echo`) and what was not written and
-    what to do next (`note`).
-
-    Nothing is written when feeder.toml or content/ exists already (ContentError) or a
-    setting is not valid (ConfigError); an existing .gitignore or workflow is left as it is.
-    """
+    """`feeder init`: ask for the title and base_url not given (with `ask`, a prompt), write
+    the files, print their paths (`echo`), what was not written and what to do next (`note`).
+    Raises ConfigError or ContentError (feeder.toml or content/ exists), writing nothing."""
     if title is None:
         title = ask("Title of the publication", default="Briefs") if ask else "Briefs"
     if base_url is None:
@@ -236,51 +224,49 @@ def house_text(title: str, tags: Iterable[str], config: Config, *, draft: bool =
     return front + "\n\n".join(parts).rstrip("\n") + "\n\n"
 
 
-def _controls(what: str, text: str) -> list[Problem]:
-    """An error naming the first control character (or undecodable byte) in `text`."""
+def _controls(what: str, text: str) -> list[str]:
+    """Names the first control character (or undecodable byte) in `text`, if any."""
     for char in text:
         if unicodedata.category(char) in ("Cc", "Cs") and not char.isspace():
             code = f"U+{ord(char):04X}" if unicodedata.category(char) == "Cc" else \
                 "an undecodable byte"
-            return [Problem("feeder new", None, f"the {what} holds a control character "
-                                                f"({code}); remove it")]
+            return [f"the {what} holds a control character ({code}); remove it"]
     return []
+
+
+def _usage_error(messages: list[str]) -> ConfigError:
+    return ConfigError([Problem("feeder new", None, message) for message in messages])
 
 
 def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
               slug: str | None = None, draft: bool = True) -> NewBrief:
-    """The brief `feeder new` writes, named `YYYY-MM-DD-<slug>.txt` in the content folder:
-    a draft (front matter `draft: true`) unless `draft` is False.
-
-    Raises ConfigError (a usage error) when the title, tags or slug cannot make a valid brief.
-    """
+    """The brief `feeder new` writes, `YYYY-MM-DD-<slug>.txt` in the content folder: a draft
+    (front matter `draft: true`, so that one left unfilled is never published) unless `draft`
+    is False. Raises ConfigError when the title, tags or slug cannot make a valid brief."""
     tags = tuple(tags)
     problems = _controls("title", title) + [problem for tag in tags
                                             for problem in _controls(f"tag {tag!r}", tag)][:1]
     problems += _controls("slug", slug or "")
     if problems:
-        raise ConfigError(problems)
+        raise _usage_error(problems)
     title = " ".join(title.split())
     tags = split_tags(tags)
     if not title:
-        problems.append(Problem("feeder new", None, "the title is empty"))
+        problems.append("the title is empty")
     if not tags:
-        problems.append(Problem("feeder new", None,
-                                "give at least one tag: --tag TAG (repeat it, or separate tags "
-                                "with commas)"))
+        problems.append("give at least one tag: --tag TAG (repeat it, or separate tags with "
+                        "commas)")
     made = slugify(slug if slug is not None else title)
     if title and not made:
         what = f"slug {slug!r}" if slug is not None else f"title {title!r}"
-        problems.append(Problem("feeder new", None,
-                                f"the {what} has no letter or digit to make a file name from; "
-                                "give one with --slug"))
+        problems.append(f"the {what} has no letter or digit to make a file name from; give "
+                        "one with --slug")
     name = f"{day.isoformat()}-{made}{SUFFIX}"
     if made and len(name.encode()) > MAX_NAME_BYTES:
-        problems.append(Problem("feeder new", None,
-                                f"the file name would be {len(name.encode())} bytes, more than "
-                                f"file systems take ({MAX_NAME_BYTES}); give a shorter --slug"))
+        problems.append(f"the file name would be {len(name.encode())} bytes, more than file "
+                        f"systems take ({MAX_NAME_BYTES}); give a shorter --slug")
     if problems:
-        raise ConfigError(problems)
+        raise _usage_error(problems)
     path = config.content_dir / name
     display = config.display_path(path)
     # Checked as the draft it is, or will be once --publish'ed and filled in.
@@ -294,10 +280,8 @@ def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
 
 
 def write_brief(new: NewBrief) -> None:
-    """Create the brief's file; refuse when it, or a brief with its date and slug, exists.
-
-    Raises ContentError.
-    """
+    """Create the brief's file; ContentError when it, or a brief with its date and slug,
+    exists."""
     stem = new.path.name.removesuffix(SUFFIX)
     for suffix in BRIEF_SUFFIXES:
         twin = new.path.with_name(stem + suffix)
