@@ -7,6 +7,7 @@ builds); then the files are created, never replacing one.
 from __future__ import annotations
 
 import json
+import string
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -42,61 +43,10 @@ def _toml(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def settings_text(title: str, base_url: str) -> str:
-    """feeder.toml of a new site: the two settings given, the other essential ones commented
-    (and base_url too while it is the placeholder, which builds warn about until it is set)."""
-    address = f"base_url = {_toml(base_url)}" if base_url != PLACEHOLDER_BASE_URL else \
-        '# base_url = "https://news.example.com/"'
-    return f"""\
-# The settings of this site. Every setting: docs/GUIDE.md#settings in feeder's repository.
-
-# The publication's name: the feeds' and pages' title.
-title = {_toml(title)}
-
-# The address the output folder (public/) is published at. Entry ids are made from its
-# domain: set it before the first real build, and keep it.
-{address}
-
-# A sentence about the publication (the feeds' subtitle, the pages' description).
-# description = ""
-
-# The language of the briefs, and the timezone of dates written without one.
-# language = "en"
-# timezone = "UTC"
-
-# The feeds' author (else the title): a name, or a table with name, email and uri.
-# author = "The editors"
-
-# Entries per feed, and the feed formats to publish.
-# max_entries = 50
-# formats = ["atom", "rss", "json"]
-"""
-
-
-def example_brief(title: str) -> str:
-    """A first brief in the house layout, explaining the layout it is in."""
-    return f"""\
-Welcome to {title}
-
-feeder, example
-
-Your first brief, written in the house layout: edit it or delete it.
-
-The Short of It:
-
-This is the short version: it becomes the **summary** of the entry in every feed.
-
-The Longer Version of It:
-
-This is the longer version. The summary and every section together are the entry's
-**content**. Line 1 is the title, line 3 the tags (comma-separated), and a line ending with a
-colon, with a blank line before and after it, opens a section.
-
-The Takeaway:
-
-Start the next brief with `feeder new "A title" --tag news`, preview the site with
-`feeder serve`, and publish `public/` after `feeder build`.
-"""
+def _starter_text(name: str, **values: str) -> str:
+    """The text of feeder/files/`name`, a starter file, with `values` in its placeholders."""
+    template = (resources.files("feeder") / "files" / name).read_text(encoding="utf-8")
+    return string.Template(template).substitute(values)
 
 
 def _errors(display: str, name: str, text: str, config: Config) -> tuple[Problem, ...]:
@@ -114,8 +64,13 @@ def starter_files(title: str, base_url: str, day: date, *,
     config = parse_config({"title": title, "base_url": base_url}, root=Path(),
                           source="feeder init")
     brief = f"{day.isoformat()}-welcome.txt"
-    files = {SETTINGS_FILE: settings_text(config.title, config.base_url),
-             f"content/{brief}": example_brief(config.title), ".gitignore": GITIGNORE_TEXT}
+    # base_url commented out while it is the placeholder, which builds warn about until it is set
+    address = f"base_url = {_toml(config.base_url)}" if not config.is_placeholder else \
+        '# base_url = "https://news.example.com/"'
+    files = {SETTINGS_FILE: _starter_text("feeder.toml", title=_toml(config.title),
+                                          base_url=address),
+             f"content/{brief}": _starter_text("welcome.txt", title=config.title),
+             ".gitignore": GITIGNORE_TEXT}
     errors = _errors(f"content/{brief}", brief, files[f"content/{brief}"], config)
     if errors:  # e.g. a title longer than the parser accepts
         raise ConfigError(errors)

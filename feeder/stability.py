@@ -1,10 +1,6 @@
-"""Stable ids for subscribers: warn when a build would drop or change a published entry's id.
-
-Feed readers recognise an entry by its id. The build record keeps the id, brief file, title
-and URL of every entry published so far; `stability_warnings` compares it with a new build's
-entries and explains each id that would disappear: the brief's date or slug changed, its file
-was renamed (a new brief with the same title appeared), or it was deleted. Each warning says
-how to keep the old id (`id: <old id>` in front matter). Pure: the caller reads the record.
+"""Stable ids for subscribers: warn when a build would drop or change a published entry's id
+(feed readers know an entry by its id), because the brief's date or slug changed, or its file
+was renamed or deleted, and say how to keep the old id. Pure: the caller reads the record.
 """
 
 from __future__ import annotations
