@@ -26,6 +26,8 @@ from feeder.text import Source, fold, slugify
 
 SUFFIX = ".txt"
 """`feeder new` writes the house layout, which is plain text."""
+DRAFT = "---\ndraft: true\n---\n"
+"""The front matter of a new brief until it is published (`feeder new --publish`)."""
 MAX_NAME_BYTES = 255
 """The longest file name (in UTF-8 bytes) the usual file systems take."""
 WORKFLOW_FILE = ".github/workflows/publish.yml"
@@ -168,15 +170,14 @@ def split_tags(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(tags.values())
 
 
-def house_text(title: str, tags: Iterable[str], config: Config, *, draft: bool = False) -> str:
+def house_text(title: str, tags: Iterable[str], config: Config) -> str:
     """A brief in the house layout: title, tags, then every section label with room to write."""
     labels = list(config.section_labels)
     summary_keys = {label.casefold() for label in config.summary_labels}
     if not any(label.casefold() in summary_keys for label in labels):
         labels.insert(0, config.summary_labels[0])
     parts = [title, ", ".join(tags), *(f"{label}:\n\n" for label in labels)]
-    front = "---\ndraft: true\n---\n" if draft else ""
-    return front + "\n\n".join(parts).rstrip("\n") + "\n\n"
+    return "\n\n".join(parts).rstrip("\n") + "\n\n"
 
 
 def _controls(what: str, text: str) -> list[str]:
@@ -224,14 +225,14 @@ def new_brief(config: Config, title: str, tags: Iterable[str], day: date, *,
         raise _usage_error(problems)
     path = config.content_dir / name
     display = config.display_path(path)
+    text = house_text(title, tags, config)
     # Checked as the draft it is, or will be once --publish'ed and filled in.
-    checked = house_text(title, tags, config, draft=True)
-    errors = _errors(display, name, checked, config)
+    errors = _errors(display, name, DRAFT + text, config)
     if errors:  # e.g. a tag longer than the parser accepts
-        shift = 0 if draft else checked.count("\n", 0, checked.index(title))
+        shift = 0 if draft else DRAFT.count("\n")
         raise ConfigError([replace(p, line=p.line - shift if p.line else p.line)
                            for p in errors])
-    return NewBrief(path, display, checked if draft else house_text(title, tags, config))
+    return NewBrief(path, display, DRAFT + text if draft else text)
 
 
 def write_brief(new: NewBrief) -> None:

@@ -165,37 +165,33 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     request = urllib.request.Request(  # noqa: S310 - config.py accepts only http(s) hubs
         hub, data=body, method="POST",
         headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
-    deadline = _Deadline(timeout)
-    try:
-        status, detail = _attempt(urllib.request.build_opener(_NoRedirect, deadline), request,
-                                  timeout)
-    finally:
-        deadline.timer.cancel()
-    return (None, f"no answer within {timeout:g} s") if deadline.expired else (status, detail)
-
-
-def _attempt(opener: urllib.request.OpenerDirector, request: urllib.request.Request,
-             timeout: float) -> tuple[int | None, str]:
     no_answer = f"no answer within {timeout:g} s"
+    deadline = _Deadline(timeout)
+    opener = urllib.request.build_opener(_NoRedirect, deadline)
+    answer: tuple[int | None, str]
     try:
         with opener.open(request, timeout=timeout) as response:
-            return response.status, _detail(response.reason, _read_start(response))
+            answer = response.status, _detail(response.reason, _read_start(response))
     except urllib.error.HTTPError as exc:
         with exc:
             detail = _detail(exc.reason, _read_start(exc))
             location = exc.headers.get("Location") if exc.headers else None
             if 300 <= exc.code < 400 and location:
                 detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
-            return exc.code, detail
+            answer = exc.code, detail
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
-            return None, no_answer
-        reason = exc.reason.strerror if isinstance(exc.reason, OSError) else None
-        return None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
+            answer = None, no_answer
+        else:
+            reason = exc.reason.strerror if isinstance(exc.reason, OSError) else None
+            answer = None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
     except TimeoutError:
-        return None, no_answer
+        answer = None, no_answer
     except (OSError, HTTPException) as exc:
-        return None, f"connection failed: {exc or type(exc).__name__}"
+        answer = None, f"connection failed: {exc or type(exc).__name__}"
+    finally:
+        deadline.timer.cancel()
+    return (None, no_answer) if deadline.expired else answer
 
 
 def _read_start(response: IO[bytes]) -> bytes:
