@@ -190,7 +190,8 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     except (OSError, HTTPException) as exc:
         answer = None, f"connection failed: {exc or type(exc).__name__}"
     finally:
-        deadline.timer.cancel()
+        if deadline.timer is not None:
+            deadline.timer.cancel()
     return (None, no_answer) if deadline.expired else answer
 
 
@@ -220,18 +221,15 @@ def _detail(reason: object, body: bytes) -> str:
 
 
 class _Deadline(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
-    """Opens the http(s) connection of one attempt, and shuts its socket down once `seconds`
-    passed, which ends any read or write under way (a per-read timeout never fires on a hub
-    that sends a byte a second)."""
+    """Opens the http(s) connection of one attempt, and shuts its socket down `seconds` after
+    the attempt began, which ends any read or write under way (a per-read timeout never fires
+    on a hub that sends a byte a second)."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__()
+        self.end = time.monotonic() + seconds
+        self.timer: threading.Timer | None = None
         self.expired = False
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.timer = threading.Timer(seconds, self._expire)
-        self.timer.daemon = True
-        self.timer.start()
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(_HTTPConnection, req, deadline=self)
@@ -239,22 +237,15 @@ class _Deadline(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(_HTTPSConnection, req, deadline=self)
 
-    def watch(self, sock: socket.socket | None) -> None:
-        with self.lock:
-            if sock is not None:
-                self.sockets.append(sock)
-            if self.expired:
-                self._shut()
+    def watch(self, sock: socket.socket) -> None:
+        self.timer = threading.Timer(self.end - time.monotonic(), self._shut, [sock])
+        self.timer.daemon = True
+        self.timer.start()
 
-    def _expire(self) -> None:
-        with self.lock:
-            self.expired = True
-            self._shut()
-
-    def _shut(self) -> None:
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+    def _shut(self, sock: socket.socket) -> None:
+        self.expired = True
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _HTTPConnection(http.client.HTTPConnection):
@@ -266,7 +257,7 @@ class _HTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         super().connect()
-        if self.deadline is not None:
+        if self.deadline is not None and self.sock is not None:
             self.deadline.watch(self.sock)
 
 
