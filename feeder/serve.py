@@ -125,11 +125,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(body=False)
 
-    def _file(self, url_path: str) -> Path | str | None:
-        """The file for `url_path`, a redirect target (str) for a folder without its
-        trailing slash, or None. A segment that is hidden (`.x`, `..`), or holds a slash, a
-        backslash or NUL once decoded (`%2F`), or that no file system could name, finds
-        nothing."""
+    def _file(self, url_path: str) -> tuple[str, bytes, float] | str | None:
+        """The name, bytes and modification time of the file for `url_path`, a redirect
+        target (str) for a folder without its trailing slash, or None. A segment that is
+        hidden (`.x`, `..`), or holds a slash, a backslash or NUL once decoded (`%2F`), or
+        that no file system could name, finds nothing."""
         parts = [unquote(part, errors="strict") for part in url_path.split("/") if part]
         if any(part.startswith(".") or not _SEGMENT.fullmatch(part) for part in parts):
             return None
@@ -141,8 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if not url_path.endswith("/"):
                     return quote(url_path) + "/"
                 resolved = resolved / "index.html"
-            return resolved if resolved.is_file() else None
-        except (OSError, RuntimeError, ValueError):  # too long, a loop of links...
+            if not resolved.is_file():
+                return None
+            return resolved.name, resolved.read_bytes(), resolved.stat().st_mtime
+        except (OSError, RuntimeError, ValueError):  # too long, a loop of links, just removed...
             return None
 
     def _respond(self, *, body: bool) -> None:
@@ -160,16 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_headers(HTTPStatus.MOVED_PERMANENTLY, {"Location": found,
                                                               "Content-Length": "0"})
             return
-        if found is not None:
-            try:
-                data = found.read_bytes()
-                mtime = found.stat().st_mtime
-            except OSError:  # removed by a rebuild in between
-                found = None
         if found is None:
             self._send(HTTPStatus.NOT_FOUND, _TEXT, b"Not found\n", body=body)
             return
-        content_type = media_type(found.name)
+        name, data, mtime = found
+        content_type = media_type(name)
         headers = {"ETag": '"' + hashlib.sha256(data).hexdigest()[:32] + '"',
                    "Last-Modified": formatdate(mtime, usegmt=True), "Cache-Control": "no-cache"}
         if self.live is not None and content_type.startswith("text/html"):

@@ -20,7 +20,6 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from http.client import HTTPException
 from typing import IO, Any
 
 from feeder import HOME, __version__
@@ -187,7 +186,7 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
             answer = None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
     except TimeoutError:
         answer = None, no_answer
-    except (OSError, HTTPException) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         answer = None, f"connection failed: {exc or type(exc).__name__}"
     finally:
         if deadline.timer is not None:
@@ -198,7 +197,7 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
 def _read_start(response: IO[bytes]) -> bytes:
     try:
         return response.read(_DETAIL_CHARS * 4)
-    except (OSError, HTTPException):
+    except (OSError, http.client.HTTPException):
         return b""
 
 
