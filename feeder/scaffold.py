@@ -33,12 +33,6 @@ MAX_NAME_BYTES = 255
 WORKFLOW_FILE = ".github/workflows/publish.yml"
 Echo = Callable[[str], None]
 
-GITIGNORE_TEXT = """\
-# feeder's build cache and lock
-.feeder-cache/
-.feeder.lock
-"""
-
 
 def _toml(text: str) -> str:
     """`text` as a TOML basic string (JSON's escapes are TOML's)."""
@@ -47,8 +41,8 @@ def _toml(text: str) -> str:
 
 def _starter_text(name: str, **values: str) -> str:
     """The text of feeder/files/`name`, a starter file, with `values` in its placeholders."""
-    template = (resources.files("feeder") / "files" / name).read_text(encoding="utf-8")
-    return string.Template(template).substitute(values)
+    text = (resources.files("feeder") / "files" / name).read_text(encoding="utf-8")
+    return string.Template(text).substitute(values) if values else text
 
 
 def _errors(display: str, name: str, text: str, config: Config) -> tuple[Problem, ...]:
@@ -72,13 +66,12 @@ def starter_files(title: str, base_url: str, day: date, *,
     files = {SETTINGS_FILE: _starter_text("feeder.toml", title=_toml(config.title),
                                           base_url=address),
              f"content/{brief}": _starter_text("welcome.txt", title=config.title),
-             ".gitignore": GITIGNORE_TEXT}
+             ".gitignore": _starter_text("gitignore")}
     errors = _errors(f"content/{brief}", brief, files[f"content/{brief}"], config)
     if errors:  # e.g. a title longer than the parser accepts
         raise ConfigError(errors)
     if github_actions:
-        workflow = resources.files("feeder") / "files" / "publish.yml"  # as in PUBLISHING.md
-        files[WORKFLOW_FILE] = workflow.read_text(encoding="utf-8")
+        files[WORKFLOW_FILE] = _starter_text("publish.yml")  # as in docs/PUBLISHING.md
     return files
 
 
@@ -242,8 +235,7 @@ def write_brief(new: NewBrief) -> None:
     for suffix in BRIEF_SUFFIXES:
         twin = new.path.with_name(stem + suffix)
         if twin.exists():
-            raise ContentError([Problem(new.display if twin == new.path else
-                                        new.display.removesuffix(SUFFIX) + suffix, None,
+            raise ContentError([Problem(new.display.removesuffix(SUFFIX) + suffix, None,
                                         "already exists; not overwriting it (edit it, or give "
                                         "this brief another --slug)")])
     if not _create(new.path, new.display, new.text):  # created since the check above
