@@ -119,12 +119,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self.log is not None:
             self.log(one_line(f"{self.address_string()} {format % args}"))
 
-    def do_GET(self) -> None:
-        self._respond(body=True)
-
-    def do_HEAD(self) -> None:
-        self._respond(body=False)
-
     def _file(self, url_path: str) -> tuple[str, bytes, float] | str | None:
         """The name, bytes and modification time of the file for `url_path`, a redirect
         target (str) for a folder without its trailing slash, or None. A segment that is
@@ -147,23 +141,23 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, RuntimeError, ValueError):  # too long, a loop of links, just removed...
             return None
 
-    def _respond(self, *, body: bool) -> None:
+    def do_GET(self) -> None:
         try:
             url_path = urlsplit(self.path).path or "/"
             found = self._file(url_path)
         except (UnicodeError, ValueError):  # not UTF-8 once decoded; not a URL at all
-            self._send(HTTPStatus.BAD_REQUEST, _TEXT, b"Bad request\n", body=body)
+            self._send(HTTPStatus.BAD_REQUEST, _TEXT, b"Bad request\n")
             return
         if self.live is not None and url_path == _LIVE_PATH:
-            self._send(HTTPStatus.OK, _TEXT, str(self.live.builds).encode(), body=body,
-                       headers={"Cache-Control": "no-store"})
+            self._send(HTTPStatus.OK, _TEXT, str(self.live.builds).encode(),
+                       {"Cache-Control": "no-store"})
             return
         if isinstance(found, str):
             self._send_headers(HTTPStatus.MOVED_PERMANENTLY, {"Location": found,
                                                               "Content-Length": "0"})
             return
         if found is None:
-            self._send(HTTPStatus.NOT_FOUND, _TEXT, b"Not found\n", body=body)
+            self._send(HTTPStatus.NOT_FOUND, _TEXT, b"Not found\n")
             return
         name, data, mtime = found
         content_type = media_type(name)
@@ -176,13 +170,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif _fresh(self.headers, headers["ETag"], mtime):
             self._send_headers(HTTPStatus.NOT_MODIFIED, headers)
             return
-        self._send(HTTPStatus.OK, content_type, data, body=body, headers=headers)
+        self._send(HTTPStatus.OK, content_type, data, headers)
 
-    def _send(self, status: HTTPStatus, content_type: str, data: bytes, *, body: bool,
+    do_HEAD = do_GET  # the same headers; _send leaves out the body
+
+    def _send(self, status: HTTPStatus, content_type: str, data: bytes,
               headers: dict[str, str] | None = None) -> None:
         self._send_headers(status, {"Content-Type": content_type, "Content-Length": str(len(data)),
                                     "X-Content-Type-Options": "nosniff", **(headers or {})})
-        if body:
+        if self.command != "HEAD":
             self.wfile.write(data)
 
     def _send_headers(self, status: HTTPStatus, headers: dict[str, str]) -> None:
