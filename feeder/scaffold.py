@@ -10,7 +10,7 @@ import json
 import string
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
@@ -31,7 +31,6 @@ DRAFT = "---\ndraft: true\n---\n"
 MAX_NAME_BYTES = 255
 """The longest file name (in UTF-8 bytes) the usual file systems take."""
 WORKFLOW_FILE = ".github/workflows/publish.yml"
-Echo = Callable[[str], None]
 
 
 def _toml(text: str) -> str:
@@ -94,33 +93,6 @@ def _on_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def start_site(folder: Path, title: str | None, base_url: str | None, day: date, *,
-               github_actions: bool, ask: Callable[..., str] | None, echo: Echo,
-               note: Echo) -> None:
-    """`feeder init`: ask for the title and base_url not given (with `ask`, a prompt), write
-    the files, print their paths (`echo`), what was not written and what to do next (`note`).
-    Raises ConfigError or ContentError (feeder.toml or content/ exists), writing nothing."""
-    if title is None:
-        title = ask("Title of the publication", default="Briefs") if ask else "Briefs"
-    if base_url is None:
-        base_url = ask("Address it will be published at", default=PLACEHOLDER_BASE_URL) \
-            if ask else PLACEHOLDER_BASE_URL
-    files = starter_files(title, base_url, day, github_actions=github_actions)
-    existing = [name for name in (SETTINGS_FILE, "content") if (folder / name).exists()]
-    if existing:
-        raise ContentError([Problem((folder / name).as_posix(), None,
-                                    "already exists: this folder holds a site already; "
-                                    "not overwriting anything") for name in existing])
-    for rel, text in files.items():
-        shown = (folder / rel).as_posix()
-        if _create(folder / rel, shown, text):
-            echo(shown)
-        else:
-            note(f"{shown}: exists, left as it is")
-    where = "" if folder == Path() else f" -C {folder.as_posix()}"
-    note(f"Next: feeder serve{where} (preview), feeder build{where} (publish public/)")
-
-
 @click.command()
 @click.argument("folder", metavar="[DIR]", default=".",
                 type=click.Path(file_okay=False, path_type=Path))
@@ -138,9 +110,28 @@ def init(folder: Path, title: str | None, base_url: str | None, github_actions: 
     or content/ is refused. Then run feeder serve or feeder build in DIR.
     """
     with reporting(quiet=False):
-        start_site(folder, title, base_url, utc_now().date(), github_actions=github_actions,
-                   ask=click.prompt if _on_terminal() else None, echo=click.echo,
-                   note=lambda line: click.echo(line, err=True))
+        if title is None:
+            title = click.prompt("Title of the publication", default="Briefs") \
+                if _on_terminal() else "Briefs"
+        if base_url is None:
+            base_url = click.prompt("Address it will be published at",
+                                    default=PLACEHOLDER_BASE_URL) \
+                if _on_terminal() else PLACEHOLDER_BASE_URL
+        files = starter_files(title, base_url, utc_now().date(), github_actions=github_actions)
+        existing = [name for name in (SETTINGS_FILE, "content") if (folder / name).exists()]
+        if existing:
+            raise ContentError([Problem((folder / name).as_posix(), None,
+                                        "already exists: this folder holds a site already; "
+                                        "not overwriting anything") for name in existing])
+        for rel, text in files.items():
+            shown = (folder / rel).as_posix()
+            if _create(folder / rel, shown, text):
+                click.echo(shown)
+            else:
+                click.echo(f"{shown}: exists, left as it is", err=True)
+        where = "" if folder == Path() else f" -C {folder.as_posix()}"
+        click.echo(f"Next: feeder serve{where} (preview), feeder build{where} (publish "
+                   "public/)", err=True)
 
 
 @dataclass(frozen=True, slots=True)
