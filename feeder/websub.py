@@ -69,11 +69,6 @@ class Answer:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
-    @property
-    def hub_failed(self) -> bool:
-        """No answer or a 5xx, after every attempt: the hub is down, not refusing one feed."""
-        return self.attempts > 0 and (self.status is None or self.status >= 500)
-
     def describe(self) -> str:
         if self.attempts == 0:
             return "not sent: the hub failed on an earlier feed"
@@ -140,9 +135,11 @@ def ping_hubs(hubs: Sequence[str], urls: Sequence[str], *, timeout: float = TIME
             if down:
                 answers.append(Answer(hub, url, None, "", 0))
                 continue
-            answers.append(_publish(hub, url, timeout=timeout, attempts=max(1, attempts),
-                                    backoff=first_wait, sleep=sleep))
-            down = answers[-1].hub_failed
+            answer = _publish(hub, url, timeout=timeout, attempts=max(1, attempts),
+                              backoff=first_wait, sleep=sleep)
+            answers.append(answer)
+            # No answer or a 5xx after every attempt: the hub is down, not refusing one feed.
+            down = answer.status is None or answer.status >= 500
     return PingReport(tuple(hubs), tuple(answers))
 
 
