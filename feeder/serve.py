@@ -200,13 +200,11 @@ def make_server(root: Path, port: int, *, log: Echo | None = None, host: str = H
     server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer if ":" not in host else \
         type("Server6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
     try:
-        server = server_class((host, port), handler)
+        return server_class((host, port), handler)
     except OSError as exc:
         option = "--bind" if exc.errno in _BAD_ADDRESS else "--port"
         raise ConfigError([Problem(option, None, f"cannot serve on {_host(host)}:{port}: "
                                    f"{exc.strerror or exc}; pick another {option}")]) from None
-    server.daemon_threads = True
-    return server
 
 
 def _loopback(host: str) -> bool:
