@@ -1,9 +1,8 @@
 """`feeder serve`: preview the site on 127.0.0.1, rebuilt whenever a brief or a setting changes.
 
-The server behaves like a good static host (feeds with their own media types, ETag and
-Last-Modified, 304 for a conditional GET that matches, hidden files not served) and adds a
-live-reload script to the pages it sends. Builds write atomically, so a request during a
-rebuild gets the old file or the new one, never half of one.
+The server behaves like a good static host (feeds with their own media types, ETag, 304 for a
+conditional GET that matches, hidden files not served) and adds a live-reload script to the
+pages it sends. Builds write atomically: a request during a rebuild gets a whole file.
 """
 
 from __future__ import annotations

@@ -96,8 +96,7 @@ class PingReport:
             accepted = [answer for answer in answers if answer.ok]
             statuses = sorted({answer.status for answer in accepted if answer.status})
             codes = f" (HTTP {', '.join(map(str, statuses))})" if statuses else ""
-            lines.append(f"{hub}: {len(accepted)} of {len(answers)} changed feeds "
-                         f"accepted{codes}")
+            lines.append(f"{hub}: {len(accepted)} of {len(answers)} changed feeds accepted{codes}")
         return tuple(lines)
 
     def details(self) -> tuple[str, ...]:
@@ -167,10 +166,10 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     answer: tuple[int | None, str]
     try:
         with opener.open(request, timeout=timeout) as response:
-            answer = response.status, _detail(response.reason, _read_start(response))
+            answer = response.status, _detail(response.reason, response)
     except urllib.error.HTTPError as exc:
         with exc:
-            detail = _detail(exc.reason, _read_start(exc))
+            detail = _detail(exc.reason, exc)
             location = exc.headers.get("Location") if exc.headers else None
             if 300 <= exc.code < 400 and location:
                 detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
@@ -191,13 +190,6 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     return (None, no_answer) if deadline.expired else answer
 
 
-def _read_start(response: IO[bytes]) -> bytes:
-    try:
-        return response.read(_DETAIL_CHARS * 4)
-    except (OSError, http.client.HTTPException):
-        return b""
-
-
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Control characters (and the marks that reorder text on a terminal), removed from what a
 hub answers; white space is made single spaces."""
@@ -207,8 +199,12 @@ def _printable(text: str) -> str:
     return " ".join(_CONTROL.sub("", text).split())
 
 
-def _detail(reason: object, body: bytes) -> str:
+def _detail(reason: object, response: IO[bytes]) -> str:
     """The reason phrase and the start of the body, on one line, with no control character."""
+    try:
+        body = response.read(_DETAIL_CHARS * 4)
+    except (OSError, http.client.HTTPException):
+        body = b""
     text = _printable(body.decode("utf-8", "replace"))
     if len(text) > _DETAIL_CHARS:
         text = text[:_DETAIL_CHARS] + "..."
