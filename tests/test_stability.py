@@ -1,7 +1,7 @@
 """Stable ids for subscribers: a build that would drop or change a published id warns.
 
 Real builds into a real output folder: the manifest of one build is what the next compares
-against. The pure function is also checked directly on odd manifests.
+against. The pure functions are also checked directly.
 """
 
 from __future__ import annotations
@@ -199,8 +199,6 @@ def test_a_build_into_another_folder_compares_with_that_folder(
     assert result.stderr.splitlines() == ["checked 1 brief files: 0 errors, 0 warnings"]
 
 
-# --- the pure comparison -----------------------------------------------------------------------
-
 def test_odd_entries_of_an_earlier_feeders_manifest_are_left_out(published: Project) -> None:
     files = published.recorded_files()
     shutil.rmtree(published.root / ".feeder-cache")
@@ -216,6 +214,8 @@ def test_odd_entries_of_an_earlier_feeders_manifest_are_left_out(published: Proj
         "the feeds and no brief has that id now; if it moved to another file, add "
         "`id: tag:x,2016:c` to that file's front matter to keep the id"]
 
+
+# --- the pure comparison -----------------------------------------------------------------------
 
 def rec(path: str, title: str = "T") -> EntryRecord:
     return EntryRecord(path, title, "https://x.example/")
