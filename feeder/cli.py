@@ -24,8 +24,8 @@ from feeder import __version__
 from feeder.clihelp import echo_problems, reporting, utc_now
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
+from feeder.scaffold import init
 from feeder.sources import begins_with, read_named, read_source, read_templates, scan_content
-from feeder.starter import init
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -382,11 +382,11 @@ def serve_command(project: Path, drafts: bool, future: bool, quiet: bool, verbos
     files). A failed rebuild prints its problems and the last good build stays served."""
     with reporting(quiet):
         from feeder.pipeline import Options
-        from feeder.serve import pipeline_build, serve
+        from feeder.serve import serve
 
         config = _load(project, settings, quiet)
         serve(config, port=port, load=lambda: _load(project, settings, quiet=True),
-              build=pipeline_build(utc_now, Options(drafts=drafts, future=future), _echo),
+              clock=utc_now, options=Options(drafts=drafts, future=future),
               echo=_echo, announce=click.echo, log=_echo if verbose else None, host=host)
 
 

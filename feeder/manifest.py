@@ -73,7 +73,7 @@ def save_files(db: sqlite3.Connection, changed: Mapping[str, Written],
 
 
 def save_entries(db: sqlite3.Connection, before: Mapping[str, object],
-                 after: Mapping[str, Mapping[str, str]]) -> None:
+                 after: Mapping[str, EntryRecord]) -> None:
     """Record the published entries `after`, writing only what differs from `before`."""
     changed = []
     for entry_id, record in after.items():

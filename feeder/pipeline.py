@@ -105,7 +105,7 @@ class _Checked:
     unused: tuple[str, ...]
     dropped: tuple[Problem, ...]
     """Warnings for the published ids this build drops or changes (feeder.stability)."""
-    remembered: dict[str, Mapping[str, str]]
+    remembered: dict[str, EntryRecord]
     """The entries the record keeps."""
 
 

@@ -1,21 +1,14 @@
-"""WebSub: telling hubs which feeds changed, so that subscribers get a new brief in seconds.
-
-Every feed announces the hubs of the `hubs` setting (rel="hub" links, written by feeds.py).
-After a build, `changed_feed_urls` picks the subscription feeds whose bytes changed (never
-archive documents, which nobody subscribes to), and `ping_hubs` tells each hub about each.
-
-What public hubs accept (WebSub, W3C 2018, section 6), and feeder sends: a POST whose
-form-encoded body is `hub.mode=publish&hub.url=<feed URL>`, one per feed URL (a hub may read
-only the first of repeated `hub.url`s); any 2xx means the hub took it. A request is retried
-with exponential backoff when unsent, unanswered in time or answered 5xx; a 4xx is final. A
-hub still failing after every attempt is down: the feeds left for it are not sent. Redirects
-are not followed (urllib would turn the POST into a GET): a 3xx is reported with its Location.
+"""WebSub (W3C 2018, section 6): telling the hubs which feeds changed, so that subscribers
+get a new brief in seconds. One form-encoded POST `hub.mode=publish&hub.url=<feed URL>` per
+hub and feed URL (a hub may read only the first of repeated `hub.url`s); any 2xx means the hub
+took it. Unsent, unanswered or 5xx: retried with backoff; 4xx: final; a hub still failing
+after every attempt is down, and the feeds left for it are not sent. A 3xx is not followed
+(urllib would turn the POST into a GET).
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import http.client
 import re
 import socket
@@ -27,8 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from http.client import HTTPException
-from typing import IO
+from typing import IO, Any
 
 from feeder import HOME, __version__
 from feeder.errors import Problem, Severity
@@ -48,13 +40,8 @@ _DETAIL_CHARS = 200
 
 
 def changed_feed_urls(site: Site, changed: Iterable[str]) -> tuple[str, ...]:
-    """The URLs of the subscription feed files among `changed` (paths in the output folder).
-
-    Archive documents and files that are not feeds (pages, the manifest) are left out. Only
-    files in `changed` count, so a format the build does not publish (setting `formats`),
-    whose files it neither writes nor keeps, is not pinged.
-    Ordered as `site.feeds` (the combined feed first), each in Atom, RSS, JSON Feed order.
-    """
+    """The URLs of the subscription feed files among `changed` (paths in the output folder),
+    never archive documents; ordered as `site.feeds`, each in Atom, RSS, JSON Feed order."""
     paths = set(changed)
     return tuple(feed.url(name) for feed in site.feeds if not feed.archive
                  for name in FORMATS if feed.folder + name in paths)
@@ -82,11 +69,6 @@ class Answer:
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
-    @property
-    def hub_failed(self) -> bool:
-        """No answer or a 5xx, after every attempt: the hub is down, not refusing one feed."""
-        return self.attempts > 0 and (self.status is None or self.status >= 500)
-
     def describe(self) -> str:
         if self.attempts == 0:
             return "not sent: the hub failed on an earlier feed"
@@ -100,7 +82,6 @@ class PingReport:
     """What every hub answered about every feed URL."""
 
     hubs: tuple[str, ...]
-    urls: tuple[str, ...]
     answers: tuple[Answer, ...]
 
     @property
@@ -115,8 +96,7 @@ class PingReport:
             accepted = [answer for answer in answers if answer.ok]
             statuses = sorted({answer.status for answer in accepted if answer.status})
             codes = f" (HTTP {', '.join(map(str, statuses))})" if statuses else ""
-            lines.append(f"{hub}: {len(accepted)} of {len(answers)} changed feeds "
-                         f"accepted{codes}")
+            lines.append(f"{hub}: {len(accepted)} of {len(answers)} changed feeds accepted{codes}")
         return tuple(lines)
 
     def details(self) -> tuple[str, ...]:
@@ -138,21 +118,14 @@ class PingReport:
         return tuple(problems)
 
 
-def ping_hubs(
-    hubs: Sequence[str],
-    urls: Sequence[str],
-    *,
-    timeout: float = TIMEOUT,
-    attempts: int = ATTEMPTS,
-    backoff: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> PingReport:
+def ping_hubs(hubs: Sequence[str], urls: Sequence[str], *, timeout: float = TIMEOUT,
+              attempts: int = ATTEMPTS, backoff: float | None = None,
+              sleep: Callable[[float], None] = time.sleep) -> PingReport:
     """Tell every hub that every one of `urls` changed: one POST per hub and URL.
 
     Network failures do not raise: they are in the report. `backoff` (default `BACKOFF`)
     is the wait before the first retry, doubled before each further one.
     """
-    opener = urllib.request.build_opener(_NoRedirect, _HTTPHandler, _HTTPSHandler)
     first_wait = BACKOFF if backoff is None else backoff
     answers: list[Answer] = []
     for hub in hubs:
@@ -161,77 +134,60 @@ def ping_hubs(
             if down:
                 answers.append(Answer(hub, url, None, "", 0))
                 continue
-            answer = _publish(opener, hub, url, timeout=timeout, attempts=max(1, attempts),
+            answer = _publish(hub, url, timeout=timeout, attempts=max(1, attempts),
                               backoff=first_wait, sleep=sleep)
             answers.append(answer)
-            down = answer.hub_failed
-    return PingReport(tuple(hubs), tuple(urls), tuple(answers))
+            # No answer or a 5xx after every attempt: the hub is down, not refusing one feed.
+            down = answer.status is None or answer.status >= 500
+    return PingReport(tuple(hubs), tuple(answers))
 
 
-def _publish(opener: urllib.request.OpenerDirector, hub: str, url: str, *, timeout: float,
-             attempts: int, backoff: float, sleep: Callable[[float], None]) -> Answer:
+def _publish(hub: str, url: str, *, timeout: float, attempts: int, backoff: float,
+             sleep: Callable[[float], None]) -> Answer:
     body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
-    wait = backoff
-    status: int | None = None
-    detail = ""
     for attempt in range(1, attempts + 1):
-        status, detail = _post(opener, hub, body, timeout)
+        if attempt > 1:
+            sleep(backoff * 2 ** (attempt - 2))
+        status, detail = _post(hub, body, timeout)
         if status is not None and status < 500:
-            return Answer(hub, url, status, detail, attempt)
-        if attempt < attempts:
-            sleep(wait)
-            wait *= 2
-    return Answer(hub, url, status, detail, attempts)
+            break
+    return Answer(hub, url, status, detail, attempt)
 
 
-def _post(opener: urllib.request.OpenerDirector, hub: str, body: bytes,
-          timeout: float) -> tuple[int | None, str]:
+def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
     """One POST to `hub`: its status and detail, or None and why there was no answer (also
     when the whole attempt took more than `timeout` seconds)."""
     request = urllib.request.Request(  # noqa: S310 - config.py accepts only http(s) hubs
         hub, data=body, method="POST",
         headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
-    deadline = _Deadline(timeout)
-    token = _DEADLINE.set(deadline)
-    try:
-        status, detail = _attempt(opener, request, timeout)
-    finally:
-        deadline.cancel()
-        _DEADLINE.reset(token)
-    return (None, f"no answer within {timeout:g} s") if deadline.expired else (status, detail)
-
-
-def _attempt(opener: urllib.request.OpenerDirector, request: urllib.request.Request,
-             timeout: float) -> tuple[int | None, str]:
     no_answer = f"no answer within {timeout:g} s"
+    deadline = _Deadline(timeout)
+    opener = urllib.request.build_opener(_NoRedirect, deadline)
+    answer: tuple[int | None, str]
     try:
         with opener.open(request, timeout=timeout) as response:
-            return response.status, _detail(response.reason, _read_start(response))
+            answer = response.status, _detail(response.reason, response)
     except urllib.error.HTTPError as exc:
-        try:
-            detail = _detail(exc.reason, _read_start(exc))
+        with exc:
+            detail = _detail(exc.reason, exc)
             location = exc.headers.get("Location") if exc.headers else None
             if 300 <= exc.code < 400 and location:
                 detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
-            return exc.code, detail
-        finally:
-            exc.close()
+            answer = exc.code, detail
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
-            return None, no_answer
-        reason = exc.reason.strerror if isinstance(exc.reason, OSError) else None
-        return None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
+            answer = None, no_answer
+        else:
+            reason = exc.reason.strerror if isinstance(exc.reason, OSError) else None
+            answer = None, f"cannot connect: {(reason or str(exc.reason)).lower()}"
     except TimeoutError:
-        return None, no_answer
-    except (OSError, HTTPException) as exc:
-        return None, f"connection failed: {exc or type(exc).__name__}"
-
-
-def _read_start(response: IO[bytes]) -> bytes:
-    try:
-        return response.read(_DETAIL_CHARS * 4)
-    except (OSError, HTTPException):
-        return b""
+        answer = None, no_answer
+    except (OSError, http.client.HTTPException) as exc:
+        answer = None, f"connection failed: {exc or type(exc).__name__}"
+    finally:
+        if deadline.timer is not None:
+            deadline.timer.cancel()
+    return (None, no_answer) if deadline.expired else answer
 
 
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -243,8 +199,12 @@ def _printable(text: str) -> str:
     return " ".join(_CONTROL.sub("", text).split())
 
 
-def _detail(reason: object, body: bytes) -> str:
+def _detail(reason: object, response: IO[bytes]) -> str:
     """The reason phrase and the start of the body, on one line, with no control character."""
+    try:
+        body = response.read(_DETAIL_CHARS * 4)
+    except (OSError, http.client.HTTPException):
+        body = b""
     text = _printable(body.decode("utf-8", "replace"))
     if len(text) > _DETAIL_CHARS:
         text = text[:_DETAIL_CHARS] + "..."
@@ -252,71 +212,53 @@ def _detail(reason: object, body: bytes) -> str:
     return f"{reason_text}: {text}" if reason_text and text else reason_text or text
 
 
-class _Deadline:
-    """The end of one attempt: when it passes, the connection's socket is shut down, which
-    ends any read or write under way (a per-read timeout never fires on a hub that sends a
-    byte a second)."""
+class _Deadline(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """Opens the http(s) connection of one attempt, and shuts its socket down `seconds` after
+    the attempt began, which ends any read or write under way (a per-read timeout never fires
+    on a hub that sends a byte a second)."""
 
     def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.end = time.monotonic() + seconds
+        self.timer: threading.Timer | None = None
         self.expired = False
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.timer = threading.Timer(seconds, self._expire)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPConnection, req, deadline=self)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_HTTPSConnection, req, deadline=self)
+
+    def watch(self, sock: socket.socket) -> None:
+        self.timer = threading.Timer(self.end - time.monotonic(), self._shut, [sock])
         self.timer.daemon = True
         self.timer.start()
 
-    def watch(self, sock: socket.socket | None) -> None:
-        with self.lock:
-            if sock is not None:
-                self.sockets.append(sock)
-            if self.expired:
-                self._shut()
-
-    def _expire(self) -> None:
-        with self.lock:
-            self.expired = True
-            self._shut()
-
-    def _shut(self) -> None:
-        for sock in self.sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def cancel(self) -> None:
-        self.timer.cancel()
-
-
-_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar("deadline",
-                                                                              default=None)
-"""The deadline of the attempt under way in this thread (see _post)."""
+    def _shut(self, sock: socket.socket) -> None:
+        self.expired = True
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _HTTPConnection(http.client.HTTPConnection):
-    """Hands its socket to the deadline of the attempt under way, once connected."""
+    """Hands its socket to the deadline of its attempt, once connected."""
+
+    def __init__(self, *args: Any, deadline: _Deadline | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
 
     def connect(self) -> None:
         super().connect()
-        deadline = _DEADLINE.get()
-        if deadline is not None:
-            deadline.watch(self.sock)
+        if self.deadline is not None and self.sock is not None:
+            self.deadline.watch(self.sock)
 
 
 class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
     pass
 
 
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPConnection, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_HTTPSConnection, req)
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A hub's 3xx is reported, not followed: urllib would resend the POST as a GET."""
+    """A hub's 3xx is reported, not followed."""
 
     def redirect_request(  # the signature of the method it overrides
             self, req: urllib.request.Request, fp: IO[bytes], code: int,  # noqa: ARG002

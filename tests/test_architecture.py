@@ -12,8 +12,8 @@ from tests.conftest import REPO
 LAYERS = ["errors", "text", "dates", "images", "attachments", "sources", "config", "theme",
           "static", "frontmatter", "sections", "brief", "render", "media", "site", "explain",
           "feeds", "archive", "opml", "views", "pages", "extras", "plan", "tags", "stability",
-          "lock", "cache", "manifest", "output", "workers", "websub", "pipeline", "scaffold",
-          "watch", "serve", "clihelp", "starter", "cli", "__main__"]
+          "lock", "cache", "manifest", "output", "workers", "websub", "pipeline", "serve",
+          "clihelp", "scaffold", "cli", "__main__"]
 PURE_CORE = {"images", "attachments", "theme", "sections", "brief", "render", "media", "site",
              "explain", "archive", "feeds", "views", "pages", "extras", "opml", "plan"}
 KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()

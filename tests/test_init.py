@@ -85,7 +85,7 @@ def test_init_without_a_terminal_uses_the_placeholder_which_check_strict_refuses
 
 def test_init_asks_for_the_title_and_address_on_a_terminal(
         tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("feeder.starter._on_terminal", lambda: True)
+    monkeypatch.setattr("feeder.scaffold._on_terminal", lambda: True)
     result = runner.invoke(cli, ["init", str(tmp_path)],
                            input="Night Desk\nhttps://night.example.org/\n")
     assert result.exit_code == 0, result.output
