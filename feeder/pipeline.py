@@ -24,7 +24,7 @@ from feeder.errors import ConfigError, ContentError, Problem, errors_in
 from feeder.lock import LOCK_FILE, project_lock
 from feeder.output import Staging, WriteReport, stamp_of
 from feeder.sources import FileInfo, read_asset, read_image_infos, read_templates, scan_content
-from feeder.stability import EntryRecord, remembered, stability_warnings
+from feeder.stability import EntryRecord, compare_ids
 from feeder.static import StaticFiles, read_static
 
 if TYPE_CHECKING:  # the modules of rendering and planning are imported when first needed
@@ -149,10 +149,8 @@ def check_briefs(config: Config, read: Briefs, before: Mapping[str, EntryRecord]
     problems.extend((*tag_problems, *asset_problems, *linked.problems))
     entries = make_entries(published, tags, linked.media)
     current = {e.id: EntryRecord(e.path, e.title, e.url) for e in entries}
-    failed = {p.path for p in errors_in(problems)}
-    return _Checked(entries, problems, len(valid), held, assets, linked.unused,
-                    stability_warnings(before, current, held=held, failed=failed),
-                    remembered(before, current, held=held, failed=failed))
+    dropped, kept = compare_ids(before, current, held, {p.path for p in errors_in(problems)})
+    return _Checked(entries, problems, len(valid), held, assets, linked.unused, dropped, kept)
 
 
 def _plan_site(config: Config, db: sqlite3.Connection | None, read: Briefs,

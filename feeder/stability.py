@@ -41,10 +41,6 @@ def _placeholder(entry_id: str, record: EntryRecord) -> bool:
         PLACEHOLDER_BASE_URL)
 
 
-def _by_path(entries: Mapping[str, EntryRecord]) -> list[tuple[str, EntryRecord]]:
-    return sorted(entries.items(), key=lambda item: (item[1].path, item[0]))
-
-
 def _same_title(a: str, b: str) -> bool:
     return bool(a.strip()) and " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
@@ -54,23 +50,31 @@ def _pin(old: str, path: str) -> str:
             "(a --- block at the top of the file)")
 
 
-def stability_warnings(previous: Mapping[str, EntryRecord], current: Mapping[str, EntryRecord], *,
-                       held: Mapping[str, EntryRecord] | None = None,
-                       failed: Collection[str] = ()) -> tuple[Problem, ...]:
-    """Warnings for every previously published id that this build would drop or change.
+def compare_ids(previous: Mapping[str, EntryRecord], current: Mapping[str, EntryRecord],
+                held: Mapping[str, EntryRecord], failed: Collection[str]
+                ) -> tuple[tuple[Problem, ...], dict[str, EntryRecord]]:
+    """Warnings for every previously published id that this build would drop or change, and
+    the entries the new build record keeps.
 
     `previous` is the build record's entries (id -> record); `current` the entries this build
-    publishes; `held` the valid briefs held back (drafts, future dates): an id they still
-    carry is not dropped. Briefs whose path is in `failed` have errors, which say enough.
+    publishes; `held` the valid briefs held back (drafts, future dates). A published id that
+    is only held back, or whose brief has errors (its path in `failed`, `--keep-going`), is not
+    dropped: the record keeps it, so that a later change of that id is still noticed.
     """
-    held = held or {}
-    if not previous.keys() - current.keys() - held.keys():
-        return ()  # every published id is still here: the usual build
-    now = _by_path({**held, **current})
-    # Ids made from the placeholder base_url were never published for real: a base_url set
-    # at last changes them all, as it should, and warns about none.
-    before = [(i, record) for i, record in _by_path(previous) if not _placeholder(i, record)]
-    old_paths = {record.path for _, record in before}
+    kept = dict(current)
+    dropped: list[tuple[str, EntryRecord]] = []
+    for old in sorted(previous.keys() - current.keys(), key=lambda i: (previous[i].path, i)):
+        gone = previous[old]
+        if old in held or gone.path in failed:
+            kept[old] = gone
+        # Ids made from the placeholder base_url were never published for real: a base_url
+        # set at last changes them all, as it should, and warns about none.
+        elif not _placeholder(old, gone):
+            dropped.append((old, gone))
+    if not dropped:
+        return (), kept  # every published id is still here: the usual build
+    now = sorted({**held, **current}.items(), key=lambda item: (item[1].path, item[0]))
+    old_paths = {record.path for i, record in previous.items() if not _placeholder(i, record)}
     id_of_path: dict[str, str] = {}
     for entry_id, record in now:
         id_of_path.setdefault(record.path, entry_id)
@@ -78,9 +82,7 @@ def stability_warnings(previous: Mapping[str, EntryRecord], current: Mapping[str
     fresh = [(i, record) for i, record in now if i not in previous and record.path not in old_paths]
     again = "so feed readers will show it again as a new entry"
     problems: list[Problem] = []
-    for old, gone in before:
-        if old in current or old in held or gone.path in failed:
-            continue
+    for old, gone in dropped:
         if gone.path in id_of_path:
             problems.append(Problem(gone.path, None, (
                 f"the entry id changes from {old} to {id_of_path[gone.path]} (its date or slug "
@@ -98,17 +100,4 @@ def stability_warnings(previous: Mapping[str, EntryRecord], current: Mapping[str
             f"brief deleted: its published entry {old} ({gone.title!r}) leaves the feeds "
             f"and no brief has that id now; if it moved to another file, add `id: {old}` "
             "to that file's front matter to keep the id"), "warning"))
-    return tuple(problems)
-
-
-def remembered(previous: Mapping[str, EntryRecord], current: Mapping[str, EntryRecord], *,
-               held: Mapping[str, EntryRecord] | None = None,
-               failed: Collection[str] = ()) -> dict[str, EntryRecord]:
-    """The entries the new build record keeps: this build's, plus the published ones that are
-    only held back (a draft again) or whose brief has errors (`--keep-going`), so that a later
-    change of their id is still noticed."""
-    result = dict(current)
-    for entry_id in sorted(previous.keys() - result.keys()):
-        if entry_id in (held or {}) or previous[entry_id].path in failed:
-            result[entry_id] = previous[entry_id]
-    return result
+    return tuple(problems), kept

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from feeder.cli import cli
 from feeder.pipeline import collect
-from feeder.stability import EntryRecord, remembered, stability_warnings
+from feeder.stability import EntryRecord, compare_ids
 from tests.conftest import NOW, Project, house
 
 OLD = "tag:news.example.com,2016-10-04:a"
@@ -224,7 +224,8 @@ def rec(path: str, title: str = "T") -> EntryRecord:
 def test_a_title_matches_at_most_one_renamed_brief() -> None:
     previous = {"tag:x,1:a": rec("c/a.txt", "Same"), "tag:x,1:b": rec("c/b.txt", "Same")}
     current = {"tag:x,2:a": rec("c/a2.txt", "same "), "tag:x,3:z": rec("c/z.txt", "Other")}
-    found = [(p.path, p.message.split(":")[0]) for p in stability_warnings(previous, current)]
+    found = [(p.path, p.message.split(":")[0])
+             for p in compare_ids(previous, current, {}, ())[0]]
     assert found == [("c/a2.txt", "looks like c/a.txt renamed"), ("c/b.txt", "brief deleted")]
 
 
@@ -232,10 +233,9 @@ def test_an_id_still_held_back_or_still_published_elsewhere_is_not_dropped() -> 
     previous = {"tag:x,1:a": rec("c/a.txt"), "tag:x,1:b": rec("c/b.txt")}
     current = {"tag:x,1:a": rec("c/moved/a.txt")}
     held = {"tag:x,1:b": rec("c/b.txt")}
-    assert stability_warnings(previous, current, held=held) == ()
-    assert remembered(previous, current, held=held) == {**current, **held}
-    assert remembered(previous, current) == current
-    assert remembered(previous, current, failed={"c/b.txt"}) == {**current, **held}
+    assert compare_ids(previous, current, held, ()) == ((), {**current, **held})
+    assert compare_ids(previous, current, {}, ())[1] == current
+    assert compare_ids(previous, current, {}, {"c/b.txt"}) == ((), {**current, **held})
 
 
 def test_entry_records_are_small_and_read_from_json_only_when_well_formed() -> None:
