@@ -1,9 +1,8 @@
 """WebSub (W3C 2018, section 6): telling the hubs which feeds changed, so that subscribers
 get a new brief in seconds. One form-encoded POST `hub.mode=publish&hub.url=<feed URL>` per
 hub and feed URL (a hub may read only the first of repeated `hub.url`s); any 2xx means the hub
-took it. Unsent, unanswered or 5xx: retried with backoff; 4xx: final; a hub still failing
-after every attempt is down, and the feeds left for it are not sent. A 3xx is not followed
-(urllib would turn the POST into a GET).
+took it. Unsent, unanswered or 5xx: retried with backoff; 3xx and 4xx: final; a hub still
+failing after every attempt is down, and the feeds left for it are not sent.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import Message
-from typing import IO, Any
+from typing import Any
 
 from feeder import HOME, __version__
 from feeder.errors import Problem, Severity
@@ -162,18 +160,19 @@ def _post(hub: str, body: bytes, timeout: float) -> tuple[int | None, str]:
         headers={"Content-Type": FORM_TYPE, "User-Agent": USER_AGENT})
     no_answer = f"no answer within {timeout:g} s"
     deadline = _Deadline(timeout)
-    opener = urllib.request.build_opener(_NoRedirect, deadline)
+    # The handlers of urllib.request.build_opener but those of errors and redirects: every
+    # status is an answer, and a 3xx is not followed (urllib would turn the POST into a GET).
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.UnknownHandler(), deadline):
+        opener.add_handler(handler)
     answer: tuple[int | None, str]
     try:
         with opener.open(request, timeout=timeout) as response:
-            answer = response.status, _detail(response.reason, response)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            detail = _detail(exc.reason, exc)
-            location = exc.headers.get("Location") if exc.headers else None
-            if 300 <= exc.code < 400 and location:
+            detail = _detail(response)
+            location = response.headers.get("Location")
+            if 300 <= response.status < 400 and location:
                 detail += f"; redirects to {_printable(location)} (put that URL in hubs)"
-            answer = exc.code, detail
+            answer = response.status, detail
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             answer = None, no_answer
@@ -199,7 +198,7 @@ def _printable(text: str) -> str:
     return " ".join(_CONTROL.sub("", text).split())
 
 
-def _detail(reason: object, response: IO[bytes]) -> str:
+def _detail(response: http.client.HTTPResponse) -> str:
     """The reason phrase and the start of the body, on one line, with no control character."""
     try:
         body = response.read(_DETAIL_CHARS * 4)
@@ -208,7 +207,7 @@ def _detail(reason: object, response: IO[bytes]) -> str:
     text = _printable(body.decode("utf-8", "replace"))
     if len(text) > _DETAIL_CHARS:
         text = text[:_DETAIL_CHARS] + "..."
-    reason_text = _printable(str(reason or ""))
+    reason_text = _printable(response.reason or "")
     return f"{reason_text}: {text}" if reason_text and text else reason_text or text
 
 
@@ -255,12 +254,3 @@ class _HTTPConnection(http.client.HTTPConnection):
 
 class _HTTPSConnection(_HTTPConnection, http.client.HTTPSConnection):
     pass
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A hub's 3xx is reported, not followed."""
-
-    def redirect_request(  # the signature of the method it overrides
-            self, req: urllib.request.Request, fp: IO[bytes], code: int,  # noqa: ARG002
-            msg: str, headers: Message, newurl: str) -> None:  # noqa: ARG002
-        return None
