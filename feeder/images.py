@@ -7,10 +7,10 @@ reads. Other formats (SVG, AVIF...) get a media type from their name and no size
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal
 
 Read = Callable[[int, int], bytes]
 """`read(offset, count)`: up to `count` bytes of a file from `offset` (fewer at its end)."""
@@ -50,14 +50,17 @@ def image_info(read: Read) -> ImageInfo | None:
     """The media type and size of a PNG, JPEG, GIF or WebP picture; None for any other
     file, or one whose header is damaged or gives no size."""
     head = read(0, 30)
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-        return _sized("image/png", _int(head, 16, 4), _int(head, 20, 4))
-    if head.startswith(b"\xff\xd8"):
-        return _jpeg(read)
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return _sized("image/gif", _int(head, 6, 2, "little"), _int(head, 8, 2, "little"))
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return _webp(head[12:16], head[20:30])
+    try:
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+            return _sized("image/png", *struct.unpack_from(">II", head, 16))
+        if head.startswith(b"\xff\xd8"):
+            return _jpeg(read)
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return _sized("image/gif", *struct.unpack_from("<HH", head, 6))
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return _webp(head[12:16], head[20:30])
+    except struct.error:  # the file ends inside the header
+        return None
     return None
 
 
@@ -66,32 +69,23 @@ def image_info_of(data: bytes) -> ImageInfo | None:
     return image_info(lambda offset, count: data[offset:offset + count])
 
 
-def _sized(kind: str, width: int | None, height: int | None) -> ImageInfo | None:
+def _sized(kind: str, width: int, height: int) -> ImageInfo | None:
     return ImageInfo(kind, width, height) if width and height else None
 
 
-def _int(data: bytes, at: int, size: int, order: Literal["little", "big"] = "big"
-         ) -> int | None:
-    """The number of `size` bytes at `at`, or None past the end of `data`."""
-    part = data[at:at + size]
-    return int.from_bytes(part, order) if len(part) == size else None
-
-
 def _webp(chunk: bytes, data: bytes) -> ImageInfo | None:
-    width = height = None
     if chunk == b"VP8 ":  # lossy: a key frame's tag, start code, 14-bit width and height
         if len(data) == 10 and not data[0] & 1 and data[3:6] == b"\x9d\x01\x2a":
-            width = (_int(data, 6, 2, "little") or 0) & 0x3FFF
-            height = (_int(data, 8, 2, "little") or 0) & 0x3FFF
+            width, height = struct.unpack_from("<HH", data, 6)
+            return _sized("image/webp", width & 0x3FFF, height & 0x3FFF)
     elif chunk == b"VP8L":  # lossless: signature 0x2f, then width-1 and height-1 in 14 bits
-        bits = _int(data, 1, 4, "little")
-        if data[:1] == b"\x2f" and bits is not None:
-            width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    elif chunk == b"VP8X":  # extended: flags, then the canvas's width-1 and height-1 (24 bits)
-        wide, high = _int(data, 4, 3, "little"), _int(data, 7, 3, "little")
-        if wide is not None and high is not None:
-            width, height = wide + 1, high + 1
-    return _sized("image/webp", width, height)
+        (bits,) = struct.unpack_from("<I", data, 1)
+        if data[:1] == b"\x2f":
+            return _sized("image/webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    elif chunk == b"VP8X" and len(data) == 10:  # extended: flags, then width-1 and height-1
+        return _sized("image/webp", int.from_bytes(data[4:7], "little") + 1,
+                      int.from_bytes(data[7:10], "little") + 1)
+    return None
 
 
 def _jpeg(read: Read) -> ImageInfo | None:
@@ -111,11 +105,11 @@ def _jpeg(read: Read) -> ImageInfo | None:
         at += fill + 1
         if marker in _JPEG_STANDALONE:
             continue
-        length = _int(head, fill + 1, 2)
-        if marker in (0xD9, 0xDA) or length is None or length < 2:
+        (length,) = struct.unpack_from(">H", head, fill + 1)
+        if marker in (0xD9, 0xDA) or length < 2:
             return None  # the image ends or its data starts with no frame header before
         if marker in JPEG_SOF:
-            height, width = _int(head, fill + 4, 2), _int(head, fill + 6, 2)
+            height, width = struct.unpack_from(">HH", head, fill + 4)
             if orientation >= 5:
                 width, height = height, width
             return _sized("image/jpeg", width, height)
@@ -130,13 +124,16 @@ def _exif_orientation(segment: bytes) -> int | None:
     tiff = segment[6:]
     if not segment.startswith(b"Exif\x00\x00") or tiff[:2] not in (b"II", b"MM"):
         return None
-    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
-    first = _int(tiff, 4, 4, order)
-    count = None if first is None else _int(tiff, first, 2, order)
-    if first is None or count is None or _int(tiff, 2, 2, order) != 42:
+    order = "<" if tiff[:2] == b"II" else ">"
+    try:
+        magic, first = struct.unpack_from(order + "HI", tiff, 2)
+        (count,) = struct.unpack_from(order + "H", tiff, first)
+        if magic != 42:
+            return None
+        for entry in range(first + 2, first + 2 + 12 * count, 12):
+            tag, kind, _, value = struct.unpack_from(order + "HHIH", tiff, entry)
+            if tag == 0x0112 and kind == 3:  # Orientation, a SHORT
+                return value if 1 <= value <= 8 else None
+    except struct.error:  # the EXIF data ends early
         return None
-    for entry in range(first + 2, first + 2 + 12 * count, 12):
-        if _int(tiff, entry, 2, order) == 0x0112 and _int(tiff, entry + 2, 2, order) == 3:
-            value = _int(tiff, entry + 8, 2, order)  # Orientation, a SHORT
-            return value if value is not None and 1 <= value <= 8 else None
     return None
