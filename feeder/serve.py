@@ -229,16 +229,15 @@ class _Changes(FileSystemEventHandler):
     """Watches what the build reads (the content folder, the settings files, the favicon,
     templates/ and static/) with watchdog, and sets `changed` when one of them is written."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self) -> None:
         self.changed = threading.Event()
         self.observer = Observer()
         self.watched: set[Path] = set()
-        self.watch(config)
 
     def watch(self, config: Config) -> None:
-        """Watch the files of `config` (again after each reload of the settings): folders not
-        watched yet are scheduled, the project folder (for the settings files and the
-        favicon) without its subfolders."""
+        """Watch the files of `config` (again before each build): folders not watched yet are
+        scheduled, the project folder (for the settings files and the favicon) without its
+        subfolders."""
         self.output = config.output_dir
         # Absolute but not resolved: watchdog names paths under the folders as scheduled.
         self.settings = {config.root / SETTINGS_FILE, config.root / PYPROJECT_FILE}
@@ -276,26 +275,6 @@ class _Changes(FileSystemEventHandler):
             time.sleep(SETTLE_SECONDS)
 
 
-def _rebuild(changes: _Changes, load: Callable[[], Config], build: Callable[[Config], str],
-             echo: Echo) -> None:
-    """Reload the settings and build; report problems instead of raising them."""
-    try:
-        config = load()
-        changes.watch(config)
-        echo(f"rebuilt {build(config)}")
-    except FeederError as err:
-        _report(err.problems, echo)
-        echo("build failed; still serving the last good build")
-    except Exception:  # a bug: show it, but keep the preview alive
-        echo(traceback.format_exc().rstrip())
-        echo("build failed; still serving the last good build")
-
-
-def _report(problems: tuple[Problem, ...], echo: Echo) -> None:
-    for problem in problems:
-        echo(str(problem))
-
-
 def serve(config: Config, *, port: int, load: Callable[[], Config],
           clock: Callable[[], datetime], options: Options, echo: Echo, announce: Echo,
           log: Echo | None = None, host: str = HOST) -> None:
@@ -312,32 +291,38 @@ def serve(config: Config, *, port: int, load: Callable[[], Config],
     if not _loopback(host):
         echo(f"warning: serving on {_host(host)}, not only to this machine: anyone who can "
              "reach it can read the site, drafts included when built with --drafts")
+    changes = _Changes()
 
-    def build_live(config: Config) -> str:
-        """Build, print the warnings, and return the summary line; pages reload after it."""
-        started = time.perf_counter()
-        result = build(config, now=clock(), options=options)
-        _report(result.problems, echo)
-        live.builds += 1
-        return result.summary(config.display_path(config.output_dir),
-                              time.perf_counter() - started)
+    def build_live(load: Callable[[], Config], done: str, failed: str) -> None:
+        """Load the settings, watch their files, build, and print the problems and the
+        summary line (`done` before it) or `failed`; pages reload after a build."""
+        try:
+            config = load()
+            changes.watch(config)
+            started = time.perf_counter()
+            result = build(config, now=clock(), options=options)
+        except FeederError as err:
+            lines = [*map(str, err.problems), failed]
+        except Exception:  # a bug: show it, but keep the preview alive
+            lines = [traceback.format_exc().rstrip(), failed]
+        else:
+            live.builds += 1
+            lines = [*map(str, result.problems), f"{done} " + result.summary(
+                config.display_path(config.output_dir), time.perf_counter() - started)]
+        for line in lines:
+            echo(line)
 
-    changes = _Changes(config)
     threading.Thread(target=server.serve_forever, name="feeder-serve", daemon=True).start()
     changes.observer.start()
     try:
-        try:
-            echo(f"built {build_live(config)}")
-        except FeederError as err:
-            _report(err.problems, echo)
-            echo("build failed; serving what the output folder holds, and rebuilding on "
-                 "the next change")
+        build_live(lambda: config, "built", "build failed; serving what the output folder "
+                   "holds, and rebuilding on the next change")
         announce(f"Serving {config.display_path(config.output_dir)}/ at {server_url(server)} "
                  "(Ctrl-C to stop)")
         try:
             while True:
                 changes.wait()
-                _rebuild(changes, load, build_live, echo)
+                build_live(load, "rebuilt", "build failed; still serving the last good build")
         except (KeyboardInterrupt, Stopped):
             echo("stopped")
     finally:
