@@ -1,9 +1,6 @@
-"""The media type, width and height of a picture, read from its first bytes.
-
-PNG, GIF, WebP and JPEG (after a chain of segments) give their size in a header, read here
-through `read(offset, count)` rather than decoded with Pillow: a hostile picture costs a few
-reads. Other formats (SVG, AVIF...) get a media type from their name and no size.
-"""
+"""The media type, width and height of a picture, read from its header (PNG, GIF, WebP, and
+JPEG after a chain of segments) through `read(offset, count)`, not decoded: a hostile picture
+costs a few reads. Other formats (SVG, AVIF...) get a media type from their name and no size."""
 
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
 """What each format says of a brief's lead image (`LeadImage`). Pure.
 
-- Atom and RSS: Media RSS `media:content` and `media:thumbnail`, where readers take an entry's
-  thumbnail from (no `media:description`: feedparser reads it as the entry's summary).
-- An enclosure (RSS `<enclosure>`, Atom `rel="enclosure"`, JSON Feed `attachments`) only when
-  the setting `image_enclosures` asks: it says "this entry *is* this file", what podcast apps
-  download and play.
-- JSON Feed: the item's `image`. The brief's page: `og:image` and `twitter:image`.
+Atom and RSS carry Media RSS `media:content` and `media:thumbnail`, where readers take a
+thumbnail from (no `media:description`: feedparser reads it as the summary). An enclosure says
+"this entry *is* this file", what podcast apps download: only when image_enclosures asks.
 """
 
 from __future__ import annotations

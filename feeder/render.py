@@ -1,10 +1,6 @@
-"""Markdown to safe HTML with absolute URLs: what feeds and pages embed.
-
-Python-Markdown passes raw HTML through, so its output goes through nh3 (the binding of the
-Rust sanitiser ammonia): no scripts, frames, event handlers or `javascript:`/`data:` URLs.
-Every link and image is made absolute against the brief's URL, as a browser on its page would
-resolve it, because feed readers show entries away from the site.
-"""
+"""Markdown to safe HTML, what feeds and pages embed: Python-Markdown's output goes through
+nh3 (the sanitiser ammonia), and every URL is made absolute against the brief's page, as a
+browser there would resolve it, because feed readers show entries away from the site."""
 
 from __future__ import annotations
 
