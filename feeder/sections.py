@@ -263,13 +263,12 @@ class _Pass:
         self.pending.append(line)
 
 
-def outline(paragraphs: Sequence[tuple[int, list[str]]], first: int,
+def outline(paragraphs: Sequence[tuple[int, list[str]]],
             section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Outline:
-    """The sections of the paragraphs (each: index of its first line in the body, its lines)
-    of a body whose first line is line `first` of the file."""
+    """The sections of a body's paragraphs (each: the line of the file it starts on, its lines)."""
     scan = _Pass(section_labels, summary_labels)
     for start, lines in paragraphs:
-        scan.paragraph(first + start, lines)
+        scan.paragraph(start, lines)
         scan.flush()
     headings = tuple(Heading(*heading) for heading in scan.headings)
     return Outline("\n\n".join(scan.content) + "\n" if scan.content else "",
