@@ -21,8 +21,8 @@ _FIRST_LINE = 2  # of the front matter, after the `---`
 
 @cache
 def _loader() -> type[yaml.SafeLoader]:
-    """PyYAML's safe loader (the C one when it exists), without timestamp resolution.
-    PyYAML is imported only when a brief has front matter."""
+    """PyYAML's safe loader (the C one when it exists), reading timestamps as text. PyYAML is
+    imported only when a brief has front matter."""
     import yaml
 
     base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -30,10 +30,7 @@ def _loader() -> type[yaml.SafeLoader]:
     class Loader(base):  # type: ignore[valid-type,misc]
         pass
 
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+    Loader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
     return Loader
 
 

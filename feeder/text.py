@@ -85,6 +85,5 @@ def fold_label(text: str) -> str:
     space as one space and the invisible ones dropped, typographic apostrophes as `'`, case
     and surrounding spaces ignored."""
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    text = "".join(" " if unicodedata.category(char) == "Zs" else char for char in text
-                   if unicodedata.category(char) != "Cf")
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     return " ".join(text.casefold().split())
