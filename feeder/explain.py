@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from feeder import frontmatter
-from feeder.brief import read_brief
+from feeder.brief import Reading, read_brief
 from feeder.config import Config
 from feeder.errors import Problem
 from feeder.text import Source, slugify
@@ -35,10 +35,8 @@ def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str
     from feeder.render import render
     from feeder.site import brief_url, entry_id
 
-    if isinstance(source, Problem):
-        return {"path": source.path, "valid": False, "brief": None, "sections": [],
-                "problems": [str(source)]}
-    reading = read_brief(source, config)
+    reading = (Reading(None, (source,), ()) if isinstance(source, Problem)
+               else read_brief(source, config))
     brief = reading.brief
     item: dict[str, Any] = {
         "path": source.path, "valid": brief is not None, "brief": None,
