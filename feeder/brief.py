@@ -127,8 +127,8 @@ class _Parser:
     def __init__(self, source: text.Source, config: Config) -> None:
         self.source = source
         self.config = config
-        self.name = PurePosixPath(brief_name(source.rel)).name
-        self.file_date, self.file_slug = split_file_date(PurePosixPath(self.name).stem)
+        self.name = PurePosixPath(brief_name(source.rel))
+        self.file_date, self.file_slug = split_file_date(self.name.stem)
         self.problems: list[Problem] = []
         self.last_line = source.text.count("\n") + 1
         self.headings: tuple[Heading, ...] = ()
@@ -322,7 +322,7 @@ class _Parser:
         field = self.fields.get(key)
         if field is None and key == "date":
             if self.file_date is None:
-                self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name} "
+                self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name.name} "
                               "or add front matter with 'date: YYYY-MM-DD'")
                 return None
             value, line, invalid = self.file_date, None, "the date in the file name is invalid"
