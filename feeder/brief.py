@@ -267,6 +267,7 @@ class _Parser:
         return self._clean_tags(lines[0].split(","), start,
                                 empty=f"the tags line has no tags: {_TAGS_LINE} (an untagged "
                                       "brief needs front matter 'tags: []')")
+
     def _clean_tags(self, items: list[Any], line: int, *, empty: str) -> tuple[str, ...]:
         """The tags of `items`; `empty` is the error when none of them has any text."""
         if all(isinstance(item, str) and not item.strip() for item in items):
@@ -274,20 +275,16 @@ class _Parser:
             return ()
         tags: dict[str, str] = {}
         for item in items:
+            tag = " ".join(str(item).split())
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 self.error(line, f"a tag must be text, not {item!r}")
-                continue
-            tag = " ".join(str(item).split())
-            if not tag:
-                continue
-            if len(tag) > MAX_TAG_LENGTH:
+            elif len(tag) > MAX_TAG_LENGTH:
                 self.error(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters; "
                                  "is this line really the comma-separated tags line?")
-                continue
-            if not text.slugify(tag):
+            elif tag and not text.slugify(tag):
                 self.error(line, f"tag {tag!r} has no letter or digit to make its URL from")
-                continue
-            tags.setdefault(text.fold(tag), tag)
+            elif tag:  # (a blank between two commas is skipped)
+                tags.setdefault(text.fold(tag), tag)
         return tuple(tags.values())
 
     def _sections(self, paragraphs: Paragraphs) -> tuple[str, str]:
