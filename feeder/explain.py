@@ -86,10 +86,9 @@ def as_text(explained: Iterable[dict[str, Any]]) -> str:
                       f"  status:   {_STATUS[brief['status']]}"]
         lines.append("  sections:" if item["sections"] else "  sections: none found")
         for section in item["sections"]:
-            indent = "    " if section["level"] == 2 else "      "
-            blocks_under = section["blocks"]
-            lines.append(f"  line {section['line']:<5}{indent}{section['label']} "
-                         f"({blocks_under} block{'' if blocks_under == 1 else 's'} of text)")
+            count = section["blocks"]  # a sub-label (level 3) is indented under its section
+            lines.append(f"  line {section['line']:<5}{'  ' * section['level']}{section['label']} "
+                         f"({count} block{'' if count == 1 else 's'} of text)")
         if brief is not None:
             lines.append(f"  summary:  {brief['summary'] or '(empty)'}")
         lines += [f"  {problem}" for problem in item["problems"]]
