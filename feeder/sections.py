@@ -159,9 +159,8 @@ class _Pass:
         """A warning when `text` is close to a section label without being one."""
         nearest = _nearest(fold_label(text), tuple(self.sections))
         if nearest is not None:
-            self.notes.append((line, f"{shown!r} is not a section label, so it opens no "
-                                     f"section; did you mean "
-                                     f"{self.sections[nearest] + ':'!r}?"))
+            self.notes.append((line, f"{shown!r} is not a section label, so it opens no section; "
+                                     f"did you mean {self.sections[nearest] + ':'!r}?"))
 
     def paragraph(self, start: int, lines: list[str]) -> None:
         """Split one blank-line paragraph, whose first line is line `start` of the file, into
