@@ -38,7 +38,7 @@ _CONTROL = "removed characters that XML does not allow (control characters)"
 _NO_TITLE = "missing title: the first line of a brief is its title"
 _TAGS_LINE = "write the tags comma-separated on the line after the title, e.g. russia, US"
 
-Paragraphs = list[tuple[int, list[str]]]  # each paragraph's first line (index in the body), lines
+Paragraphs = list[tuple[int, list[str]]]  # each paragraph's first line (in the file), its lines
 
 
 def _too_long(lines: list[str]) -> tuple[int, str] | None:
@@ -73,12 +73,13 @@ def _too_deep(lines: list[str]) -> tuple[int, str] | None:
     return None
 
 
-def _paragraphs(body: list[str]) -> Paragraphs:
-    """The blank-line separated paragraphs of `body`; a fenced code block is kept whole."""
+def _paragraphs(body: list[str], first: int) -> Paragraphs:
+    """The blank-line separated paragraphs of `body`, whose first line is line `first` of the
+    file; a fenced code block is kept whole."""
     paragraphs: Paragraphs = []
     current: list[str] | None = None
     fence: str | None = None
-    for index, line in enumerate(body):
+    for index, line in enumerate(body, first):
         if fence is None and not line.strip():
             current = None
             continue
@@ -127,9 +128,13 @@ class _Parser:
         self.source = source
         self.config = config
         self.name = PurePosixPath(brief_name(source.rel))
+        self.file_date, self.file_slug = split_file_date(self.name.stem)
         self.problems: list[Problem] = []
         self.last_line = source.text.count("\n") + 1
         self.headings: tuple[Heading, ...] = ()
+        self.fields: dict[str, Field] = {}
+        self.first = 1  # the line of the file where the body starts
+        self.draft = False
 
     def error(self, line: int | None, message: str, severity: Severity = "error") -> None:
         # Something missing is reported where it should have been: past the end of a short
@@ -153,63 +158,60 @@ class _Parser:
         if isinstance(read, Problem):
             self.problems.append(read)
             return None
-        loaded, body, first = read
-        fields: dict[str, Field] = {}
+        loaded, body, self.first = read
         for key, field in loaded.items():
             value = text.strip_xml_forbidden_in(field.value)
             if value != field.value:  # from YAML escapes such as "\x01"
                 self.warn(field.line, _CONTROL)
-            fields[key] = Field(value, field.line)
-        for key, field in fields.items():
+            self.fields[key] = Field(value, field.line)
+        for key, field in self.fields.items():
             if key not in FRONT_MATTER_KEYS:
                 hint = text.did_you_mean(key, FRONT_MATTER_KEYS)
                 self.warn(field.line, f"unknown front matter key {key!r} is ignored{hint}")
-        summary = fields.get("summary")
+        summary = self.fields.get("summary")
         for check in (_too_deep, _too_long):
             found = check(body)
-            line = None if found is None else first + found[0]
+            line = None if found is None else self.first + found[0]
             if found is None and summary is not None and isinstance(summary.value, str):
                 found, line = check(summary.value.split("\n")), summary.line
             if found is not None:
                 self.error(line, found[1])
                 return None
-        return self._brief(fields, _paragraphs(body), first)
+        self.draft = "draft" in self.fields and self.fields["draft"].value is True
+        return self._brief(_paragraphs(body, self.first))
 
-    def _brief(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
-               ) -> Brief | None:
-        title = self._title(fields, paragraphs, first)
-        tags = self._tags(fields, paragraphs, first)
-        summary, content = self._sections(fields, paragraphs, first)
-        date = self._when(fields, "date") if "date" in fields else self._file_date()
-        updated = self._when(fields, "updated")
+    def _brief(self, paragraphs: Paragraphs) -> Brief | None:
+        title = self._title(paragraphs)
+        tags = self._tags(paragraphs)
+        summary, content = self._sections(paragraphs)
+        date = self._date("date")
+        updated = self._date("updated")
         if date and updated and updated < date:
-            self.error(fields["updated"].line, "updated is earlier than date")
-        slug = self._slug(fields, title)
-        pinned_id = self._text(fields, "id")
+            self.error(self.fields["updated"].line, "updated is earlier than date")
+        slug = self._slug(title)
+        pinned_id = self._text("id")
+        id_line = self.fields["id"].line if "id" in self.fields else None
         if pinned_id is not None and not _URI_SCHEME.match(pinned_id):
-            self.error(fields["id"].line, f"id {pinned_id!r} is not a URI; use a tag: URI such as "
-                                          "'tag:example.org,2016-10-04:radio-silent' or a URL")
+            self.error(id_line, f"id {pinned_id!r} is not a URI; use a tag: URI such as "
+                                "'tag:example.org,2016-10-04:radio-silent' or a URL")
         elif pinned_id is not None and pinned_id.split(":")[0].lower() not in ID_SCHEMES:
-            self.error(fields["id"].line, f"id {pinned_id!r} must be a tag:, urn:, http: or "
-                                          "https: URI")
-        draft = fields.get("draft")
+            self.error(id_line, f"id {pinned_id!r} must be a tag:, urn:, http: or https: URI")
+        draft = self.fields.get("draft")
         if draft is not None and not isinstance(draft.value, bool):
             self.error(draft.line, "draft must be true or false")
-        author = self._text(fields, "author")
+        author = self._text("author")
         links = find_links(self.source.text)
-        lead, problems = choose_lead(self.source.path, fields, links)
+        lead, problems = choose_lead(self.source.path, self.fields, links)
         self.problems.extend(problems)
         if any(p.is_error for p in self.problems) or not (title and date and slug and content):
             return None
         return Brief(path=self.source.path, rel=self.source.rel, title=title, date=date,
-                     updated=updated, tags=tags, slug=slug, id=pinned_id,
-                     id_line=fields["id"].line if "id" in fields else None,
-                     author=author or None, draft=bool(draft and draft.value is True),
-                     summary=summary, content=content, lead=lead,
-                     links=tuple(link for link in links if names_file(link.target)))
+                     updated=updated, tags=tags, slug=slug, id=pinned_id, id_line=id_line,
+                     author=author or None, draft=self.draft, summary=summary, content=content,
+                     lead=lead, links=tuple(link for link in links if names_file(link.target)))
 
-    def _text(self, fields: dict[str, Field], key: str) -> str | None:
-        field = fields.get(key)
+    def _text(self, key: str) -> str | None:
+        field = self.fields.get(key)
         if field is None or field.value is None:
             return None
         value = field.value
@@ -219,29 +221,27 @@ class _Parser:
             return None
         return " ".join(str(value).split()) if key != "summary" else str(value).strip()
 
-    def _title(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int) -> str:
+    def _title(self, paragraphs: Paragraphs) -> str:
         """The title: from the front matter, or the first paragraph (taken off `paragraphs`)."""
-        if "title" in fields:
-            title, line = self._text(fields, "title") or "", fields["title"].line
+        if "title" in self.fields:
+            title, line = self._text("title") or "", self.fields["title"].line
             if not title and not any(p.line == line for p in self.problems):
                 self.error(line, "title is empty")
             return title
         if not paragraphs:
-            self.error(first, _NO_TITLE)
+            self.error(self.first, _NO_TITLE)
             return ""
         start, lines = paragraphs.pop(0)
         if len(lines) > 1:
-            self.error(first + start + 1, "the title must be a single line followed by a blank "
-                                          "line")
+            self.error(start + 1, "the title must be a single line followed by a blank line")
         title = " ".join(HEADING.sub(r"\2", lines[0]).split())
         if not title:
-            self.error(first + start, _NO_TITLE)
+            self.error(start, _NO_TITLE)
         return title
 
-    def _tags(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
-              ) -> tuple[str, ...]:
+    def _tags(self, paragraphs: Paragraphs) -> tuple[str, ...]:
         """The tags: from the front matter, or the tags line (taken off `paragraphs`)."""
-        field = fields.get("tags")
+        field = self.fields.get("tags")
         if field is not None:
             if field.value == []:  # exactly `tags: []`: the one way to say "untagged"
                 return ()
@@ -252,19 +252,19 @@ class _Parser:
             return self._clean_tags(items, field.line, empty="tags is empty: list the tags "
                                     "('tags: [one, two]'), or write 'tags: []' for an untagged "
                                     "brief")
-        if "title" in fields:
-            self.error(fields["title"].line, "missing tags: add 'tags: [one, two]' to the front "
-                                             "matter ('tags: []' for an untagged brief)")
+        if "title" in self.fields:
+            self.error(self.fields["title"].line, "missing tags: add 'tags: [one, two]' to the "
+                                                  "front matter ('tags: []' for an untagged brief)")
             return ()
         if not paragraphs:
-            self.error(first + 2, f"missing tags line: {_TAGS_LINE}")
+            self.error(self.first + 2, f"missing tags line: {_TAGS_LINE}")
             return ()
         start, lines = paragraphs[0]
         if len(lines) > 1 or lines[0].rstrip().endswith(":"):  # more than one line, or a label
-            self.error(first + start, f"missing tags line: {_TAGS_LINE}")
+            self.error(start, f"missing tags line: {_TAGS_LINE}")
             return ()
         del paragraphs[0]
-        return self._clean_tags(lines[0].split(","), first + start,
+        return self._clean_tags(lines[0].split(","), start,
                                 empty=f"the tags line has no tags: {_TAGS_LINE} (an untagged "
                                       "brief needs front matter 'tags: []')")
 
@@ -275,42 +275,35 @@ class _Parser:
             return ()
         tags: dict[str, str] = {}
         for item in items:
+            tag = " ".join(str(item).split())
             if isinstance(item, bool) or not isinstance(item, str | int | float):
                 self.error(line, f"a tag must be text, not {item!r}")
-                continue
-            tag = " ".join(str(item).split())
-            if not tag:
-                continue
-            if len(tag) > MAX_TAG_LENGTH:
+            elif len(tag) > MAX_TAG_LENGTH:
                 self.error(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters; "
                                  "is this line really the comma-separated tags line?")
-                continue
-            if not text.slugify(tag):
+            elif tag and not text.slugify(tag):
                 self.error(line, f"tag {tag!r} has no letter or digit to make its URL from")
-                continue
-            tags.setdefault(text.fold(tag), tag)
+            elif tag:  # (a blank between two commas is skipped)
+                tags.setdefault(text.fold(tag), tag)
         return tuple(tags.values())
 
-    def _sections(self, fields: dict[str, Field], paragraphs: Paragraphs, first: int
-                  ) -> tuple[str, str]:
+    def _sections(self, paragraphs: Paragraphs) -> tuple[str, str]:
         """The summary and the content."""
-        found = outline(paragraphs, first, self.config.section_labels,
-                        self.config.summary_labels)
+        found = outline(paragraphs, self.config.section_labels, self.config.summary_labels)
         self.headings = found.headings
         for line, message in found.notes:
             self.warn(line, message)
-        draft = "draft" in fields and fields["draft"].value is True
         short = found.short_section
-        if short is not None and not short.texts and not draft:
+        if short is not None and not short.texts and not self.draft:
             self.error(short.line, f"the short version ({short.label + ':'!r}) is empty: write "
                                    "it under its label (it is each entry's summary)")
-        elif found.first_text is None and not (draft and found.content):
-            self.error(first, "the brief has no text after its title and tags")
+        elif found.first_text is None and not (self.draft and found.content):
+            self.error(self.first, "the brief has no text after its title and tags")
             return "", ""
         for heading in found.headings:
-            if heading.level == 2 and not heading.texts and heading is not short and not draft:
+            if heading.level == 2 and not heading.texts and heading is not short and not self.draft:
                 self.warn(heading.line, f"the section {heading.label + ':'!r} is empty")
-        summary_field = self._text(fields, "summary")
+        summary_field = self._text("summary")
         fallback = found.standfirst or found.first_text or ""
         if not summary_field and short is None:
             names = " or ".join(repr(f"{label}:") for label in self.config.summary_labels)
@@ -321,38 +314,36 @@ class _Parser:
         return summary_field or (short and short.texts and found.short) or fallback, \
             found.content
 
-    def _when(self, fields: dict[str, Field], key: str) -> datetime | None:
-        field = fields.get(key)
-        if field is None or field.value is None:
+    def _date(self, key: str) -> datetime | None:
+        """The date `key` of the front matter; without a `date` there, the file name's."""
+        field = self.fields.get(key)
+        if field is None and key == "date":
+            if self.file_date is None:
+                self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name.name} "
+                              "or add front matter with 'date: YYYY-MM-DD'")
+                return None
+            value, line, invalid = self.file_date, None, "the date in the file name is invalid"
+        elif field is None or field.value is None:
             return None
-        if isinstance(field.value, bool) or not isinstance(field.value, str | int):
+        elif isinstance(field.value, bool) or not isinstance(field.value, str | int):
             self.error(field.line, f"{key} must be a date such as 2016-10-04")
             return None
-        return self._parse_date(str(field.value), field.line, f"invalid {key}")
-
-    def _file_date(self) -> datetime | None:
-        day, _ = split_file_date(self.name.stem)
-        if day is None:
-            self.error(1, f"no date: name the file {'YYYY-MM-DD-' + self.name.name} "
-                          "or add front matter with 'date: YYYY-MM-DD'")
-            return None
-        return self._parse_date(day, None, "the date in the file name is invalid")
-
-    def _parse_date(self, value: str, line: int | None, invalid: str) -> datetime | None:
+        else:
+            value, line, invalid = str(field.value), field.line, f"invalid {key}"
         try:
             return parse_date(value, self.config.tzinfo)
         except ValueError as exc:
             self.error(line, f"{invalid}: {exc}")
             return None
 
-    def _slug(self, fields: dict[str, Field], title: str) -> str:
-        if "slug" in fields:
-            value = self._text(fields, "slug") or ""
+    def _slug(self, title: str) -> str:
+        if "slug" in self.fields:
+            value = self._text("slug") or ""
             slug = text.slugify(value)
             if not slug:
-                self.error(fields["slug"].line, f"slug {value!r} has no letter or digit")
+                self.error(self.fields["slug"].line, f"slug {value!r} has no letter or digit")
             return slug
-        slug = text.slugify(split_file_date(self.name.stem)[1]) or text.slugify(title)
+        slug = text.slugify(self.file_slug) or text.slugify(title)
         if not slug and title:
             self.error(1, "cannot make a slug from the file name or the title; add 'slug:'")
         return slug

@@ -59,22 +59,21 @@ def parse_date(text: str, zone: tzinfo) -> datetime:
 
 
 def _parse_loosely(text: str) -> datetime:
-    results: list[datetime] = []
-    for default in _DEFAULTS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
-            try:
-                results.append(dateutil_parser.parse(text, default=default, tzinfos=_RFC822_ZONES))
-            except dateutil_parser.UnknownTimezoneWarning:
-                raise ValueError(f"{text!r} names a time zone feeder does not know; "
-                                 "write it as an offset such as -04:00") from None
-            except (ValueError, ArithmeticError) as exc:  # overflow, decimal errors
-                reason = str(exc).split(":")[0] if isinstance(exc, ValueError) else \
-                    "a number is too large"
-                raise ValueError(f"cannot read {text!r} as a date ({reason}); "
-                                 "write it as YYYY-MM-DD, with a time if you like: "
-                                 "2016-10-04T09:00:00-04:00") from None
-    first, second = results
+    first: datetime  # read with each default: a part taken from them was not in `text`
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
+        try:
+            first, second = (dateutil_parser.parse(text, default=default, tzinfos=_RFC822_ZONES)
+                             for default in _DEFAULTS)
+        except dateutil_parser.UnknownTimezoneWarning:
+            raise ValueError(f"{text!r} names a time zone feeder does not know; "
+                             "write it as an offset such as -04:00") from None
+        except (ValueError, ArithmeticError) as exc:  # overflow, decimal errors
+            reason = str(exc).split(":")[0] if isinstance(exc, ValueError) else \
+                "a number is too large"
+            raise ValueError(f"cannot read {text!r} as a date ({reason}); "
+                             "write it as YYYY-MM-DD, with a time if you like: "
+                             "2016-10-04T09:00:00-04:00") from None
     if first.date() != second.date():
         raise ValueError(f"{text!r} is not a whole date: give the year, month and day")
     return first

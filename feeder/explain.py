@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from feeder import frontmatter
-from feeder.brief import read_brief
+from feeder.brief import Reading, read_brief
 from feeder.config import Config
 from feeder.errors import Problem
 from feeder.text import Source, slugify
@@ -35,10 +35,8 @@ def explain(source: Source | Problem, config: Config, now: datetime) -> dict[str
     from feeder.render import render
     from feeder.site import brief_url, entry_id
 
-    if isinstance(source, Problem):
-        return {"path": source.path, "valid": False, "brief": None, "sections": [],
-                "problems": [str(source)]}
-    reading = read_brief(source, config)
+    reading = (Reading(None, (source,), ()) if isinstance(source, Problem)
+               else read_brief(source, config))
     brief = reading.brief
     item: dict[str, Any] = {
         "path": source.path, "valid": brief is not None, "brief": None,
@@ -88,10 +86,9 @@ def as_text(explained: Iterable[dict[str, Any]]) -> str:
                       f"  status:   {_STATUS[brief['status']]}"]
         lines.append("  sections:" if item["sections"] else "  sections: none found")
         for section in item["sections"]:
-            indent = "    " if section["level"] == 2 else "      "
-            blocks_under = section["blocks"]
-            lines.append(f"  line {section['line']:<5}{indent}{section['label']} "
-                         f"({blocks_under} block{'' if blocks_under == 1 else 's'} of text)")
+            count = section["blocks"]  # a sub-label (level 3) is indented under its section
+            lines.append(f"  line {section['line']:<5}{'  ' * section['level']}{section['label']} "
+                         f"({count} block{'' if count == 1 else 's'} of text)")
         if brief is not None:
             lines.append(f"  summary:  {brief['summary'] or '(empty)'}")
         lines += [f"  {problem}" for problem in item["problems"]]

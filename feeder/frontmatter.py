@@ -21,8 +21,8 @@ _FIRST_LINE = 2  # of the front matter, after the `---`
 
 @cache
 def _loader() -> type[yaml.SafeLoader]:
-    """PyYAML's safe loader (the C one when it exists), without timestamp resolution.
-    PyYAML is imported only when a brief has front matter."""
+    """PyYAML's safe loader (the C one when it exists), reading timestamps as text. PyYAML is
+    imported only when a brief has front matter."""
     import yaml
 
     base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -30,10 +30,7 @@ def _loader() -> type[yaml.SafeLoader]:
     class Loader(base):  # type: ignore[valid-type,misc]
         pass
 
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
+    Loader.add_constructor(_TIMESTAMP, yaml.SafeLoader.construct_yaml_str)
     return Loader
 
 
@@ -92,7 +89,7 @@ def _load(text: str, path: str) -> dict[str, Field] | Problem:
 
 def _refuse_references(text: str, path: str) -> Problem | None:
     """The first alias (the billion laughs), else the first anchor or tag, found before any
-    object is built."""
+    object is built (so no tag ever reaches the constructor)."""
     import yaml
 
     first: Problem | None = None
@@ -100,13 +97,10 @@ def _refuse_references(text: str, path: str) -> Problem | None:
         for event in yaml.parse(text, Loader=_loader()):
             line = _FIRST_LINE + (event.start_mark.line if event.start_mark else 0)
             if isinstance(event, yaml.AliasEvent):
-                return Problem(path, line,
-                               "YAML aliases (*name) are not allowed in front matter")
-            if first is None and getattr(event, "tag", None) is not None:
-                first = Problem(path, line, "YAML tags (!name) are not allowed in front matter")
-            if first is None and getattr(event, "anchor", None) is not None:
-                first = Problem(path, line,
-                                "YAML anchors (&name) are not allowed in front matter")
+                return Problem(path, line, "YAML aliases (*name) are not allowed in front matter")
+            for attribute, what in (("tag", "tags (!name)"), ("anchor", "anchors (&name)")):
+                if first is None and getattr(event, attribute, None) is not None:
+                    first = Problem(path, line, f"YAML {what} are not allowed in front matter")
     except yaml.YAMLError as exc:
         return _yaml_problem(exc, text, path)
     return first
@@ -124,8 +118,6 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, path: str) -> Problem:
         line = _FIRST_LINE + text.count("\n", 0, exc.position)
     else:
         line = _FIRST_LINE
-    if isinstance(exc, yaml.constructor.ConstructorError) and exc.problem and "tag" in exc.problem:
-        return Problem(path, line, "YAML tags (!name) are not allowed in front matter")
     reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{reason} ({context})" if context else reason

@@ -159,9 +159,8 @@ class _Pass:
         """A warning when `text` is close to a section label without being one."""
         nearest = _nearest(fold_label(text), tuple(self.sections))
         if nearest is not None:
-            self.notes.append((line, f"{shown!r} is not a section label, so it opens no "
-                                     f"section; did you mean "
-                                     f"{self.sections[nearest] + ':'!r}?"))
+            self.notes.append((line, f"{shown!r} is not a section label, so it opens no section; "
+                                     f"did you mean {self.sections[nearest] + ':'!r}?"))
 
     def paragraph(self, start: int, lines: list[str]) -> None:
         """Split one blank-line paragraph, whose first line is line `start` of the file, into
@@ -263,13 +262,12 @@ class _Pass:
         self.pending.append(line)
 
 
-def outline(paragraphs: Sequence[tuple[int, list[str]]], first: int,
+def outline(paragraphs: Sequence[tuple[int, list[str]]],
             section_labels: tuple[str, ...], summary_labels: tuple[str, ...]) -> Outline:
-    """The sections of the paragraphs (each: index of its first line in the body, its lines)
-    of a body whose first line is line `first` of the file."""
+    """The sections of a body's paragraphs (each: the line of the file it starts on, its lines)."""
     scan = _Pass(section_labels, summary_labels)
     for start, lines in paragraphs:
-        scan.paragraph(first + start, lines)
+        scan.paragraph(start, lines)
         scan.flush()
     headings = tuple(Heading(*heading) for heading in scan.headings)
     return Outline("\n\n".join(scan.content) + "\n" if scan.content else "",

@@ -58,8 +58,7 @@ def slugify(text: str) -> str:
     else:
         kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "-" for c in text)
         slug = re.sub("-{2,}", "-", kept).strip("-")
-    if len(slug) > MAX_SLUG_LENGTH:
-        slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
+    slug = slug[:MAX_SLUG_LENGTH].rstrip("-")
     while len(slug.encode()) > MAX_SLUG_BYTES:  # 80 characters of some scripts are 320 bytes
         slug = slug[:-1].rstrip("-")
     return slug
@@ -85,6 +84,5 @@ def fold_label(text: str) -> str:
     space as one space and the invisible ones dropped, typographic apostrophes as `'`, case
     and surrounding spaces ignored."""
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
-    text = "".join(" " if unicodedata.category(char) == "Zs" else char for char in text
-                   if unicodedata.category(char) != "Cf")
+    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     return " ".join(text.casefold().split())
