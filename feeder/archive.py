@@ -1,56 +1,40 @@
 """The full history of every feed (RFC 5005, archived feeds).
 
-Each feed is split into one subscription document and archive documents:
+A feed is cut into its subscription feed, the newest entries (at most `max_entries`, and only
+as many as keep every published format within `max_feed_bytes`), and archive pages of
+`archive_page_size` entries filled from the oldest (`archive/1/`), so that publishing a brief
+changes the newest page only. Archive pages carry fh:archive and link `current`,
+`prev-archive` and `next-archive`; the subscription feed links `prev-archive` to the newest.
 
-- The **subscription feed** keeps the newest entries: at most `max_entries`, and only as
-  many as keep it within `max_feed_bytes` in every published format (setting `formats`).
-  Walking the entries newest first, the first one that does not fit goes to the archive
-  together with every older one, so the subscription feed and the archive each hold a
-  contiguous run of the feed's history.
-- The **archive** is cut into pages of `archive_page_size` entries, filled from the oldest
-  entry: page 1 (`archive/1/`) holds the oldest entries. Publishing a new brief moves
-  entries out of the subscription feed into the newest page, so only that page changes
-  (and, when it is full, a new page is created and the old newest page gains its
-  next-archive link); older pages keep their bytes and can be cached for ever.
-
-Every archive page carries fh:archive and links `current` (the subscription feed),
-`prev-archive` (the older page) and `next-archive` (the newer page); the subscription feed
-links `prev-archive` to the newest page. A backdated brief lands in the page its date falls
-in, and the pages after it shift by one entry: every entry is still in exactly one document.
-
-Sizes are measured on the real rendered documents, but cheaply: an upper bound computed from
-the entries' text decides most feeds without rendering anything; otherwise the formats whose
-bound is over the limit are rendered once in full, the size each entry adds is read off that
-rendering, and the guess it gives is checked (and corrected) by rendering the final document.
+Sizes: a bound computed from the entries' text decides most feeds without rendering; the
+formats over the limit are rendered once, each entry's size is read off that rendering, and
+the guess it gives is checked by rendering the final document.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from feeder.config import Config
-from feeder.feeds import RENDERERS, find_all
+from feeder.feeds import RENDERERS
 from feeder.render import Rendered, text_sizes
 from feeder.site import Entry, Feed, with_html
 
 ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
-"""Measured in the feeds' URLs by the bounds: the longest of every format's file name, so a
-bound for the files of whichever formats are published."""
-
+"""The longest feed file name: the bounds count it in the feeds' URLs."""
 _ENTRY_MARKUP = 640
 """Bytes of markup one entry takes at most in any format besides its text (at most 400)."""
 _TAG_MARKUP = 96
 """The same for each of an entry's tags, besides its name, slug and scheme (at most 50)."""
 _FEED_MARKUP = 4096
 """The same for a feed's head and tail (about 1,200)."""
-
 _SLACK = 256
 """How much smaller a feed can be than the sum of its entries' sizes read off a rendering
 with more entries (its date, a namespace only some entries need, a page number)."""
-
 _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
     "atom.xml": (b"<feed", b"<entry>", b"</feed>"),
     "rss.xml": (b"<channel>", b"<item>", b"</channel>"),
@@ -60,21 +44,17 @@ _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
 
 
 def archive_folder(feed: Feed, number: int) -> str:
-    """The folder of a feed's archive page `number` (1 is the oldest)."""
     return f"{feed.folder}{ARCHIVE_FOLDER}/{number}/"
 
 
 def plan_history(feeds: Iterable[Feed], config: Config,
                  html: Mapping[bytes, Rendered] | None = None,
                  sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
-    """Each feed (holding all its entries, newest first) as its subscription feed followed
-    by its archive pages, oldest first. `html` holds the HTML (by body digest) of the
-    entries that have none and that `html_needed` names; `sizes`, the bounds it computed."""
+    """Each feed (all its entries, newest first) as its subscription feed followed by its
+    archive pages, oldest first. `html` holds the HTML (by body digest) of the entries
+    `html_needed` names; `sizes`, the bounds it computed."""
     sizes = sizes or SizeBounds(config)
-    documents: list[Feed] = []
-    for feed in feeds:
-        documents.extend(split_feed(feed, config, sizes, html))
-    return tuple(documents)
+    return tuple(document for feed in feeds for document in split_feed(feed, config, sizes, html))
 
 
 def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set[bytes]:
@@ -98,21 +78,18 @@ def _must_render(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
 def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
                html: Mapping[bytes, Rendered] | None = None) -> tuple[Feed, ...]:
     """One feed as its subscription feed and its archive pages (oldest first)."""
-    sizes = sizes or SizeBounds(config)
     kept = subscription_size(feed, config, sizes, html)
     archived = feed.entries[kept:][::-1]  # oldest first
     per_page = config.archive_page_size
     pages = [archived[start:start + per_page] for start in range(0, len(archived), per_page)]
-    documents = [_subscription(feed, kept, config)]
-    documents += [_archive_page(feed, number, len(pages), page)
-                  for number, page in enumerate(pages, 1)]
-    return tuple(documents)
+    return (_subscription(feed, kept, config),
+            *(_archive_page(feed, number, len(pages), page)
+              for number, page in enumerate(pages, 1)))
 
 
 def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None,
                       html: Mapping[bytes, Rendered] | None = None) -> int:
-    """How many of the feed's newest entries its subscription feed keeps: at most
-    `max_entries`, and as many as keep every published format within `max_feed_bytes`."""
+    """How many of the feed's newest entries its subscription feed keeps."""
     sizes = sizes or SizeBounds(config)
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
@@ -120,9 +97,9 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     if not _must_render(whole, config, sizes):  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    bounds = sizes.bounds(whole)
     # Only the formats whose bound is over the limit are rendered: the others always fit.
-    renderers = {name: RENDERERS[name] for name, bound in bounds.items() if bound > limit}
+    renderers = {name: RENDERERS[name] for name, bound in sizes.bounds(whole).items()
+                 if bound > limit}
     guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
     for name, render in renderers.items():
         data = render(whole, config)
@@ -131,19 +108,17 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
             guess, high = min(guess, fitting), min(high, over)
     if high > cap:  # every format fits
         return cap
-
     with_entries = replace(feed, entries=whole.entries + feed.entries[cap:])
 
     def fits(kept: int) -> bool:
         subscription = _subscription(with_entries, kept, config)
         return all(len(render(subscription, config)) <= limit for render in renderers.values())
 
-    return _largest_fitting(fits, 0, high, guess)
+    return _largest_fitting(fits, high, guess)
 
 
 def _subscription(feed: Feed, kept: int, config: Config) -> Feed:
-    archived = len(feed.entries) - kept
-    pages = -(-archived // config.archive_page_size)
+    pages = -(-(len(feed.entries) - kept) // config.archive_page_size)
     links = (("prev-archive", archive_folder(feed, pages)),) if pages else ()
     return replace(feed, entries=feed.entries[:kept], archive=False,
                    archive_links=feed.archive_links + links,
@@ -167,7 +142,9 @@ def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]
     """From a rendering of `count` entries that is over `limit`: how many of them probably
     fit, and how many surely do not (`count` when that is all the rendering tells)."""
     after, start, end = _SPLIT_MARKERS[name]
-    starts = find_all(data, start, max(data.find(after), 0))
+    # The entries' text is escaped: no text looks like the start of an entry.
+    starts = [match.start() for match in
+              re.compile(re.escape(start)).finditer(data, max(data.find(after), 0))]
     last = data.rfind(end)
     if len(starts) != count or last < (starts[-1] if starts else 0):
         return 0, count  # not the expected layout: search from nothing
@@ -183,14 +160,11 @@ def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]
     return fitting if fitting is not None else count, count
 
 
-def _largest_fitting(fits: Callable[[int], bool], low: int, high: int, guess: int) -> int:
-    """The largest n in [low, high) with fits(n), given that fits(low) holds (unchecked),
-    fits(high) does not, and fits holds up to some n and not after.
-
-    Gallops from `guess` until the answer is bracketed, then bisects: a guess that is right
-    or off by one costs two calls.
-    """
-    probe, step = guess, 1
+def _largest_fitting(fits: Callable[[int], bool], high: int, guess: int) -> int:
+    """The largest n in [0, high) with fits(n), given that fits(high) does not hold and that
+    fits holds up to some n and not after. Gallops from `guess` until the answer is
+    bracketed, then bisects: a guess that is right or off by one costs two calls."""
+    low, probe, step = 0, guess, 1
     while high - low > 1:
         if not low < probe < high:
             probe = (low + high) // 2
@@ -212,11 +186,9 @@ def _media_bytes(entry: Entry) -> int:
 
 @dataclass(slots=True)
 class SizeBounds:
-    """Upper bounds of the bytes feeds take in each format, computed without rendering.
-
-    Atom and RSS share one bound (XML), JSON Feed has its own. The bounds of each entry are
-    computed once, though the entry appears in several feeds.
-    """
+    """Upper bounds of the bytes feeds take in each format, computed without rendering: one
+    for XML (Atom and RSS), one for JSON. Each entry's are computed once, though the entry is
+    in several feeds."""
 
     config: Config
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -225,41 +197,33 @@ class SizeBounds:
     """By entry id: a rougher bound of the entry in any format (see `rough_bound`)."""
 
     def rough_bound(self, feed: Feed) -> int:
-        """At least the size of any file of the feed, and at least each of `bounds`: every
-        character of an entry's short texts counted as 6 bytes (no character takes more,
-        escaped, in UTF-8, XML or JSON), which takes no look at the texts (most feeds are
-        far below max_feed_bytes: this is all they need)."""
-        rough = self.rough
+        """At least each of `bounds`: every character of an entry's short texts counted as 6
+        bytes (no character takes more, escaped, in UTF-8, XML or JSON). It takes no look at
+        the texts, and most feeds, far below max_feed_bytes, need nothing else."""
         scheme = len(feed.tag_scheme)
         total = self.head(feed)
         for entry in feed.entries:
-            bound = rough.get(entry.id)
+            bound = self.rough.get(entry.id)
             if bound is None:
                 tags = entry.tags
                 short = len(entry.id) + len(entry.url) + len(entry.title) + \
                     len(entry.author or "") + sum(len(tag.slug) + len(tag.name) + scheme
                                                   for tag in tags) + 3 + 3 * len(tags)
-                bound = rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + 6 * short + \
-                    _TAG_MARKUP * len(tags) + _media_bytes(entry)
+                bound = self.rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + \
+                    6 * short + _TAG_MARKUP * len(tags) + _media_bytes(entry)
             total += bound
         return total
 
     def bounds(self, feed: Feed) -> dict[str, int]:
         """At least the size of each of the feed's files (in the published formats), by name."""
-        xml = json = 0
-        for entry in feed.entries:
-            in_xml, in_json = self._entry(entry, feed)
-            xml += in_xml
-            json += in_json
         head = self.head(feed)
-        return {name: head + (json if name.endswith(".json") else xml)
+        return {name: head + sum(self.entry(entry, feed, name) for entry in feed.entries)
                 for name in self.config.feed_files}
 
     def head(self, feed: Feed) -> int:
         """At least the bytes of any file of the feed without its entries."""
-        config = self.config
-        author = config.author
-        texts = [feed.title, feed.subtitle, config.title, config.language, *feed.hubs,
+        author = self.config.author
+        texts = [feed.title, feed.subtitle, self.config.title, self.config.language, *feed.hubs,
                  *((author.name, author.email or "", author.uri or "") if author else ()),
                  feed.home_url, feed.url(_LONGEST_NAME)]
         texts += [f"{feed.base_url}{quote(folder)}{_LONGEST_NAME}"
@@ -268,10 +232,6 @@ class SizeBounds:
 
     def entry(self, entry: Entry, feed: Feed, name: str) -> int:
         """At least the bytes `entry` adds to the file `name` of `feed`."""
-        in_xml, in_json = self._entry(entry, feed)
-        return in_json if name.endswith(".json") else in_xml
-
-    def _entry(self, entry: Entry, feed: Feed) -> tuple[int, int]:
         bounds = self.entries.get(entry.id)
         if bounds is None:
             # Each text appears once per format. The short ones may be attribute values (an
@@ -282,10 +242,7 @@ class SizeBounds:
                                  for text in (tag.slug, tag.name, feed.tag_scheme))))
             texts_xml, texts_json = entry.body.sizes
             _, short_xml, short_json = text_sizes(short)
-            tags = _TAG_MARKUP * len(entry.tags)
-            in_xml = texts_xml + short_xml + tags
-            in_json = texts_json + short_json + tags
-            media = _media_bytes(entry)
-            bounds = (_ENTRY_MARKUP + in_xml + media, _ENTRY_MARKUP + in_json + media)
-            self.entries[entry.id] = bounds
-        return bounds
+            more = _ENTRY_MARKUP + _TAG_MARKUP * len(entry.tags) + _media_bytes(entry)
+            bounds = self.entries[entry.id] = (texts_xml + short_xml + more,
+                                               texts_json + short_json + more)
+        return bounds[1] if name.endswith(".json") else bounds[0]

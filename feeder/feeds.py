@@ -1,11 +1,10 @@
-"""Feed documents: Atom 1.0, RSS 2.0 (through feedgen) and JSON Feed 1.1.
+"""Feed documents: Atom 1.0, RSS 2.0 (through feedgen) and JSON Feed 1.1. Pure: a `Feed`
+(its entries with their HTML) in, bytes out.
 
-The only module that imports feedgen. Its defaults are not trusted: it reads the clock,
-prepends entries and takes the RSS <link> from the last link added. So every date is set
-from the entries, entries are appended in the order given, the self link is added before
-the alternate one, and the generator carries no version (a version bump would otherwise
-rewrite every feed). Everything here is pure: a `Feed` (its entries with their HTML) in,
-bytes out.
+feedgen's defaults are not trusted: it reads the clock, prepends entries and takes the RSS
+<link> from the last link added. So every date comes from the entries, entries are appended
+in order, the self link goes before the alternate one, and the generator has no version (a
+new version would rewrite every feed).
 """
 
 from __future__ import annotations
@@ -26,19 +25,12 @@ from feeder.config import Author, Config
 from feeder.media import add_to_entry, json_feed_fields, load_extension
 from feeder.site import Entry, Feed
 
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
-JSON_FEED_TYPE = "application/feed+json"
 HTML_TYPE = "text/html"
-GENERATOR = "feeder"
-GENERATOR_URI = HOME
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
-
-FORMATS: dict[str, str] = {"atom.xml": ATOM_TYPE, "rss.xml": RSS_TYPE, "feed.json": JSON_FEED_TYPE}
-"""The file of each feed format, by name, with its media type: every format feeder writes;
-a build writes the ones published (`Config.feed_files`)."""
+FORMATS: dict[str, str] = {"atom.xml": "application/atom+xml", "rss.xml": "application/rss+xml",
+                           "feed.json": "application/feed+json"}
+"""Every feed file feeder can write, with its media type (a build writes those of
+`Config.feed_files`)."""
 
 
 def _feed_author(config: Config) -> Author:
@@ -70,7 +62,7 @@ class _History(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, root: Any) -> Any:
         channel = root[0]
         for rel, href in self.links:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
+            etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link", href=href, rel=rel)
         if self.feed.archive:
             etree.SubElement(channel, f"{{{FH_NS}}}archive")
         return root
@@ -94,7 +86,7 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     if author.email:
         fg.managingEditor(f"{author.email} ({author.name})")
     fg.language(config.language)
-    fg.generator(GENERATOR, uri=GENERATOR_URI)
+    fg.generator("feeder", uri=HOME)
     fg.updated(feed.updated)  # also the RSS lastBuildDate: from the content, not the clock
     if links or feed.archive:
         history = _History(feed, links if rss else [])
@@ -149,23 +141,8 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author),
                    enclosure=config.image_enclosures)
-    return _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
-                                                   xml_declaration=True))) + b"\n"
-
-
-def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
-    """Where `mark` (the start of an entry, in a document written here: the entries' text is
-    escaped, so no text looks like one) is in `data`, from `begin` on."""
-    found = []
-    at = data.find(mark, begin)
-    while at != -1:
-        found.append(at)
-        at = data.find(mark, at + len(mark))
-    return found
-
-
-def _plain_text_references(data: bytes) -> bytes:
-    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
+    data = bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return _plain_text_references(data) + b"\n"
 
 
 # The RSS Advisory Board's profile: in elements that hold plain text, write "&" and "<" as
@@ -176,6 +153,10 @@ _PLAIN_TEXT_ELEMENT = re.compile(rb"(<(?:title|category|dc:creator)(?: [^>]*)?>)
 def _hex_references(match: re.Match[bytes]) -> bytes:
     text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
     return match.group(1) + text + match.group(3)
+
+
+def _plain_text_references(data: bytes) -> bytes:
+    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -197,7 +178,7 @@ def _json_author(author: Author) -> dict[str, str]:
 def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as a JSON Feed 1.1 document; `summary` is the short version as plain text."""
     data: dict[str, Any] = {
-        "version": JSON_FEED_VERSION,
+        "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
         "home_page_url": feed.home_url,
         "feed_url": feed.url("feed.json"),
