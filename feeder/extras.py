@@ -1,29 +1,32 @@
-"""The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
-
-Each maker is pure (a `Site`, the settings and the files `static.read_static` read in;
-bytes out); `extra_outputs` plans them all, keyed like every other planned file. The files
-of `static/` are published as they are (one there replaces feeder's robots.txt, 404.html or
-favicon; one where a page or feed goes is an error).
+"""The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon and the files
+of `static/` (published as they are: one there replaces feeder's robots.txt, 404.html or
+favicon; one where a page or feed goes is an error). Pure: `extra_outputs` plans them all.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
-from feeder.pages import STYLESHEET, favicon_file, make_environment
+from feeder.feeds import rfc3339
+from feeder.pages import (
+    brief_folder,
+    common_values,
+    favicon_file,
+    listing_folder,
+    listing_pages,
+    make_environment,
+    render,
+)
 from feeder.site import TAGS_FOLDER, Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
-from feeder.theme import render
-from feeder.views import SiteView
 
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
@@ -38,10 +41,7 @@ DEFAULT_ICON = (
     b'<path d="M3 7a6 6 0 0 1 6 6M3 3a10 10 0 0 1 10 10" fill="none" stroke="#fff" '
     b'stroke-width="2"/></svg>\n')
 """The favicon when the setting `favicon` names none: a feed icon."""
-_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
-
-# --- pure makers ---------------------------------------------------------------------------------
 
 def robots_txt(config: Config) -> bytes:
     """Lets every crawler in and names the sitemap. (Crawlers read robots.txt at the root of
@@ -49,66 +49,47 @@ def robots_txt(config: Config) -> bytes:
     return f"User-agent: *\nDisallow:\n\nSitemap: {config.base_url}{SITEMAP}\n".encode()
 
 
-def _newest(entries: Iterable[Entry]) -> datetime:
-    return max(entry.updated for entry in entries)
-
-
-def _listing(folder: str, entries: tuple[Entry, ...], size: int) -> Iterable[tuple[str, datetime]]:
-    """The folder of each page of a listing (see pages.listing_pages) with its newest date."""
-    from feeder.pages import PAGE_FOLDER, listing_pages
-
-    pages = listing_pages(entries, size)
-    latest = pages[0][0]
-    for number, chunk in pages:
-        here = folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
-        yield here, _newest(chunk)
+def _listings(site: Site) -> list[tuple[str, Sequence[Entry]]]:
+    """The folder and the briefs of each listing: the home page's, then each tag's."""
+    return [("", site.entries),
+            *((f"{TAGS_FOLDER}/{tag.slug}/", entries) for tag, entries in site.tags)]
 
 
 def page_dates(site: Site, config: Config) -> dict[str, datetime]:
     """Every page's folder (`""` is the home page) with the newest `updated` of the briefs it
-    shows: the pages pages.py makes, in the order of the sitemap."""
-    from feeder.pages import brief_folder
-
-    dates = dict(_listing("", site.entries, config.max_entries))
-    dates[f"{TAGS_FOLDER}/"] = _newest(site.entries)
-    for tag, entries in site.tags:
-        dates.update(_listing(f"{TAGS_FOLDER}/{tag.slug}/", entries, config.max_entries))
+    shows, in the order of the sitemap."""
+    dates: dict[str, datetime] = {}
+    for folder, entries in _listings(site):
+        pages = listing_pages(entries, config.max_entries)
+        for number, chunk in pages:
+            folder_of_page = listing_folder(folder, number, pages[0][0])
+            dates[folder_of_page] = max(entry.updated for entry in chunk)
+        if not folder:  # the tags index comes after the home page's listing
+            dates[f"{TAGS_FOLDER}/"] = max(entry.updated for entry in entries)
     for entry in site.entries:
         dates[brief_folder(entry, config)] = entry.updated
     return dates
 
 
-def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
-    from feeder.feeds import rfc3339
+def page_count(site: Site, config: Config) -> int:
+    """How many pages `page_dates` lists, counted without making them."""
+    size = config.max_entries
+    listings = sum(max(0, len(entries) // size - 1) + 1 for _, entries in _listings(site))
+    return listings + 1 + len(site.entries)
 
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{_SITEMAP_NS}">']
+
+def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     lines += [f"<{item}><loc>{escape(url)}</loc><lastmod>{rfc3339(moment)}</lastmod></{item}>"
               for url, moment in items]
     lines.append(f"</{root}>\n")
     return "\n".join(lines).encode()
 
 
-def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
-    """`sitemap.xml`: every page with the newest date of the briefs on it (`lastmod`). Past
-    SITEMAP_URLS pages, `sitemap.xml` is a sitemap index of `sitemap-<n>.xml` files."""
-    sitemap = _Sitemap(site, config)
-    return {name: sitemap.make(name) for name in sitemap.names()}
-
-
-def page_count(site: Site, config: Config) -> int:
-    """How many pages `page_dates` lists, counted without making them."""
-    size = config.max_entries
-
-    def listing(count: int) -> int:  # as pages.listing_pages cuts them
-        return max(0, count // size - 1) + 1
-
-    return (listing(len(site.entries)) + 1 + sum(listing(len(e)) for _, e in site.tags)
-            + len(site.entries))
-
-
 class _Sitemap:
-    """The sitemap's files, named before they are made (their URLs are listed once, when the
-    first is made)."""
+    """The sitemap's files (past SITEMAP_URLS pages, `sitemap.xml` is an index of
+    `sitemap-<n>.xml` files), named before they are made; the URLs are listed once."""
 
     def __init__(self, site: Site, config: Config) -> None:
         self.site, self.config = site, config
@@ -116,18 +97,13 @@ class _Sitemap:
 
     def names(self) -> list[str]:
         parts = -(-page_count(self.site, self.config) // SITEMAP_URLS)
-        return [SITEMAP] if parts == 1 else [SITEMAP, *(f"sitemap-{n}.xml"
-                                                        for n in range(1, parts + 1))]
-
-    def _urls(self) -> list[tuple[str, datetime]]:
-        if self.urls is None:
-            base = self.config.base_url
-            self.urls = [(base + quote(folder), moment)
-                         for folder, moment in page_dates(self.site, self.config).items()]
-        return self.urls
+        return [SITEMAP, *(f"sitemap-{n}.xml" for n in range(1, parts + 1) if parts > 1)]
 
     def make(self, name: str) -> bytes:
-        urls = self._urls()
+        if self.urls is None:
+            self.urls = [(self.config.base_url + quote(folder), moment)
+                         for folder, moment in page_dates(self.site, self.config).items()]
+        urls = self.urls
         if len(urls) <= SITEMAP_URLS:
             return _xml("urlset", urls, "url")
         parts = [urls[at:at + SITEMAP_URLS] for at in range(0, len(urls), SITEMAP_URLS)]
@@ -138,19 +114,17 @@ class _Sitemap:
                                      for n, part in enumerate(parts, 1)], "sitemap")
 
 
+def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
+    """`sitemap.xml` (every page with the newest date of the briefs on it), and its parts."""
+    sitemap = _Sitemap(site, config)
+    return {name: sitemap.make(name) for name in sitemap.names()}
+
+
 def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
     """`404.html` from the template of that name (which the publisher may replace): served
     at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
-
-    from feeder.opml import OPML_FILE
-
-    root = urlsplit(config.base_url).path or "/"
-    values: dict[str, Any] = {
-        "site": SiteView.of(config),
-        "feeds": (), "page_url": "", "root": root, "home": root,
-        "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
-        "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
-    return render(make_environment(templates), NOT_FOUND, values, templates).encode()
+    values = common_values(config, urlsplit(config.base_url).path or "/", "")
+    return render(make_environment(templates), NOT_FOUND, values, templates)
 
 
 def _same(data: bytes) -> bytes:
@@ -174,9 +148,8 @@ def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
 def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
                   assets: StaticFiles, planned: Iterable[str]) -> dict[str, Extra]:
     """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
-    then `static/` (whose files replace any of those of the same name). The sitemap and
-    404.html are made only when their key changed. Raises ConfigError when a file of
-    `static/` would replace one of `planned` (a page, a feed)."""
+    then `static/` (whose files replace any of those of the same name). Raises ConfigError
+    when a file of `static/` would replace one of `planned` (a page, a feed)."""
     clashes = sorted(set(assets.static) & set(planned))
     if clashes:
         raise ConfigError([Problem(f"{STATIC_FOLDER}/{rel}", None,
