@@ -1,7 +1,5 @@
-"""`feeder tags`: every tag with its number of briefs, its slug and its feed URLs.
-
-Pure: a `Site` in, a table for people or JSON for scripts out.
-"""
+"""`feeder tags`: every tag with its number of briefs, its slug and its feed URLs, as a table
+for people or JSON for scripts."""
 
 from __future__ import annotations
 
@@ -15,21 +13,17 @@ from feeder.pages import FORMAT_LABELS, tag_feeds
 from feeder.site import Site
 
 JSON_KEYS: dict[str, str] = {file: name for name, file in FEED_FORMATS.items()}
-"""The key of each feed file in `feeder tags --json`: its format's name in the setting
-`formats` (`atom`, `rss`, `json`)."""
+"""The key of each feed file in `feeder tags --json`: `atom`, `rss` or `json`."""
 
 
 @dataclass(frozen=True, slots=True)
 class TagInfo:
-    """A tag, its number of published briefs, its page and its feeds."""
-
     name: str
     slug: str
     count: int
     page_url: str
     feeds: tuple[tuple[str, str], ...]
-    """(file name, absolute URL) of each published format, e.g.
-    ("atom.xml", "https://…/atom.xml")."""
+    """(file name, absolute URL) of each published format."""
 
 
 def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
@@ -38,9 +32,8 @@ def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
     if site is None:
         return ()
     feeds = tag_feeds(site)
-    names = config.feed_files
     return tuple(TagInfo(tag.name, tag.slug, len(entries), feeds[tag.slug].home_url,
-                         tuple((name, feeds[tag.slug].url(name)) for name in names))
+                         tuple((name, feeds[tag.slug].url(name)) for name in config.feed_files))
                  for tag, entries in site.tags)
 
 
@@ -69,9 +62,8 @@ def tags_table(infos: Sequence[TagInfo]) -> str:
     rows: list[tuple[str, ...]] = []
     for info in infos:
         for index, (name, url) in enumerate(info.feeds):
-            first = index == 0
-            rows.append((info.name if first else "", str(info.count) if first else "",
-                         info.slug if first else "", FORMAT_LABELS[name], url))
+            tag = (info.name, str(info.count), info.slug) if index == 0 else ("", "", "")
+            rows.append((*tag, FORMAT_LABELS[name], url))
     widths = [max(_width(row[col]) for row in (header, *rows)) for col in range(len(header))]
     lines = []
     for row in (header, *rows):
