@@ -20,7 +20,6 @@ from feeder.pages import (
     brief_folder,
     common_values,
     favicon_file,
-    listing_folder,
     listing_pages,
     make_environment,
     render,
@@ -60,10 +59,8 @@ def page_dates(site: Site, config: Config) -> dict[str, datetime]:
     shows, in the order of the sitemap."""
     dates: dict[str, datetime] = {}
     for folder, entries in _listings(site):
-        pages = listing_pages(entries, config.max_entries)
-        for number, chunk in pages:
-            folder_of_page = listing_folder(folder, number, pages[0][0])
-            dates[folder_of_page] = max(entry.updated for entry in chunk)
+        for here, _, chunk in listing_pages(folder, entries, config.max_entries):
+            dates[here] = max(entry.updated for entry in chunk)
         if not folder:  # the tags index comes after the home page's listing
             dates[f"{TAGS_FOLDER}/"] = max(entry.updated for entry in entries)
     for entry in site.entries:

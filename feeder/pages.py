@@ -1,11 +1,7 @@
-"""The web pages that go with the feeds: `index.html` (the latest briefs, paged),
-`tags/index.html`, one page per tag (paged), one per brief at the URL its feed entries link to
-(`YYYY/MM/DD/<slug>/index.html`), and the stylesheet, from the Jinja2 templates of
-`feeder/templates/` or the publisher's of the same names (read by the caller: this is pure).
-
-Each planned page carries the key of everything it is made from and is rendered on demand, so
-a rebuild makes only the pages whose key changed. Links between pages are relative, so the
-site works wherever it is served; feeds and canonical links are absolute, under `base_url`.
+"""The web pages (the latest briefs, the tags, each tag's briefs, each brief's page, the
+stylesheet) from the Jinja2 templates of `feeder/templates/` or the publisher's of the same
+names (read by the caller: this module is pure). Links between pages are relative, so the site
+works wherever it is served; feeds and canonical links are absolute, under `base_url`.
 """
 
 from __future__ import annotations
@@ -33,8 +29,6 @@ from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
 
 STYLESHEET = "style.css"
-PAGE_FOLDER = "page"
-"""Listing pages after the first live in `<folder>page/<n>/`."""
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -50,13 +44,10 @@ def long_date(moment: datetime) -> str:
 @dataclass(frozen=True, slots=True)
 class FeedLink:
     title: str
-    """The feed's title with its format, e.g. `The Short of It: Russia (Atom)`."""
     label: str
-    """The format: `Atom`, `RSS` or `JSON Feed`."""
     type: str
     href: str
     url: str
-    """Absolute: the address to paste into a feed reader."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +57,7 @@ class TagView:
     href: str
     url: str
     count: int | None
-    """How many briefs have the tag; None where a page does not show it (brief pages, and
-    older listing pages, so that they stay the same when a brief is added)."""
+    """None where a page does not show it, so that the page stays when a brief is added."""
     feeds: tuple[FeedLink, ...]
 
 
@@ -107,15 +97,10 @@ class EntryView:
 
 @dataclass(frozen=True, slots=True)
 class Pager:
-    """Where a listing page sits among its pages (see `listing_pages`)."""
-
     latest: bool
     number: int
-    """The `n` of `page/<n>/` (the latest page's is one more than the newest older page's)."""
     prev_href: str | None
-    """Newer briefs."""
     next_href: str | None
-    """Older briefs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +127,8 @@ def favicon_file(config: Config) -> str:
 
 
 def relative(here: str, target: str) -> str:
-    """The URL of `target` relative to a page in the folder `here` (both under the site root,
-    unquoted, folders ending with `/`): up to the root, then down to the target, so that it
-    depends on the depth of `here` alone (`relative("tags/a/", "tags/b/")` is
-    `../../tags/b/`) and every link from the pages at one depth is made once."""
+    """The URL of `target` relative to a page in the folder `here` (both unquoted, under the
+    site root): up to the root, then down, so that it depends on the depth of `here` alone."""
     return "../" * here.count("/") + quote_path(target) or "./"
 
 
@@ -167,38 +150,33 @@ def tag_feeds(site: Site) -> dict[str, Feed]:
     return {feed.tag.slug: feed for feed in site.feeds if not feed.archive and feed.tag}
 
 
-def listing_pages(entries: Sequence[Entry], size: int) -> list[tuple[int, Sequence[Entry]]]:
-    """A list of briefs (newest first) cut into pages: (number, briefs), the latest first.
-
-    Older pages hold `size` briefs each, counted from the oldest (`page/1/` holds the first
-    briefs ever published); the latest holds the rest (`size` to `2 * size - 1` briefs once
-    there are that many), so that adding a brief changes the latest page only.
-    """
+def listing_pages(folder: str, entries: Sequence[Entry],
+                  size: int) -> list[tuple[str, int, Sequence[Entry]]]:
+    """A list of briefs (newest first) cut into pages, the latest first: (folder, number,
+    briefs). Older pages, in `<folder>page/<n>/`, hold `size` briefs each, counted from the
+    oldest; the latest holds the rest (`size` to `2 * size - 1` once there are that many), so
+    that adding a brief changes the latest page only."""
     older = max(0, len(entries) // size - 1)
-    pages = [(older + 1, entries[:len(entries) - older * size])]
+    pages = [(folder, older + 1, entries[:len(entries) - older * size])]
     for number in range(older, 0, -1):
         end = len(entries) - (number - 1) * size
-        pages.append((number, entries[end - size:end]))
+        pages.append((f"{folder}page/{number}/", number, entries[end - size:end]))
     return pages
-
-
-def listing_folder(folder: str, number: int, latest: int) -> str:
-    return folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
 
 
 # --- templates -------------------------------------------------------------------------------
 
-class _OverrideLoader(jinja2.BaseLoader):
+class _PublisherLoader(jinja2.BaseLoader):
     """The publisher's templates, already read; each named by its path for error messages."""
 
     def __init__(self, sources: Mapping[str, str]) -> None:
-        self.sources = dict(sources)
+        self.sources = sources
 
     def get_source(self, environment: jinja2.Environment,  # noqa: ARG002
-                   template: str) -> tuple[str, str, Any]:
+                   template: str) -> tuple[str, str, None]:
         if template not in self.sources:
             raise jinja2.TemplateNotFound(template)
-        return self.sources[template], f"{TEMPLATES_FOLDER}/{template}", lambda: True
+        return self.sources[template], f"{TEMPLATES_FOLDER}/{template}", None
 
     def list_templates(self) -> list[str]:
         return sorted(self.sources)
@@ -206,7 +184,7 @@ class _OverrideLoader(jinja2.BaseLoader):
 
 def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's."""
-    loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
+    loader = jinja2.ChoiceLoader([_PublisherLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
     # auto_reload off: the templates are read before the build; checking costs a stat a page.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
@@ -245,10 +223,8 @@ def _template_problem(exc: BaseException, overrides: Mapping[str, str]) -> Probl
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, jinja2.TemplatesNotFound):
+    if isinstance(exc, jinja2.TemplateNotFound):  # (or TemplatesNotFound: several names)
         return f"no template named {', '.join(map(repr, exc.templates))}"
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return f"no template named {exc.name!r}"
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return exc.message or "syntax error"
     if isinstance(exc, RecursionError):
@@ -263,17 +239,13 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PlannedPage:
-    """A page not rendered yet (a site of 100,000 briefs plans over 100,000 pages)."""
+    """A page not rendered yet: the key of everything it is made from (two pages with one key
+    have the same bytes), the entries whose HTML it shows, and how to make it given the HTML
+    (by body digest) of those that have none (ConfigError when a publisher's template fails)."""
 
     key: bytes
-    """SHA-256 of the templates, the settings, the template's name, the page's folder and
-    everything its values are made from (each brief by its digest): two pages with one key
-    have the same bytes."""
     entries: tuple[Entry, ...]
-    """The entries whose HTML the page shows."""
     make: Callable[[Mapping[bytes, Rendered]], bytes]
-    """The page, given the HTML (by body digest) of those of `entries` that have none.
-    Raises ConfigError when a publisher's template fails."""
 
 
 _Made = TypeVar("_Made")
@@ -368,16 +340,12 @@ class _Planner:
                 tag: Tag | None = None) -> None:
         """The pages of a list of briefs (see `listing_pages`), each naming `feed` in its
         head; a tag's pages show the tag, with its number of briefs on the latest page."""
-        pages = listing_pages(entries, self.config.max_entries)
-        latest = pages[0][0]
-        for number, chunk in pages:
-            here = listing_folder(folder, number, latest)
-            newer = relative(here, listing_folder(folder, number + 1, latest)) \
-                if number < latest else None
-            older = relative(here, listing_folder(folder, number - 1, latest)) \
-                if number > 1 else None
-            pager = Pager(number == latest, number, newer, older)
-            count = len(entries) if number == latest else None
+        pages = listing_pages(folder, entries, self.config.max_entries)
+        for index, (here, number, chunk) in enumerate(pages):
+            newer = relative(here, pages[index - 1][0]) if index else None
+            older = relative(here, pages[index + 1][0]) if index + 1 < len(pages) else None
+            pager = Pager(index == 0, number, newer, older)
+            count = None if index else len(entries)
             tag_part = None if tag is None else (tag.name, tag.slug, count)
             self.add(here + "index.html", template, (pager, feed.folder, feed.title, tag_part),
                      self._listing_values, pager, feed, tag, count, entries=chunk)
