@@ -63,16 +63,16 @@ def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set
     needed: set[bytes] = set()
     for feed in feeds:
         whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)
-        if _must_render(whole, config, sizes):
+        if _over_limit(whole, config, sizes):
             needed.update(entry.body.digest for entry in whole.entries
                           if entry.body.html is None)
     return needed
 
 
-def _must_render(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
-    limit = config.max_feed_bytes
-    return bool(whole.entries) and sizes.rough_bound(whole) > limit and \
-        any(bound > limit for bound in sizes.bounds(whole).values())
+def _over_limit(whole: Feed, config: Config, sizes: SizeBounds) -> list[str]:
+    """The files of `whole` that may be over max_feed_bytes: those to measure."""
+    bounds = sizes.bounds(whole) if whole.entries else {}
+    return [name for name, bound in bounds.items() if bound > config.max_feed_bytes]
 
 
 def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
@@ -94,12 +94,10 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
     whole = _subscription(feed, cap, config)
-    if not _must_render(whole, config, sizes):  # surely fits, in every format
+    renderers = {name: RENDERERS[name] for name in _over_limit(whole, config, sizes)}
+    if not renderers:  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    # Only the formats whose bound is over the limit are rendered: the others always fit.
-    renderers = {name: RENDERERS[name] for name, bound in sizes.bounds(whole).items()
-                 if bound > limit}
     guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
     for name, render in renderers.items():
         data = render(whole, config)
@@ -193,26 +191,6 @@ class SizeBounds:
     config: Config
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)
     """By entry id: the bound of the entry in XML and in JSON."""
-    rough: dict[str, int] = field(default_factory=dict)
-    """By entry id: a rougher bound of the entry in any format (see `rough_bound`)."""
-
-    def rough_bound(self, feed: Feed) -> int:
-        """At least each of `bounds`: every character of an entry's short texts counted as 6
-        bytes (no character takes more, escaped, in UTF-8, XML or JSON). It takes no look at
-        the texts, and most feeds, far below max_feed_bytes, need nothing else."""
-        scheme = len(feed.tag_scheme)
-        total = self.head(feed)
-        for entry in feed.entries:
-            bound = self.rough.get(entry.id)
-            if bound is None:
-                tags = entry.tags
-                short = len(entry.id) + len(entry.url) + len(entry.title) + \
-                    len(entry.author or "") + sum(len(tag.slug) + len(tag.name) + scheme
-                                                  for tag in tags) + 3 + 3 * len(tags)
-                bound = self.rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + \
-                    6 * short + _TAG_MARKUP * len(tags) + _media_bytes(entry)
-            total += bound
-        return total
 
     def bounds(self, feed: Feed) -> dict[str, int]:
         """At least the size of each of the feed's files (in the published formats), by name."""
