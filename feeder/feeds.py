@@ -29,19 +29,11 @@ HTML_TYPE = "text/html"
 FH_NS = "http://purl.org/syndication/history/1.0"
 FORMATS: dict[str, str] = {"atom.xml": "application/atom+xml", "rss.xml": "application/rss+xml",
                            "feed.json": "application/feed+json"}
-"""Every feed file feeder can write, with its media type (a build writes those of
-`Config.feed_files`)."""
+"""Every feed file feeder can write, with its media type."""
 
 
 def _feed_author(config: Config) -> Author:
     return config.author or Author(config.title)
-
-
-def _extra_links(feed: Feed, name: str) -> list[tuple[str, str]]:
-    """WebSub hubs and RFC 5005 links of `feed`, for its file `name`."""
-    links = [("hub", hub) for hub in feed.hubs]
-    links += [(rel, feed.base_url + quote(folder) + name) for rel, folder in feed.archive_links]
-    return links
 
 
 class _History(BaseExtension):  # type: ignore[misc]
@@ -75,7 +67,8 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     fg.subtitle(feed.subtitle)
     # Self first, alternate last: feedgen's RSS <link> is the last link added.
     fg.link(href=feed.url(name), rel="self", type=FORMATS[name])
-    links = _extra_links(feed, name)
+    links = [("hub", hub) for hub in feed.hubs]  # and RFC 5005's:
+    links += [(rel, feed.base_url + quote(folder) + name) for rel, folder in feed.archive_links]
     if not rss:
         for rel, href in links:
             fg.link(href=href, rel=rel)
@@ -169,14 +162,11 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _json_author(author: Author) -> dict[str, str]:
-    # JSON Feed authors have no email: a mailto: URL is how the spec says to give one.
-    url = author.uri or (f"mailto:{author.email}" if author.email else None)
-    return {"name": author.name, **({"url": url} if url else {})}
-
-
 def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as a JSON Feed 1.1 document; `summary` is the short version as plain text."""
+    author = _feed_author(config)
+    # JSON Feed authors have no email: a mailto: URL is how the spec says to give one.
+    url = author.uri or (f"mailto:{author.email}" if author.email else None)
     data: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
@@ -184,7 +174,7 @@ def json_feed_bytes(feed: Feed, config: Config) -> bytes:
         "feed_url": feed.url("feed.json"),
         "description": feed.subtitle,
         "language": config.language,
-        "authors": [_json_author(_feed_author(config))],
+        "authors": [{"name": author.name, **({"url": url} if url else {})}],
     }
     if feed.hubs:
         data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
