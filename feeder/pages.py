@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, unquote
 
 import jinja2
@@ -76,23 +76,11 @@ class EntryView:
     updated_text: str
     author: str | None
     tags: tuple[TagView, ...]
-    html: Rendered = field(repr=False)
-    meta: tuple[tuple[str, str, str], ...] = ()
+    summary_html: Markup
+    summary_text: str
+    content_html: Markup
+    meta: tuple[tuple[str, str, str], ...]
     """The page's `<meta>` for its lead image, as (attribute, its value, content)."""
-
-    # Sanitised by render.py (nh3), unless the publisher trusts every author
-    # (allow_raw_html): embedded as it is.
-    @property
-    def summary_html(self) -> Markup:
-        return Markup(self.html.summary_html)  # noqa: S704
-
-    @property
-    def summary_text(self) -> str:
-        return self.html.summary_text
-
-    @property
-    def content_html(self) -> Markup:
-        return Markup(self.html.content_html)  # noqa: S704
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +98,6 @@ class SiteView:
     language: str
     base_url: str
     author: str
-
-    @classmethod
-    def of(cls, config: Config) -> SiteView:
-        author = config.author.name if config.author else config.title
-        return cls(config.title, config.description, config.language, config.base_url, author)
 
 
 # --- links -----------------------------------------------------------------------------------
@@ -135,7 +118,9 @@ def relative(here: str, target: str) -> str:
 def common_values(config: Config, root: str, page_url: str) -> dict[str, Any]:
     """What every template gets; `root` leads from the page to the site's root."""
     home = root or "./"
-    return {"site": SiteView.of(config), "feeds": (), "page_url": page_url, "root": home,
+    site = SiteView(config.title, config.description, config.language, config.base_url,
+                    config.author.name if config.author else config.title)
+    return {"site": site, "feeds": (), "page_url": page_url, "root": home,
             "home": home, "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
             "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
 
@@ -248,9 +233,6 @@ class PlannedPage:
     make: Callable[[Mapping[bytes, Rendered]], bytes]
 
 
-_Made = TypeVar("_Made")
-
-
 class _Planner:
     """Plans every page: its key now (cheap: digests only), its values and bytes when it is
     made. What a page links to depends on its depth alone (see `relative`), so each feed's
@@ -280,26 +262,23 @@ class _Planner:
             digest.update(f"{name}\0{len(source)}\0{source}".encode("utf-8", "surrogatepass"))
         return digest.digest()
 
-    @staticmethod
-    def _by_depth(memo: dict[Any, _Made], key: tuple[Any, ...], here: str,
-                  make: Callable[[], _Made]) -> _Made:
-        at_depth = (*key, here.count("/"))
-        found = memo.get(at_depth)
-        if found is None:
-            found = memo[at_depth] = make()
-        return found
-
     def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        return self._by_depth(self._feed_links, (feed.folder,), here, lambda: tuple(
-            FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
-                     FORMATS[name], relative(here, feed.folder + name), feed.url(name))
-            for name in self.config.feed_files))
+        key = (feed.folder, here.count("/"))
+        if key not in self._feed_links:
+            self._feed_links[key] = tuple(
+                FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
+                         FORMATS[name], relative(here, feed.folder + name), feed.url(name))
+                for name in self.config.feed_files)
+        return self._feed_links[key]
 
     def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
-        folder = f"{TAGS_FOLDER}/{tag.slug}/"
-        return self._by_depth(self._tag_views, (tag.slug, count), here, lambda: TagView(
-            tag.name, tag.slug, relative(here, folder), self.config.base_url + quote(folder),
-            count, self.feed_links(self.tag_feeds[tag.slug], here)))
+        key = (tag.slug, count, here.count("/"))
+        if key not in self._tag_views:
+            folder = f"{TAGS_FOLDER}/{tag.slug}/"
+            self._tag_views[key] = TagView(
+                tag.name, tag.slug, relative(here, folder), self.config.base_url + quote(folder),
+                count, self.feed_links(self.tag_feeds[tag.slug], here))
+        return self._tag_views[key]
 
     def entry_view(self, entry: Entry, here: str) -> EntryView:
         updated = entry.updated if entry.updated != entry.published else None
@@ -312,8 +291,11 @@ class _Planner:
             updated_iso=rfc3339(updated) if updated else "",
             updated_text=long_date(updated) if updated else "",
             author=entry.author, tags=tuple(self.tag_view(tag, here) for tag in entry.tags),
-            html=Rendered(local_sources(entry.summary_html, base_url, here), entry.summary_text,
-                          local_sources(entry.content_html, base_url, here)),
+            # Sanitised by render.py (nh3), unless the publisher trusts every author
+            # (allow_raw_html): embedded as it is.
+            summary_html=Markup(local_sources(entry.summary_html, base_url, here)),  # noqa: S704
+            summary_text=entry.summary_text,
+            content_html=Markup(local_sources(entry.content_html, base_url, here)),  # noqa: S704
             meta=page_meta(entry.image) if entry.image else ())
 
     def add(self, rel: str, template: str, made_from: tuple[Any, ...],
