@@ -32,9 +32,6 @@ _TAG_MARKUP = 96
 """The same for each of an entry's tags, besides its name, slug and scheme (at most 50)."""
 _FEED_MARKUP = 4096
 """The same for a feed's head and tail (about 1,200)."""
-_SLACK = 256
-"""How much smaller a feed can be than the sum of its entries' sizes read off a rendering
-with more entries (its date, a namespace only some entries need, a page number)."""
 _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
     "atom.xml": (b"<feed", b"<entry>", b"</feed>"),
     "rss.xml": (b"<channel>", b"<item>", b"</channel>"),
@@ -98,13 +95,10 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     if not renderers:  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
-    for name, render in renderers.items():
-        data = render(whole, config)
-        if len(data) > limit:
-            fitting, over = _estimate(data, name, cap, limit)
-            guess, high = min(guess, fitting), min(high, over)
-    if high > cap:  # every format fits
+    renderings = {name: render(whole, config) for name, render in renderers.items()}
+    guesses = [_estimate(data, name, cap, limit) for name, data in renderings.items()
+               if len(data) > limit]
+    if not guesses:  # every format fits
         return cap
     with_entries = replace(feed, entries=whole.entries + feed.entries[cap:])
 
@@ -112,7 +106,7 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
         subscription = _subscription(with_entries, kept, config)
         return all(len(render(subscription, config)) <= limit for render in renderers.values())
 
-    return _largest_fitting(fits, high, guess)
+    return _largest_fitting(fits, cap, min(guesses))
 
 
 def _subscription(feed: Feed, kept: int, config: Config) -> Feed:
@@ -136,26 +130,22 @@ def _archive_page(feed: Feed, number: int, pages: int, entries: tuple[Entry, ...
                    archive=True, archive_links=tuple(links), empty_updated=None)
 
 
-def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]:
+def _estimate(data: bytes, name: str, count: int, limit: int) -> int:
     """From a rendering of `count` entries that is over `limit`: how many of them probably
-    fit, and how many surely do not (`count` when that is all the rendering tells)."""
+    fit (the document is smaller without them, but a little more than their sizes say)."""
     after, start, end = _SPLIT_MARKERS[name]
     # The entries' text is escaped: no text looks like the start of an entry.
     starts = [match.start() for match in
               re.compile(re.escape(start)).finditer(data, max(data.find(after), 0))]
     last = data.rfind(end)
     if len(starts) != count or last < (starts[-1] if starts else 0):
-        return 0, count  # not the expected layout: search from nothing
-    bounds = [*starts, last]
+        return 0  # not the expected layout: search from nothing
     size = len(data) - (last - starts[0])  # the head and tail
-    fitting = None
-    for kept in range(count):
-        size += bounds[kept + 1] - bounds[kept]
-        if fitting is None and size > limit:
-            fitting = kept
-        if size > limit + _SLACK:
-            return fitting if fitting is not None else kept, kept + 1
-    return fitting if fitting is not None else count, count
+    for kept, (begin, end_of_entry) in enumerate(zip(starts, [*starts[1:], last], strict=True)):
+        size += end_of_entry - begin
+        if size > limit:
+            return kept
+    return count
 
 
 def _largest_fitting(fits: Callable[[int], bool], high: int, guess: int) -> int:
