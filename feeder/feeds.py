@@ -52,11 +52,9 @@ class _History(BaseExtension):  # type: ignore[misc]
         return root
 
     def extend_rss(self, root: Any) -> Any:
-        channel = root[0]
         for rel, href in self.links:
-            etree.SubElement(channel, "{http://www.w3.org/2005/Atom}link", href=href, rel=rel)
-        if self.feed.archive:
-            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+            etree.SubElement(root[0], "{http://www.w3.org/2005/Atom}link", href=href, rel=rel)
+        self.extend_atom(root[0])  # fh:archive, in the channel
         return root
 
 

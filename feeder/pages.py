@@ -39,8 +39,7 @@ def long_date(moment: datetime) -> str:
     return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
 
 
-# --- what the templates see (docs/TEMPLATES.md) ----------------------------------------------
-
+# What the templates see: docs/TEMPLATES.md lists every field.
 @dataclass(frozen=True, slots=True)
 class FeedLink:
     title: str
@@ -100,11 +99,8 @@ class SiteView:
     author: str
 
 
-# --- links -----------------------------------------------------------------------------------
-
 def favicon_file(config: Config) -> str:
-    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
-    the suffix of the file the setting names."""
+    """`favicon.svg` (built in) or `favicon` with the suffix of the publisher's file."""
     return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
                         else ".svg")
 
@@ -149,8 +145,6 @@ def listing_pages(folder: str, entries: Sequence[Entry],
     return pages
 
 
-# --- templates -------------------------------------------------------------------------------
-
 class _PublisherLoader(jinja2.BaseLoader):
     """The publisher's templates, already read; each named by its path for error messages."""
 
@@ -171,7 +165,7 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's."""
     loader = jinja2.ChoiceLoader([_PublisherLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
-    # auto_reload off: the templates are read before the build; checking costs a stat a page.
+    # auto_reload off: the templates are read before the build.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              auto_reload=False)
@@ -219,8 +213,6 @@ def _describe(exc: BaseException) -> str:
         return str(exc.message or exc)
     return f"{type(exc).__name__}: {exc}"
 
-
-# --- planning --------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class PlannedPage:
