@@ -10,26 +10,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
 from feeder.feeds import rfc3339
-from feeder.pages import (
-    brief_folder,
-    common_values,
-    favicon_file,
-    listing_pages,
-    make_environment,
-    render,
-)
+from feeder.pages import NOT_FOUND, brief_folder, favicon_file, listing_pages, not_found_page
 from feeder.site import TAGS_FOLDER, Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
 
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
-NOT_FOUND = "404.html"
 SITEMAP_URLS = 50_000
 """The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
 listed by a sitemap index in `sitemap.xml`."""
@@ -115,13 +107,6 @@ def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
     """`sitemap.xml` (every page with the newest date of the briefs on it), and its parts."""
     sitemap = _Sitemap(site, config)
     return {name: sitemap.make(name) for name in sitemap.names()}
-
-
-def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
-    """`404.html` from the template of that name (which the publisher may replace): served
-    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
-    values = common_values(config, urlsplit(config.base_url).path or "/", "")
-    return render(make_environment(templates), NOT_FOUND, values, templates)
 
 
 def _same(data: bytes) -> bytes:

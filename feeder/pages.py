@@ -15,7 +15,7 @@ from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -29,6 +29,7 @@ from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
 
 STYLESHEET = "style.css"
+NOT_FOUND = "404.html"
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -111,7 +112,7 @@ def relative(here: str, target: str) -> str:
     return "../" * here.count("/") + quote_path(target) or "./"
 
 
-def common_values(config: Config, root: str, page_url: str) -> dict[str, Any]:
+def _common_values(config: Config, root: str, page_url: str) -> dict[str, Any]:
     """What every template gets; `root` leads from the page to the site's root."""
     home = root or "./"
     site = SiteView(config.title, config.description, config.language, config.base_url,
@@ -161,7 +162,7 @@ class _PublisherLoader(jinja2.BaseLoader):
         return sorted(self.sources)
 
 
-def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
+def _environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     """A Jinja2 environment: the publisher's templates first, then the package's."""
     loader = jinja2.ChoiceLoader([_PublisherLoader(overrides),
                                   jinja2.PackageLoader("feeder", "templates")])
@@ -174,7 +175,7 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     return env
 
 
-def render(env: jinja2.Environment, name: str, values: Mapping[str, Any],
+def _render(env: jinja2.Environment, name: str, values: Mapping[str, Any],
            overrides: Mapping[str, str]) -> bytes:
     """The template `name` rendered. Templates are code, trusted like feeder's own, but any
     error in one of the publisher's (`overrides`) is a ConfigError naming the file and line
@@ -234,7 +235,7 @@ class _Planner:
         self.site = site
         self.config = config
         self.overrides = overrides
-        self.env = make_environment(overrides)
+        self.env = _environment(overrides)
         self.tag_feeds = tag_feeds(site)
         self.combined = next(feed for feed in site.feeds if not feed.archive and feed.tag is None)
         self.base = hashlib.sha256(self._templates_digest() + repr(config).encode(
@@ -247,7 +248,7 @@ class _Planner:
         """A digest of the text of every template the pages can use."""
         digest = hashlib.sha256()
         loader = self.env.loader
-        if loader is None:  # (make_environment always sets one)
+        if loader is None:  # (_environment always sets one)
             return digest.digest()
         for name in sorted(set(loader.list_templates())):
             source = loader.get_source(self.env, name)[0]
@@ -305,10 +306,10 @@ class _Planner:
     def _make(self, template: str, here: str, values: Callable[..., dict[str, Any]],
               args: tuple[Any, ...], entries: tuple[Entry, ...],
               html: Mapping[bytes, Rendered]) -> bytes:
-        given = common_values(self.config, "../" * here.count("/"),
+        given = _common_values(self.config, "../" * here.count("/"),
                               self.config.base_url + quote(here))
         given.update(values(here, *args, with_html(entries, html)))
-        return render(self.env, template, given, self.overrides)
+        return _render(self.env, template, given, self.overrides)
 
     def listing(self, template: str, folder: str, entries: Sequence[Entry], feed: Feed,
                 tag: Tag | None = None) -> None:
@@ -358,6 +359,13 @@ class _Planner:
                      self._brief_values, entries=(entry,))
         self.add(STYLESHEET, STYLESHEET, (), self._no_values)
         return self.plan
+
+
+def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
+    """`404.html` from the template of that name (which the publisher may replace): served
+    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
+    values = _common_values(config, urlsplit(config.base_url).path or "/", "")
+    return _render(_environment(templates), NOT_FOUND, values, templates)
 
 
 def plan_pages(site: Site, config: Config,
