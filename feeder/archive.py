@@ -1,14 +1,8 @@
-"""The full history of every feed (RFC 5005, archived feeds).
-
-A feed is cut into its subscription feed, the newest entries (at most `max_entries`, and only
-as many as keep every published format within `max_feed_bytes`), and archive pages of
-`archive_page_size` entries filled from the oldest (`archive/1/`), so that publishing a brief
-changes the newest page only. Archive pages carry fh:archive and link `current`,
-`prev-archive` and `next-archive`; the subscription feed links `prev-archive` to the newest.
-
-Sizes: a bound computed from the entries' text decides most feeds without rendering; the
-formats over the limit are rendered once, each entry's size is read off that rendering, and
-the guess it gives is checked by rendering the final document.
+"""The full history of every feed (RFC 5005): its subscription feed, the newest entries (at
+most `max_entries`, and as many as keep each published format within `max_feed_bytes`), and
+archive pages of `archive_page_size` entries from the oldest (`archive/1/`), so that a new
+brief changes the newest page only. A bound computed from the entries' texts tells most feeds
+fit without rendering them; the others are rendered, and measured.
 """
 
 from __future__ import annotations
@@ -48,15 +42,14 @@ def plan_history(feeds: Iterable[Feed], config: Config,
                  html: Mapping[bytes, Rendered] | None = None,
                  sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
     """Each feed (all its entries, newest first) as its subscription feed followed by its
-    archive pages, oldest first. `html` holds the HTML (by body digest) of the entries
-    `html_needed` names; `sizes`, the bounds it computed."""
+    archive pages, oldest first, given the HTML (by body digest) `html_needed` names."""
     sizes = sizes or SizeBounds(config)
     return tuple(document for feed in feeds for document in split_feed(feed, config, sizes, html))
 
 
 def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set[bytes]:
     """The body digests of the entries without HTML that `plan_history` must render to
-    measure their feeds: those of each feed whose size bounds exceed max_feed_bytes."""
+    measure their feeds."""
     needed: set[bytes] = set()
     for feed in feeds:
         whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)
@@ -149,9 +142,8 @@ def _estimate(data: bytes, name: str, count: int, limit: int) -> int:
 
 
 def _largest_fitting(fits: Callable[[int], bool], high: int, guess: int) -> int:
-    """The largest n in [0, high) with fits(n), given that fits(high) does not hold and that
-    fits holds up to some n and not after. Gallops from `guess` until the answer is
-    bracketed, then bisects: a guess that is right or off by one costs two calls."""
+    """The largest n in [0, high) with fits(n), fits being true up to some n (and at 0) and
+    false after. Gallops from `guess`, then bisects: a guess off by one costs two calls."""
     low, probe, step = 0, guess, 1
     while high - low > 1:
         if not low < probe < high:
@@ -174,9 +166,8 @@ def _media_bytes(entry: Entry) -> int:
 
 @dataclass(slots=True)
 class SizeBounds:
-    """Upper bounds of the bytes feeds take in each format, computed without rendering: one
-    for XML (Atom and RSS), one for JSON. Each entry's are computed once, though the entry is
-    in several feeds."""
+    """Upper bounds of the bytes feeds take in each format, computed without rendering; an
+    entry's once, though it is in several feeds."""
 
     config: Config
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
@@ -176,10 +176,9 @@ def _environment(overrides: Mapping[str, str]) -> jinja2.Environment:
 
 
 def _render(env: jinja2.Environment, name: str, values: Mapping[str, Any],
-           overrides: Mapping[str, str]) -> bytes:
-    """The template `name` rendered. Templates are code, trusted like feeder's own, but any
-    error in one of the publisher's (`overrides`) is a ConfigError naming the file and line
-    (the package's own failing is a bug: raised as it is)."""
+            overrides: Mapping[str, str]) -> bytes:
+    """The template `name` rendered; any error in one of the publisher's templates
+    (`overrides`) is a ConfigError naming the file and line."""
     try:
         return env.get_template(name).render(values).encode()
     except Exception as exc:  # a publisher's template can fail in any way
@@ -247,9 +246,7 @@ class _Planner:
     def _templates_digest(self) -> bytes:
         """A digest of the text of every template the pages can use."""
         digest = hashlib.sha256()
-        loader = self.env.loader
-        if loader is None:  # (_environment always sets one)
-            return digest.digest()
+        loader = cast(jinja2.BaseLoader, self.env.loader)
         for name in sorted(set(loader.list_templates())):
             source = loader.get_source(self.env, name)[0]
             digest.update(f"{name}\0{len(source)}\0{source}".encode("utf-8", "surrogatepass"))
@@ -307,7 +304,7 @@ class _Planner:
               args: tuple[Any, ...], entries: tuple[Entry, ...],
               html: Mapping[bytes, Rendered]) -> bytes:
         given = _common_values(self.config, "../" * here.count("/"),
-                              self.config.base_url + quote(here))
+                               self.config.base_url + quote(here))
         given.update(values(here, *args, with_html(entries, html)))
         return _render(self.env, template, given, self.overrides)
 
@@ -370,10 +367,6 @@ def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
 
 def plan_pages(site: Site, config: Config,
                overrides: Mapping[str, str] | None = None) -> dict[str, PlannedPage]:
-    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure.
-
-    `overrides` maps template names (`index.html`, `style.css`, ...) to the text of the
-    publisher's own versions; a mistake in one raises ConfigError (naming the file and
-    line) when a page made from it is made.
-    """
+    """Every page of the site and its stylesheet, keyed and not rendered yet. `overrides`
+    maps template names (`index.html`, `style.css`, ...) to the publisher's versions."""
     return _Planner(site, config, overrides or {}).run()
