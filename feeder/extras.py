@@ -6,25 +6,26 @@ favicon; one where a page or feed goes is an error). Pure: `extra_outputs` plans
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Protocol
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
 from feeder.feeds import rfc3339
-from feeder.pages import NOT_FOUND, brief_folder, favicon_file, listing_pages, not_found_page
-from feeder.site import TAGS_FOLDER, Entry, Site
+from feeder.pages import NOT_FOUND, favicon_file, not_found_page
+from feeder.site import Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
 
+PAGE = "index.html"
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
 SITEMAP_URLS = 50_000
-"""The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
-listed by a sitemap index in `sitemap.xml`."""
+"""The most URLs one sitemap may list (sitemaps.org)."""
 DEFAULT_ICON = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
     b'<rect width="16" height="16" rx="3" fill="#9e2a2b"/>'
@@ -40,31 +41,9 @@ def robots_txt(config: Config) -> bytes:
     return f"User-agent: *\nDisallow:\n\nSitemap: {config.base_url}{SITEMAP}\n".encode()
 
 
-def _listings(site: Site) -> list[tuple[str, Sequence[Entry]]]:
-    """The folder and the briefs of each listing: the home page's, then each tag's."""
-    return [("", site.entries),
-            *((f"{TAGS_FOLDER}/{tag.slug}/", entries) for tag, entries in site.tags)]
-
-
-def page_dates(site: Site, config: Config) -> dict[str, datetime]:
-    """Every page's folder (`""` is the home page) with the newest `updated` of the briefs it
-    shows, in the order of the sitemap."""
-    dates: dict[str, datetime] = {}
-    for folder, entries in _listings(site):
-        for here, _, chunk in listing_pages(folder, entries, config.max_entries):
-            dates[here] = max(entry.updated for entry in chunk)
-        if not folder:  # the tags index comes after the home page's listing
-            dates[f"{TAGS_FOLDER}/"] = max(entry.updated for entry in entries)
-    for entry in site.entries:
-        dates[brief_folder(entry, config)] = entry.updated
-    return dates
-
-
-def page_count(site: Site, config: Config) -> int:
-    """How many pages `page_dates` lists, counted without making them."""
-    size = config.max_entries
-    listings = sum(max(0, len(entries) // size - 1) + 1 for _, entries in _listings(site))
-    return listings + 1 + len(site.entries)
+class _Planned(Protocol):
+    @property
+    def entries(self) -> tuple[Entry, ...]: ...
 
 
 def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
@@ -77,36 +56,35 @@ def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
 
 
 class _Sitemap:
-    """The sitemap's files (past SITEMAP_URLS pages, `sitemap.xml` is an index of
-    `sitemap-<n>.xml` files), named before they are made; the URLs are listed once."""
+    """The sitemap of the pages planned so far (every `index.html`, in the order planned), with
+    the newest date of the briefs on each (of every brief on the tags index). Past SITEMAP_URLS
+    pages, `sitemap.xml` is an index of `sitemap-<n>.xml` files; the URLs are listed once."""
 
-    def __init__(self, site: Site, config: Config) -> None:
-        self.site, self.config = site, config
+    def __init__(self, site: Site, config: Config, planned: Mapping[str, _Planned]) -> None:
+        self.base_url = config.base_url
+        self.newest = max(entry.updated for entry in site.entries)
+        self.pages = [(rel[:-len(PAGE)], output) for rel, output in planned.items()
+                      if rel == PAGE or rel.endswith(f"/{PAGE}")]
         self.urls: list[tuple[str, datetime]] | None = None
 
     def names(self) -> list[str]:
-        parts = -(-page_count(self.site, self.config) // SITEMAP_URLS)
+        parts = -(-len(self.pages) // SITEMAP_URLS)
         return [SITEMAP, *(f"sitemap-{n}.xml" for n in range(1, parts + 1) if parts > 1)]
 
     def make(self, name: str) -> bytes:
         if self.urls is None:
-            self.urls = [(self.config.base_url + quote(folder), moment)
-                         for folder, moment in page_dates(self.site, self.config).items()]
+            self.urls = [(self.base_url + quote(folder),
+                          max((entry.updated for entry in output.entries), default=self.newest))
+                         for folder, output in self.pages]
         urls = self.urls
         if len(urls) <= SITEMAP_URLS:
             return _xml("urlset", urls, "url")
         parts = [urls[at:at + SITEMAP_URLS] for at in range(0, len(urls), SITEMAP_URLS)]
         if name != SITEMAP:
             return _xml("urlset", parts[int(name[8:-4]) - 1], "url")
-        return _xml("sitemapindex", [(f"{self.config.base_url}sitemap-{n}.xml",
+        return _xml("sitemapindex", [(f"{self.base_url}sitemap-{n}.xml",
                                       max(moment for _, moment in part))
                                      for n, part in enumerate(parts, 1)], "sitemap")
-
-
-def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
-    """`sitemap.xml` (every page with the newest date of the briefs on it), and its parts."""
-    sitemap = _Sitemap(site, config)
-    return {name: sitemap.make(name) for name in sitemap.names()}
 
 
 def _same(data: bytes) -> bytes:
@@ -128,7 +106,7 @@ def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
 
 
 def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
-                  assets: StaticFiles, planned: Iterable[str]) -> dict[str, Extra]:
+                  assets: StaticFiles, planned: Mapping[str, _Planned]) -> dict[str, Extra]:
     """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
     then `static/` (whose files replace any of those of the same name). Raises ConfigError
     when a file of `static/` would replace one of `planned` (a page, a feed)."""
@@ -137,7 +115,7 @@ def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
         raise ConfigError([Problem(f"{STATIC_FOLDER}/{rel}", None,
                                    "feeder makes a file there (a page, a feed or feeds.opml): "
                                    "rename or move this one") for rel in clashes])
-    sitemap = _Sitemap(site, config)
+    sitemap = _Sitemap(site, config, planned)
     files = {name: Extra(_key(name, config.base_url, config.max_entries, entries=site.entries),
                          partial(sitemap.make, name)) for name in sitemap.names()}
     files[NOT_FOUND] = Extra(_key(NOT_FOUND, config, sorted(templates.items())),

@@ -133,7 +133,7 @@ def rss_bytes(feed: Feed, config: Config) -> bytes:
         _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author),
                    enclosure=config.image_enclosures)
     data = bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
-    return _plain_text_references(data) + b"\n"
+    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data) + b"\n"
 
 
 # The RSS Advisory Board's profile: in elements that hold plain text, write "&" and "<" as
@@ -144,10 +144,6 @@ _PLAIN_TEXT_ELEMENT = re.compile(rb"(<(?:title|category|dc:creator)(?: [^>]*)?>)
 def _hex_references(match: re.Match[bytes]) -> bytes:
     text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
     return match.group(1) + text + match.group(3)
-
-
-def _plain_text_references(data: bytes) -> bytes:
-    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
 
 
 def rfc3339(moment: datetime) -> str:
