@@ -105,8 +105,7 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | No
     if entry.tags:  # in one call: feedgen goes through all of an entry's tags on each
         fe.category([{"term": tag.slug, "label": tag.name, "scheme": scheme}
                      for tag in entry.tags])
-    # Summary = the short version (RSS <description>), content = the full text
-    # (RSS <content:encoded>); both HTML, escaped.
+    # Summary: the short version (RSS <description>); content: the full text. Both HTML.
     fe.content(entry.content_html, type="html")
     fe.summary(entry.summary_html, type="html")
     if entry.image is not None:  # Media RSS (and an enclosure when asked): feeder.media

@@ -43,16 +43,15 @@ def read_static(config: Config) -> StaticFiles:
                                     f"{exc.strerror or exc}"))
     static: dict[str, bytes] = {}
     folder = config.root / STATIC_FOLDER
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder).as_posix()
-            if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
-                continue
-            try:
-                static[rel] = path.read_bytes()
-            except OSError as exc:
-                problems.append(Problem(config.display_path(path), None,
-                                        f"cannot read: {exc.strerror or exc}"))
+    for path in sorted(folder.rglob("*")):  # (none when there is no such folder)
+        rel = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
+            continue
+        try:
+            static[rel] = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(config.display_path(path), None,
+                                    f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise ConfigError(problems)
     return StaticFiles(favicon, static)

@@ -27,8 +27,7 @@ class TagInfo:
 
 
 def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
-    """Every tag of `site` (None: nothing published), sorted by slug, with its feeds in the
-    formats `config` publishes."""
+    """Every tag of `site` (None: nothing published), sorted by slug, with its feeds."""
     if site is None:
         return ()
     feeds = tag_feeds(site)
@@ -38,8 +37,7 @@ def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
 
 
 def tags_json(infos: Sequence[TagInfo]) -> str:
-    """A JSON array, one object per tag: name, slug, count, page and feeds (by format: atom,
-    rss, json, those published)."""
+    """A JSON array, one object per tag: name, slug, count, page and feeds (by format)."""
     data = [{"name": info.name, "slug": info.slug, "count": info.count, "page": info.page_url,
              "feeds": {JSON_KEYS[name]: url for name, url in info.feeds}} for info in infos]
     return json.dumps(data, ensure_ascii=False, indent=2)
