@@ -288,14 +288,13 @@ class _Planner:
             content_html=Markup(local_sources(entry.content_html, base_url, here)),  # noqa: S704
             meta=page_meta(entry.image) if entry.image else ())
 
-    def add(self, rel: str, template: str, made_from: tuple[Any, ...],
-            values: Callable[..., dict[str, Any]], *args: Any,
+    def add(self, rel: str, template: str, values: Callable[..., dict[str, Any]], *args: Any,
             entries: Sequence[Entry] = ()) -> None:
-        """Plan the page `rel` from `template`, with `values(here, *args, entries)`.
-        `made_from` holds what `args` are made from, besides the site and the settings."""
+        """Plan the page `rel` from `template`, with `values(here, *args, entries)`: its key
+        is made from the repr of `args` (small records) and the digests of `entries`."""
         here = rel[:rel.rfind("/") + 1]
         digest = self.base.copy()
-        digest.update(repr((template, here, made_from)).encode("utf-8", "surrogatepass"))
+        digest.update(repr((template, here, args)).encode("utf-8", "surrogatepass"))
         digest.update(b"".join([entry.digest for entry in entries]))
         self.plan[rel] = PlannedPage(digest.digest(), tuple(entries), partial(
             self._make, template, here, values, args, tuple(entries)))
@@ -308,9 +307,9 @@ class _Planner:
         given.update(values(here, *args, with_html(entries, html)))
         return _render(self.env, template, given, self.overrides)
 
-    def listing(self, template: str, folder: str, entries: Sequence[Entry], feed: Feed,
+    def listing(self, template: str, folder: str, entries: Sequence[Entry],
                 tag: Tag | None = None) -> None:
-        """The pages of a list of briefs (see `listing_pages`), each naming `feed` in its
+        """The pages of a list of briefs (see `listing_pages`), each naming its feed in its
         head; a tag's pages show the tag, with its number of briefs on the latest page."""
         pages = listing_pages(folder, entries, self.config.max_entries)
         for index, (here, number, chunk) in enumerate(pages):
@@ -318,12 +317,12 @@ class _Planner:
             older = relative(here, pages[index + 1][0]) if index + 1 < len(pages) else None
             pager = Pager(index == 0, number, newer, older)
             count = None if index else len(entries)
-            tag_part = None if tag is None else (tag.name, tag.slug, count)
-            self.add(here + "index.html", template, (pager, feed.folder, feed.title, tag_part),
-                     self._listing_values, pager, feed, tag, count, entries=chunk)
+            self.add(here + "index.html", template, self._listing_values, pager, tag, count,
+                     entries=chunk)
 
-    def _listing_values(self, here: str, pager: Pager, feed: Feed, tag: Tag | None,
-                        count: int | None, chunk: Sequence[Entry]) -> dict[str, Any]:
+    def _listing_values(self, here: str, pager: Pager, tag: Tag | None, count: int | None,
+                        chunk: Sequence[Entry]) -> dict[str, Any]:
+        feed = self.tag_feeds[tag.slug] if tag else self.combined
         return {"entries": tuple(self.entry_view(e, here) for e in chunk), "pager": pager,
                 "feeds": self.feed_links(feed, here),
                 "tag": self.tag_view(tag, here, count) if tag else None}
@@ -345,16 +344,15 @@ class _Planner:
         return {}
 
     def run(self) -> dict[str, PlannedPage]:
-        self.listing("index.html", "", self.site.entries, self.combined)
+        self.listing("index.html", "", self.site.entries)
         counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
-        self.add(f"{TAGS_FOLDER}/index.html", "tags.html", (counts,), self._tags_values, counts)
+        self.add(f"{TAGS_FOLDER}/index.html", "tags.html", self._tags_values, counts)
         for tag, entries in self.site.tags:
-            self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries,
-                         self.tag_feeds[tag.slug], tag)
+            self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries, tag)
         for entry in self.site.entries:  # (the entry's digest covers its tags)
-            self.add(brief_folder(entry, self.config) + "index.html", "brief.html", (),
+            self.add(brief_folder(entry, self.config) + "index.html", "brief.html",
                      self._brief_values, entries=(entry,))
-        self.add(STYLESHEET, STYLESHEET, (), self._no_values)
+        self.add(STYLESHEET, STYLESHEET, self._no_values)
         return self.plan
 
 
