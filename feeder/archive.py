@@ -175,8 +175,11 @@ class SizeBounds:
 
     def bounds(self, feed: Feed) -> dict[str, int]:
         """At least the size of each of the feed's files (in the published formats), by name."""
-        head = self.head(feed)
-        return {name: head + sum(self.entry(entry, feed, name) for entry in feed.entries)
+        in_xml = in_json = self.head(feed)
+        for entry in feed.entries:
+            bounds = self._entry(entry, feed)
+            in_xml, in_json = in_xml + bounds[0], in_json + bounds[1]
+        return {name: in_json if name.endswith(".json") else in_xml
                 for name in self.config.feed_files}
 
     def head(self, feed: Feed) -> int:
@@ -191,6 +194,10 @@ class SizeBounds:
 
     def entry(self, entry: Entry, feed: Feed, name: str) -> int:
         """At least the bytes `entry` adds to the file `name` of `feed`."""
+        return self._entry(entry, feed)[name.endswith(".json")]
+
+    def _entry(self, entry: Entry, feed: Feed) -> tuple[int, int]:
+        """At least the bytes `entry` adds to a file of `feed` in XML and in JSON."""
         bounds = self.entries.get(entry.id)
         if bounds is None:
             # Each text appears once per format. The short ones may be attribute values (an
@@ -204,4 +211,4 @@ class SizeBounds:
             more = _ENTRY_MARKUP + _TAG_MARKUP * len(entry.tags) + _media_bytes(entry)
             bounds = self.entries[entry.id] = (texts_xml + short_xml + more,
                                                texts_json + short_json + more)
-        return bounds[1] if name.endswith(".json") else bounds[0]
+        return bounds

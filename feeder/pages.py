@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
@@ -132,8 +132,8 @@ def tag_feeds(site: Site) -> dict[str, Feed]:
     return {feed.tag.slug: feed for feed in site.feeds if not feed.archive and feed.tag}
 
 
-def listing_pages(folder: str, entries: Sequence[Entry],
-                  size: int) -> list[tuple[str, int, Sequence[Entry]]]:
+def listing_pages(folder: str, entries: tuple[Entry, ...],
+                  size: int) -> list[tuple[str, int, tuple[Entry, ...]]]:
     """A list of briefs (newest first) cut into pages, the latest first: (folder, number,
     briefs). Older pages, in `<folder>page/<n>/`, hold `size` briefs each, counted from the
     oldest; the latest holds the rest (`size` to `2 * size - 1` once there are that many), so
@@ -214,11 +214,11 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedPage:
+class PlannedPage(NamedTuple):
     """A page not rendered yet: the key of everything it is made from (two pages with one key
     have the same bytes), the entries whose HTML it shows, and how to make it given the HTML
-    (by body digest) of those that have none (ConfigError when a publisher's template fails)."""
+    (by body digest) of those that have none (ConfigError when a publisher's template fails).
+    A named tuple: a site of 100,000 briefs plans over 100,000 pages."""
 
     key: bytes
     entries: tuple[Entry, ...]
@@ -288,16 +288,15 @@ class _Planner:
             content_html=Markup(local_sources(entry.content_html, base_url, here)),  # noqa: S704
             meta=page_meta(entry.image) if entry.image else ())
 
-    def add(self, rel: str, template: str, values: Callable[..., dict[str, Any]], *args: Any,
-            entries: Sequence[Entry] = ()) -> None:
-        """Plan the page `rel` from `template`, with `values(here, *args, entries)`: its key
-        is made from the repr of `args` (small records) and the digests of `entries`."""
-        here = rel[:rel.rfind("/") + 1]
+    def add(self, here: str, template: str, values: Callable[..., dict[str, Any]], *args: Any,
+            entries: tuple[Entry, ...] = (), name: str = "index.html") -> None:
+        """Plan the page `here + name` from `template`, with `values(here, *args, entries)`:
+        its key is made from the repr of `args` (small records) and the digests of `entries`."""
         digest = self.base.copy()
-        digest.update(repr((template, here, args)).encode("utf-8", "surrogatepass"))
+        digest.update(f"{template}\0{here}\0{args!r}".encode("utf-8", "surrogatepass"))
         digest.update(b"".join([entry.digest for entry in entries]))
-        self.plan[rel] = PlannedPage(digest.digest(), tuple(entries), partial(
-            self._make, template, here, values, args, tuple(entries)))
+        self.plan[here + name] = PlannedPage(digest.digest(), entries, partial(
+            self._make, template, here, values, args, entries))
 
     def _make(self, template: str, here: str, values: Callable[..., dict[str, Any]],
               args: tuple[Any, ...], entries: tuple[Entry, ...],
@@ -307,7 +306,7 @@ class _Planner:
         given.update(values(here, *args, with_html(entries, html)))
         return _render(self.env, template, given, self.overrides)
 
-    def listing(self, template: str, folder: str, entries: Sequence[Entry],
+    def listing(self, template: str, folder: str, entries: tuple[Entry, ...],
                 tag: Tag | None = None) -> None:
         """The pages of a list of briefs (see `listing_pages`), each naming its feed in its
         head; a tag's pages show the tag, with its number of briefs on the latest page."""
@@ -317,8 +316,7 @@ class _Planner:
             older = relative(here, pages[index + 1][0]) if index + 1 < len(pages) else None
             pager = Pager(index == 0, number, newer, older)
             count = None if index else len(entries)
-            self.add(here + "index.html", template, self._listing_values, pager, tag, count,
-                     entries=chunk)
+            self.add(here, template, self._listing_values, pager, tag, count, entries=chunk)
 
     def _listing_values(self, here: str, pager: Pager, tag: Tag | None, count: int | None,
                         chunk: Sequence[Entry]) -> dict[str, Any]:
@@ -346,13 +344,13 @@ class _Planner:
     def run(self) -> dict[str, PlannedPage]:
         self.listing("index.html", "", self.site.entries)
         counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
-        self.add(f"{TAGS_FOLDER}/index.html", "tags.html", self._tags_values, counts)
+        self.add(f"{TAGS_FOLDER}/", "tags.html", self._tags_values, counts)
         for tag, entries in self.site.tags:
             self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries, tag)
         for entry in self.site.entries:  # (the entry's digest covers its tags)
-            self.add(brief_folder(entry, self.config) + "index.html", "brief.html",
-                     self._brief_values, entries=(entry,))
-        self.add(STYLESHEET, STYLESHEET, self._no_values)
+            self.add(brief_folder(entry, self.config), "brief.html", self._brief_values,
+                     entries=(entry,))
+        self.add("", STYLESHEET, self._no_values, name=STYLESHEET)
         return self.plan
 
 
