@@ -60,9 +60,12 @@ def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set
 
 
 def _over_limit(whole: Feed, config: Config, sizes: SizeBounds) -> list[str]:
-    """The files of `whole` that may be over max_feed_bytes: those to measure."""
-    bounds = sizes.bounds(whole) if whole.entries else {}
-    return [name for name, bound in bounds.items() if bound > config.max_feed_bytes]
+    """The files of `whole` that may be over max_feed_bytes: those to measure. Most feeds
+    are far below it: the rough bound, which takes no look at the texts, tells."""
+    limit = config.max_feed_bytes
+    if not whole.entries or sizes.rough_bound(whole) <= limit:
+        return []
+    return [name for name, bound in sizes.bounds(whole).items() if bound > limit]
 
 
 def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
@@ -172,6 +175,23 @@ class SizeBounds:
     config: Config
     entries: dict[str, tuple[int, int]] = field(default_factory=dict)
     """By entry id: the bound of the entry in XML and in JSON."""
+    rough: dict[str, int] = field(default_factory=dict)
+    """By entry id: a bound of the entry in any format, at least each of those."""
+
+    def rough_bound(self, feed: Feed) -> int:
+        """At least the size of any file of the feed: every character of an entry's short
+        texts counted as 6 bytes (no character takes more, escaped, in UTF-8, XML or JSON)."""
+        total, scheme = self.head(feed), len(feed.tag_scheme)
+        for entry in feed.entries:
+            bound = self.rough.get(entry.id)
+            if bound is None:
+                tags = sum(len(tag.slug) + len(tag.name) + scheme + 3 for tag in entry.tags)
+                short = len(entry.id) + len(entry.url) + len(entry.title) + \
+                    len(entry.author or "") + tags + 3
+                bound = self.rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + \
+                    6 * short + _TAG_MARKUP * len(entry.tags) + _media_bytes(entry)
+            total += bound
+        return total
 
     def bounds(self, feed: Feed) -> dict[str, int]:
         """At least the size of each of the feed's files (in the published formats), by name."""
