@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
@@ -146,25 +146,13 @@ def listing_pages(folder: str, entries: tuple[Entry, ...],
     return pages
 
 
-class _PublisherLoader(jinja2.BaseLoader):
-    """The publisher's templates, already read; each named by its path for error messages."""
-
-    def __init__(self, sources: Mapping[str, str]) -> None:
-        self.sources = sources
-
-    def get_source(self, environment: jinja2.Environment,  # noqa: ARG002
-                   template: str) -> tuple[str, str, None]:
-        if template not in self.sources:
-            raise jinja2.TemplateNotFound(template)
-        return self.sources[template], f"{TEMPLATES_FOLDER}/{template}", None
-
-    def list_templates(self) -> list[str]:
-        return sorted(self.sources)
-
-
 def _environment(overrides: Mapping[str, str]) -> jinja2.Environment:
-    """A Jinja2 environment: the publisher's templates first, then the package's."""
-    loader = jinja2.ChoiceLoader([_PublisherLoader(overrides),
+    """A Jinja2 environment: the publisher's templates first (each named by its path, for
+    error messages), then the package's."""
+    def publishers(name: str) -> tuple[str, str, None] | None:
+        return (overrides[name], f"{TEMPLATES_FOLDER}/{name}", None) if name in overrides else None
+
+    loader = jinja2.ChoiceLoader([jinja2.FunctionLoader(publishers),
                                   jinja2.PackageLoader("feeder", "templates")])
     # auto_reload off: the templates are read before the build.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
@@ -246,9 +234,10 @@ class _Planner:
     def _templates_digest(self) -> bytes:
         """A digest of the text of every template the pages can use."""
         digest = hashlib.sha256()
-        loader = cast(jinja2.BaseLoader, self.env.loader)
-        for name in sorted(set(loader.list_templates())):
-            source = loader.get_source(self.env, name)[0]
+        package = jinja2.PackageLoader("feeder", "templates")
+        for name in sorted(set(package.list_templates()) | set(self.overrides)):
+            source = self.overrides[name] if name in self.overrides else \
+                package.get_source(self.env, name)[0]
             digest.update(f"{name}\0{len(source)}\0{source}".encode("utf-8", "surrogatepass"))
         return digest.digest()
 
