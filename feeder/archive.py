@@ -53,19 +53,18 @@ def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set
     needed: set[bytes] = set()
     for feed in feeds:
         whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)
-        if _over_limit(whole, config, sizes):
+        if _may_be_over(whole, config, sizes):
             needed.update(entry.body.digest for entry in whole.entries
                           if entry.body.html is None)
     return needed
 
 
-def _over_limit(whole: Feed, config: Config, sizes: SizeBounds) -> list[str]:
-    """The files of `whole` that may be over max_feed_bytes: those to measure. Most feeds
-    are far below it: the rough bound, which takes no look at the texts, tells."""
+def _may_be_over(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
+    """Whether a file of `whole` may be over max_feed_bytes (and must be measured). Most
+    feeds are far below it: the rough bound, which takes no look at the texts, tells."""
     limit = config.max_feed_bytes
-    if not whole.entries or sizes.rough_bound(whole) <= limit:
-        return []
-    return [name for name, bound in sizes.bounds(whole).items() if bound > limit]
+    return bool(whole.entries) and sizes.rough_bound(whole) > limit and \
+        sizes.bound(whole) > limit
 
 
 def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
@@ -87,11 +86,11 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
     whole = _subscription(feed, cap, config)
-    renderers = {name: RENDERERS[name] for name in _over_limit(whole, config, sizes)}
-    if not renderers:  # surely fits, in every format
+    if not _may_be_over(whole, config, sizes):  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    renderings = {name: render(whole, config) for name, render in renderers.items()}
+    renderers = [RENDERERS[name] for name in config.feed_files]
+    renderings = {name: RENDERERS[name](whole, config) for name in config.feed_files}
     guesses = [_estimate(data, name, cap, limit) for name, data in renderings.items()
                if len(data) > limit]
     if not guesses:  # every format fits
@@ -100,7 +99,7 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
 
     def fits(kept: int) -> bool:
         subscription = _subscription(with_entries, kept, config)
-        return all(len(render(subscription, config)) <= limit for render in renderers.values())
+        return all(len(render(subscription, config)) <= limit for render in renderers)
 
     return _largest_fitting(fits, cap, min(guesses))
 
@@ -169,14 +168,14 @@ def _media_bytes(entry: Entry) -> int:
 
 @dataclass(slots=True)
 class SizeBounds:
-    """Upper bounds of the bytes feeds take in each format, computed without rendering; an
+    """Upper bounds of the bytes a feed takes in any format, computed without rendering; an
     entry's once, though it is in several feeds."""
 
     config: Config
-    entries: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """By entry id: the bound of the entry in XML and in JSON."""
+    entries: dict[str, int] = field(default_factory=dict)
+    """By entry id: the bound of the entry."""
     rough: dict[str, int] = field(default_factory=dict)
-    """By entry id: a bound of the entry in any format, at least each of those."""
+    """By entry id: a rougher bound of the entry (at least the other)."""
 
     def rough_bound(self, feed: Feed) -> int:
         """At least the size of any file of the feed: every character of an entry's short
@@ -193,14 +192,9 @@ class SizeBounds:
             total += bound
         return total
 
-    def bounds(self, feed: Feed) -> dict[str, int]:
-        """At least the size of each of the feed's files (in the published formats), by name."""
-        in_xml = in_json = self.head(feed)
-        for entry in feed.entries:
-            bounds = self._entry(entry, feed)
-            in_xml, in_json = in_xml + bounds[0], in_json + bounds[1]
-        return {name: in_json if name.endswith(".json") else in_xml
-                for name in self.config.feed_files}
+    def bound(self, feed: Feed) -> int:
+        """At least the size of any file of the feed."""
+        return self.head(feed) + sum(self.entry(entry, feed) for entry in feed.entries)
 
     def head(self, feed: Feed) -> int:
         """At least the bytes of any file of the feed without its entries."""
@@ -212,14 +206,10 @@ class SizeBounds:
                   for _, folder in feed.archive_links]
         return _FEED_MARKUP + 3 * max(text_sizes("\n".join(texts)))
 
-    def entry(self, entry: Entry, feed: Feed, name: str) -> int:
-        """At least the bytes `entry` adds to the file `name` of `feed`."""
-        return self._entry(entry, feed)[name.endswith(".json")]
-
-    def _entry(self, entry: Entry, feed: Feed) -> tuple[int, int]:
-        """At least the bytes `entry` adds to a file of `feed` in XML and in JSON."""
-        bounds = self.entries.get(entry.id)
-        if bounds is None:
+    def entry(self, entry: Entry, feed: Feed) -> int:
+        """At least the bytes `entry` adds to any file of `feed`."""
+        bound = self.entries.get(entry.id)
+        if bound is None:
             # Each text appears once per format. The short ones may be attribute values (an
             # Atom link's href, a category's label), so they are joined and measured as one;
             # the summary is HTML in Atom and RSS, plain text in JSON Feed.
@@ -228,7 +218,6 @@ class SizeBounds:
                                  for text in (tag.slug, tag.name, feed.tag_scheme))))
             texts_xml, texts_json = entry.body.sizes
             _, short_xml, short_json = text_sizes(short)
-            more = _ENTRY_MARKUP + _TAG_MARKUP * len(entry.tags) + _media_bytes(entry)
-            bounds = self.entries[entry.id] = (texts_xml + short_xml + more,
-                                               texts_json + short_json + more)
-        return bounds
+            bound = self.entries[entry.id] = _ENTRY_MARKUP + _TAG_MARKUP * len(entry.tags) + \
+                max(texts_xml + short_xml, texts_json + short_json) + _media_bytes(entry)
+        return bound
