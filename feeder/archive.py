@@ -17,7 +17,6 @@ from feeder.feeds import RENDERERS
 from feeder.render import Rendered, text_sizes
 from feeder.site import Entry, Feed, with_html
 
-ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
 """The longest feed file name: the bounds count it in the feeds' URLs."""
 _ENTRY_MARKUP = 640
@@ -35,7 +34,7 @@ _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
 
 
 def archive_folder(feed: Feed, number: int) -> str:
-    return f"{feed.folder}{ARCHIVE_FOLDER}/{number}/"
+    return f"{feed.folder}archive/{number}/"
 
 
 def plan_history(feeds: Iterable[Feed], config: Config,
@@ -89,7 +88,6 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
     if not _may_be_over(whole, config, sizes):  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    renderers = [RENDERERS[name] for name in config.feed_files]
     renderings = {name: RENDERERS[name](whole, config) for name in config.feed_files}
     guesses = [_estimate(data, name, cap, limit) for name, data in renderings.items()
                if len(data) > limit]
@@ -99,7 +97,7 @@ def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = Non
 
     def fits(kept: int) -> bool:
         subscription = _subscription(with_entries, kept, config)
-        return all(len(render(subscription, config)) <= limit for render in renderers)
+        return all(len(RENDERERS[name](subscription, config)) <= limit for name in renderings)
 
     return _largest_fitting(fits, cap, min(guesses))
 

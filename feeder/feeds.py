@@ -125,8 +125,7 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
 def rss_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an RSS 2.0 document, with atom:link rel="self" and content:encoded."""
     fg = _generator(feed, config, "rss.xml", rss=True)
-    dc = any(entry.author for entry in feed.entries)
-    if dc:  # dc:creator for each entry's author
+    if any(entry.author for entry in feed.entries):  # dc:creator for each entry's author
         fg.load_extension("dc", atom=False, rss=True)
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author),
