@@ -21,7 +21,7 @@ from feeder.pages import NOT_FOUND, favicon_file, not_found_page
 from feeder.site import Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
 
-PAGE = "index.html"
+_PAGE_FILE = "index.html"
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
 SITEMAP_URLS = 50_000
@@ -63,8 +63,8 @@ class _Sitemap:
     def __init__(self, site: Site, config: Config, planned: Mapping[str, _Planned]) -> None:
         self.base_url = config.base_url
         self.newest = max(entry.updated for entry in site.entries)
-        self.pages = [(rel[:-len(PAGE)], output) for rel, output in planned.items()
-                      if rel == PAGE or rel.endswith(f"/{PAGE}")]
+        self.pages = [(rel[:-len(_PAGE_FILE)], output) for rel, output in planned.items()
+                      if rel == _PAGE_FILE or rel.endswith(f"/{_PAGE_FILE}")]
         self.urls: list[tuple[str, datetime]] | None = None
 
     def names(self) -> list[str]:
@@ -95,7 +95,7 @@ def _same(data: bytes) -> bytes:
 class Extra:
     """A planned file of this module's: the key of what it is made from, and how to make it."""
 
-    key: bytes | None
+    key: bytes
     made: Callable[[], bytes]
 
 
