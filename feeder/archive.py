@@ -1,56 +1,30 @@
-"""The full history of every feed (RFC 5005, archived feeds).
-
-Each feed is split into one subscription document and archive documents:
-
-- The **subscription feed** keeps the newest entries: at most `max_entries`, and only as
-  many as keep it within `max_feed_bytes` in every published format (setting `formats`).
-  Walking the entries newest first, the first one that does not fit goes to the archive
-  together with every older one, so the subscription feed and the archive each hold a
-  contiguous run of the feed's history.
-- The **archive** is cut into pages of `archive_page_size` entries, filled from the oldest
-  entry: page 1 (`archive/1/`) holds the oldest entries. Publishing a new brief moves
-  entries out of the subscription feed into the newest page, so only that page changes
-  (and, when it is full, a new page is created and the old newest page gains its
-  next-archive link); older pages keep their bytes and can be cached for ever.
-
-Every archive page carries fh:archive and links `current` (the subscription feed),
-`prev-archive` (the older page) and `next-archive` (the newer page); the subscription feed
-links `prev-archive` to the newest page. A backdated brief lands in the page its date falls
-in, and the pages after it shift by one entry: every entry is still in exactly one document.
-
-Sizes are measured on the real rendered documents, but cheaply: an upper bound computed from
-the entries' text decides most feeds without rendering anything; otherwise the formats whose
-bound is over the limit are rendered once in full, the size each entry adds is read off that
-rendering, and the guess it gives is checked (and corrected) by rendering the final document.
+"""The full history of every feed (RFC 5005): its subscription feed, the newest entries (at
+most `max_entries`, and as many as keep each published format within `max_feed_bytes`), and
+archive pages of `archive_page_size` entries from the oldest (`archive/1/`), so that a new
+brief changes the newest page only. A bound computed from the entries' texts tells most feeds
+fit without rendering them; the others are rendered, and measured.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from feeder.config import Config
-from feeder.feeds import RENDERERS, find_all
+from feeder.feeds import RENDERERS
 from feeder.render import Rendered, text_sizes
 from feeder.site import Entry, Feed, with_html
 
-ARCHIVE_FOLDER = "archive"
 _LONGEST_NAME = max(RENDERERS, key=len)
-"""Measured in the feeds' URLs by the bounds: the longest of every format's file name, so a
-bound for the files of whichever formats are published."""
-
+"""The longest feed file name: the bounds count it in the feeds' URLs."""
 _ENTRY_MARKUP = 640
 """Bytes of markup one entry takes at most in any format besides its text (at most 400)."""
 _TAG_MARKUP = 96
 """The same for each of an entry's tags, besides its name, slug and scheme (at most 50)."""
 _FEED_MARKUP = 4096
 """The same for a feed's head and tail (about 1,200)."""
-
-_SLACK = 256
-"""How much smaller a feed can be than the sum of its entries' sizes read off a rendering
-with more entries (its date, a namespace only some entries need, a page number)."""
-
 _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
     "atom.xml": (b"<feed", b"<entry>", b"</feed>"),
     "rss.xml": (b"<channel>", b"<item>", b"</channel>"),
@@ -60,90 +34,76 @@ _SPLIT_MARKERS: dict[str, tuple[bytes, bytes, bytes]] = {
 
 
 def archive_folder(feed: Feed, number: int) -> str:
-    """The folder of a feed's archive page `number` (1 is the oldest)."""
-    return f"{feed.folder}{ARCHIVE_FOLDER}/{number}/"
+    return f"{feed.folder}archive/{number}/"
 
 
 def plan_history(feeds: Iterable[Feed], config: Config,
                  html: Mapping[bytes, Rendered] | None = None,
                  sizes: SizeBounds | None = None) -> tuple[Feed, ...]:
-    """Each feed (holding all its entries, newest first) as its subscription feed followed
-    by its archive pages, oldest first. `html` holds the HTML (by body digest) of the
-    entries that have none and that `html_needed` names; `sizes`, the bounds it computed."""
+    """Each feed (all its entries, newest first) as its subscription feed followed by its
+    archive pages, oldest first, given the HTML (by body digest) `html_needed` names."""
     sizes = sizes or SizeBounds(config)
-    documents: list[Feed] = []
-    for feed in feeds:
-        documents.extend(split_feed(feed, config, sizes, html))
-    return tuple(documents)
+    return tuple(document for feed in feeds for document in split_feed(feed, config, sizes, html))
 
 
 def html_needed(feeds: Iterable[Feed], config: Config, sizes: SizeBounds) -> set[bytes]:
     """The body digests of the entries without HTML that `plan_history` must render to
-    measure their feeds: those of each feed whose size bounds exceed max_feed_bytes."""
+    measure their feeds."""
     needed: set[bytes] = set()
     for feed in feeds:
         whole = _subscription(feed, min(config.max_entries, len(feed.entries)), config)
-        if _must_render(whole, config, sizes):
+        if _may_be_over(whole, config, sizes):
             needed.update(entry.body.digest for entry in whole.entries
                           if entry.body.html is None)
     return needed
 
 
-def _must_render(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
+def _may_be_over(whole: Feed, config: Config, sizes: SizeBounds) -> bool:
+    """Whether a file of `whole` may be over max_feed_bytes (and must be measured). Most
+    feeds are far below it: the rough bound, which takes no look at the texts, tells."""
     limit = config.max_feed_bytes
     return bool(whole.entries) and sizes.rough_bound(whole) > limit and \
-        any(bound > limit for bound in sizes.bounds(whole).values())
+        sizes.bound(whole) > limit
 
 
 def split_feed(feed: Feed, config: Config, sizes: SizeBounds | None = None,
                html: Mapping[bytes, Rendered] | None = None) -> tuple[Feed, ...]:
     """One feed as its subscription feed and its archive pages (oldest first)."""
-    sizes = sizes or SizeBounds(config)
     kept = subscription_size(feed, config, sizes, html)
     archived = feed.entries[kept:][::-1]  # oldest first
     per_page = config.archive_page_size
     pages = [archived[start:start + per_page] for start in range(0, len(archived), per_page)]
-    documents = [_subscription(feed, kept, config)]
-    documents += [_archive_page(feed, number, len(pages), page)
-                  for number, page in enumerate(pages, 1)]
-    return tuple(documents)
+    return (_subscription(feed, kept, config),
+            *(_archive_page(feed, number, len(pages), page)
+              for number, page in enumerate(pages, 1)))
 
 
 def subscription_size(feed: Feed, config: Config, sizes: SizeBounds | None = None,
                       html: Mapping[bytes, Rendered] | None = None) -> int:
-    """How many of the feed's newest entries its subscription feed keeps: at most
-    `max_entries`, and as many as keep every published format within `max_feed_bytes`."""
+    """How many of the feed's newest entries its subscription feed keeps."""
     sizes = sizes or SizeBounds(config)
     cap = min(config.max_entries, len(feed.entries))
     limit = config.max_feed_bytes
     whole = _subscription(feed, cap, config)
-    if not _must_render(whole, config, sizes):  # surely fits, in every format
+    if not _may_be_over(whole, config, sizes):  # surely fits, in every format
         return cap
     whole = replace(whole, entries=with_html(whole.entries, html or {}))
-    bounds = sizes.bounds(whole)
-    # Only the formats whose bound is over the limit are rendered: the others always fit.
-    renderers = {name: RENDERERS[name] for name, bound in bounds.items() if bound > limit}
-    guess, high = cap, cap + 1  # a guess, and a number of entries known not to fit
-    for name, render in renderers.items():
-        data = render(whole, config)
-        if len(data) > limit:
-            fitting, over = _estimate(data, name, cap, limit)
-            guess, high = min(guess, fitting), min(high, over)
-    if high > cap:  # every format fits
+    renderings = {name: RENDERERS[name](whole, config) for name in config.feed_files}
+    guesses = [_estimate(data, name, cap, limit) for name, data in renderings.items()
+               if len(data) > limit]
+    if not guesses:  # every format fits
         return cap
-
     with_entries = replace(feed, entries=whole.entries + feed.entries[cap:])
 
     def fits(kept: int) -> bool:
         subscription = _subscription(with_entries, kept, config)
-        return all(len(render(subscription, config)) <= limit for render in renderers.values())
+        return all(len(RENDERERS[name](subscription, config)) <= limit for name in renderings)
 
-    return _largest_fitting(fits, 0, high, guess)
+    return _largest_fitting(fits, cap, min(guesses))
 
 
 def _subscription(feed: Feed, kept: int, config: Config) -> Feed:
-    archived = len(feed.entries) - kept
-    pages = -(-archived // config.archive_page_size)
+    pages = -(-(len(feed.entries) - kept) // config.archive_page_size)
     links = (("prev-archive", archive_folder(feed, pages)),) if pages else ()
     return replace(feed, entries=feed.entries[:kept], archive=False,
                    archive_links=feed.archive_links + links,
@@ -163,34 +123,28 @@ def _archive_page(feed: Feed, number: int, pages: int, entries: tuple[Entry, ...
                    archive=True, archive_links=tuple(links), empty_updated=None)
 
 
-def _estimate(data: bytes, name: str, count: int, limit: int) -> tuple[int, int]:
+def _estimate(data: bytes, name: str, count: int, limit: int) -> int:
     """From a rendering of `count` entries that is over `limit`: how many of them probably
-    fit, and how many surely do not (`count` when that is all the rendering tells)."""
+    fit (the document is smaller without them, but a little more than their sizes say)."""
     after, start, end = _SPLIT_MARKERS[name]
-    starts = find_all(data, start, max(data.find(after), 0))
+    # The entries' text is escaped: no text looks like the start of an entry.
+    starts = [match.start() for match in
+              re.compile(re.escape(start)).finditer(data, max(data.find(after), 0))]
     last = data.rfind(end)
     if len(starts) != count or last < (starts[-1] if starts else 0):
-        return 0, count  # not the expected layout: search from nothing
-    bounds = [*starts, last]
+        return 0  # not the expected layout: search from nothing
     size = len(data) - (last - starts[0])  # the head and tail
-    fitting = None
-    for kept in range(count):
-        size += bounds[kept + 1] - bounds[kept]
-        if fitting is None and size > limit:
-            fitting = kept
-        if size > limit + _SLACK:
-            return fitting if fitting is not None else kept, kept + 1
-    return fitting if fitting is not None else count, count
+    for kept, (begin, end_of_entry) in enumerate(zip(starts, [*starts[1:], last], strict=True)):
+        size += end_of_entry - begin
+        if size > limit:
+            return kept
+    return count
 
 
-def _largest_fitting(fits: Callable[[int], bool], low: int, high: int, guess: int) -> int:
-    """The largest n in [low, high) with fits(n), given that fits(low) holds (unchecked),
-    fits(high) does not, and fits holds up to some n and not after.
-
-    Gallops from `guess` until the answer is bracketed, then bisects: a guess that is right
-    or off by one costs two calls.
-    """
-    probe, step = guess, 1
+def _largest_fitting(fits: Callable[[int], bool], high: int, guess: int) -> int:
+    """The largest n in [0, high) with fits(n), fits being true up to some n (and at 0) and
+    false after. Gallops from `guess`, then bisects: a guess off by one costs two calls."""
+    low, probe, step = 0, guess, 1
     while high - low > 1:
         if not low < probe < high:
             probe = (low + high) // 2
@@ -212,68 +166,48 @@ def _media_bytes(entry: Entry) -> int:
 
 @dataclass(slots=True)
 class SizeBounds:
-    """Upper bounds of the bytes feeds take in each format, computed without rendering.
-
-    Atom and RSS share one bound (XML), JSON Feed has its own. The bounds of each entry are
-    computed once, though the entry appears in several feeds.
-    """
+    """Upper bounds of the bytes a feed takes in any format, computed without rendering; an
+    entry's once, though it is in several feeds."""
 
     config: Config
-    entries: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """By entry id: the bound of the entry in XML and in JSON."""
+    entries: dict[str, int] = field(default_factory=dict)
+    """By entry id: the bound of the entry."""
     rough: dict[str, int] = field(default_factory=dict)
-    """By entry id: a rougher bound of the entry in any format (see `rough_bound`)."""
+    """By entry id: a rougher bound of the entry (at least the other)."""
 
     def rough_bound(self, feed: Feed) -> int:
-        """At least the size of any file of the feed, and at least each of `bounds`: every
-        character of an entry's short texts counted as 6 bytes (no character takes more,
-        escaped, in UTF-8, XML or JSON), which takes no look at the texts (most feeds are
-        far below max_feed_bytes: this is all they need)."""
-        rough = self.rough
-        scheme = len(feed.tag_scheme)
-        total = self.head(feed)
+        """At least the size of any file of the feed: every character of an entry's short
+        texts counted as 6 bytes (no character takes more, escaped, in UTF-8, XML or JSON)."""
+        total, scheme = self.head(feed), len(feed.tag_scheme)
         for entry in feed.entries:
-            bound = rough.get(entry.id)
+            bound = self.rough.get(entry.id)
             if bound is None:
-                tags = entry.tags
+                tags = sum(len(tag.slug) + len(tag.name) + scheme + 3 for tag in entry.tags)
                 short = len(entry.id) + len(entry.url) + len(entry.title) + \
-                    len(entry.author or "") + sum(len(tag.slug) + len(tag.name) + scheme
-                                                  for tag in tags) + 3 + 3 * len(tags)
-                bound = rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + 6 * short + \
-                    _TAG_MARKUP * len(tags) + _media_bytes(entry)
+                    len(entry.author or "") + tags + 3
+                bound = self.rough[entry.id] = _ENTRY_MARKUP + max(entry.body.sizes) + \
+                    6 * short + _TAG_MARKUP * len(entry.tags) + _media_bytes(entry)
             total += bound
         return total
 
-    def bounds(self, feed: Feed) -> dict[str, int]:
-        """At least the size of each of the feed's files (in the published formats), by name."""
-        xml = json = 0
-        for entry in feed.entries:
-            in_xml, in_json = self._entry(entry, feed)
-            xml += in_xml
-            json += in_json
-        head = self.head(feed)
-        return {name: head + (json if name.endswith(".json") else xml)
-                for name in self.config.feed_files}
+    def bound(self, feed: Feed) -> int:
+        """At least the size of any file of the feed."""
+        return self.head(feed) + sum(self.entry(entry, feed) for entry in feed.entries)
 
     def head(self, feed: Feed) -> int:
         """At least the bytes of any file of the feed without its entries."""
-        config = self.config
-        author = config.author
-        texts = [feed.title, feed.subtitle, config.title, config.language, *feed.hubs,
+        author = self.config.author
+        texts = [feed.title, feed.subtitle, self.config.title, self.config.language, *feed.hubs,
                  *((author.name, author.email or "", author.uri or "") if author else ()),
                  feed.home_url, feed.url(_LONGEST_NAME)]
         texts += [f"{feed.base_url}{quote(folder)}{_LONGEST_NAME}"
                   for _, folder in feed.archive_links]
         return _FEED_MARKUP + 3 * max(text_sizes("\n".join(texts)))
 
-    def entry(self, entry: Entry, feed: Feed, name: str) -> int:
-        """At least the bytes `entry` adds to the file `name` of `feed`."""
-        in_xml, in_json = self._entry(entry, feed)
-        return in_json if name.endswith(".json") else in_xml
-
-    def _entry(self, entry: Entry, feed: Feed) -> tuple[int, int]:
-        bounds = self.entries.get(entry.id)
-        if bounds is None:
+    def entry(self, entry: Entry, feed: Feed) -> int:
+        """At least the bytes `entry` adds to any file of `feed`."""
+        bound = self.entries.get(entry.id)
+        if bound is None:
             # Each text appears once per format. The short ones may be attribute values (an
             # Atom link's href, a category's label), so they are joined and measured as one;
             # the summary is HTML in Atom and RSS, plain text in JSON Feed.
@@ -282,10 +216,6 @@ class SizeBounds:
                                  for text in (tag.slug, tag.name, feed.tag_scheme))))
             texts_xml, texts_json = entry.body.sizes
             _, short_xml, short_json = text_sizes(short)
-            tags = _TAG_MARKUP * len(entry.tags)
-            in_xml = texts_xml + short_xml + tags
-            in_json = texts_json + short_json + tags
-            media = _media_bytes(entry)
-            bounds = (_ENTRY_MARKUP + in_xml + media, _ENTRY_MARKUP + in_json + media)
-            self.entries[entry.id] = bounds
-        return bounds
+            bound = self.entries[entry.id] = _ENTRY_MARKUP + _TAG_MARKUP * len(entry.tags) + \
+                max(texts_xml + short_xml, texts_json + short_json) + _media_bytes(entry)
+        return bound

@@ -1,9 +1,6 @@
-"""The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon, and `static/`.
-
-Each maker is pure (a `Site`, the settings and the files `static.read_static` read in;
-bytes out); `extra_outputs` plans them all, keyed like every other planned file. The files
-of `static/` are published as they are (one there replaces feeder's robots.txt, 404.html or
-favicon; one where a page or feed goes is an error).
+"""The site's other files: `sitemap.xml`, `robots.txt`, `404.html`, the favicon and the files
+of `static/` (published as they are: one there replaces feeder's robots.txt, 404.html or
+favicon; one where a page or feed goes is an error). Pure: `extra_outputs` plans them all.
 """
 
 from __future__ import annotations
@@ -13,24 +10,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Protocol
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from feeder.config import Config
 from feeder.errors import ConfigError, Problem
-from feeder.pages import STYLESHEET, favicon_file, make_environment
-from feeder.site import TAGS_FOLDER, Entry, Site
+from feeder.feeds import rfc3339
+from feeder.pages import NOT_FOUND, favicon_file, not_found_page
+from feeder.site import Entry, Site
 from feeder.static import STATIC_FOLDER, StaticFiles
-from feeder.theme import render
-from feeder.views import SiteView
 
+_PAGE_FILE = "index.html"
 SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
-NOT_FOUND = "404.html"
 SITEMAP_URLS = 50_000
-"""The most URLs one sitemap may list (sitemaps.org); more go to `sitemap-<n>.xml` files
-listed by a sitemap index in `sitemap.xml`."""
+"""The most URLs one sitemap may list (sitemaps.org)."""
 DEFAULT_ICON = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
     b'<rect width="16" height="16" rx="3" fill="#9e2a2b"/>'
@@ -38,10 +33,7 @@ DEFAULT_ICON = (
     b'<path d="M3 7a6 6 0 0 1 6 6M3 3a10 10 0 0 1 10 10" fill="none" stroke="#fff" '
     b'stroke-width="2"/></svg>\n')
 """The favicon when the setting `favicon` names none: a feed icon."""
-_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
-
-# --- pure makers ---------------------------------------------------------------------------------
 
 def robots_txt(config: Config) -> bytes:
     """Lets every crawler in and names the sitemap. (Crawlers read robots.txt at the root of
@@ -49,108 +41,50 @@ def robots_txt(config: Config) -> bytes:
     return f"User-agent: *\nDisallow:\n\nSitemap: {config.base_url}{SITEMAP}\n".encode()
 
 
-def _newest(entries: Iterable[Entry]) -> datetime:
-    return max(entry.updated for entry in entries)
-
-
-def _listing(folder: str, entries: tuple[Entry, ...], size: int) -> Iterable[tuple[str, datetime]]:
-    """The folder of each page of a listing (see pages.listing_pages) with its newest date."""
-    from feeder.pages import PAGE_FOLDER, listing_pages
-
-    pages = listing_pages(entries, size)
-    latest = pages[0][0]
-    for number, chunk in pages:
-        here = folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
-        yield here, _newest(chunk)
-
-
-def page_dates(site: Site, config: Config) -> dict[str, datetime]:
-    """Every page's folder (`""` is the home page) with the newest `updated` of the briefs it
-    shows: the pages pages.py makes, in the order of the sitemap."""
-    from feeder.pages import brief_folder
-
-    dates = dict(_listing("", site.entries, config.max_entries))
-    dates[f"{TAGS_FOLDER}/"] = _newest(site.entries)
-    for tag, entries in site.tags:
-        dates.update(_listing(f"{TAGS_FOLDER}/{tag.slug}/", entries, config.max_entries))
-    for entry in site.entries:
-        dates[brief_folder(entry, config)] = entry.updated
-    return dates
+class _Planned(Protocol):
+    @property
+    def entries(self) -> tuple[Entry, ...]: ...
 
 
 def _xml(root: str, items: Iterable[tuple[str, datetime]], item: str) -> bytes:
-    from feeder.feeds import rfc3339
-
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{_SITEMAP_NS}">']
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     lines += [f"<{item}><loc>{escape(url)}</loc><lastmod>{rfc3339(moment)}</lastmod></{item}>"
               for url, moment in items]
     lines.append(f"</{root}>\n")
     return "\n".join(lines).encode()
 
 
-def sitemap_files(site: Site, config: Config) -> dict[str, bytes]:
-    """`sitemap.xml`: every page with the newest date of the briefs on it (`lastmod`). Past
-    SITEMAP_URLS pages, `sitemap.xml` is a sitemap index of `sitemap-<n>.xml` files."""
-    sitemap = _Sitemap(site, config)
-    return {name: sitemap.make(name) for name in sitemap.names()}
-
-
-def page_count(site: Site, config: Config) -> int:
-    """How many pages `page_dates` lists, counted without making them."""
-    size = config.max_entries
-
-    def listing(count: int) -> int:  # as pages.listing_pages cuts them
-        return max(0, count // size - 1) + 1
-
-    return (listing(len(site.entries)) + 1 + sum(listing(len(e)) for _, e in site.tags)
-            + len(site.entries))
-
-
 class _Sitemap:
-    """The sitemap's files, named before they are made (their URLs are listed once, when the
-    first is made)."""
+    """The sitemap of the pages planned so far (every `index.html`, in the order planned), with
+    the newest date of the briefs on each (of every brief on the tags index). Past SITEMAP_URLS
+    pages, `sitemap.xml` is an index of `sitemap-<n>.xml` files; the URLs are listed once."""
 
-    def __init__(self, site: Site, config: Config) -> None:
-        self.site, self.config = site, config
+    def __init__(self, site: Site, config: Config, planned: Mapping[str, _Planned]) -> None:
+        self.base_url = config.base_url
+        self.newest = max(entry.updated for entry in site.entries)
+        self.pages = [(rel[:-len(_PAGE_FILE)], output) for rel, output in planned.items()
+                      if rel == _PAGE_FILE or rel.endswith(f"/{_PAGE_FILE}")]
         self.urls: list[tuple[str, datetime]] | None = None
 
     def names(self) -> list[str]:
-        parts = -(-page_count(self.site, self.config) // SITEMAP_URLS)
-        return [SITEMAP] if parts == 1 else [SITEMAP, *(f"sitemap-{n}.xml"
-                                                        for n in range(1, parts + 1))]
-
-    def _urls(self) -> list[tuple[str, datetime]]:
-        if self.urls is None:
-            base = self.config.base_url
-            self.urls = [(base + quote(folder), moment)
-                         for folder, moment in page_dates(self.site, self.config).items()]
-        return self.urls
+        parts = -(-len(self.pages) // SITEMAP_URLS)
+        return [SITEMAP, *(f"sitemap-{n}.xml" for n in range(1, parts + 1) if parts > 1)]
 
     def make(self, name: str) -> bytes:
-        urls = self._urls()
+        if self.urls is None:
+            self.urls = [(self.base_url + quote(folder),
+                          max((entry.updated for entry in output.entries), default=self.newest))
+                         for folder, output in self.pages]
+        urls = self.urls
         if len(urls) <= SITEMAP_URLS:
             return _xml("urlset", urls, "url")
         parts = [urls[at:at + SITEMAP_URLS] for at in range(0, len(urls), SITEMAP_URLS)]
         if name != SITEMAP:
             return _xml("urlset", parts[int(name[8:-4]) - 1], "url")
-        return _xml("sitemapindex", [(f"{self.config.base_url}sitemap-{n}.xml",
+        return _xml("sitemapindex", [(f"{self.base_url}sitemap-{n}.xml",
                                       max(moment for _, moment in part))
                                      for n, part in enumerate(parts, 1)], "sitemap")
-
-
-def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
-    """`404.html` from the template of that name (which the publisher may replace): served
-    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
-
-    from feeder.opml import OPML_FILE
-
-    root = urlsplit(config.base_url).path or "/"
-    values: dict[str, Any] = {
-        "site": SiteView.of(config),
-        "feeds": (), "page_url": "", "root": root, "home": root,
-        "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
-        "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
-    return render(make_environment(templates), NOT_FOUND, values, templates).encode()
 
 
 def _same(data: bytes) -> bytes:
@@ -161,7 +95,7 @@ def _same(data: bytes) -> bytes:
 class Extra:
     """A planned file of this module's: the key of what it is made from, and how to make it."""
 
-    key: bytes | None
+    key: bytes
     made: Callable[[], bytes]
 
 
@@ -172,17 +106,16 @@ def _key(*parts: object, entries: Iterable[Entry] = ()) -> bytes:
 
 
 def extra_outputs(site: Site, config: Config, templates: Mapping[str, str],
-                  assets: StaticFiles, planned: Iterable[str]) -> dict[str, Extra]:
+                  assets: StaticFiles, planned: Mapping[str, _Planned]) -> dict[str, Extra]:
     """Every file of this module's, planned: the sitemap, robots.txt, 404.html, the favicon,
-    then `static/` (whose files replace any of those of the same name). The sitemap and
-    404.html are made only when their key changed. Raises ConfigError when a file of
-    `static/` would replace one of `planned` (a page, a feed)."""
+    then `static/` (whose files replace any of those of the same name). Raises ConfigError
+    when a file of `static/` would replace one of `planned` (a page, a feed)."""
     clashes = sorted(set(assets.static) & set(planned))
     if clashes:
         raise ConfigError([Problem(f"{STATIC_FOLDER}/{rel}", None,
                                    "feeder makes a file there (a page, a feed or feeds.opml): "
                                    "rename or move this one") for rel in clashes])
-    sitemap = _Sitemap(site, config)
+    sitemap = _Sitemap(site, config, planned)
     files = {name: Extra(_key(name, config.base_url, config.max_entries, entries=site.entries),
                          partial(sitemap.make, name)) for name in sitemap.names()}
     files[NOT_FOUND] = Extra(_key(NOT_FOUND, config, sorted(templates.items())),

@@ -1,11 +1,10 @@
-"""Feed documents: Atom 1.0, RSS 2.0 (through feedgen) and JSON Feed 1.1.
+"""Feed documents: Atom 1.0, RSS 2.0 (through feedgen) and JSON Feed 1.1. Pure: a `Feed`
+(its entries with their HTML) in, bytes out.
 
-The only module that imports feedgen. Its defaults are not trusted: it reads the clock,
-prepends entries and takes the RSS <link> from the last link added. So every date is set
-from the entries, entries are appended in the order given, the self link is added before
-the alternate one, and the generator carries no version (a version bump would otherwise
-rewrite every feed). Everything here is pure: a `Feed` (its entries with their HTML) in,
-bytes out.
+feedgen's defaults are not trusted: it reads the clock, prepends entries and takes the RSS
+<link> from the last link added. So every date comes from the entries, entries are appended
+in order, the self link goes before the alternate one, and the generator has no version (a
+new version would rewrite every feed).
 """
 
 from __future__ import annotations
@@ -26,30 +25,15 @@ from feeder.config import Author, Config
 from feeder.media import add_to_entry, json_feed_fields, load_extension
 from feeder.site import Entry, Feed
 
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
-JSON_FEED_TYPE = "application/feed+json"
 HTML_TYPE = "text/html"
-GENERATOR = "feeder"
-GENERATOR_URI = HOME
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
-
-FORMATS: dict[str, str] = {"atom.xml": ATOM_TYPE, "rss.xml": RSS_TYPE, "feed.json": JSON_FEED_TYPE}
-"""The file of each feed format, by name, with its media type: every format feeder writes;
-a build writes the ones published (`Config.feed_files`)."""
+FORMATS: dict[str, str] = {"atom.xml": "application/atom+xml", "rss.xml": "application/rss+xml",
+                           "feed.json": "application/feed+json"}
+"""Every feed file feeder can write, with its media type."""
 
 
 def _feed_author(config: Config) -> Author:
     return config.author or Author(config.title)
-
-
-def _extra_links(feed: Feed, name: str) -> list[tuple[str, str]]:
-    """WebSub hubs and RFC 5005 links of `feed`, for its file `name`."""
-    links = [("hub", hub) for hub in feed.hubs]
-    links += [(rel, feed.base_url + quote(folder) + name) for rel, folder in feed.archive_links]
-    return links
 
 
 class _History(BaseExtension):  # type: ignore[misc]
@@ -68,11 +52,9 @@ class _History(BaseExtension):  # type: ignore[misc]
         return root
 
     def extend_rss(self, root: Any) -> Any:
-        channel = root[0]
         for rel, href in self.links:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=href, rel=rel)
-        if self.feed.archive:
-            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+            etree.SubElement(root[0], "{http://www.w3.org/2005/Atom}link", href=href, rel=rel)
+        self.extend_atom(root[0])  # fh:archive, in the channel
         return root
 
 
@@ -83,7 +65,8 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     fg.subtitle(feed.subtitle)
     # Self first, alternate last: feedgen's RSS <link> is the last link added.
     fg.link(href=feed.url(name), rel="self", type=FORMATS[name])
-    links = _extra_links(feed, name)
+    links = [("hub", hub) for hub in feed.hubs]  # and RFC 5005's:
+    links += [(rel, feed.base_url + quote(folder) + name) for rel, folder in feed.archive_links]
     if not rss:
         for rel, href in links:
             fg.link(href=href, rel=rel)
@@ -94,7 +77,7 @@ def _generator(feed: Feed, config: Config, name: str, *, rss: bool) -> Any:
     if author.email:
         fg.managingEditor(f"{author.email} ({author.name})")
     fg.language(config.language)
-    fg.generator(GENERATOR, uri=GENERATOR_URI)
+    fg.generator("feeder", uri=HOME)
     fg.updated(feed.updated)  # also the RSS lastBuildDate: from the content, not the clock
     if links or feed.archive:
         history = _History(feed, links if rss else [])
@@ -122,8 +105,7 @@ def _add_entry(fg: Any, entry: Entry, scheme: str, *, dc: bool, byline: str | No
     if entry.tags:  # in one call: feedgen goes through all of an entry's tags on each
         fe.category([{"term": tag.slug, "label": tag.name, "scheme": scheme}
                      for tag in entry.tags])
-    # Summary = the short version (RSS <description>), content = the full text
-    # (RSS <content:encoded>); both HTML, escaped.
+    # Summary: the short version (RSS <description>); content: the full text. Both HTML.
     fe.content(entry.content_html, type="html")
     fe.summary(entry.summary_html, type="html")
     if entry.image is not None:  # Media RSS (and an enclosure when asked): feeder.media
@@ -143,29 +125,13 @@ def atom_bytes(feed: Feed, config: Config) -> bytes:
 def rss_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as an RSS 2.0 document, with atom:link rel="self" and content:encoded."""
     fg = _generator(feed, config, "rss.xml", rss=True)
-    dc = any(entry.author for entry in feed.entries)
-    if dc:  # dc:creator for each entry's author
+    if any(entry.author for entry in feed.entries):  # dc:creator for each entry's author
         fg.load_extension("dc", atom=False, rss=True)
     for entry in feed.entries:
         _add_entry(fg, entry, feed.tag_scheme, dc=bool(entry.author),
                    enclosure=config.image_enclosures)
-    return _plain_text_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8",
-                                                   xml_declaration=True))) + b"\n"
-
-
-def find_all(data: bytes, mark: bytes, begin: int = 0) -> list[int]:
-    """Where `mark` (the start of an entry, in a document written here: the entries' text is
-    escaped, so no text looks like one) is in `data`, from `begin` on."""
-    found = []
-    at = data.find(mark, begin)
-    while at != -1:
-        found.append(at)
-        at = data.find(mark, at + len(mark))
-    return found
-
-
-def _plain_text_references(data: bytes) -> bytes:
-    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data)
+    data = bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return _PLAIN_TEXT_ELEMENT.sub(_hex_references, data) + b"\n"
 
 
 # The RSS Advisory Board's profile: in elements that hold plain text, write "&" and "<" as
@@ -188,22 +154,19 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _json_author(author: Author) -> dict[str, str]:
-    # JSON Feed authors have no email: a mailto: URL is how the spec says to give one.
-    url = author.uri or (f"mailto:{author.email}" if author.email else None)
-    return {"name": author.name, **({"url": url} if url else {})}
-
-
 def json_feed_bytes(feed: Feed, config: Config) -> bytes:
     """The feed as a JSON Feed 1.1 document; `summary` is the short version as plain text."""
+    author = _feed_author(config)
+    # JSON Feed authors have no email: a mailto: URL is how the spec says to give one.
+    url = author.uri or (f"mailto:{author.email}" if author.email else None)
     data: dict[str, Any] = {
-        "version": JSON_FEED_VERSION,
+        "version": "https://jsonfeed.org/version/1.1",
         "title": feed.title,
         "home_page_url": feed.home_url,
         "feed_url": feed.url("feed.json"),
         "description": feed.subtitle,
         "language": config.language,
-        "authors": [_json_author(_feed_author(config))],
+        "authors": [{"name": author.name, **({"url": url} if url else {})}],
     }
     if feed.hubs:
         data["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]

@@ -1,11 +1,7 @@
-"""`feeds.opml`: every feed of the publication as an OPML 2.0 subscription list.
+"""`feeds.opml`: every subscription feed as an OPML 2.0 list, which a feed reader imports.
 
-A feed reader that imports an OPML file subscribes to every `<outline type="rss">` in it, and
-keeps nested outlines as folders. So the list names each feed once, in the first published
-format (setting `formats`): Atom by default, the most precise of the three, with the others
-next to it. The combined feed comes first, then one outline per tag inside a folder, from
-which a reader can import them all or pick tags. Pure: a `Site` in, bytes out; the same
-site always gives the same bytes.
+Each feed is named once, in the first published format (Atom by default): the combined feed,
+then a folder of the tags' feeds. Pure; the same site always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -22,26 +18,15 @@ OPML_TYPE = "text/x-opml"
 """The media type readers and servers use for OPML (it has no registered one)."""
 
 
-def subscribe_file(config: Config) -> str:
-    """The file of the format each outline subscribes to: the first published."""
-    return config.feed_files[0]
-
-
 def _outline(parent: ET.Element, feed: Feed, config: Config) -> None:
     ET.SubElement(parent, "outline", {
-        "type": "rss",
-        "text": feed.title,
-        "title": feed.title,
-        "description": feed.subtitle,
-        "xmlUrl": feed.url(subscribe_file(config)),
-        "htmlUrl": feed.home_url,
-        "language": config.language,
-    })
+        "type": "rss", "text": feed.title, "title": feed.title, "description": feed.subtitle,
+        "xmlUrl": feed.url(config.feed_files[0]), "htmlUrl": feed.home_url,
+        "language": config.language})
 
 
 def opml_bytes(site: Site, config: Config) -> bytes:
     """Every subscription feed (combined, then each tag's) as an OPML 2.0 document."""
-    feeds = [feed for feed in site.feeds if not feed.archive]
     root = ET.Element("opml", {"version": "2.0"})
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{config.title}: every feed"
@@ -54,12 +39,11 @@ def opml_bytes(site: Site, config: Config) -> bytes:
     if author and author.email:
         ET.SubElement(head, "ownerEmail").text = author.email
     body = ET.SubElement(root, "body")
-    tagged = []
+    feeds = [feed for feed in site.feeds if not feed.archive]
     for feed in feeds:
         if feed.tag is None:
             _outline(body, feed, config)
-        else:
-            tagged.append(feed)
+    tagged = [feed for feed in feeds if feed.tag is not None]
     if tagged:
         # A folder: `text` only (the W3C validator warns of an outline with a title but no
         # type, which readers would take for a feed).

@@ -1,212 +1,160 @@
-"""The web pages that go with the feeds: `index.html` (the latest briefs, paged),
-`tags/index.html`, one page per tag (paged), one per brief at the URL its feed entries link to
-(`YYYY/MM/DD/<slug>/index.html`), and the stylesheet. Each names its feeds in `<head>` with
-`<link rel="alternate">`.
-
-Each planned page carries the key of everything it is made from and renders on demand, so a
-rebuild makes only the pages whose key changed. The Jinja2 templates of `feeder/templates/` are
-replaced by name by the publisher's (read by the caller: this module is pure). Links between
-pages are relative, so the site works wherever it is served; feeds and canonical links keep
-the absolute URLs under `base_url`.
+"""The web pages (the latest briefs, the tags, each tag's briefs, each brief's page, the
+stylesheet) from the Jinja2 templates of `feeder/templates/` or the publisher's of the same
+names (read by the caller: this module is pure). Links between pages are relative, so the site
+works wherever it is served; feeds and canonical links are absolute, under `base_url`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from itertools import chain
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
-from urllib.parse import quote, unquote
+from typing import Any, NamedTuple
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from feeder.config import TEMPLATES_FOLDER, Config
+from feeder.errors import ConfigError, Problem
 from feeder.feeds import FORMATS, rfc3339
 from feeder.media import local_sources, page_meta
 from feeder.opml import OPML_FILE
 from feeder.render import Rendered
 from feeder.site import TAGS_FOLDER, Entry, Feed, Site, Tag, quote_path, with_html
-from feeder.theme import render
-from feeder.views import (
-    EntryView,
-    FeedLink,
-    Pager,
-    SiteView,
-    TagLink,
-    TagView,
-    long_date,
-)
 
 STYLESHEET = "style.css"
-PAGE_FOLDER = "page"
-"""Listing pages after the first live in `<folder>page/<n>/`."""
-
+NOT_FOUND = "404.html"
 FORMAT_LABELS: dict[str, str] = {"atom.xml": "Atom", "rss.xml": "RSS", "feed.json": "JSON Feed"}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
 
 
-# --- pure helpers ----------------------------------------------------------------------------
+def long_date(moment: datetime) -> str:
+    """`October 4, 2016`: English month names, the same on every machine (no locale)."""
+    return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
+
+
+# What the templates see: docs/TEMPLATES.md lists every field.
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    title: str
+    label: str
+    type: str
+    href: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagView:
+    name: str
+    slug: str
+    href: str
+    url: str
+    count: int | None
+    """None where a page does not show it, so that the page stays when a brief is added."""
+    feeds: tuple[FeedLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    id: str
+    title: str
+    href: str
+    url: str
+    published: datetime
+    published_iso: str
+    published_text: str
+    updated: datetime | None
+    """Set only when the brief was updated after it was published."""
+    updated_iso: str
+    updated_text: str
+    author: str | None
+    tags: tuple[TagView, ...]
+    summary_html: Markup
+    summary_text: str
+    content_html: Markup
+    meta: tuple[tuple[str, str, str], ...]
+    """The page's `<meta>` for its lead image, as (attribute, its value, content)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    latest: bool
+    number: int
+    prev_href: str | None
+    next_href: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    title: str
+    description: str
+    language: str
+    base_url: str
+    author: str
+
 
 def favicon_file(config: Config) -> str:
-    """The favicon's name in the output folder: `favicon.svg` (built in) or `favicon` with
-    the suffix of the file the setting names."""
+    """`favicon.svg` (built in) or `favicon` with the suffix of the publisher's file."""
     return "favicon" + (PurePosixPath(config.favicon).suffix.lower() if config.favicon
                         else ".svg")
 
 
 def relative(here: str, target: str) -> str:
-    """The URL of `target` relative to a page in the folder `here` (both under the site root,
-    unquoted, folders ending with `/`): up to the root, then down to the target, so that it
-    depends on the depth of `here` alone (`relative("tags/a/", "tags/b/")` is
-    `../../tags/b/`) and every link from the pages at one depth is made once."""
+    """The URL of `target` relative to a page in the folder `here` (both unquoted, under the
+    site root): up to the root, then down, so that it depends on the depth of `here` alone."""
     return "../" * here.count("/") + quote_path(target) or "./"
 
 
-_Key = TypeVar("_Key")
-_Made = TypeVar("_Made")
-
-
-def _by_depth(memo: dict[tuple[_Key, int], _Made], key: _Key, here: str,
-              make: Callable[[], _Made]) -> _Made:
-    """`make()`, kept in `memo` for `key` and the depth of `here`: what a page links to
-    depends on its depth alone (see `relative`)."""
-    depth = here.count("/")
-    found = memo.get((key, depth))
-    if found is None:
-        found = memo[key, depth] = make()
-    return found
+def _common_values(config: Config, root: str, page_url: str) -> dict[str, Any]:
+    """What every template gets; `root` leads from the page to the site's root."""
+    home = root or "./"
+    site = SiteView(config.title, config.description, config.language, config.base_url,
+                    config.author.name if config.author else config.title)
+    return {"site": site, "feeds": (), "page_url": page_url, "root": home,
+            "home": home, "stylesheet": root + STYLESHEET, "tags_index": f"{root}{TAGS_FOLDER}/",
+            "opml": root + OPML_FILE, "favicon": root + favicon_file(config)}
 
 
 def brief_folder(entry: Entry, config: Config) -> str:
     """The folder of a brief's page under the output folder: `YYYY/MM/DD/<slug>/`."""
-    if not entry.url.startswith(config.base_url):
-        raise ValueError(f"entry URL {entry.url!r} is not under {config.base_url!r}")
-    folder = entry.url[len(config.base_url):]
-    return unquote(folder) if "%" in folder else folder  # (most are plain: one per brief)
+    return unquote(entry.url[len(config.base_url):])
 
 
 def tag_feeds(site: Site) -> dict[str, Feed]:
-    """The subscription feed (not an RFC 5005 archive document) of each tag, by slug."""
+    """The subscription feed (not an archive document) of each tag, by slug."""
     return {feed.tag.slug: feed for feed in site.feeds if not feed.archive and feed.tag}
 
 
-class _Views:
-    """Builds the template values for a page in the folder `here`.
-
-    Pages link to the same few feeds and tags again and again, and show each brief on
-    several listing pages; every link depends on the page's depth alone (see `relative`),
-    so each view of a feed, a tag or a brief is made once per depth and build.
-    """
-
-    ENTRY_VIEWS = 20_000
-    """Briefs' views kept at a time (by brief and depth): a brief is on one page of the
-    combined listing and one of each of its tags', and on its own page; a large site's
-    would take too much memory, so the memo starts again when it is full."""
-
-    def __init__(self, site: Site, config: Config) -> None:
-        self.config = config
-        self.files = config.feed_files
-        """The file of each feed in each published format: one link each."""
-        self.tag_feeds = tag_feeds(site)
-        self.combined = next(feed for feed in site.feeds if not feed.archive and feed.tag is None)
-        self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
-        self._tag_links: dict[tuple[str, int], TagLink] = {}
-        self._tag_views: dict[tuple[tuple[str, int | None], int], TagView] = {}
-        self._entries: dict[tuple[bytes, int], EntryView] = {}
-
-    def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
-        return _by_depth(self._feed_links, feed.folder, here, lambda: tuple(
-            FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
-                     FORMATS[name], relative(here, feed.folder + name), feed.url(name))
-            for name in self.files))
-
-    def tag_link(self, tag: Tag, here: str) -> TagLink:
-        def make() -> TagLink:
-            folder = f"{TAGS_FOLDER}/{tag.slug}/"
-            return TagLink(tag.name, tag.slug, relative(here, folder),
-                           self.config.base_url + quote(folder))
-
-        return _by_depth(self._tag_links, tag.slug, here, make)
-
-    def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
-        def make() -> TagView:
-            link = self.tag_link(tag, here)
-            return TagView(tag.name, tag.slug, link.href, link.url, count,
-                           self.feed_links(self.tag_feeds[tag.slug], here))
-
-        return _by_depth(self._tag_views, (tag.slug, count), here, make)
-
-    def entry(self, entry: Entry, here: str) -> EntryView:
-        memo = self._entries
-        if len(memo) >= self.ENTRY_VIEWS:
-            memo.clear()
-        return _by_depth(memo, entry.digest, here, lambda: self._entry_view(entry, here))
-
-    def _entry_view(self, entry: Entry, here: str) -> EntryView:
-        updated = entry.updated if entry.updated != entry.published else None
-        return EntryView(
-            id=entry.id,
-            title=entry.title,
-            href=relative(here, brief_folder(entry, self.config)),
-            url=entry.url,
-            published=entry.published,
-            published_iso=rfc3339(entry.published),
-            published_text=long_date(entry.published),
-            updated=updated,
-            updated_iso=rfc3339(updated) if updated else "",
-            updated_text=long_date(updated) if updated else "",
-            author=entry.author,
-            tags=tuple(self.tag_link(tag, here) for tag in entry.tags),
-            html=Rendered(local_sources(entry.summary_html, self.config.base_url, here),
-                          entry.summary_text,
-                          local_sources(entry.content_html, self.config.base_url, here)),
-            meta=page_meta(entry.image) if entry.image else (),
-        )
-
-
-def listing_pages(entries: Sequence[Entry], size: int) -> list[tuple[int, Sequence[Entry]]]:
-    """A list of briefs (newest first) cut into pages: (number, briefs), the latest first.
-
-    Older pages hold `size` briefs each, counted from the oldest; the latest page holds the
-    rest (`size` to `2 * size - 1` briefs once there are that many), so that adding a brief
-    changes the latest page only.
-    """
+def listing_pages(folder: str, entries: tuple[Entry, ...],
+                  size: int) -> list[tuple[str, int, tuple[Entry, ...]]]:
+    """A list of briefs (newest first) cut into pages, the latest first: (folder, number,
+    briefs). Older pages, in `<folder>page/<n>/`, hold `size` briefs each, counted from the
+    oldest; the latest holds the rest (`size` to `2 * size - 1` once there are that many), so
+    that adding a brief changes the latest page only."""
     older = max(0, len(entries) // size - 1)
-    latest = len(entries) - older * size
-    pages = [(older + 1, entries[:latest])]
+    pages = [(folder, older + 1, entries[:len(entries) - older * size])]
     for number in range(older, 0, -1):
         end = len(entries) - (number - 1) * size
-        pages.append((number, entries[end - size:end]))
+        pages.append((f"{folder}page/{number}/", number, entries[end - size:end]))
     return pages
 
 
-def _page_folder(folder: str, number: int, latest: int) -> str:
-    return folder if number == latest else f"{folder}{PAGE_FOLDER}/{number}/"
+def _environment(overrides: Mapping[str, str]) -> jinja2.Environment:
+    """A Jinja2 environment: the publisher's templates first (each named by its path, for
+    error messages), then the package's."""
+    def publishers(name: str) -> tuple[str, str, None] | None:
+        return (overrides[name], f"{TEMPLATES_FOLDER}/{name}", None) if name in overrides else None
 
-
-# --- templates -------------------------------------------------------------------------------
-
-class _OverrideLoader(jinja2.BaseLoader):
-    """The publisher's templates, already read; each named by its path for error messages."""
-
-    def __init__(self, sources: Mapping[str, str]) -> None:
-        self.sources = dict(sources)
-
-    def get_source(self, environment: jinja2.Environment,  # noqa: ARG002
-                   template: str) -> tuple[str, str, Any]:
-        if template not in self.sources:
-            raise jinja2.TemplateNotFound(template)
-        return self.sources[template], f"{TEMPLATES_FOLDER}/{template}", lambda: True
-
-    def list_templates(self) -> list[str]:
-        return sorted(self.sources)
-
-
-def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
-    """A Jinja2 environment: the publisher's templates first, then the package's."""
-    loader = jinja2.ChoiceLoader([_OverrideLoader(overrides),
+    loader = jinja2.ChoiceLoader([jinja2.FunctionLoader(publishers),
                                   jinja2.PackageLoader("feeder", "templates")])
-    # auto_reload off: the templates are read before the build; checking costs a stat a page.
+    # auto_reload off: the templates are read before the build.
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                              auto_reload=False)
@@ -215,176 +163,195 @@ def make_environment(overrides: Mapping[str, str]) -> jinja2.Environment:
     return env
 
 
-class PlannedPage:
-    """A page not rendered yet: the key of everything it is made from, the entries it shows
-    and how to make it (a site of 100,000 briefs plans over 100,000 pages: nothing is built
-    before it is made)."""
-
-    __slots__ = ("args", "entries", "key", "template", "values")
-
-    def __init__(self, key: bytes, template: str, values: Callable[..., dict[str, Any]],
-                 args: tuple[Any, ...], entries: tuple[Entry, ...] = ()) -> None:
-        self.key = key
-        """SHA-256 of the templates, the settings, the template's name, the page's folder
-        and everything its values are made from (each brief by its digest): two pages with
-        one key have the same bytes."""
-        self.template = template
-        self.values = values
-        self.args = args
-        self.entries = entries
-        """The entries whose HTML the page shows (passed last to `values`)."""
-
-    def make(self, html: Mapping[bytes, Rendered] | None = None) -> bytes:
-        """Renders the page, with the HTML of its entries that have none from `html` (by
-        body digest). Raises ConfigError when a publisher's template fails."""
-        renderer, here = self.args[0], self.args[1]
-        values = self.values(*self.args, with_html(self.entries, html or {}))
-        made: bytes = renderer.make(self.template, here, values)
-        return made
+def _render(env: jinja2.Environment, name: str, values: Mapping[str, Any],
+            overrides: Mapping[str, str]) -> bytes:
+    """The template `name` rendered; any error in one of the publisher's templates
+    (`overrides`) is a ConfigError naming the file and line."""
+    try:
+        return env.get_template(name).render(values).encode()
+    except Exception as exc:  # a publisher's template can fail in any way
+        problem = _template_problem(exc, overrides)
+        if problem is None:
+            raise
+        raise ConfigError([problem]) from None
 
 
-class _Renderer:
-    """Plans every page: its key now (cheap: digests only), its template values and bytes
-    when it is made (only when the key changed)."""
+def _template_problem(exc: BaseException, overrides: Mapping[str, str]) -> Problem | None:
+    message = f"template error: {_describe(exc)}"
+    prefix = f"{TEMPLATES_FOLDER}/"
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.name in overrides:
+        return Problem(prefix + str(exc.name), exc.lineno, message)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith(prefix) and frame.filename[len(prefix):] in overrides:
+            return Problem(frame.filename, frame.lineno, message)
+    if overrides and isinstance(exc, jinja2.TemplateError | RecursionError):
+        return Problem(TEMPLATES_FOLDER, None, message)
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.TemplateNotFound):  # (or TemplatesNotFound: several names)
+        return f"no template named {', '.join(map(repr, exc.templates))}"
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.message or "syntax error"
+    if isinstance(exc, RecursionError):
+        return ("endless recursion (a template that includes or extends itself, or a macro "
+                "that calls itself)")
+    if isinstance(exc, jinja2.TemplateError):
+        return str(exc.message or exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class PlannedPage(NamedTuple):
+    """A page not rendered yet: the key of everything it is made from (two pages with one key
+    have the same bytes), the entries whose HTML it shows, and how to make it given the HTML
+    (by body digest) of those that have none (ConfigError when a publisher's template fails).
+    A named tuple: a site of 100,000 briefs plans over 100,000 pages."""
+
+    key: bytes
+    entries: tuple[Entry, ...]
+    make: Callable[[Mapping[bytes, Rendered]], bytes]
+
+
+class _Planner:
+    """Plans every page: its key now (cheap: digests only), its values and bytes when it is
+    made. What a page links to depends on its depth alone (see `relative`), so each feed's
+    links and each tag's view are made once per depth."""
 
     def __init__(self, site: Site, config: Config, overrides: Mapping[str, str]) -> None:
         self.site = site
         self.config = config
         self.overrides = overrides
-        self.env = make_environment(overrides)
-        self.views = _Views(site, config)
-        self.site_view = SiteView.of(config)
-        self.base_digest = hashlib.sha256(self._templates_digest() + repr(config).encode(
+        self.env = _environment(overrides)
+        self.tag_feeds = tag_feeds(site)
+        self.combined = next(feed for feed in site.feeds if not feed.archive and feed.tag is None)
+        self.base = hashlib.sha256(self._templates_digest() + repr(config).encode(
             "utf-8", "surrogatepass"))
         self.plan: dict[str, PlannedPage] = {}
+        self._feed_links: dict[tuple[str, int], tuple[FeedLink, ...]] = {}
+        self._tag_views: dict[tuple[str, int | None, int], TagView] = {}
 
     def _templates_digest(self) -> bytes:
         """A digest of the text of every template the pages can use."""
         digest = hashlib.sha256()
-        loader = self.env.loader
-        if loader is None:  # make_environment always sets one
-            return digest.digest()
-        for name in sorted(set(loader.list_templates())):
-            source = loader.get_source(self.env, name)[0]
+        package = jinja2.PackageLoader("feeder", "templates")
+        for name in sorted(set(package.list_templates()) | set(self.overrides)):
+            source = self.overrides[name] if name in self.overrides else \
+                package.get_source(self.env, name)[0]
             digest.update(f"{name}\0{len(source)}\0{source}".encode("utf-8", "surrogatepass"))
         return digest.digest()
 
-    def _key(self, template: str, rel: str, made_from: tuple[Any, ...],
-             entries: Iterable[Entry]) -> bytes:
-        """The key of a page: `made_from` holds every value its `_values_*` method is
-        called with except the site, the settings and the briefs (`entries`), which are
-        digested instead."""
-        digest = self.base_digest.copy()
-        digest.update(repr((template, rel, made_from)).encode("utf-8", "surrogatepass"))
+    def feed_links(self, feed: Feed, here: str) -> tuple[FeedLink, ...]:
+        key = (feed.folder, here.count("/"))
+        if key not in self._feed_links:
+            self._feed_links[key] = tuple(
+                FeedLink(f"{feed.title} ({FORMAT_LABELS[name]})", FORMAT_LABELS[name],
+                         FORMATS[name], relative(here, feed.folder + name), feed.url(name))
+                for name in self.config.feed_files)
+        return self._feed_links[key]
+
+    def tag_view(self, tag: Tag, here: str, count: int | None = None) -> TagView:
+        key = (tag.slug, count, here.count("/"))
+        if key not in self._tag_views:
+            folder = f"{TAGS_FOLDER}/{tag.slug}/"
+            self._tag_views[key] = TagView(
+                tag.name, tag.slug, relative(here, folder), self.config.base_url + quote(folder),
+                count, self.feed_links(self.tag_feeds[tag.slug], here))
+        return self._tag_views[key]
+
+    def entry_view(self, entry: Entry, here: str) -> EntryView:
+        updated = entry.updated if entry.updated != entry.published else None
+        base_url = self.config.base_url
+        return EntryView(
+            id=entry.id, title=entry.title, url=entry.url,
+            href=relative(here, brief_folder(entry, self.config)),
+            published=entry.published, published_iso=rfc3339(entry.published),
+            published_text=long_date(entry.published), updated=updated,
+            updated_iso=rfc3339(updated) if updated else "",
+            updated_text=long_date(updated) if updated else "",
+            author=entry.author, tags=tuple(self.tag_view(tag, here) for tag in entry.tags),
+            # Sanitised by render.py (nh3), unless the publisher trusts every author
+            # (allow_raw_html): embedded as it is.
+            summary_html=Markup(local_sources(entry.summary_html, base_url, here)),  # noqa: S704
+            summary_text=entry.summary_text,
+            content_html=Markup(local_sources(entry.content_html, base_url, here)),  # noqa: S704
+            meta=page_meta(entry.image) if entry.image else ())
+
+    def add(self, here: str, template: str, values: Callable[..., dict[str, Any]], *args: Any,
+            entries: tuple[Entry, ...] = (), name: str = "index.html") -> None:
+        """Plan the page `here + name` from `template`, with `values(here, *args, entries)`:
+        its key is made from the repr of `args` (small records) and the digests of `entries`."""
+        digest = self.base.copy()
+        digest.update(f"{template}\0{here}\0{args!r}".encode("utf-8", "surrogatepass"))
         digest.update(b"".join([entry.digest for entry in entries]))
-        return digest.digest()
+        self.plan[here + name] = PlannedPage(digest.digest(), entries, partial(
+            self._make, template, here, values, args, entries))
 
-    def _plan(self, template: str, here: str, name: str, key: bytes,
-              values: Callable[..., dict[str, Any]], *args: Any,
-              entries: tuple[Entry, ...] = ()) -> None:
-        """Plan the page `here + name`: `values(self, here, *args, entries)` are its
-        template's values."""
-        self.plan[here + name] = PlannedPage(key, template, values, (self, here, *args),
-                                             entries)
+    def _make(self, template: str, here: str, values: Callable[..., dict[str, Any]],
+              args: tuple[Any, ...], entries: tuple[Entry, ...],
+              html: Mapping[bytes, Rendered]) -> bytes:
+        given = _common_values(self.config, "../" * here.count("/"),
+                               self.config.base_url + quote(here))
+        given.update(values(here, *args, with_html(entries, html)))
+        return _render(self.env, template, given, self.overrides)
 
-    def make(self, template: str, here: str, given: dict[str, Any]) -> bytes:
-        given.setdefault("feeds", ())
-        given.update(site=self.site_view, root=relative(here, ""),
-                     page_url=self.config.base_url + quote(here),
-                     stylesheet=relative(here, STYLESHEET), home=relative(here, ""),
-                     tags_index=relative(here, f"{TAGS_FOLDER}/"),
-                     opml=relative(here, OPML_FILE),
-                     favicon=relative(here, favicon_file(self.config)))
-        return render(self.env, template, given, self.overrides).encode("utf-8")
-
-    # -- listings ------------------------------------------------------------------------
-
-    def listing(self, template: str, folder: str, entries: Sequence[Entry], feed: Feed,
+    def listing(self, template: str, folder: str, entries: tuple[Entry, ...],
                 tag: Tag | None = None) -> None:
-        """The pages of a list of briefs: the latest in `folder`, older ones in
-        `folder/page/<n>/` (see `listing_pages`).
+        """The pages of a list of briefs (see `listing_pages`), each naming its feed in its
+        head; a tag's pages show the tag, with its number of briefs on the latest page."""
+        pages = listing_pages(folder, entries, self.config.max_entries)
+        for index, (here, number, chunk) in enumerate(pages):
+            newer = relative(here, pages[index - 1][0]) if index else None
+            older = relative(here, pages[index + 1][0]) if index + 1 < len(pages) else None
+            pager = Pager(index == 0, number, newer, older)
+            count = None if index else len(entries)
+            self.add(here, template, self._listing_values, pager, tag, count, entries=chunk)
 
-        Each names `feed` in its head; a tag's pages also get the tag (`tag`), with its
-        number of briefs on the latest page only.
-        """
-        pages = listing_pages(entries, self.config.max_entries)
-        latest = pages[0][0]
-        for number, chunk in pages:
-            here = _page_folder(folder, number, latest)
-            newer = relative(here, _page_folder(folder, number + 1, latest)) \
-                if number < latest else None
-            older = relative(here, _page_folder(folder, number - 1, latest)) \
-                if number > 1 else None
-            pager = Pager(number == latest, number, newer, older)
-            count = len(entries) if number == latest else None
-            tag_part = None if tag is None else (tag.name, tag.slug, count)
-            key = self._key(template, here, (pager, feed.folder, feed.title, tag_part), chunk)
-            self._plan(template, here, "index.html", key, _Renderer._values_listing, pager,
-                       feed, tag, count, entries=tuple(chunk))
+    def _listing_values(self, here: str, pager: Pager, tag: Tag | None, count: int | None,
+                        chunk: Sequence[Entry]) -> dict[str, Any]:
+        feed = self.tag_feeds[tag.slug] if tag else self.combined
+        return {"entries": tuple(self.entry_view(e, here) for e in chunk), "pager": pager,
+                "feeds": self.feed_links(feed, here),
+                "tag": self.tag_view(tag, here, count) if tag else None}
 
-    def _values_listing(self, here: str, pager: Pager, feed: Feed, tag: Tag | None,
-                        count: int | None, chunk: Sequence[Entry]) -> dict[str, Any]:
-        views = self.views
-        return {"entries": tuple(views.entry(e, here) for e in chunk), "pager": pager,
-                "feeds": views.feed_links(feed, here),
-                "tag": views.tag_view(tag, here, count) if tag else None}
-
-    # -- the tags index ----------------------------------------------------------------------
-
-    def tags_index(self) -> None:
-        here = f"{TAGS_FOLDER}/"
-        counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
-        key = self._key("tags.html", here, (counts,), ())
-        self._plan("tags.html", here, "index.html", key, _Renderer._values_tags, counts)
-
-    def _values_tags(self, here: str, counts: tuple[tuple[Tag, int], ...],
+    def _tags_values(self, here: str, counts: tuple[tuple[Tag, int], ...],
                      _entries: tuple[Entry, ...]) -> dict[str, Any]:
-        views = self.views
-        return {"tags": tuple(views.tag_view(tag, here, count) for tag, count in counts),
-                "feeds": views.feed_links(views.combined, here)}
+        return {"tags": tuple(self.tag_view(tag, here, count) for tag, count in counts),
+                "feeds": self.feed_links(self.combined, here)}
 
-    # -- briefs --------------------------------------------------------------------------------
-
-    def brief(self, entry: Entry) -> None:
-        here = brief_folder(entry, self.config)
-        # As `_key`, without the repr (one page per brief); the digest covers the tags.
-        digest = self.base_digest.copy()
-        digest.update(b"brief.html\0" + here.encode("utf-8", "surrogatepass") + b"\0" +
-                      entry.digest)
-        self.plan[here + "index.html"] = PlannedPage(
-            digest.digest(), "brief.html", _Renderer._values_brief, (self, here), (entry,))
-
-    def _values_brief(self, here: str, entries: tuple[Entry, ...]) -> dict[str, Any]:
-        views = self.views
+    def _brief_values(self, here: str, entries: tuple[Entry, ...]) -> dict[str, Any]:
         entry = entries[0]
-        tags = tuple(views.tag_view(tag, here) for tag in entry.tags)
-        combined_links = views.feed_links(views.combined, here)
-        return {"entry": views.entry(entry, here), "tags": tags, "combined": combined_links,
-                "feeds": tuple(chain(combined_links, *(tag.feeds for tag in tags)))}
+        tags = tuple(self.tag_view(tag, here) for tag in entry.tags)
+        combined = self.feed_links(self.combined, here)
+        return {"entry": self.entry_view(entry, here), "tags": tags, "combined": combined,
+                "feeds": tuple(chain(combined, *(tag.feeds for tag in tags)))}
 
-    def _no_values(self, _here: str, _entries: tuple[Entry, ...]) -> dict[str, Any]:
+    @staticmethod
+    def _no_values(_here: str, _entries: tuple[Entry, ...]) -> dict[str, Any]:
         return {}
 
     def run(self) -> dict[str, PlannedPage]:
-        self.listing("index.html", "", self.site.entries, self.views.combined)
-        self.tags_index()
+        self.listing("index.html", "", self.site.entries)
+        counts = tuple((tag, len(entries)) for tag, entries in self.site.tags)
+        self.add(f"{TAGS_FOLDER}/", "tags.html", self._tags_values, counts)
         for tag, entries in self.site.tags:
-            self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries,
-                         self.views.tag_feeds[tag.slug], tag)
-        for entry in self.site.entries:
-            self.brief(entry)
-        self._plan(STYLESHEET, "", STYLESHEET, self._key(STYLESHEET, "", (), ()),
-                   _Renderer._no_values)
+            self.listing("tag.html", f"{TAGS_FOLDER}/{tag.slug}/", entries, tag)
+        for entry in self.site.entries:  # (the entry's digest covers its tags)
+            self.add(brief_folder(entry, self.config), "brief.html", self._brief_values,
+                     entries=(entry,))
+        self.add("", STYLESHEET, self._no_values, name=STYLESHEET)
         return self.plan
+
+
+def not_found_page(config: Config, templates: Mapping[str, str]) -> bytes:
+    """`404.html` from the template of that name (which the publisher may replace): served
+    at any address, so its links start at the root of base_url's host (`/` or `/sub/`)."""
+    values = _common_values(config, urlsplit(config.base_url).path or "/", "")
+    return _render(_environment(templates), NOT_FOUND, values, templates)
 
 
 def plan_pages(site: Site, config: Config,
                overrides: Mapping[str, str] | None = None) -> dict[str, PlannedPage]:
-    """Every page of the site and its stylesheet, keyed and not rendered yet. Pure.
-
-    `overrides` maps template names (`index.html`, `style.css`, ...) to the text of the
-    publisher's own versions; a mistake in one raises ConfigError (naming the file and
-    line) when a page made from it is made.
-    """
-    return _Renderer(site, config, overrides or {}).run()
-
+    """Every page of the site and its stylesheet, keyed and not rendered yet. `overrides`
+    maps template names (`index.html`, `style.css`, ...) to the publisher's versions."""
+    return _Planner(site, config, overrides or {}).run()

@@ -1,5 +1,4 @@
-"""Reading the files the site publishes as they are (the favicon, `static/`): the disk side
-of feeder/extras.py."""
+"""Reading the files the site publishes as they are: the favicon and `static/`."""
 
 from __future__ import annotations
 
@@ -11,20 +10,17 @@ from feeder.config import Config
 from feeder.errors import ConfigError, Problem
 
 STATIC_FOLDER = "static"
-"""The project's folder of files published as they are."""
 
 
 @dataclass(frozen=True, slots=True)
 class StaticFiles:
-    """The files static.read_static read: published as they are."""
-
     favicon: bytes | None = None
     """The file the setting `favicon` names (None: the built-in icon)."""
     static: Mapping[str, bytes] = field(default_factory=dict)
     """Every file of `static/`, by its path in it (POSIX)."""
 
     def digest(self) -> str:
-        """What the files are, for the build cache's key (a changed file is a new build)."""
+        """What the files are, for the build cache's key."""
         digest = hashlib.sha256(self.favicon or b"")
         for rel, data in sorted(self.static.items()):
             digest.update(f"\0{rel}\0".encode("utf-8", "surrogatepass"))
@@ -47,16 +43,15 @@ def read_static(config: Config) -> StaticFiles:
                                     f"{exc.strerror or exc}"))
     static: dict[str, bytes] = {}
     folder = config.root / STATIC_FOLDER
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder).as_posix()
-            if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
-                continue
-            try:
-                static[rel] = path.read_bytes()
-            except OSError as exc:
-                problems.append(Problem(config.display_path(path), None,
-                                        f"cannot read: {exc.strerror or exc}"))
+    for path in sorted(folder.rglob("*")):  # (none when there is no such folder)
+        rel = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in rel.split("/")) or not path.is_file():
+            continue
+        try:
+            static[rel] = path.read_bytes()
+        except OSError as exc:
+            problems.append(Problem(config.display_path(path), None,
+                                    f"cannot read: {exc.strerror or exc}"))
     if problems:
         raise ConfigError(problems)
     return StaticFiles(favicon, static)

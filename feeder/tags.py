@@ -1,7 +1,5 @@
-"""`feeder tags`: every tag with its number of briefs, its slug and its feed URLs.
-
-Pure: a `Site` in, a table for people or JSON for scripts out.
-"""
+"""`feeder tags`: every tag with its number of briefs, its slug and its feed URLs, as a table
+for people or JSON for scripts."""
 
 from __future__ import annotations
 
@@ -15,38 +13,31 @@ from feeder.pages import FORMAT_LABELS, tag_feeds
 from feeder.site import Site
 
 JSON_KEYS: dict[str, str] = {file: name for name, file in FEED_FORMATS.items()}
-"""The key of each feed file in `feeder tags --json`: its format's name in the setting
-`formats` (`atom`, `rss`, `json`)."""
+"""The key of each feed file in `feeder tags --json`: `atom`, `rss` or `json`."""
 
 
 @dataclass(frozen=True, slots=True)
 class TagInfo:
-    """A tag, its number of published briefs, its page and its feeds."""
-
     name: str
     slug: str
     count: int
     page_url: str
     feeds: tuple[tuple[str, str], ...]
-    """(file name, absolute URL) of each published format, e.g.
-    ("atom.xml", "https://…/atom.xml")."""
+    """(file name, absolute URL) of each published format."""
 
 
 def tag_infos(site: Site | None, config: Config) -> tuple[TagInfo, ...]:
-    """Every tag of `site` (None: nothing published), sorted by slug, with its feeds in the
-    formats `config` publishes."""
+    """Every tag of `site` (None: nothing published), sorted by slug, with its feeds."""
     if site is None:
         return ()
     feeds = tag_feeds(site)
-    names = config.feed_files
     return tuple(TagInfo(tag.name, tag.slug, len(entries), feeds[tag.slug].home_url,
-                         tuple((name, feeds[tag.slug].url(name)) for name in names))
+                         tuple((name, feeds[tag.slug].url(name)) for name in config.feed_files))
                  for tag, entries in site.tags)
 
 
 def tags_json(infos: Sequence[TagInfo]) -> str:
-    """A JSON array, one object per tag: name, slug, count, page and feeds (by format: atom,
-    rss, json, those published)."""
+    """A JSON array, one object per tag: name, slug, count, page and feeds (by format)."""
     data = [{"name": info.name, "slug": info.slug, "count": info.count, "page": info.page_url,
              "feeds": {JSON_KEYS[name]: url for name, url in info.feeds}} for info in infos]
     return json.dumps(data, ensure_ascii=False, indent=2)
@@ -69,9 +60,8 @@ def tags_table(infos: Sequence[TagInfo]) -> str:
     rows: list[tuple[str, ...]] = []
     for info in infos:
         for index, (name, url) in enumerate(info.feeds):
-            first = index == 0
-            rows.append((info.name if first else "", str(info.count) if first else "",
-                         info.slug if first else "", FORMAT_LABELS[name], url))
+            tag = (info.name, str(info.count), info.slug) if index == 0 else ("", "", "")
+            rows.append((*tag, FORMAT_LABELS[name], url))
     widths = [max(_width(row[col]) for row in (header, *rows)) for col in range(len(header))]
     lines = []
     for row in (header, *rows):

@@ -416,8 +416,7 @@ def test_the_subscription_size_is_the_largest_that_fits(authors: bool,
 def test_the_fast_path_needs_no_rendering_and_is_exact_when_everything_fits() -> None:
     feed = _feed([_entry(n, "<p>short</p>") for n in range(30)])
     config = replace(CONFIG, max_entries=20)
-    assert max(SizeBounds(config).bounds(replace(feed, entries=feed.entries[:20])).values()) <= (
-        512_000)
+    assert SizeBounds(config).bound(replace(feed, entries=feed.entries[:20])) <= 512_000
     documents = split_feed(feed, config)
     assert [len(d.entries) for d in documents] == [20, 10]
 
@@ -452,14 +451,14 @@ def _check_bound(texts: list[tuple[str, str, str, bool]], archived: int) -> None
     sizes = SizeBounds(CONFIG)
     empty = replace(feed, entries=(), empty_updated=T0)
     rough = SizeBounds(CONFIG).rough_bound(feed)
-    for name, render in RENDERERS.items():
+    for render in RENDERERS.values():
         size = len(render(feed, CONFIG))
-        assert size <= sizes.bounds(feed)[name] <= rough
+        assert size <= sizes.bound(feed) <= rough
         assert len(render(empty, CONFIG)) <= sizes.head(feed)
         for index, entry in enumerate(feed.entries):
             without = replace(feed, entries=feed.entries[:index] + feed.entries[index + 1:],
                               empty_updated=T0)
-            assert size - len(render(without, CONFIG)) <= sizes.entry(entry, feed, name)
+            assert size - len(render(without, CONFIG)) <= sizes.entry(entry, feed)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

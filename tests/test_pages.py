@@ -20,10 +20,9 @@ from lxml import etree
 
 from feeder.cli import cli
 from feeder.errors import ConfigError
-from feeder.pages import plan_pages, relative
+from feeder.pages import long_date, plan_pages, relative
 from feeder.pipeline import collect
 from feeder.plan import plan_outputs
-from feeder.views import long_date
 from tests.conftest import NOW, REPO, Project, house, parse_feed
 from tests.serving import sample_project
 from tests.test_jsonfeed import validator
@@ -489,9 +488,9 @@ def test_a_template_that_fails_on_one_brief_only_is_reported_too(project: Projec
     assert site is not None
     # planning tries the template on the newest brief's page, which has no author
     pages = plan_pages(site, config, {"brief.html": template})
-    pages["2016/10/05/b/index.html"].make()
+    pages["2016/10/05/b/index.html"].make({})
     with pytest.raises(ConfigError) as caught:
-        pages["2016/10/04/a/index.html"].make()
+        pages["2016/10/04/a/index.html"].make({})
     [problem] = caught.value.problems
     assert (problem.path, problem.line) == ("templates/brief.html", 3)
     assert problem.message.startswith("template error: ")
