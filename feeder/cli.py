@@ -25,7 +25,7 @@ from feeder.clihelp import echo_problems, reporting, utc_now
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
 from feeder.scaffold import init
-from feeder.sources import begins_with, read_named, read_source, read_templates, scan_content
+from feeder.sources import read_named, read_templates
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,15 +185,6 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
             raise SystemExit(1)
 
 
-def _drafts(config: Config) -> list[str]:
-    """The brief files whose front matter says draft: true (only those with any are read)."""
-    from feeder.explain import is_draft
-
-    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
-    return [info.path for info in infos
-            if begins_with(info, b"---") and is_draft(read_source(info))]
-
-
 def _explain(config: Config, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
     from feeder.explain import as_json as to_json
     from feeder.explain import as_text, explain, failed
@@ -237,7 +228,7 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
         warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
-        drafts_found = [] if quiet else _drafts(config)
+        drafts_found = () if quiet else collected.drafts
         for path in drafts_found:
             _echo(f"{path}: draft (draft: true): checked, not published")
         if not quiet or errors or (strict and warnings):

@@ -62,6 +62,8 @@ class Collected:
     """Valid briefs not published: drafts and briefs dated in the future."""
     unused: tuple[str, ...] = ()
     """Files of folder briefs that no brief links (see feeder.attachments)."""
+    drafts: tuple[str, ...] = ()
+    """The brief files whose front matter says draft: true, valid or not."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,9 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     """Read and check every brief and plan the site, writing nothing. With `html`, every
     entry carries its HTML (so that every output can be made from it). Content errors are
     returned in `problems`; ConfigError when the content folder is missing."""
+    from feeder.explain import is_draft
     from feeder.site import with_html
+    from feeder.sources import read_source
     from feeder.workers import load_html, read_all
 
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
@@ -192,8 +196,11 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     finally:
         if db is not None:
             db.close()
+    drafts = tuple(info.path for info, stored in read.files if (
+        stored.brief.draft if stored.brief else is_draft(read_source(info))))
     return Collected(site, _sorted([*checked.problems, *checked.dropped]), len(read.files) +
-                     len(read.problems), checked.briefs, len(checked.held), checked.unused)
+                     len(read.problems), checked.briefs, len(checked.held), checked.unused,
+                     drafts)
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:

@@ -210,15 +210,6 @@ def read_named(path: Path, content_dir: Path, shown: str) -> Source | Problem:
         return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
 
 
-def begins_with(info: FileInfo, prefix: bytes) -> bool:
-    """Whether a brief file starts with `prefix` (after a byte order mark); reads only that."""
-    try:
-        with open(info.abspath, "rb") as handle:  # noqa: PTH123 - one short read
-            return handle.read(len(prefix) + 3).removeprefix(b"\xef\xbb\xbf").startswith(prefix)
-    except OSError:
-        return False
-
-
 def read_image_infos(infos: Iterable[FileInfo]) -> dict[str, ImageInfo | None]:
     """The header of each picture among `infos` by its path in the content folder, reading
     only the bytes feeder.images asks for (None: not a picture it knows, or unreadable)."""
