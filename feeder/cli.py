@@ -11,8 +11,8 @@ import gc
 import signal
 import sys
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -34,25 +34,10 @@ def _echo(line: str) -> None:
     click.echo(line, err=True)
 
 
-class _ProgressBar:
+def _progress_bar(items: Iterable[Any], label: str, total: int
+                  ) -> AbstractContextManager[Iterable[Any]]:
     """A progress bar on stderr for the long stages of a build (feeder.workers.Progress)."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def start(self, label: str, total: int) -> None:
-        self.finish()
-        self._bar = click.progressbar(length=total, label=label, width=30, file=sys.stderr)
-        self._bar.__enter__()
-
-    def advance(self, count: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.update(count)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+    return click.progressbar(items, length=total, label=label, width=30, file=sys.stderr)
 
 
 class _CommandList(click.Group):
@@ -164,7 +149,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
                                            clean=clean, overwrite=overwrite),
                            on_wait=None if quiet else _echo,
-                           progress=None if quiet or not sys.stderr.isatty() else _ProgressBar())
+                           progress=None if quiet or not sys.stderr.isatty() else _progress_bar)
         echo_problems(result.problems, quiet=quiet)
         report = result.report
         if verbose:
