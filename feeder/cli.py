@@ -25,7 +25,7 @@ from feeder.clihelp import echo_problems, reporting, utc_now
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
 from feeder.scaffold import init
-from feeder.sources import read_named, read_templates
+from feeder.sources import read_named
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -207,7 +207,6 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.pipeline import Options
         from feeder.pipeline import check as run_check
 
-        read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
         echo_problems(collected.problems, quiet=quiet and not strict)
@@ -295,11 +294,12 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     """
     del verbose
     with reporting(quiet):
-        from feeder.pipeline import Options, check
+        from feeder.pipeline import Options, collect
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
+        collected = collect(config, now=utc_now(), options=Options(drafts=drafts, future=future),
+                            html=False)
         echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))

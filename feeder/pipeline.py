@@ -204,7 +204,8 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
-    """Read and check every brief, writing nothing (`feeder check`)."""
+    """Read and check every brief and the page templates, writing nothing (`feeder check`)."""
+    read_templates(config.root)  # the rules of templates/ hold for check as for build
     return collect(config, now=now, options=options, html=False)
 
 
