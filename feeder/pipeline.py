@@ -258,10 +258,8 @@ def _scan(config: Config) -> Scanned:
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
-    others: list[FileInfo] = []
-    infos, problems = scan_content(config.content_dir, config.root, config.max_brief_bytes,
-                                   others)
-    return infos, problems, others
+    return scan_content(config.content_dir, config.display_path(config.content_dir),
+                        config.max_brief_bytes)
 
 
 def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scanned,

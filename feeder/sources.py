@@ -104,35 +104,29 @@ def _walk(top: str, shown: str, kind: str) -> Iterator[tuple[str, str, os.stat_r
     yield from walk(top, "", frozenset({root}))
 
 
-def scan_content(
-    content_dir: Path, display_root: Path, max_bytes: int, assets: list[FileInfo] | None = None
-) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
-    """Every brief file under `content_dir`, sorted by relative path, and the problems found
-    (see `_walk`; a brief file over `max_bytes` is one); the other files (see
-    feeder.attachments) are added to `assets` when given."""
+def scan_content(content_dir: Path, shown: str, max_bytes: int
+                 ) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...], list[FileInfo]]:
+    """Every brief file under `content_dir` (shown as `shown` in messages), sorted by relative
+    path; the problems found (see `_walk`; a brief file over `max_bytes` is one); and the
+    other files (see feeder.attachments)."""
     top = str(content_dir)
-    try:
-        base = content_dir.relative_to(display_root).as_posix()
-    except ValueError:
-        base = content_dir.as_posix()
     found: list[FileInfo] = []
     problems: list[Problem] = []
-    for shown, rel, info in _walk(top, base, "content"):
+    others: list[FileInfo] = []
+    for path, rel, info in _walk(top, shown, "content"):
         if isinstance(info, str):
-            problems.append(Problem(shown, None, info))
+            problems.append(Problem(path, None, info))
         elif not stat.S_ISREG(info.st_mode):
             continue
         elif not rel.endswith(BRIEF_SUFFIXES):
-            if assets is not None:
-                assets.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns,
-                                       info.st_ino))
+            others.append(FileInfo(rel, top, shown, info.st_size, info.st_mtime_ns, info.st_ino))
         elif info.st_size > max_bytes:
-            problems.append(Problem(shown, None, f"file is {info.st_size:,} bytes, over the "
-                                                 f"limit of {max_bytes:,} "
-                                                 "(setting max_brief_bytes)"))
+            problems.append(Problem(path, None, f"file is {info.st_size:,} bytes, over the "
+                                                f"limit of {max_bytes:,} "
+                                                "(setting max_brief_bytes)"))
         else:
-            found.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns, info.st_ino))
-    return tuple(found), tuple(problems)
+            found.append(FileInfo(rel, top, shown, info.st_size, info.st_mtime_ns, info.st_ino))
+    return tuple(found), tuple(problems), others
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
