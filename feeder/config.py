@@ -72,14 +72,10 @@ class Config:
     max_brief_bytes: int = 1_048_576
     max_asset_bytes: int = 20 << 20
     image_enclosures: bool = False
-    """Lead images as enclosures too (off: enclosures are for podcasts; docs/PICTURES.md)."""
     max_feed_bytes: int = 512_000
-    """A subscription feed stays under this size; older entries go to the archive."""
     archive_page_size: int = 50
-    """Entries per RFC 5005 archive page."""
     allow_raw_html: bool = False
     hubs: tuple[str, ...] = ()
-    """WebSub hub URLs announced by every feed and pinged by `feeder build --ping`."""
     cache_dir: Path | None = None
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
