@@ -326,20 +326,17 @@ def load_config(root: Path | str = ".", overrides: Mapping[str, Any] | None = No
     """
     root = Path(root).absolute()
     warnings: list[Problem] = []
-    settings: dict[str, Any] = {}
-    source: str | None = None
-    text = ""
     pyproject = read_toml(root / PYPROJECT_FILE, PYPROJECT_FILE)
-    table = _tool_feeder(*pyproject) if pyproject else None
-    if table is not None:
-        (settings, text), source = table, f"{PYPROJECT_FILE} [tool.feeder]"
+    found = _tool_feeder(*pyproject) if pyproject else None
+    source = None if found is None else f"{PYPROJECT_FILE} [tool.feeder]"
     dedicated = read_toml(root / SETTINGS_FILE, SETTINGS_FILE)
     if dedicated is not None:
-        if source is not None:
+        if found is not None:
             warnings.append(Problem(SETTINGS_FILE, None,
                                     "both feeder.toml and [tool.feeder] in pyproject.toml exist; "
                                     "using feeder.toml", "warning"))
-        (settings, text), source = dedicated, SETTINGS_FILE
+        found, source = dedicated, SETTINGS_FILE
+    settings, text = found or ({}, "")
     config = parse_config(settings, root=root, source=source, source_text=text,
                           overrides=overrides)
     if config.is_placeholder:
