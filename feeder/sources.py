@@ -264,14 +264,13 @@ def read_templates(root: Path) -> dict[str, str]:
     return templates
 
 
-def folders_problem(root: Path, content: Path, output: Path, cache: Path | None) -> str | None:
+def folders_problem(root: Path, content: Path, output: Path, cache: Path) -> str | None:
     """Why the output folder (or the cache folder) cannot be where the settings put it, or
     None: a build replaces what it finds in those, so neither may hold the project's files."""
     def real(path: Path) -> Path:
         return Path(os.path.realpath(path))  # a loop of links raises nothing here
 
-    root, content, output = real(root), real(content), real(output)
-    cache = real(cache) if cache else None
+    root, content, output, cache = real(root), real(content), real(output), real(cache)
     if output == content:
         return "content_dir and output_dir must be different folders"
     home = Path("~").expanduser()
@@ -285,7 +284,7 @@ def folders_problem(root: Path, content: Path, output: Path, cache: Path | None)
                 "the files of its output folder: name a folder of its own, such as public")
     if content.is_relative_to(output) or output.is_relative_to(content):
         return "output_dir and content_dir must not be inside one another"
-    if cache is not None and (cache.is_relative_to(output) or output.is_relative_to(cache)):
+    if cache.is_relative_to(output) or output.is_relative_to(cache):
         return ("cache_dir and output_dir must not be inside one another (the cache would be "
                 "published, or the output taken for the cache)")
     return None
