@@ -196,8 +196,9 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     finally:
         if db is not None:
             db.close()
-    drafts = tuple(info.path for info, stored in read.files if (
-        stored.brief.draft if stored.brief else is_draft(read_source(info))))
+    # an invalid brief has no record to say whether it is a draft: its front matter is read
+    drafts = tuple(info.path for info, stored in read.files
+                   if (stored.brief.draft if stored.brief else is_draft(read_source(info))))
     return Collected(site, _sorted([*checked.problems, *checked.dropped]), len(read.files) +
                      len(read.problems), checked.briefs, len(checked.held), checked.unused,
                      drafts)
