@@ -1,16 +1,11 @@
-"""feeder: publish a folder of dated Markdown news briefs as Atom and RSS feeds.
-
-The library API, which the `feeder` command is a thin layer over::
-
-    from datetime import datetime, timezone
-    import feeder
+"""feeder: publish a folder of dated Markdown news briefs as feeds; the library the `feeder`
+command is a thin layer over::
 
     config, warnings = feeder.load_config("path/to/project")
     result = feeder.build(config, now=datetime.now(timezone.utc))
-    print(result.report.written)
 
-Names are imported on first use, so `import feeder` does not pay for the Markdown and
-feed libraries.
+Names are imported on first use, so `import feeder` does not pay for the Markdown and feed
+libraries.
 """
 
 from __future__ import annotations

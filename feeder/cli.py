@@ -11,8 +11,8 @@ import gc
 import signal
 import sys
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -25,7 +25,7 @@ from feeder.clihelp import echo_problems, reporting, utc_now
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
 from feeder.scaffold import init
-from feeder.sources import begins_with, read_named, read_source, read_templates, scan_content
+from feeder.sources import read_named
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,25 +34,10 @@ def _echo(line: str) -> None:
     click.echo(line, err=True)
 
 
-class _ProgressBar:
+def _progress_bar(items: Iterable[Any], label: str, total: int
+                  ) -> AbstractContextManager[Iterable[Any]]:
     """A progress bar on stderr for the long stages of a build (feeder.workers.Progress)."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-
-    def start(self, label: str, total: int) -> None:
-        self.finish()
-        self._bar = click.progressbar(length=total, label=label, width=30, file=sys.stderr)
-        self._bar.__enter__()
-
-    def advance(self, count: int = 1) -> None:
-        if self._bar is not None:
-            self._bar.update(count)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+    return click.progressbar(items, length=total, label=label, width=30, file=sys.stderr)
 
 
 class _CommandList(click.Group):
@@ -164,7 +149,7 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                            options=Options(drafts=drafts, future=future, keep_going=keep_going,
                                            clean=clean, overwrite=overwrite),
                            on_wait=None if quiet else _echo,
-                           progress=None if quiet or not sys.stderr.isatty() else _ProgressBar())
+                           progress=None if quiet or not sys.stderr.isatty() else _progress_bar)
         echo_problems(result.problems, quiet=quiet)
         report = result.report
         if verbose:
@@ -183,15 +168,6 @@ def build(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
                            verbose=verbose)
         if errors_in(result.problems) or not pinged:
             raise SystemExit(1)
-
-
-def _drafts(config: Config) -> list[str]:
-    """The brief files whose front matter says draft: true (only those with any are read)."""
-    from feeder.explain import is_draft
-
-    infos = scan_content(config.content_dir, config.root, config.max_brief_bytes)[0]
-    return [info.path for info in infos
-            if begins_with(info, b"---") and is_draft(read_source(info))]
 
 
 def _explain(config: Config, paths: tuple[Path, ...], *, as_json: bool, strict: bool) -> None:
@@ -231,13 +207,12 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         from feeder.pipeline import Options
         from feeder.pipeline import check as run_check
 
-        read_templates(config.root)  # the rules of templates/ hold for check as for build
         collected = run_check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
         # With --strict a warning fails the check, so -q does not hide it.
         echo_problems(collected.problems, quiet=quiet and not strict)
         errors = len(errors_in(collected.problems))
         warnings = len(collected.problems) - errors + config.is_placeholder  # (_load warned)
-        drafts_found = [] if quiet else _drafts(config)
+        drafts_found = () if quiet else collected.drafts
         for path in drafts_found:
             _echo(f"{path}: draft (draft: true): checked, not published")
         if not quiet or errors or (strict and warnings):
@@ -319,11 +294,12 @@ def tags(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool, 
     """
     del verbose
     with reporting(quiet):
-        from feeder.pipeline import Options, check
+        from feeder.pipeline import Options, collect
         from feeder.tags import tag_infos, tags_json, tags_table
 
         config = _load(project, settings, quiet)
-        collected = check(config, now=utc_now(), options=Options(drafts=drafts, future=future))
+        collected = collect(config, now=utc_now(), options=Options(drafts=drafts, future=future),
+                            html=False)
         echo_problems(collected.problems, quiet=quiet)
         infos = tag_infos(collected.site, config)
         click.echo(tags_json(infos) if as_json else tags_table(infos))

@@ -72,14 +72,10 @@ class Config:
     max_brief_bytes: int = 1_048_576
     max_asset_bytes: int = 20 << 20
     image_enclosures: bool = False
-    """Lead images as enclosures too (off: enclosures are for podcasts; docs/PICTURES.md)."""
     max_feed_bytes: int = 512_000
-    """A subscription feed stays under this size; older entries go to the archive."""
     archive_page_size: int = 50
-    """Entries per RFC 5005 archive page."""
     allow_raw_html: bool = False
     hubs: tuple[str, ...] = ()
-    """WebSub hub URLs announced by every feed and pinged by `feeder build --ping`."""
     cache_dir: Path | None = None
     """Where the build cache lives (default: .feeder-cache in the project folder)."""
     lock_timeout: float = 60.0
@@ -330,20 +326,17 @@ def load_config(root: Path | str = ".", overrides: Mapping[str, Any] | None = No
     """
     root = Path(root).absolute()
     warnings: list[Problem] = []
-    settings: dict[str, Any] = {}
-    source: str | None = None
-    text = ""
     pyproject = read_toml(root / PYPROJECT_FILE, PYPROJECT_FILE)
-    table = _tool_feeder(*pyproject) if pyproject else None
-    if table is not None:
-        (settings, text), source = table, f"{PYPROJECT_FILE} [tool.feeder]"
+    found = _tool_feeder(*pyproject) if pyproject else None
+    source = None if found is None else f"{PYPROJECT_FILE} [tool.feeder]"
     dedicated = read_toml(root / SETTINGS_FILE, SETTINGS_FILE)
     if dedicated is not None:
-        if source is not None:
+        if found is not None:
             warnings.append(Problem(SETTINGS_FILE, None,
                                     "both feeder.toml and [tool.feeder] in pyproject.toml exist; "
                                     "using feeder.toml", "warning"))
-        (settings, text), source = dedicated, SETTINGS_FILE
+        found, source = dedicated, SETTINGS_FILE
+    settings, text = found or ({}, "")
     config = parse_config(settings, root=root, source=source, source_text=text,
                           overrides=overrides)
     if config.is_placeholder:

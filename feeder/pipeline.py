@@ -62,6 +62,8 @@ class Collected:
     """Valid briefs not published: drafts and briefs dated in the future."""
     unused: tuple[str, ...] = ()
     """Files of folder briefs that no brief links (see feeder.attachments)."""
+    drafts: tuple[str, ...] = ()
+    """The brief files whose front matter says draft: true, valid or not."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,9 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     """Read and check every brief and plan the site, writing nothing. With `html`, every
     entry carries its HTML (so that every output can be made from it). Content errors are
     returned in `problems`; ConfigError when the content folder is missing."""
+    from feeder.explain import is_draft
     from feeder.site import with_html
+    from feeder.sources import read_source
     from feeder.workers import load_html, read_all
 
     db = cache.open_readonly(config.cache_dir, cache.environment(config))
@@ -190,12 +194,17 @@ def collect(config: Config, *, now: datetime, options: Options = Options(),
     finally:
         if db is not None:
             db.close()
+    # an invalid brief has no record to say whether it is a draft: its front matter is read
+    drafts = tuple(info.path for info, stored in read.files
+                   if (stored.brief.draft if stored.brief else is_draft(read_source(info))))
     return Collected(site, _sorted([*checked.problems, *checked.dropped]), len(read.files) +
-                     len(read.problems), checked.briefs, len(checked.held), checked.unused)
+                     len(read.problems), checked.briefs, len(checked.held), checked.unused,
+                     drafts)
 
 
 def check(config: Config, *, now: datetime, options: Options = Options()) -> Collected:
-    """Read and check every brief, writing nothing (`feeder check`)."""
+    """Read and check every brief and the page templates, writing nothing (`feeder check`)."""
+    read_templates(config.root)  # the rules of templates/ hold for check as for build
     return collect(config, now=now, options=options, html=False)
 
 
@@ -248,10 +257,8 @@ def _scan(config: Config) -> Scanned:
     if not config.content_dir.is_dir():
         raise ConfigError([Problem(config.display_path(config.content_dir), None,
                                    "content folder not found; create it or set content_dir")])
-    others: list[FileInfo] = []
-    infos, problems = scan_content(config.content_dir, config.root, config.max_brief_bytes,
-                                   others)
-    return infos, problems, others
+    return scan_content(config.content_dir, config.display_path(config.content_dir),
+                        config.max_brief_bytes)
 
 
 def _as_left(config: Config, db: sqlite3.Connection, inputs: str, scanned: Scanned,

@@ -104,35 +104,29 @@ def _walk(top: str, shown: str, kind: str) -> Iterator[tuple[str, str, os.stat_r
     yield from walk(top, "", frozenset({root}))
 
 
-def scan_content(
-    content_dir: Path, display_root: Path, max_bytes: int, assets: list[FileInfo] | None = None
-) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...]]:
-    """Every brief file under `content_dir`, sorted by relative path, and the problems found
-    (see `_walk`; a brief file over `max_bytes` is one); the other files (see
-    feeder.attachments) are added to `assets` when given."""
+def scan_content(content_dir: Path, shown: str, max_bytes: int
+                 ) -> tuple[tuple[FileInfo, ...], tuple[Problem, ...], list[FileInfo]]:
+    """Every brief file under `content_dir` (shown as `shown` in messages), sorted by relative
+    path; the problems found (see `_walk`; a brief file over `max_bytes` is one); and the
+    other files (see feeder.attachments)."""
     top = str(content_dir)
-    try:
-        base = content_dir.relative_to(display_root).as_posix()
-    except ValueError:
-        base = content_dir.as_posix()
     found: list[FileInfo] = []
     problems: list[Problem] = []
-    for shown, rel, info in _walk(top, base, "content"):
+    others: list[FileInfo] = []
+    for path, rel, info in _walk(top, shown, "content"):
         if isinstance(info, str):
-            problems.append(Problem(shown, None, info))
+            problems.append(Problem(path, None, info))
         elif not stat.S_ISREG(info.st_mode):
             continue
         elif not rel.endswith(BRIEF_SUFFIXES):
-            if assets is not None:
-                assets.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns,
-                                       info.st_ino))
+            others.append(FileInfo(rel, top, shown, info.st_size, info.st_mtime_ns, info.st_ino))
         elif info.st_size > max_bytes:
-            problems.append(Problem(shown, None, f"file is {info.st_size:,} bytes, over the "
-                                                 f"limit of {max_bytes:,} "
-                                                 "(setting max_brief_bytes)"))
+            problems.append(Problem(path, None, f"file is {info.st_size:,} bytes, over the "
+                                                f"limit of {max_bytes:,} "
+                                                "(setting max_brief_bytes)"))
         else:
-            found.append(FileInfo(rel, top, base, info.st_size, info.st_mtime_ns, info.st_ino))
-    return tuple(found), tuple(problems)
+            found.append(FileInfo(rel, top, shown, info.st_size, info.st_mtime_ns, info.st_ino))
+    return tuple(found), tuple(problems), others
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -210,15 +204,6 @@ def read_named(path: Path, content_dir: Path, shown: str) -> Source | Problem:
         return Problem(shown, None, f"cannot read: {exc.strerror or exc}")
 
 
-def begins_with(info: FileInfo, prefix: bytes) -> bool:
-    """Whether a brief file starts with `prefix` (after a byte order mark); reads only that."""
-    try:
-        with open(info.abspath, "rb") as handle:  # noqa: PTH123 - one short read
-            return handle.read(len(prefix) + 3).removeprefix(b"\xef\xbb\xbf").startswith(prefix)
-    except OSError:
-        return False
-
-
 def read_image_infos(infos: Iterable[FileInfo]) -> dict[str, ImageInfo | None]:
     """The header of each picture among `infos` by its path in the content folder, reading
     only the bytes feeder.images asks for (None: not a picture it knows, or unreadable)."""
@@ -279,14 +264,13 @@ def read_templates(root: Path) -> dict[str, str]:
     return templates
 
 
-def folders_problem(root: Path, content: Path, output: Path, cache: Path | None) -> str | None:
+def folders_problem(root: Path, content: Path, output: Path, cache: Path) -> str | None:
     """Why the output folder (or the cache folder) cannot be where the settings put it, or
     None: a build replaces what it finds in those, so neither may hold the project's files."""
     def real(path: Path) -> Path:
         return Path(os.path.realpath(path))  # a loop of links raises nothing here
 
-    root, content, output = real(root), real(content), real(output)
-    cache = real(cache) if cache else None
+    root, content, output, cache = real(root), real(content), real(output), real(cache)
     if output == content:
         return "content_dir and output_dir must be different folders"
     home = Path("~").expanduser()
@@ -300,7 +284,7 @@ def folders_problem(root: Path, content: Path, output: Path, cache: Path | None)
                 "the files of its output folder: name a folder of its own, such as public")
     if content.is_relative_to(output) or output.is_relative_to(content):
         return "output_dir and content_dir must not be inside one another"
-    if cache is not None and (cache.is_relative_to(output) or output.is_relative_to(cache)):
+    if cache.is_relative_to(output) or output.is_relative_to(cache):
         return ("cache_dir and output_dir must not be inside one another (the cache would be "
                 "published, or the output taken for the cache)")
     return None

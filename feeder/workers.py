@@ -12,12 +12,13 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from feeder import cache
 from feeder.attachments import published_url
@@ -98,28 +99,20 @@ def read_briefs(infos: Sequence[FileInfo], config: Config) -> Iterator[Read]:
         yield from pool.map(_read_in_worker, infos, chunksize=32)
 
 
-class Progress(Protocol):
-    """Hears how far the long stages of a build are (the CLI's progress bar)."""
-
-    def start(self, label: str, total: int) -> None: ...
-    def advance(self, count: int = 1) -> None: ...
-    def finish(self) -> None: ...
-
-
+Progress = Callable[[Iterable[Any], str, int], AbstractContextManager[Iterable[Any]]]
+"""Shows how far the long stages of a build are (the CLI's progress bar): given the items, a
+label and their number, a context whose iterator yields the items."""
 _T = TypeVar("_T")
 
 
 def counted(items: Iterable[_T], progress: Progress | None, label: str,
              total: int) -> Iterator[_T]:
-    """`items`, with `progress` told of each when there are many."""
+    """`items`, through `progress` when there are many."""
     if progress is None or total < 200:
         yield from items
         return
-    progress.start(label, total)
-    for item in items:
-        yield item
-        progress.advance()
-    progress.finish()
+    with progress(items, label, total) as shown:
+        yield from shown
 
 
 @dataclass

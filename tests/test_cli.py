@@ -95,6 +95,20 @@ def test_check_lists_errors_and_warnings_and_writes_nothing(
     failed(run(runner, project, "check"), 1)
 
 
+def test_check_lists_every_draft_valid_or_not(runner: CliRunner, project: Project) -> None:
+    project.brief("2016-10-04-a.txt", "---\ndraft: true\n---\n" + house("A", "x"), dedent=False)
+    project.brief("2016-10-05-b.md", "\ufeff---\r\ndraft: true\r\ndate: nope\r\n---\r\nB\r\n",
+                  dedent=False)
+    project.brief("2016-10-06-c.txt", house("C", "x"))
+    result = run(runner, project, "check")
+    failed(result, 1)
+    assert result.stderr.splitlines()[-3:] == [
+        "content/2016-10-04-a.txt: draft (draft: true): checked, not published",
+        "content/2016-10-05-b.md: draft (draft: true): checked, not published",
+        "checked 3 brief files: 3 errors, 0 warnings, 2 drafts"]
+    assert "draft" not in run(runner, project, "check", "-q").stderr
+
+
 def test_bad_settings_exit_2(runner: CliRunner, project: Project) -> None:
     project.brief("2016-10-04-a.txt", house("A", "x"))
     project.settings('base_url = "news.example.com"\nmax_entires = 3\n')
