@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -264,16 +265,26 @@ def stored_briefs(db: sqlite3.Connection) -> dict[str, Stored]:
 def briefs_as_left(db: sqlite3.Connection, infos: Sequence[FileInfo]) -> bool:
     """Whether the brief files `infos` are those the cache remembers, each with the stamp
     it was seen with, and, when it was seen less than RACY_NS after it last changed (the
-    stamp cannot tell), with the same hash."""
+    stamp cannot tell), with the same hash. Those hashed are seen again now: once their
+    change is RACY_NS old, the stamp tells."""
+    seen_ns = time.time_ns()
     with contextlib.suppress(sqlite3.Error, OSError):
         if db.execute("SELECT count(*) FROM briefs").fetchone()[0] != len(infos):
             return False
         stored = {row[0]: row[1:] for row in db.execute(
             "SELECT rel, size, mtime_ns, ino, seen_ns - ?, sha FROM briefs", (RACY_NS,))}
-        return len(stored) == len(infos) and all(
-            (info.size, info.mtime_ns, info.ino) == (row := stored.get(info.rel, ()))[:3]
-            and (info.mtime_ns < row[3] or hashlib.sha256(
-                Path(info.abspath).read_bytes()).digest() == row[4]) for info in infos)
+        if len(stored) != len(infos) or not all(
+                (info.size, info.mtime_ns, info.ino) == stored.get(info.rel, ())[:3]
+                for info in infos):
+            return False
+        racy = [info for info in infos if info.mtime_ns >= stored[info.rel][3]]
+        if any(hashlib.sha256(Path(info.abspath).read_bytes()).digest() != stored[info.rel][4]
+               for info in racy):
+            return False
+        with db:
+            db.executemany("UPDATE briefs SET seen_ns = ? WHERE rel = ?",
+                           [(seen_ns, info.rel) for info in racy])
+        return True
     return False
 
 

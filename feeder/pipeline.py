@@ -28,6 +28,7 @@ from feeder.stability import EntryRecord, compare_ids
 from feeder.static import StaticFiles, read_static
 
 if TYPE_CHECKING:  # the modules of rendering and planning are imported when first needed
+    from feeder.render import Rendered
     from feeder.site import Candidate, Entry, Site
     from feeder.workers import Briefs, Progress
 
@@ -309,7 +310,7 @@ def _build(config: Config, db: sqlite3.Connection, files: tuple[dict[str, str], 
         legacy, legacy_problems = manifest.read_legacy(config.output_dir)
         record = legacy or record
         warnings += legacy_problems
-    read = read_all(config, {} if options.clean else stored, scanned, progress)
+    read = read_all(config, {} if options.clean else stored, scanned, progress, db)
     checked = check_briefs(config, read, record.entries, now=now, options=options)
     problems = _sorted([*checked.problems, *checked.dropped, *warnings])
     cache.save_briefs(db, read.changed, read.gone)
@@ -339,6 +340,10 @@ def _kept(root: str, rel: str, key: bytes | None, written: manifest.Written | No
         written.stamp is not None and stamp_of(root + rel) == written.stamp
 
 
+_BATCH = 100
+"""Outputs made from one read of the HTML they show (an archive page shows 50 entries)."""
+
+
 def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
            files: tuple[Mapping[str, str], StaticFiles], record: manifest.Record,
            options: Options, progress: Progress | None, assets: Mapping[str, Asset]
@@ -359,14 +364,16 @@ def _write(config: Config, db: sqlite3.Connection, read: Briefs, site: Site,
                             lambda rel: read_asset(sources[rel])))
     todo = [rel for rel, output in plan.items()
             if options.clean or not _kept(prefix, rel, output.key, record.files.get(rel))]
-    html = load_html(config, db, read, {entry.body.digest for rel in todo
-                                        for entry in plan[rel].entries
-                                        if entry.body.html is None})
     made: dict[str, manifest.Written] = {}
     stale = [rel for rel in record.files if rel not in plan]
     with Staging(root, config.display_path(root), record.files.keys(),
                  options.overwrite) as staging:
-        for rel in counted(todo, progress, "writing", len(todo)):
+        html: Mapping[bytes, Rendered] = {}
+        for index, rel in enumerate(counted(todo, progress, "writing", len(todo))):
+            if index % _BATCH == 0:  # the HTML the next outputs show, not every brief's at once
+                html = load_html(config, db, read, {
+                    entry.body.digest for name in todo[index:index + _BATCH]
+                    for entry in plan[name].entries if entry.body.html is None})
             output = plan[rel]
             data = output.make(html)
             staging.stage(rel, data)

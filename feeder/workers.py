@@ -123,13 +123,16 @@ class Briefs:
     """In the order of the content folder."""
     problems: list[Problem]
     html: dict[bytes, Rendered]
-    """The HTML rendered by this build, by body digest."""
+    """The HTML rendered by this build and not saved in the cache yet, by body digest."""
     changed: list[tuple[str, cache.Stored, Rendered | None]]
-    """What the cache is to remember (see cache.save_briefs)."""
+    """What the cache is to remember (see cache.save_briefs) and was not saved yet."""
     gone: list[str]
     """Brief files the cache knows and that are gone."""
     assets: list[FileInfo]
     """The other files of the content folder (see feeder.attachments)."""
+    rendered: set[bytes]
+    """The body digests of the HTML this build rendered and saved in the cache: read back
+    with the same digest, it is what this build made, and needs no sanitising again."""
 
 
 def stamp(info: FileInfo) -> tuple[int, int, int]:
@@ -149,9 +152,10 @@ def _unchanged(info: FileInfo, old: cache.Stored) -> bool:
 
 def read_all(config: Config, stored: Mapping[str, cache.Stored],
              scanned: tuple[Sequence[FileInfo], Sequence[Problem], list[FileInfo]],
-             progress: Progress | None = None) -> Briefs:
+             progress: Progress | None = None, db: sqlite3.Connection | None = None) -> Briefs:
     """Read the brief files `scanned` (the brief files, the problems, the other files), but
-    not those `stored` (by the cache) with the same stamp or hash."""
+    not those `stored` (by the cache) with the same stamp or hash. With `db`, what is read
+    is saved there as it comes (so a large build does not hold every brief's HTML)."""
     infos, scan_problems, others = scanned
     seen_ns = time.time_ns()
     found: dict[str, cache.Stored] = {}
@@ -167,19 +171,27 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
         else:
             todo.append(info)
     html: dict[bytes, Rendered] = {}
+    saved: set[bytes] = set()
+    streamed = db is not None and not config.allow_raw_html
     for read in counted(read_briefs(todo, config), progress, "reading briefs", len(todo)):
-        body = Body.of(read.html) if read.html is not None else None
+        body = Body(read.html.digest, read.html.sizes) if read.html is not None else None
         new = cache.Stored(stamp(read.info), seen_ns, read.sha or b"", read.brief,
                            read.problems, body)
         if read.sha is not None:
             keep = read.html if not config.allow_raw_html else None
             changed.append((read.info.rel, new, keep))
         if body is not None and read.html is not None:
-            html[body.digest] = read.html
+            if streamed:
+                saved.add(body.digest)
+            else:
+                html[body.digest] = read.html
         found[read.info.rel] = new
+        if db is not None and streamed and len(changed) >= 500:
+            cache.save_briefs(db, changed, [])
+            changed = []
     files = [(info, found[info.rel]) for info in infos]
     gone = sorted(stored.keys() - found.keys())
-    return Briefs(files, list(scan_problems), html, changed, gone, others)
+    return Briefs(files, list(scan_problems), html, changed, gone, others, saved)
 
 
 def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
@@ -197,7 +209,9 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
             kept = cache.stored_html(db, [info.rel for info, _ in where.values()])
     for digest, (info, brief) in where.items():
         found = kept.get(info.rel)
-        if found is not None and brief is not None:
+        if found is not None and digest in read.rendered and found.digest == digest:
+            html[digest] = found
+        elif found is not None and brief is not None:
             base = brief_url(config, brief)
             html[digest] = Rendered(strip_xml_forbidden(sanitise(found.summary_html, base)),
                                     strip_xml_forbidden(found.summary_text),
