@@ -91,8 +91,9 @@ def test_the_budgets_hold() -> None:
                     f"{path.name}: {node.name} has {length} lines"
 
 
-@pytest.mark.xfail(reason="feeder/ is over its 6,000 lines since the parser, the first-hour "
-                          "outputs and the hardening landed: to be brought back (issue 19)")
+@pytest.mark.xfail(reason="feeder/ is about 7,000 lines, over its 6,000: the parser, the "
+                          "first-hour outputs, pictures and hardening that came after the "
+                          "restructuring did not all fit back in (issue 19)")
 def test_feeder_is_within_its_budget_of_lines() -> None:
     total = sum(path.read_text(encoding="utf-8").count("\n")
                 for path in (REPO / "feeder").glob("*.py"))
