@@ -134,23 +134,13 @@ def test_a_brief_dated_in_the_future_is_published_when_its_day_comes(project: Pr
     assert b"Later" in (project.public / "atom.xml").read_bytes()
 
 
+@pytest.mark.parametrize("noop_first", [False, True], ids=["after-a-build", "after-a-no-op"])
 def test_a_same_size_edit_that_restores_the_modification_time_is_seen(
-        project: Project) -> None:
+        project: Project, noop_first: bool) -> None:
     _three(project)
     project.build()
-    path = project.content / "2016-10-05-b.txt"
-    info = path.stat()
-    path.write_text(path.read_text().replace("Beta", "Bets"))
-    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
-    project.build()
-    assert b"Bets" in (project.public / "atom.xml").read_bytes()
-
-
-def test_a_same_size_edit_after_a_rebuild_that_changed_nothing_is_seen(
-        project: Project) -> None:
-    _three(project)
-    project.build()
-    assert project.build().report.written == ()  # stops early, hashing the files just written
+    if noop_first:  # a rebuild that stops early, hashing the files just written
+        assert project.build().report.written == ()
     path = project.content / "2016-10-05-b.txt"
     info = path.stat()
     path.write_text(path.read_text().replace("Beta", "Bets"))
