@@ -26,6 +26,7 @@ from feeder.config import Config, load_config
 from feeder.errors import ConfigError, Problem, Stopped, errors_in
 from feeder.scaffold import init
 from feeder.sources import read_named
+from feeder.text import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -216,9 +217,9 @@ def check(project: Path, drafts: bool, future: bool, quiet: bool, verbose: bool,
         for path in drafts_found:
             _echo(f"{path}: draft (draft: true): checked, not published")
         if not quiet or errors or (strict and warnings):
-            listed = f", {len(drafts_found)} drafts" if drafts_found else ""
-            _echo(f"checked {collected.files} brief files: "
-                  f"{errors} errors, {warnings} warnings{listed}")
+            listed = f", {plural(len(drafts_found), 'draft')}" if drafts_found else ""
+            _echo(f"checked {plural(collected.files, 'brief file')}: "
+                  f"{plural(errors, 'error')}, {plural(warnings, 'warning')}{listed}")
         if verbose and collected.site:
             for entry in collected.site.entries:
                 _echo(f"{entry.path}: {entry.id}")

@@ -26,6 +26,7 @@ from feeder.output import Staging, WriteReport, stamp_of
 from feeder.sources import FileInfo, read_asset, read_image_infos, read_templates, scan_content
 from feeder.stability import EntryRecord, compare_ids
 from feeder.static import StaticFiles, read_static
+from feeder.text import plural
 
 if TYPE_CHECKING:  # the modules of rendering and planning are imported when first needed
     from feeder.render import Rendered
@@ -87,7 +88,8 @@ class BuildResult:
         output folder as messages name it)."""
         report = self.report
         return (f"{shown}: {len(report.written)} written, {len(report.removed)} removed, "
-                f"{len(report.unchanged)} unchanged ({self.briefs} briefs, {self.feeds} feeds) "
+                f"{len(report.unchanged)} unchanged ({plural(self.briefs, 'brief')}, "
+                f"{plural(self.feeds, 'feed')}) "
                 f"in {seconds:.2f} s")
 
 

@@ -86,3 +86,8 @@ def fold_label(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
     text = "".join(char for char in text if unicodedata.category(char) != "Cf")
     return " ".join(text.casefold().split())
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 brief`, `2 briefs`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -134,6 +134,12 @@ class Briefs:
     """The body digests of the HTML this build rendered and saved in the cache: read back
     with the same digest, it is what this build made, and needs no sanitising again."""
 
+    @cached_property
+    def by_digest(self) -> dict[bytes, tuple[FileInfo, Brief | None]]:
+        """The valid brief files by the digest of their HTML."""
+        return {stored.body.digest: (info, stored.brief) for info, stored in self.files
+                if stored.body is not None}
+
 
 def stamp(info: FileInfo) -> tuple[int, int, int]:
     return info.size, info.mtime_ns, info.ino
@@ -201,8 +207,8 @@ def load_html(config: Config, db: sqlite3.Connection | None, read: Briefs,
     and rendered again."""
     wanted = set(digests)
     html = {digest: read.html[digest] for digest in wanted if digest in read.html}
-    where = {stored.body.digest: (info, stored.brief) for info, stored in read.files
-             if stored.body is not None and stored.body.digest in wanted - html.keys()}
+    where = {digest: read.by_digest[digest] for digest in wanted - html.keys()
+             if digest in read.by_digest}
     kept: dict[str, Rendered] = {}
     if db is not None and not config.allow_raw_html:
         with contextlib.suppress(sqlite3.Error):  # unreadable: rendered again

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from feeder.cli import cli
+from feeder.text import plural
 from tests.conftest import Project, house
 
 BILLION_LAUGHS = "\n".join([
@@ -221,7 +222,8 @@ def test_bad_input_is_one_clear_error(runner: CliRunner, published: Project, cas
     failed(checked, 1)
     files = 1 + len(case.files)
     assert checked.stderr.splitlines() == [
-        *case.expected, f"checked {files} brief files: {len(case.expected)} errors, 0 warnings"]
+        *case.expected, f"checked {plural(files, 'brief file')}: "
+        f"{plural(len(case.expected), 'error')}, 0 warnings"]
     assert published.snapshot() == before
 
 
@@ -254,14 +256,14 @@ def test_unknown_front_matter_key_warns_names_the_nearest_key_and_still_builds(
     result = runner.invoke(cli, ["build", "-C", str(project.root)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[:2] == warnings
-    assert re.match(r"public: \d+ written, 0 removed, 0 unchanged \(1 briefs, ",
+    assert re.match(r"public: \d+ written, 0 removed, 0 unchanged \(1 brief, ",
                     result.stderr.splitlines()[2])
     assert [e.title for e in project.feed("atom.xml").entries] == ["A"]
 
     checked = runner.invoke(cli, ["check", "-C", str(project.root)], catch_exceptions=False)
     assert checked.exit_code == 0, checked.output
     assert checked.stderr.splitlines() == [
-        *warnings, "checked 1 brief files: 0 errors, 2 warnings"]
+        *warnings, "checked 1 brief file: 0 errors, 2 warnings"]
     failed(run(runner, project, "check", "--strict"), 1)
     quiet = runner.invoke(cli, ["build", "-q", "-C", str(project.root)], catch_exceptions=False)
     assert (quiet.exit_code, quiet.stderr) == (0, "")

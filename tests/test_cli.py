@@ -30,7 +30,7 @@ def test_build_succeeds_and_reports_one_line(runner: CliRunner, project: Project
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("public: 20 written, 0 removed, 0 unchanged (1 briefs, 3 feeds) in ")
+    assert lines[0].startswith("public: 20 written, 0 removed, 0 unchanged (1 brief, 3 feeds) in ")
     again = run(runner, project, "build")
     assert " 0 written, 0 removed, 20 unchanged " in again.stderr
 

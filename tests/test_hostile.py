@@ -84,7 +84,7 @@ def test_a_bad_file_name_is_one_line_naming_it(runner: CliRunner, published: Pro
         brief_bytes(published, name)
     assert failed(run(runner, published, "build"), 1) == [expected]
     assert failed(run(runner, published, "check"), 1) == [
-        expected, "checked 2 brief files: 1 errors, 0 warnings"]
+        expected, "checked 2 brief files: 1 error, 0 warnings"]
     assert published.snapshot() == before
     # --keep-going publishes the other briefs, and still names the file
     assert failed(run(runner, published, "build", "--keep-going"), 1)[0] == expected
@@ -333,7 +333,7 @@ def test_a_brief_over_the_tag_limit_is_an_error_naming_it(runner: CliRunner,
     message = "content/2016-10-05-many.txt: 51 tags, over the limit of 50 (setting max_tags)"
     assert failed(run(runner, published, "build"), 1) == [message]
     assert failed(run(runner, published, "check"), 1) == [
-        message, "checked 2 brief files: 1 errors, 0 warnings"]
+        message, "checked 2 brief files: 1 error, 0 warnings"]
     assert published.snapshot() == before
     published.settings(SETTINGS + "max_tags = 51\n")
     result = run(runner, published, "build")

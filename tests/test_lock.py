@@ -113,7 +113,7 @@ def test_check_takes_no_lock(site: Project) -> None:
         proc = feeder(site, "check")
         err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 0, err
-    assert err == "checked 1 brief files: 0 errors, 0 warnings\n"
+    assert err == "checked 1 brief file: 0 errors, 0 warnings\n"
 
 
 def test_quiet_builds_wait_silently(site: Project) -> None:
