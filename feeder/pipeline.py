@@ -77,7 +77,8 @@ class BuildResult:
     feeds: int
     """Feed documents published (subscription feeds and archive pages)."""
     planned: Callable[[], Site] = field(repr=False, compare=False)
-    """The site published: a rebuild that changed nothing plans it only when asked."""
+    """The site published (its entries without their HTML: `collect` gives it): a rebuild
+    that changed nothing plans it only when asked."""
 
     @cached_property
     def site(self) -> Site:

@@ -181,7 +181,7 @@ def test_check_reports_the_same_and_writes_nothing(
     assert lines[1].startswith("content/2016-10-06-talks.txt: warning: looks like "
                                "content/2016-10-04-a.txt renamed: the entry id changes from "
                                f"{OLD} to tag:news.example.com,2016-10-06:talks,")
-    assert lines[2] == "checked 1 brief files: 0 errors, 2 warnings"
+    assert lines[2] == "checked 1 brief file: 0 errors, 2 warnings"
     strict = run(runner, published, "check", "--strict")
     assert strict.exit_code == 1
     assert isinstance(strict.exception, SystemExit)
@@ -196,7 +196,7 @@ def test_a_build_into_another_folder_compares_with_that_folder(
         runner: CliRunner, published: Project) -> None:
     (published.content / "2016-10-05-b.txt").unlink()
     result = run(runner, published, "check", "--output", "elsewhere")
-    assert result.stderr.splitlines() == ["checked 1 brief files: 0 errors, 0 warnings"]
+    assert result.stderr.splitlines() == ["checked 1 brief file: 0 errors, 0 warnings"]
 
 
 def test_odd_entries_of_an_earlier_feeders_manifest_are_left_out(published: Project) -> None:

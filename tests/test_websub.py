@@ -434,7 +434,7 @@ def test_check_strict_passes_a_clean_project_for_ci(runner: CliRunner, project: 
     project.brief("2016-10-04-a.txt", house("A", "x"))
     result = run(runner, project, "check", "--strict")
     assert result.exit_code == 0, result.output
-    assert result.stderr == "checked 1 brief files: 0 errors, 0 warnings\n"
+    assert result.stderr == "checked 1 brief file: 0 errors, 0 warnings\n"
 
 
 def test_check_strict_shows_the_warnings_that_fail_it_even_when_quiet(
@@ -446,5 +446,5 @@ def test_check_strict_shows_the_warnings_that_fail_it_even_when_quiet(
     assert result.stderr.splitlines() == [
         "content/2016-10-04-a.txt:2: warning: unknown front matter key 'titel' is ignored; did "
         "you mean 'title'?",
-        "checked 1 brief files: 0 errors, 1 warnings",
+        "checked 1 brief file: 0 errors, 1 warning",
     ]
