@@ -196,7 +196,7 @@ def resolve(brief_rel: str, target: str) -> str | None:
     """The file in the content folder that a link of the brief `brief_rel` names (`..` first
     when it leaves the folder), or None for a link with a scheme, to another host, from the
     site's root or to a place in the page itself."""
-    if _NO_FILE.match(target):  # most links of a brief: a build checks every brief's links
+    if not names_file(target):  # most links of a brief: a build checks every brief's links
         return None
     parts = urlsplit(target.strip())
     if parts.scheme or parts.netloc or not parts.path or parts.path.startswith("/"):

@@ -178,7 +178,7 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
             todo.append(info)
     html: dict[bytes, Rendered] = {}
     saved: set[bytes] = set()
-    streamed = db is not None and not config.allow_raw_html
+    save_to = None if config.allow_raw_html else db  # (with raw HTML the cache keeps none)
     for read in counted(read_briefs(todo, config), progress, "reading briefs", len(todo)):
         body = Body(read.html.digest, read.html.sizes) if read.html is not None else None
         new = cache.Stored(stamp(read.info), seen_ns, read.sha or b"", read.brief,
@@ -187,13 +187,13 @@ def read_all(config: Config, stored: Mapping[str, cache.Stored],
             keep = read.html if not config.allow_raw_html else None
             changed.append((read.info.rel, new, keep))
         if body is not None and read.html is not None:
-            if streamed:
+            if save_to is not None:
                 saved.add(body.digest)
             else:
                 html[body.digest] = read.html
         found[read.info.rel] = new
-        if db is not None and streamed and len(changed) >= 500:
-            cache.save_briefs(db, changed, [])
+        if save_to is not None and len(changed) >= 500:
+            cache.save_briefs(save_to, changed, [])
             changed = []
     files = [(info, found[info.rel]) for info in infos]
     gone = sorted(stored.keys() - found.keys())
